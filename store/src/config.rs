@@ -1,0 +1,137 @@
+//! Store configuration: sizes, flush policy, retention and disk limits. The
+//! binary fills it from flags and `broker.conf`; tests build it directly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Result, StoreError};
+
+/// When an append is acknowledged relative to fsync (RocketMQ `flushDiskType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushDiskType {
+    /// Acknowledge once the bytes are in the page cache; flush periodically.
+    AsyncFlush,
+    /// Acknowledge only after the bytes are synced to disk (group commit).
+    SyncFlush,
+}
+
+/// All store settings. `StoreConfig::new(root)` gives RocketMQ's defaults.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Root of the store (RocketMQ `storePathRootDir`).
+    pub root_dir: PathBuf,
+    /// CommitLog directory (RocketMQ `storePathCommitLog`); `root/commitlog` by default.
+    pub commit_log_dir: PathBuf,
+    /// Size of one CommitLog segment in bytes (`mapedFileSizeCommitLog`).
+    pub commit_log_segment_size: u64,
+    /// Flush policy (`flushDiskType`).
+    pub flush_disk_type: FlushDiskType,
+    /// Period of the background flush and checkpoint.
+    pub flush_interval: Duration,
+    /// ConsumeQueue entries per file (RocketMQ 300000).
+    pub consume_queue_entries_per_file: u32,
+    /// Hash slots per IndexFile (RocketMQ 5000000).
+    pub index_hash_slots: u32,
+    /// Entries per IndexFile (RocketMQ 20000000).
+    pub index_max_entries: u32,
+    /// Hours a CommitLog segment is kept (`fileReservedTime`).
+    pub file_reserved_hours: u32,
+    /// Hours of the day at which expired segments are deleted (`deleteWhen`, "04").
+    pub delete_when: Vec<u8>,
+    /// Above this used ratio expired segments are deleted at any hour (`diskMaxUsedSpaceRatio`, 75%).
+    pub disk_max_used_space_ratio: f64,
+    /// Above this used ratio the oldest segments are deleted even if not expired.
+    pub disk_clean_forcibly_ratio: f64,
+    /// At or above this used ratio appends are refused (`DiskFull`).
+    pub disk_refuse_ratio: f64,
+    /// Largest accepted entry (RocketMQ `maxMessageSize`, 4 MiB).
+    pub max_message_size: usize,
+    /// Address written as storeHost into RocketMQ entries (the broker's client address).
+    pub store_host: SocketAddr,
+}
+
+impl StoreConfig {
+    /// RocketMQ defaults with the store rooted at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root_dir = root.into();
+        StoreConfig {
+            commit_log_dir: root_dir.join("commitlog"),
+            root_dir,
+            commit_log_segment_size: 1 << 30,
+            flush_disk_type: FlushDiskType::AsyncFlush,
+            flush_interval: Duration::from_millis(500),
+            consume_queue_entries_per_file: 300_000,
+            index_hash_slots: 5_000_000,
+            index_max_entries: 20_000_000,
+            file_reserved_hours: 72,
+            delete_when: vec![4],
+            disk_max_used_space_ratio: 0.75,
+            disk_clean_forcibly_ratio: 0.85,
+            disk_refuse_ratio: 0.90,
+            max_message_size: 4 * 1024 * 1024,
+            store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
+        }
+    }
+
+    /// Small files for tests: 1 MiB segments, 1000-entry queues, a tiny index.
+    pub fn for_tests(root: impl Into<PathBuf>) -> Self {
+        StoreConfig {
+            commit_log_segment_size: 1 << 20,
+            consume_queue_entries_per_file: 1000,
+            index_hash_slots: 1024,
+            index_max_entries: 4096,
+            flush_interval: Duration::from_millis(50),
+            ..StoreConfig::new(root)
+        }
+    }
+
+    /// Checks ranges that would otherwise fail later in odd ways.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(StoreError::Config(m.to_string()));
+        if self.commit_log_segment_size < 64 * 1024 {
+            return bad("commit log segment size must be at least 64 KiB");
+        }
+        if self.commit_log_segment_size > (1 << 40) {
+            return bad("commit log segment size must be at most 1 TiB");
+        }
+        if (self.max_message_size as u64) + 1024 > self.commit_log_segment_size {
+            return bad("max message size must be smaller than a commit log segment");
+        }
+        if self.consume_queue_entries_per_file == 0 {
+            return bad("consume queue entries per file must be positive");
+        }
+        if self.index_hash_slots == 0 || self.index_max_entries < 2 {
+            return bad("index hash slots and entries must be positive");
+        }
+        for r in [
+            self.disk_max_used_space_ratio,
+            self.disk_clean_forcibly_ratio,
+            self.disk_refuse_ratio,
+        ] {
+            if !(0.0..=1.0).contains(&r) {
+                return bad("disk ratios must lie between 0 and 1");
+            }
+        }
+        if self.delete_when.iter().any(|h| *h > 23) {
+            return bad("deleteWhen hours must lie between 00 and 23");
+        }
+        if self.flush_interval.is_zero() {
+            return bad("flush interval must be positive");
+        }
+        Ok(())
+    }
+
+    /// Directory of the ConsumeQueues.
+    pub fn consume_queue_dir(&self) -> PathBuf {
+        self.root_dir.join("consumequeue")
+    }
+    /// Directory of the IndexFiles.
+    pub fn index_dir(&self) -> PathBuf {
+        self.root_dir.join("index")
+    }
+    /// Directory of offsets and topic configs.
+    pub fn config_dir(&self) -> PathBuf {
+        self.root_dir.join("config")
+    }
+}

@@ -1,0 +1,385 @@
+//! ConsumeQueue: per (topic, queue id), one 20-byte entry per logical offset:
+//!
+//! ```text
+//!  i64 commitLogOffset | i32 size | i64 tagsCode
+//! ```
+//!
+//! Files hold a fixed number of entries and are named by the byte position of
+//! their first entry (20 digits), as RocketMQ names them. Logical offset `n`
+//! lives in file `n / entries_per_file` at byte `(n % entries_per_file) * 20`.
+//! Every record of a Kafka batch has its own entry, all pointing at the batch.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use dashmap::DashMap;
+use tokio::sync::Notify;
+
+use crate::entry::{read_i32, read_i64};
+use crate::error::{IoContext, Result};
+use crate::mapped_file::{file_name, parse_file_name, MappedFile};
+
+/// Bytes of one ConsumeQueue entry.
+pub const ENTRY_SIZE: u64 = 20;
+
+/// One entry: where a logical offset's message or batch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CqEntry {
+    /// CommitLog offset of the entry (a batch for Kafka records).
+    pub phy_offset: u64,
+    /// Size of the CommitLog entry.
+    pub size: u32,
+    /// Tags code (Java hash of the tag, 0 without tag).
+    pub tags_code: i64,
+}
+
+/// The queue of one (topic, queue id).
+#[derive(Debug)]
+pub struct ConsumeQueue {
+    topic: String,
+    queue_id: u32,
+    dir: PathBuf,
+    per_file: u64,
+    files: RwLock<Vec<Arc<MappedFile>>>,
+    /// First readable offset.
+    min: AtomicU64,
+    /// Next offset readers may not reach (Release after the entries are written).
+    max: AtomicU64,
+    /// Next offset the writer assigns (writer thread only; ahead of `max` mid-round).
+    written: AtomicU64,
+    flushed: AtomicU64,
+    /// Woken when `max` grows: the long-poll waiters of this queue.
+    pub(crate) notify: Notify,
+}
+
+impl ConsumeQueue {
+    fn open(topic: &str, queue_id: u32, dir: PathBuf, per_file: u32) -> Result<ConsumeQueue> {
+        let per_file = per_file as u64;
+        let file_bytes = per_file * ENTRY_SIZE;
+        let mut bases = Vec::new();
+        if dir.exists() {
+            for e in std::fs::read_dir(&dir).at(&dir)? {
+                let e = e.at(&dir)?;
+                if let Some(b) = e.file_name().to_str().and_then(parse_file_name) {
+                    if b % file_bytes == 0 {
+                        bases.push(b);
+                    }
+                }
+            }
+        }
+        bases.sort_unstable();
+        // Keep the contiguous run that ends with the newest file.
+        let mut keep = bases.len();
+        while keep > 1 && bases[keep - 2] + file_bytes == bases[keep - 1] {
+            keep -= 1;
+        }
+        let mut files = Vec::new();
+        for b in bases.iter().skip(keep.saturating_sub(1).min(bases.len())) {
+            files.push(Arc::new(MappedFile::open(&dir.join(file_name(*b)), *b, file_bytes)?));
+        }
+        let cq = ConsumeQueue {
+            topic: topic.to_string(),
+            queue_id,
+            dir,
+            per_file,
+            files: RwLock::new(files),
+            min: AtomicU64::new(0),
+            max: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            notify: Notify::new(),
+        };
+        let (min, max) = cq.scan_bounds();
+        cq.min.store(min, Ordering::Release);
+        cq.max.store(max, Ordering::Release);
+        cq.written.store(max, Ordering::Release);
+        cq.flushed.store(max, Ordering::Release);
+        Ok(cq)
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+    /// The queue id.
+    pub fn queue_id(&self) -> u32 {
+        self.queue_id
+    }
+    /// First readable logical offset.
+    pub fn min_offset(&self) -> u64 {
+        self.min.load(Ordering::Acquire)
+    }
+    /// One past the last readable logical offset.
+    pub fn max_offset(&self) -> u64 {
+        self.max.load(Ordering::Acquire)
+    }
+
+    fn file_base_offset(f: &MappedFile) -> u64 {
+        f.base() / ENTRY_SIZE
+    }
+
+    /// First file's first offset and the offset after the last non-empty entry.
+    fn scan_bounds(&self) -> (u64, u64) {
+        let files = self.files.read().unwrap_or_else(|e| e.into_inner());
+        let Some(last) = files.last() else { return (0, 0) };
+        let first = Self::file_base_offset(&files[0]);
+        let mut n = 0;
+        while n < self.per_file && Self::raw_entry(last, n).is_some() {
+            n += 1;
+        }
+        let max = Self::file_base_offset(last) + n;
+        (first.min(max), max)
+    }
+
+    fn raw_entry(file: &MappedFile, idx: u64) -> Option<CqEntry> {
+        let b = file.slice(idx * ENTRY_SIZE, ENTRY_SIZE as usize)?;
+        let phy = read_i64(b, 0)?;
+        let size = read_i32(b, 8)?;
+        if phy < 0 || size <= 0 {
+            return None;
+        }
+        Some(CqEntry {
+            phy_offset: phy as u64,
+            size: size as u32,
+            tags_code: read_i64(b, 12)?,
+        })
+    }
+
+    fn file_for(&self, offset: u64) -> Option<Arc<MappedFile>> {
+        let files = self.files.read().unwrap_or_else(|e| e.into_inner());
+        let first = Self::file_base_offset(files.first()?) / self.per_file;
+        let idx = (offset / self.per_file).checked_sub(first)?;
+        files.get(idx as usize).cloned()
+    }
+
+    /// The entry at logical `offset`, if readable. O(1).
+    pub fn get(&self, offset: u64) -> Option<CqEntry> {
+        if offset < self.min_offset() || offset >= self.max_offset() {
+            return None;
+        }
+        self.read_entry(offset)
+    }
+
+    fn read_entry(&self, offset: u64) -> Option<CqEntry> {
+        let f = self.file_for(offset)?;
+        Self::raw_entry(&f, offset % self.per_file)
+    }
+
+    /// Writer: next offset to assign.
+    pub(crate) fn next_offset(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Writer: writes the entry for `offset`, creating its file when needed.
+    pub(crate) fn put(&self, offset: u64, e: CqEntry) -> Result<()> {
+        let f = match self.file_for(offset) {
+            Some(f) => f,
+            // Below the oldest file: that part was retired; nothing to keep.
+            None if offset < self.min_offset() => return Ok(()),
+            None => self.create_file(offset)?,
+        };
+        let mut buf = [0u8; ENTRY_SIZE as usize];
+        buf[0..8].copy_from_slice(&(e.phy_offset as i64).to_be_bytes());
+        buf[8..12].copy_from_slice(&(e.size as i32).to_be_bytes());
+        buf[12..20].copy_from_slice(&e.tags_code.to_be_bytes());
+        f.write_at((offset % self.per_file) * ENTRY_SIZE, &buf);
+        self.written.fetch_max(offset + 1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn create_file(&self, offset: u64) -> Result<Arc<MappedFile>> {
+        std::fs::create_dir_all(&self.dir).at(&self.dir)?;
+        let start = offset / self.per_file * self.per_file;
+        let base = start * ENTRY_SIZE;
+        let f = Arc::new(MappedFile::create(
+            &self.dir.join(file_name(base)),
+            base,
+            self.per_file * ENTRY_SIZE,
+        )?);
+        let mut files = self.files.write().unwrap_or_else(|e| e.into_inner());
+        let contiguous = files
+            .last()
+            .is_some_and(|l| Self::file_base_offset(l) + self.per_file == start);
+        if !contiguous {
+            // A new queue, or a jump past the files it had: it starts here.
+            files.clear();
+            self.min.store(offset, Ordering::Release);
+            self.max.store(offset, Ordering::Release);
+            self.written.store(offset, Ordering::Relaxed);
+        }
+        files.push(Arc::clone(&f));
+        Ok(f)
+    }
+
+    /// Writer: forgets unpublished entries from `offset` on (a failed batch).
+    pub(crate) fn rewind(&self, offset: u64) {
+        for off in offset..self.next_offset() {
+            if let Some(f) = self.file_for(off) {
+                f.write_at((off % self.per_file) * ENTRY_SIZE, &[0u8; ENTRY_SIZE as usize]);
+            }
+        }
+        self.written.store(offset.max(self.max_offset()), Ordering::Relaxed);
+    }
+
+    /// Writer: makes everything put so far readable; returns true if it grew.
+    pub(crate) fn publish(&self) -> bool {
+        let w = self.written.load(Ordering::Relaxed);
+        self.max.fetch_max(w, Ordering::AcqRel) < w
+    }
+
+    /// Syncs entries written since the last flush.
+    pub(crate) fn flush(&self) -> std::io::Result<()> {
+        let (from, to) = (self.flushed.load(Ordering::Acquire), self.max_offset());
+        if to <= from {
+            return Ok(());
+        }
+        let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for f in files {
+            let start = Self::file_base_offset(&f);
+            let (lo, hi) = (start.max(from), (start + self.per_file).min(to));
+            if lo < hi {
+                f.flush_range((lo - start) * ENTRY_SIZE, (hi - lo) * ENTRY_SIZE)?;
+            }
+        }
+        self.flushed.fetch_max(to, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Recovery: drops entries that point at or past `log_end`.
+    pub(crate) fn truncate_to_log_end(&self, log_end: u64) -> Result<u64> {
+        let mut end = self.next_offset();
+        let min = self.min_offset();
+        while end > min {
+            match self.read_entry(end - 1) {
+                Some(e) if e.phy_offset + e.size as u64 <= log_end => break,
+                _ => end -= 1,
+            }
+        }
+        let dropped = self.next_offset() - end;
+        for off in end..self.next_offset() {
+            if let Some(f) = self.file_for(off) {
+                f.write_at((off % self.per_file) * ENTRY_SIZE, &[0u8; ENTRY_SIZE as usize]);
+            }
+        }
+        self.written.store(end, Ordering::Relaxed);
+        self.max.store(end, Ordering::Release);
+        self.flushed.store(end.min(self.flushed.load(Ordering::Acquire)), Ordering::Release);
+        Ok(dropped)
+    }
+
+    /// Retention: drops files whose every entry points below `log_min`, and
+    /// moves the minimum offset to the first entry at or after it.
+    pub(crate) fn retire_below(&self, log_min: u64) -> Result<()> {
+        loop {
+            let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
+            if files.len() < 2 {
+                break;
+            }
+            let last_of_first = Self::raw_entry(&files[0], self.per_file - 1);
+            if last_of_first.is_some_and(|e| e.phy_offset < log_min) {
+                let mut w = self.files.write().unwrap_or_else(|e| e.into_inner());
+                let f = w.remove(0);
+                drop(w);
+                std::fs::remove_file(f.path()).at(f.path())?;
+            } else {
+                break;
+            }
+        }
+        let mut min = self
+            .files
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .first()
+            .map_or(0, |f| Self::file_base_offset(f))
+            .max(self.min_offset());
+        let max = self.max_offset();
+        while min < max && self.read_entry(min).is_none_or(|e| e.phy_offset < log_min) {
+            min += 1;
+        }
+        self.min.store(min, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// All ConsumeQueues, by topic then queue id.
+#[derive(Debug)]
+pub struct ConsumeQueues {
+    dir: PathBuf,
+    per_file: u32,
+    topics: DashMap<String, Arc<RwLock<Vec<Option<Arc<ConsumeQueue>>>>>>,
+}
+
+impl ConsumeQueues {
+    /// Loads every queue found under `dir`.
+    pub(crate) fn open(dir: &Path, per_file: u32) -> Result<ConsumeQueues> {
+        std::fs::create_dir_all(dir).at(dir)?;
+        let cqs = ConsumeQueues {
+            dir: dir.to_path_buf(),
+            per_file,
+            topics: DashMap::new(),
+        };
+        for t in std::fs::read_dir(dir).at(dir)? {
+            let t = t.at(dir)?;
+            let Some(topic) = t.file_name().to_str().map(str::to_string) else { continue };
+            if !t.file_type().at(t.path())?.is_dir() {
+                continue;
+            }
+            for q in std::fs::read_dir(t.path()).at(t.path())? {
+                let q = q.at(t.path())?;
+                if let Some(qid) = q.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
+                    cqs.get_or_open(&topic, qid)?;
+                }
+            }
+        }
+        Ok(cqs)
+    }
+
+    /// The queue if it exists.
+    pub fn get(&self, topic: &str, queue_id: u32) -> Option<Arc<ConsumeQueue>> {
+        let t = self.topics.get(topic)?.value().clone();
+        let v = t.read().unwrap_or_else(|e| e.into_inner());
+        v.get(queue_id as usize).cloned().flatten()
+    }
+
+    /// The queue, made (in memory; files come with the first entry) if missing.
+    pub(crate) fn get_or_open(&self, topic: &str, queue_id: u32) -> Result<Arc<ConsumeQueue>> {
+        if let Some(q) = self.get(topic, queue_id) {
+            return Ok(q);
+        }
+        let t = self.topics.entry(topic.to_string()).or_default().value().clone();
+        let mut v = t.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(Some(q)) = v.get(queue_id as usize) {
+            return Ok(Arc::clone(q));
+        }
+        let dir = self.dir.join(topic).join(queue_id.to_string());
+        let q = Arc::new(ConsumeQueue::open(topic, queue_id, dir, self.per_file)?);
+        if v.len() <= queue_id as usize {
+            v.resize(queue_id as usize + 1, None);
+        }
+        v[queue_id as usize] = Some(Arc::clone(&q));
+        Ok(q)
+    }
+
+    /// Every queue.
+    pub fn all(&self) -> Vec<Arc<ConsumeQueue>> {
+        let mut out = Vec::new();
+        for t in self.topics.iter() {
+            let v = t.value().read().unwrap_or_else(|e| e.into_inner());
+            out.extend(v.iter().flatten().cloned());
+        }
+        out
+    }
+
+    /// Topics that have queues.
+    pub fn topics(&self) -> Vec<String> {
+        self.topics.iter().map(|t| t.key().clone()).collect()
+    }
+
+    /// The queues of one topic (index = queue id).
+    pub fn queues_of(&self, topic: &str) -> Vec<Arc<ConsumeQueue>> {
+        let Some(t) = self.topics.get(topic).map(|t| t.value().clone()) else { return Vec::new() };
+        let v = t.read().unwrap_or_else(|e| e.into_inner());
+        v.iter().flatten().cloned().collect()
+    }
+}

@@ -1,0 +1,79 @@
+//! Errors of the store layer. The front-ends map them to wire codes at their
+//! handler boundary; the store never sees a Kafka or RocketMQ response code.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `rokka-store`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An I/O call failed; `path` names the file or directory involved.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory the call was about.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Another process holds the data directory's lock file.
+    #[error("data directory {path} is in use by another process (lock file held)")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// Appends are refused because the disk holding the CommitLog is too full.
+    #[error("disk too full to append: {used_ratio:.3} used, limit {limit:.3}")]
+    DiskFull {
+        /// Used fraction of the file system, 0..=1.
+        used_ratio: f64,
+        /// The configured refusal threshold.
+        limit: f64,
+    },
+    /// A message or batch is larger than the configured maximum.
+    #[error("message of {size} bytes exceeds the maximum of {max} bytes")]
+    MessageTooLarge {
+        /// Encoded size of the entry.
+        size: usize,
+        /// Configured maximum.
+        max: usize,
+    },
+    /// The request cannot be stored as given (bad topic name, bad batch, ...).
+    #[error("invalid append: {reason}")]
+    InvalidAppend {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// An fsync failed earlier; the log refuses writes until restarted.
+    #[error("the commit log is poisoned after a failed flush; restart the broker")]
+    Poisoned,
+    /// The store is shutting down or shut down.
+    #[error("the store is shut down")]
+    Closed,
+    /// A configuration value is out of range.
+    #[error("invalid store configuration: {0}")]
+    Config(String),
+    /// A persisted metadata file (offsets, topics, checkpoint) cannot be parsed.
+    #[error("corrupt metadata file {path}: {reason}")]
+    CorruptMetadata {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// Result alias of the store layer.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Adds the path to an `io::Error`.
+pub(crate) trait IoContext<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| StoreError::Io {
+            path: path.into(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,46 @@
+//! rokka-store: the RocketMQ-style storage engine shared by both front-ends.
+//!
+//! Layout of the crate, following an append from top to bottom:
+//!
+//! ```text
+//! store.rs          Store: the façade (open/recover, append, read, wait, shutdown)
+//! writer.rs         the one writer thread: encode into the CommitLog, dispatch, group commit
+//! entry/            the two stored entry layouts (RocketMQ message, Kafka batch) + the blank filler
+//! commit_log.rs     fixed-size memory-mapped segments named by their 20-digit start offset
+//! mapped_file.rs    one preallocated, memory-mapped file
+//! consume_queue.rs  per (topic, queue) 20-byte entries: phy offset, size, tags code
+//! index_file.rs     key → phy offset hash index with store times
+//! recovery.rs       checkpoint + abort marker, re-scan, torn-tail cut
+//! flush.rs          the periodic flusher and checkpoint writer
+//! retention.rs      segment deletion by age and disk pressure, disk-full guard
+//! offsets.rs        consumer offsets, one table for both protocols
+//! topics.rs         topic configs
+//! metrics.rs        Prometheus metrics of the store
+//! ```
+//!
+//! The store knows neither wire protocol beyond the two entry layouts it stores.
+
+pub mod commit_log;
+pub mod config;
+pub mod consume_queue;
+pub mod entry;
+pub mod error;
+mod flush;
+pub mod index_file;
+mod mapped_file;
+pub mod metrics;
+pub mod offsets;
+mod recovery;
+mod retention;
+mod store;
+pub mod topics;
+mod util;
+mod writer;
+
+pub use config::{FlushDiskType, StoreConfig};
+pub use entry::{AppendPayload, AppendRequest, AppendResult, EntryKind, KafkaBatch, MessageToStore};
+pub use error::{Result, StoreError};
+pub use store::{GetResult, GetStatus, RecoveryReport, Store, StoredEntry};
+pub use util::java_string_hash;
+#[cfg(feature = "internals")]
+pub use writer::internals;

@@ -1,0 +1,114 @@
+//! Prometheus metrics of the store, registered against a registry passed in
+//! (tests get a fresh one). Names: `rokka_store_<what>_<unit>`.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+use crate::entry::EntryKind;
+use crate::error::StoreError;
+
+/// The store's metric handles.
+#[derive(Debug, Clone)]
+pub struct StoreMetrics {
+    /// Entries appended, by kind.
+    pub appended_messages: IntCounterVec,
+    /// Bytes appended to the CommitLog, by kind.
+    pub appended_bytes: IntCounterVec,
+    /// Appends refused, by reason.
+    pub refused: IntCounterVec,
+    /// Seconds per CommitLog sync.
+    pub fsync_seconds: Histogram,
+    /// Requests served per writer round (group commit size).
+    pub group_size: Histogram,
+    /// Used fraction of the CommitLog's file system.
+    pub disk_used_ratio: prometheus::Gauge,
+    /// Bytes of CommitLog segment files.
+    pub commit_log_size: IntGauge,
+    /// Bytes published but not yet synced.
+    pub unflushed_bytes: IntGauge,
+    /// Segments removed by retention.
+    pub segments_deleted: IntCounter,
+    /// Entries replayed by the last recovery.
+    pub recovered_entries: IntGauge,
+}
+
+impl StoreMetrics {
+    /// Creates the metrics and registers them with `registry`.
+    pub fn new(registry: &Registry) -> prometheus::Result<StoreMetrics> {
+        let m = StoreMetrics {
+            appended_messages: IntCounterVec::new(
+                Opts::new("rokka_store_appended_messages_total", "Messages and records appended to the commit log"),
+                &["kind"],
+            )?,
+            appended_bytes: IntCounterVec::new(
+                Opts::new("rokka_store_appended_bytes_total", "Bytes appended to the commit log"),
+                &["kind"],
+            )?,
+            refused: IntCounterVec::new(
+                Opts::new("rokka_store_appends_refused_total", "Appends refused by the store, by reason"),
+                &["reason"],
+            )?,
+            fsync_seconds: Histogram::with_opts(
+                HistogramOpts::new("rokka_store_fsync_seconds", "Duration of commit log syncs").buckets(vec![
+                    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+                ]),
+            )?,
+            group_size: Histogram::with_opts(
+                HistogramOpts::new("rokka_store_group_commit_size", "Append requests served per writer round")
+                    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0]),
+            )?,
+            disk_used_ratio: prometheus::Gauge::new(
+                "rokka_store_disk_used_ratio",
+                "Used fraction of the file system holding the commit log",
+            )?,
+            commit_log_size: IntGauge::new("rokka_store_commit_log_size_bytes", "Bytes of commit log segment files")?,
+            unflushed_bytes: IntGauge::new(
+                "rokka_store_unflushed_bytes",
+                "Commit log bytes appended but not yet synced to disk",
+            )?,
+            segments_deleted: IntCounter::new(
+                "rokka_store_segments_deleted_total",
+                "Commit log segments deleted by retention",
+            )?,
+            recovered_entries: IntGauge::new(
+                "rokka_store_recovered_entries",
+                "Entries replayed from the commit log by the last recovery",
+            )?,
+        };
+        registry.register(Box::new(m.appended_messages.clone()))?;
+        registry.register(Box::new(m.appended_bytes.clone()))?;
+        registry.register(Box::new(m.refused.clone()))?;
+        registry.register(Box::new(m.fsync_seconds.clone()))?;
+        registry.register(Box::new(m.group_size.clone()))?;
+        registry.register(Box::new(m.disk_used_ratio.clone()))?;
+        registry.register(Box::new(m.commit_log_size.clone()))?;
+        registry.register(Box::new(m.unflushed_bytes.clone()))?;
+        registry.register(Box::new(m.segments_deleted.clone()))?;
+        registry.register(Box::new(m.recovered_entries.clone()))?;
+        Ok(m)
+    }
+
+    pub(crate) fn record_append(&self, kind: EntryKind, count: u32, bytes: usize) {
+        let k = kind_label(kind);
+        self.appended_messages.with_label_values(&[k]).inc_by(count as u64);
+        self.appended_bytes.with_label_values(&[k]).inc_by(bytes as u64);
+    }
+
+    pub(crate) fn record_refused(&self, e: &StoreError) {
+        let reason = match e {
+            StoreError::DiskFull { .. } => "disk_full",
+            StoreError::MessageTooLarge { .. } => "too_large",
+            StoreError::InvalidAppend { .. } => "invalid",
+            StoreError::Poisoned => "poisoned",
+            StoreError::Closed => "closed",
+            _ => "io",
+        };
+        self.refused.with_label_values(&[reason]).inc();
+    }
+}
+
+fn kind_label(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::RocketMq => "remoting",
+        EntryKind::KafkaBatch => "kafka",
+    }
+}

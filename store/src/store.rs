@@ -1,0 +1,488 @@
+//! The store façade: open (lock, recover, start threads), append, read, wait,
+//! look up, shut down. Cheap to clone; all clones share one store.
+
+use std::fs::{File, OpenOptions};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use crate::commit_log::CommitLog;
+use crate::config::StoreConfig;
+use crate::consume_queue::{ConsumeQueue, ConsumeQueues};
+use crate::entry::{scan, AppendRequest, AppendResult, EntryKind, Scanned};
+use crate::error::{IoContext, Result, StoreError};
+use crate::index_file::IndexService;
+use crate::metrics::StoreMetrics;
+use crate::offsets::ConsumerOffsets;
+pub use crate::recovery::RecoveryReport;
+use crate::topics::TopicConfigs;
+use crate::writer::{Cmd, Shared, Writer};
+
+/// A stop flag that sleeping threads can wait on.
+#[derive(Debug, Default)]
+pub(crate) struct Stop {
+    stopped: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Stop {
+    /// Sleeps up to `d`; true once stop was requested.
+    pub(crate) fn wait(&self, d: Duration) -> bool {
+        let g = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        if *g {
+            return true;
+        }
+        let (g, _) = self.cv.wait_timeout(g, d).unwrap_or_else(|e| e.into_inner());
+        *g
+    }
+    fn set(&self) {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+}
+
+/// One stored entry handed to a reader: zero-copy bytes of the mapped log.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    /// Layout of `bytes`.
+    pub kind: EntryKind,
+    /// CommitLog offset.
+    pub phy_offset: u64,
+    /// Logical offset of the entry's first message/record.
+    pub queue_offset: u64,
+    /// Messages/records in the entry.
+    pub count: u32,
+    /// Tags code of the first record the read matched.
+    pub tags_code: i64,
+    /// Store timestamp, ms.
+    pub store_timestamp: i64,
+    /// The whole entry (RocketMQ: exactly what a pull returns).
+    pub bytes: Bytes,
+}
+
+/// Outcome of a read, with RocketMQ's `GetMessageStatus` meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetStatus {
+    /// Entries returned.
+    Found,
+    /// The filter matched nothing in the scanned range.
+    NoMatchedMessage,
+    /// The queue does not exist.
+    NoMatchedLogicQueue,
+    /// The queue is empty.
+    NoMessageInQueue,
+    /// Offset below the queue's minimum.
+    OffsetTooSmall,
+    /// Offset equals the queue's end: nothing new yet.
+    OffsetOverflowOne,
+    /// Offset beyond the queue's end.
+    OffsetOverflowBadly,
+    /// Queue entries point at data that retention removed.
+    OffsetFoundNull,
+}
+
+/// A read's entries and the queue's bounds.
+#[derive(Debug, Clone)]
+pub struct GetResult {
+    /// What happened.
+    pub status: GetStatus,
+    /// The entries, in offset order.
+    pub entries: Vec<StoredEntry>,
+    /// Where the next read should start.
+    pub next_offset: u64,
+    /// The queue's minimum offset.
+    pub min_offset: u64,
+    /// The queue's end offset.
+    pub max_offset: u64,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    offsets: Arc<ConsumerOffsets>,
+    topics: TopicConfigs,
+    tx: Mutex<Option<Sender<Cmd>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    stop: Arc<Stop>,
+    report: RecoveryReport,
+    checkpoint: PathBuf,
+    abort: PathBuf,
+    closed: AtomicBool,
+    _lock: File,
+}
+
+/// The store. Clone it freely.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.inner.shared.config.root_dir).finish()
+    }
+}
+
+impl Store {
+    /// Opens the store at `config.root_dir`: takes the lock, recovers, and
+    /// starts the writer, flusher and cleaner threads. Blocking.
+    pub fn open(config: StoreConfig, registry: &prometheus::Registry) -> Result<Store> {
+        config.validate()?;
+        let root = config.root_dir.clone();
+        std::fs::create_dir_all(&root).at(&root)?;
+        let lock_path = root.join("lock");
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .at(&lock_path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Locked { path: lock_path }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::Io { path: lock_path, source: e }),
+        }
+        let config_dir = config.config_dir();
+        std::fs::create_dir_all(&config_dir).at(&config_dir)?;
+        let abort = root.join("abort");
+        let unclean = abort.exists();
+        let checkpoint_path = root.join("checkpoint");
+        let checkpoint = crate::recovery::read_checkpoint(&checkpoint_path);
+        let metrics = StoreMetrics::new(registry).map_err(|e| StoreError::Config(e.to_string()))?;
+        let shared = Arc::new(Shared {
+            commit_log: CommitLog::open(&config.commit_log_dir, config.commit_log_segment_size)?,
+            cqs: ConsumeQueues::open(&config.consume_queue_dir(), config.consume_queue_entries_per_file)?,
+            index: IndexService::open(&config.index_dir(), config.index_hash_slots, config.index_max_entries)?,
+            metrics,
+            disk_ratio: AtomicU64::new(0f64.to_bits()),
+            poisoned: AtomicBool::new(false),
+            config,
+        });
+        shared.set_disk_ratio(crate::util::disk_used_ratio(&shared.config.commit_log_dir).unwrap_or(0.0));
+        let mut writer = Writer::new(Arc::clone(&shared));
+        let report = crate::recovery::recover(&mut writer, checkpoint, unclean)?;
+        if unclean {
+            tracing::warn!(?report, "recovered after an unclean stop");
+        } else {
+            tracing::info!(?report, "store opened");
+        }
+        // Everything recovered is durable before we claim a new checkpoint.
+        let offsets = Arc::new(ConsumerOffsets::open(&config_dir)?);
+        crate::flush::flush_all(&shared, &checkpoint_path, &offsets)?;
+        File::create(&abort).at(&abort)?;
+        crate::util::sync_dir(&root)?;
+        let topics = TopicConfigs::open(&config_dir)?;
+
+        let (tx, rx) = mpsc::channel();
+        let stop = Arc::new(Stop::default());
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(f)
+                .map_err(|e| StoreError::Io { path: root.clone(), source: e })
+        };
+        let threads = vec![
+            spawn("rokka-writer", Box::new(move || writer.run(rx)))?,
+            {
+                let (s, c, o, st) = (Arc::clone(&shared), checkpoint_path.clone(), Arc::clone(&offsets), Arc::clone(&stop));
+                spawn("rokka-flusher", Box::new(move || crate::flush::run(s, c, o, st)))?
+            },
+            {
+                let (s, st) = (Arc::clone(&shared), Arc::clone(&stop));
+                spawn("rokka-cleaner", Box::new(move || crate::retention::run(s, st)))?
+            },
+        ];
+        Ok(Store {
+            inner: Arc::new(Inner {
+                shared,
+                offsets,
+                topics,
+                tx: Mutex::new(Some(tx)),
+                threads: Mutex::new(threads),
+                stop,
+                report,
+                checkpoint: checkpoint_path,
+                abort,
+                closed: AtomicBool::new(false),
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// What recovery did at open.
+    pub fn recovery_report(&self) -> RecoveryReport {
+        self.inner.report.clone()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.shared.config
+    }
+
+    fn send(&self, req: AppendRequest) -> Result<oneshot::Receiver<Result<AppendResult>>> {
+        let (tx, rx) = oneshot::channel();
+        let guard = self.inner.tx.lock().unwrap_or_else(|e| e.into_inner());
+        let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+        sender.send(Cmd::Append(req, tx)).map_err(|_| StoreError::Closed)?;
+        Ok(rx)
+    }
+
+    /// Appends; completes when stored (and synced, with SYNC_FLUSH).
+    pub async fn append(&self, req: AppendRequest) -> Result<AppendResult> {
+        self.send(req)?.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// `append` for threads outside a runtime.
+    pub fn append_blocking(&self, req: AppendRequest) -> Result<AppendResult> {
+        self.send(req)?.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// The ConsumeQueue of (topic, queue id), if it exists.
+    pub fn consume_queue(&self, topic: &str, queue_id: u32) -> Option<Arc<ConsumeQueue>> {
+        self.inner.shared.cqs.get(topic, queue_id)
+    }
+
+    /// Every ConsumeQueue.
+    pub fn consume_queues(&self) -> Vec<Arc<ConsumeQueue>> {
+        self.inner.shared.cqs.all()
+    }
+
+    /// Minimum offset of a queue (0 if it does not exist).
+    pub fn min_offset(&self, topic: &str, queue_id: u32) -> u64 {
+        self.consume_queue(topic, queue_id).map_or(0, |q| q.min_offset())
+    }
+
+    /// End offset of a queue (0 if it does not exist).
+    pub fn max_offset(&self, topic: &str, queue_id: u32) -> u64 {
+        self.consume_queue(topic, queue_id).map_or(0, |q| q.max_offset())
+    }
+
+    /// The CommitLog's oldest and end offsets.
+    pub fn commit_log_bounds(&self) -> (u64, u64) {
+        let l = &self.inner.shared.commit_log;
+        (l.min_offset(), l.max_offset())
+    }
+
+    /// The entry at CommitLog offset `phy` (view by offset message id).
+    pub fn read_at(&self, phy: u64) -> Option<StoredEntry> {
+        let (seg, pos, size) = self.inner.shared.commit_log.entry_at(phy)?;
+        let buf = seg.slice(pos, size as usize)?;
+        let e = scan(buf, phy).ok()?;
+        let meta = e.meta()?;
+        let tags_code = match &e {
+            Scanned::RocketMq(m) => m.tags_code(),
+            Scanned::Kafka(b) => b.tags_code(0),
+            Scanned::Blank => 0,
+        };
+        Some(StoredEntry {
+            kind: meta.kind,
+            phy_offset: phy,
+            queue_offset: meta.queue_offset,
+            count: meta.count,
+            tags_code,
+            store_timestamp: meta.store_timestamp,
+            bytes: seg.bytes(pos, size as usize)?,
+        })
+    }
+
+    /// Reads from `offset` up to `max_count` messages/records or `max_bytes`
+    /// (at least one entry), skipping entries whose tags code `filter` rejects.
+    /// A Kafka batch is returned whole, even if `offset` lies inside it.
+    pub fn get_messages(
+        &self,
+        topic: &str,
+        queue_id: u32,
+        offset: u64,
+        max_count: u32,
+        max_bytes: usize,
+        filter: Option<&dyn Fn(i64) -> bool>,
+    ) -> GetResult {
+        let Some(cq) = self.consume_queue(topic, queue_id) else {
+            return GetResult {
+                status: GetStatus::NoMatchedLogicQueue,
+                entries: Vec::new(),
+                next_offset: 0,
+                min_offset: 0,
+                max_offset: 0,
+            };
+        };
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        let result = |status, entries, next_offset| GetResult {
+            status,
+            entries,
+            next_offset,
+            min_offset: min,
+            max_offset: max,
+        };
+        if max == min {
+            return result(GetStatus::NoMessageInQueue, Vec::new(), max);
+        }
+        if offset < min {
+            return result(GetStatus::OffsetTooSmall, Vec::new(), min);
+        }
+        if offset == max {
+            return result(GetStatus::OffsetOverflowOne, Vec::new(), offset);
+        }
+        if offset > max {
+            return result(GetStatus::OffsetOverflowBadly, Vec::new(), max);
+        }
+        let log = &self.inner.shared.commit_log;
+        let log_min = log.min_offset();
+        let mut entries: Vec<StoredEntry> = Vec::new();
+        let (mut count, mut bytes, mut next, mut filtered) = (0u32, 0usize, offset, false);
+        // Scan at most a bounded window so a selective filter cannot stall a reader.
+        let scan_limit = offset.saturating_add(max_count.max(1) as u64 * 4 + 1000).min(max);
+        while next < scan_limit && count < max_count.max(1) {
+            let Some(e) = cq.get(next) else { break };
+            if e.phy_offset < log_min {
+                next += 1;
+                continue;
+            }
+            if entries.last().is_some_and(|l| l.phy_offset == e.phy_offset) {
+                next += 1;
+                continue;
+            }
+            if filter.is_some_and(|f| !f(e.tags_code)) {
+                filtered = true;
+                next += 1;
+                continue;
+            }
+            if !entries.is_empty() && bytes + e.size as usize > max_bytes {
+                break;
+            }
+            let Some(se) = self.read_at(e.phy_offset) else { break };
+            let end = se.queue_offset + se.count as u64;
+            count += (end - next) as u32;
+            bytes += se.bytes.len();
+            next = end;
+            entries.push(StoredEntry { tags_code: e.tags_code, ..se });
+        }
+        let status = if !entries.is_empty() {
+            GetStatus::Found
+        } else if filtered {
+            GetStatus::NoMatchedMessage
+        } else {
+            GetStatus::OffsetFoundNull
+        };
+        result(status, entries, next)
+    }
+
+    /// First offset of the queue whose store time is at or after `ts_ms`;
+    /// the end offset if every message is older. O(log n) reads.
+    pub fn offset_for_timestamp(&self, topic: &str, queue_id: u32, ts_ms: i64) -> u64 {
+        let Some(cq) = self.consume_queue(topic, queue_id) else { return 0 };
+        let (mut lo, mut hi) = (cq.min_offset(), cq.max_offset());
+        let log_min = self.inner.shared.commit_log.min_offset();
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let ts = cq
+                .get(mid)
+                .filter(|e| e.phy_offset >= log_min)
+                .and_then(|e| self.read_at(e.phy_offset))
+                .map_or(i64::MIN, |e| e.store_timestamp);
+            if ts >= ts_ms {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
+    /// Store time of the message at `offset`, if readable.
+    pub fn store_time_at(&self, topic: &str, queue_id: u32, offset: u64) -> Option<i64> {
+        let e = self.consume_queue(topic, queue_id)?.get(offset)?;
+        self.read_at(e.phy_offset).map(|e| e.store_timestamp)
+    }
+
+    /// Entries of `topic` indexed under `key` and stored within
+    /// `[begin_ms, end_ms]`, newest first, at most `max`. Each candidate is
+    /// checked against its stored keys, so hash collisions never leak.
+    pub fn query_by_key(&self, topic: &str, key: &str, begin_ms: i64, end_ms: i64, max: usize) -> Vec<StoredEntry> {
+        let cands = self.inner.shared.index.query(topic, key.as_bytes(), begin_ms, end_ms, max.saturating_mul(2).max(16));
+        let mut out = Vec::new();
+        for phy in cands {
+            if out.len() >= max {
+                break;
+            }
+            let Some(e) = self.read_at(phy) else { continue };
+            let matches = match scan(&e.bytes, phy) {
+                Ok(Scanned::RocketMq(m)) => m.topic() == topic && m.index_keys().any(|k| k == key.as_bytes()),
+                Ok(Scanned::Kafka(b)) => b.topic() == topic && b.index_keys().any(|(_, k)| k == key.as_bytes()),
+                _ => false,
+            };
+            if matches && e.store_timestamp >= begin_ms.saturating_sub(1000) && e.store_timestamp <= end_ms {
+                out.push(e);
+            }
+        }
+        out
+    }
+
+    /// Waits until the queue has data at or past `offset` (its end offset
+    /// exceeds it), or `timeout` passes. True if data is there.
+    pub async fn wait_for_data(&self, topic: &str, queue_id: u32, offset: u64, timeout: Duration) -> bool {
+        let Ok(cq) = self.inner.shared.cqs.get_or_open(topic, queue_id) else { return false };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = cq.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if cq.max_offset() > offset {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return cq.max_offset() > offset;
+            }
+        }
+    }
+
+    /// The consumer offset table.
+    pub fn offsets(&self) -> &ConsumerOffsets {
+        &self.inner.offsets
+    }
+
+    /// The topic config table.
+    pub fn topics(&self) -> &TopicConfigs {
+        &self.inner.topics
+    }
+
+    /// Syncs everything now and writes the checkpoint.
+    pub fn flush(&self) -> Result<()> {
+        crate::flush::flush_all(&self.inner.shared, &self.inner.checkpoint, &self.inner.offsets)
+    }
+
+    /// Runs one retention pass as if at `now`, local hour `hour` (tests, admin).
+    pub fn run_retention(&self, now: std::time::SystemTime, hour: u8) -> Result<u32> {
+        crate::retention::clean_once(&self.inner.shared, now, hour)
+    }
+
+    /// Stops the writer (after what is queued), flushes, writes the checkpoint,
+    /// removes the abort marker. Blocking; later calls do nothing.
+    pub fn shutdown(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if let Some(tx) = self.inner.tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = tx.send(Cmd::Stop);
+        }
+        self.inner.stop.set();
+        let threads: Vec<_> = self.inner.threads.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+        self.flush()?;
+        if self.inner.shared.poisoned.load(Ordering::Acquire) {
+            return Err(StoreError::Poisoned);
+        }
+        std::fs::remove_file(&self.inner.abort).at(&self.inner.abort)?;
+        crate::util::sync_dir(&self.inner.shared.config.root_dir)?;
+        tracing::info!(log_end = self.inner.shared.commit_log.max_offset(), "store shut down cleanly");
+        Ok(())
+    }
+}

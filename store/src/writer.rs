@@ -1,0 +1,389 @@
+//! The one writer of the CommitLog. Appenders send `(request, oneshot)` over a
+//! channel; the writer thread drains everything pending, encodes each entry
+//! straight into the mapped segment (the only copy), dispatches it to the
+//! ConsumeQueue and IndexFile, publishes the new end, then — with SYNC_FLUSH —
+//! syncs once for the whole group before completing the oneshots (group commit,
+//! as RocketMQ's GroupCommitService). The steady-state path allocates nothing.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+use crate::commit_log::CommitLog;
+use crate::config::{FlushDiskType, StoreConfig};
+use crate::consume_queue::{ConsumeQueue, ConsumeQueues, CqEntry};
+use crate::entry::rocketmq::{self, Placement};
+use crate::entry::{kafka, AppendPayload, AppendRequest, AppendResult, Scanned, BLANK_MAGIC, BLANK_MIN_LEN};
+use crate::error::{Result, StoreError};
+use crate::index_file::IndexService;
+use crate::mapped_file::MappedFile;
+use crate::metrics::StoreMetrics;
+
+/// State shared by the writer, the flusher, the cleaner and readers.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: StoreConfig,
+    pub commit_log: CommitLog,
+    pub cqs: ConsumeQueues,
+    pub index: IndexService,
+    pub metrics: StoreMetrics,
+    /// Disk used ratio as f64 bits, refreshed by the cleaner.
+    pub disk_ratio: AtomicU64,
+    /// Set after a failed fsync: writes are refused until restart.
+    pub poisoned: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn disk_ratio(&self) -> f64 {
+        f64::from_bits(self.disk_ratio.load(Ordering::Relaxed))
+    }
+    pub(crate) fn set_disk_ratio(&self, r: f64) {
+        self.disk_ratio.store(r.to_bits(), Ordering::Relaxed);
+        self.metrics.disk_used_ratio.set(r);
+    }
+}
+
+/// Messages to the writer thread.
+pub(crate) enum Cmd {
+    Append(AppendRequest, oneshot::Sender<Result<AppendResult>>),
+    /// Finish what is queued, sync, and exit.
+    Stop,
+}
+
+/// The writer's own state: the append position and queue look-up cache.
+pub(crate) struct Writer {
+    pub(crate) shared: Arc<Shared>,
+    write_pos: u64,
+    segment: Option<Arc<MappedFile>>,
+    last_ts: i64,
+    cache: HashMap<String, Vec<Option<Arc<ConsumeQueue>>>>,
+    touched: Vec<Arc<ConsumeQueue>>,
+    done: Vec<(oneshot::Sender<Result<AppendResult>>, Result<AppendResult>)>,
+}
+
+impl Writer {
+    pub(crate) fn new(shared: Arc<Shared>) -> Writer {
+        Writer {
+            shared,
+            write_pos: 0,
+            segment: None,
+            last_ts: 0,
+            cache: HashMap::new(),
+            touched: Vec::with_capacity(64),
+            done: Vec::with_capacity(256),
+        }
+    }
+
+    /// Sets the append position after recovery.
+    pub(crate) fn set_write_pos(&mut self, pos: u64) {
+        self.write_pos = pos;
+        self.segment = self.shared.commit_log.segment_for(pos);
+    }
+
+    fn cq(&mut self, topic: &str, queue_id: u32) -> Result<Arc<ConsumeQueue>> {
+        if let Some(Some(q)) = self.cache.get(topic).and_then(|v| v.get(queue_id as usize)) {
+            return Ok(Arc::clone(q));
+        }
+        let q = self.shared.cqs.get_or_open(topic, queue_id)?;
+        let v = self.cache.entry(topic.to_string()).or_default();
+        if v.len() <= queue_id as usize {
+            v.resize(queue_id as usize + 1, None);
+        }
+        v[queue_id as usize] = Some(Arc::clone(&q));
+        Ok(q)
+    }
+
+    fn next_timestamp(&mut self) -> i64 {
+        // Store timestamps never go backwards: time look-ups binary-search them.
+        self.last_ts = crate::util::now_ms().max(self.last_ts);
+        self.last_ts
+    }
+
+    /// Makes room for `len` bytes at the append position: fills the segment's
+    /// tail with a blank entry and opens the next segment when needed.
+    fn reserve(&mut self, len: u64) -> Result<(Arc<MappedFile>, u64)> {
+        let seg_size = self.shared.commit_log.segment_size();
+        let in_seg = self.write_pos % seg_size;
+        if in_seg + len + BLANK_MIN_LEN > seg_size {
+            if let Some(seg) = self.segment.as_ref().filter(|s| s.base() + in_seg == self.write_pos && in_seg > 0) {
+                let rest = seg_size - in_seg;
+                let mut blank = [0u8; 8];
+                blank[..4].copy_from_slice(&(rest as i32).to_be_bytes());
+                blank[4..].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+                seg.write_at(in_seg, &blank);
+                self.write_pos += rest;
+            }
+        }
+        let needs_segment = self
+            .segment
+            .as_ref()
+            .is_none_or(|s| self.write_pos >= s.base() + s.size());
+        if needs_segment {
+            let ratio = crate::util::disk_used_ratio(&self.shared.config.commit_log_dir).unwrap_or(0.0);
+            self.shared.set_disk_ratio(ratio);
+            self.check_disk()?;
+            let seg = self.shared.commit_log.create_segment(self.write_pos)?;
+            self.segment = Some(seg);
+        }
+        let seg = self.segment.clone().ok_or(StoreError::Closed)?;
+        Ok((seg, self.write_pos))
+    }
+
+    fn check_disk(&self) -> Result<()> {
+        let (ratio, limit) = (self.shared.disk_ratio(), self.shared.config.disk_refuse_ratio);
+        if ratio >= limit {
+            return Err(StoreError::DiskFull { used_ratio: ratio, limit });
+        }
+        Ok(())
+    }
+
+    /// Appends one request: checks, encodes into the log, dispatches. Does not
+    /// publish or sync; `finish_round` does that for the whole group.
+    pub(crate) fn append(&mut self, req: &AppendRequest) -> Result<AppendResult> {
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            return Err(StoreError::Poisoned);
+        }
+        self.check_disk()?;
+        let topic = crate::entry::check_topic(&req.topic).map_err(|reason| StoreError::InvalidAppend { reason })?;
+        let max = self.shared.config.max_message_size;
+        let host = self.shared.config.store_host;
+        let store_ts = self.next_timestamp();
+        let cq = self.cq(topic, req.queue_id)?;
+        let first_qoff = cq.next_offset();
+        let mut res = AppendResult {
+            phy_offset: 0,
+            queue_offset: first_qoff,
+            count: 0,
+            store_timestamp: store_ts,
+            bytes: 0,
+        };
+        let msgs: &[crate::entry::MessageToStore] = match &req.payload {
+            AppendPayload::Message(m) => std::slice::from_ref(m),
+            AppendPayload::Messages(v) => v,
+            AppendPayload::Kafka(b) => {
+                let count = kafka::check_batch(b).map_err(|reason| StoreError::InvalidAppend { reason })?;
+                let len = kafka::encoded_len(b, topic.len());
+                if len > max {
+                    return Err(StoreError::MessageTooLarge { size: len, max });
+                }
+                let (seg, phy) = self.reserve(len as u64)?;
+                let p = Placement {
+                    topic: topic.as_bytes(),
+                    queue_id: req.queue_id,
+                    queue_offset: first_qoff,
+                    phy_offset: phy,
+                    store_timestamp: store_ts,
+                    store_host: host,
+                };
+                // SAFETY: the writer owns `[write_pos, ..)`, above anything published.
+                let out = unsafe { seg.slice_mut(phy - seg.base(), len) };
+                kafka::encode(out, b, &p, count);
+                let stored = kafka::StoredBatch::parse_trusted(out);
+                self.write_pos += len as u64;
+                self.dispatch(&Scanned::Kafka(stored), phy)?;
+                res.phy_offset = phy;
+                res.count = count;
+                res.bytes = len as u32;
+                self.shared.metrics.record_append(crate::EntryKind::KafkaBatch, count, len);
+                return Ok(res);
+            }
+        };
+        if msgs.is_empty() {
+            return Err(StoreError::InvalidAppend { reason: "empty batch" });
+        }
+        // Check every message before writing any, so a batch is all or nothing.
+        for m in msgs {
+            let len = rocketmq::encoded_len(m, topic.len(), &host);
+            if len > max {
+                return Err(StoreError::MessageTooLarge { size: len, max });
+            }
+            if m.properties.len() > i16::MAX as usize {
+                return Err(StoreError::InvalidAppend {
+                    reason: "properties longer than 32767 bytes",
+                });
+            }
+        }
+        let (start_pos, start_seg) = (self.write_pos, self.segment.clone());
+        for (i, m) in msgs.iter().enumerate() {
+            let len = rocketmq::encoded_len(m, topic.len(), &host);
+            let (seg, phy) = match self.reserve(len as u64) {
+                Ok(r) => r,
+                Err(e) => {
+                    // Nothing of this batch was published: rewind so that it is
+                    // not published later either (all or nothing).
+                    self.write_pos = start_pos;
+                    self.segment = start_seg;
+                    cq.rewind(first_qoff);
+                    return Err(e);
+                }
+            };
+            let p = Placement {
+                topic: topic.as_bytes(),
+                queue_id: req.queue_id,
+                queue_offset: first_qoff + i as u64,
+                phy_offset: phy,
+                store_timestamp: store_ts,
+                store_host: host,
+            };
+            // SAFETY: the writer owns `[write_pos, ..)`, above anything published.
+            let out = unsafe { seg.slice_mut(phy - seg.base(), len) };
+            rocketmq::encode(out, m, &p);
+            let stored = rocketmq::StoredMessage::parse_trusted(out);
+            self.write_pos += len as u64;
+            self.dispatch(&Scanned::RocketMq(stored), phy)?;
+            if i == 0 {
+                res.phy_offset = phy;
+            }
+            res.count += 1;
+            res.bytes += len as u32;
+            self.shared.metrics.record_append(crate::EntryKind::RocketMq, 1, len);
+        }
+        Ok(res)
+    }
+
+    /// Writes the ConsumeQueue and IndexFile entries of a stored entry. Shared
+    /// by appends and recovery, so both build the same entries.
+    pub(crate) fn dispatch(&mut self, e: &Scanned<'_>, phy: u64) -> Result<()> {
+        let Some(meta) = e.meta() else { return Ok(()) };
+        let (topic, queue_id) = match e {
+            Scanned::RocketMq(m) => (m.topic(), m.queue_id()),
+            Scanned::Kafka(b) => (b.topic(), b.queue_id()),
+            Scanned::Blank => return Ok(()),
+        };
+        let cq = self.cq(topic, queue_id)?;
+        match e {
+            Scanned::RocketMq(m) => {
+                let entry = CqEntry {
+                    phy_offset: phy,
+                    size: meta.total_size,
+                    tags_code: m.tags_code(),
+                };
+                cq.put(meta.queue_offset, entry)?;
+                for key in m.index_keys() {
+                    self.shared.index.put(topic, key, phy, meta.store_timestamp)?;
+                }
+            }
+            Scanned::Kafka(b) => {
+                let mut tags = b.tags_codes();
+                for i in 0..meta.count as u64 {
+                    let entry = CqEntry {
+                        phy_offset: phy,
+                        size: meta.total_size,
+                        tags_code: tags.next().unwrap_or(0),
+                    };
+                    cq.put(meta.queue_offset + i, entry)?;
+                }
+                for (_, key) in b.index_keys() {
+                    self.shared.index.put(topic, key, phy, meta.store_timestamp)?;
+                }
+            }
+            Scanned::Blank => {}
+        }
+        if !self.touched.iter().any(|t| Arc::ptr_eq(t, &cq)) {
+            self.touched.push(cq);
+        }
+        Ok(())
+    }
+
+    /// Publishes the round's entries and wakes the waiters of the queues that grew.
+    pub(crate) fn publish(&mut self) {
+        self.shared.commit_log.publish(self.write_pos);
+        for cq in self.touched.drain(..) {
+            if cq.publish() {
+                cq.notify.notify_waiters();
+            }
+        }
+    }
+
+    /// Syncs the log up to the append position (SYNC_FLUSH); poisons on failure.
+    pub(crate) fn sync(&self) -> Result<()> {
+        let started = Instant::now();
+        match self.shared.commit_log.flush(self.write_pos) {
+            Ok(_) => {
+                self.shared.metrics.fsync_seconds.observe(started.elapsed().as_secs_f64());
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit log fsync failed; refusing further writes");
+                self.shared.poisoned.store(true, Ordering::Release);
+                Err(StoreError::Poisoned)
+            }
+        }
+    }
+
+    /// Runs the writer loop until `Stop` or until every sender is gone.
+    pub(crate) fn run(mut self, rx: Receiver<Cmd>) {
+        let sync = self.shared.config.flush_disk_type == FlushDiskType::SyncFlush;
+        let mut stop = false;
+        while !stop {
+            let first = match rx.recv() {
+                Ok(c) => c,
+                Err(_) => break,
+            };
+            let mut next = Some(first);
+            while let Some(cmd) = next.take() {
+                match cmd {
+                    Cmd::Append(req, tx) => {
+                        let r = self.append(&req);
+                        self.done.push((tx, r));
+                    }
+                    Cmd::Stop => stop = true,
+                }
+                if !stop && self.done.len() < 4096 {
+                    next = match rx.try_recv() {
+                        Ok(c) => Some(c),
+                        Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => None,
+                    };
+                }
+            }
+            self.publish();
+            let synced = if sync && self.done.iter().any(|(_, r)| r.is_ok()) {
+                self.sync()
+            } else {
+                Ok(())
+            };
+            self.shared.metrics.group_size.observe(self.done.len() as f64);
+            for (tx, r) in self.done.drain(..) {
+                let r = match (&synced, r) {
+                    (Err(_), Ok(_)) => Err(StoreError::Poisoned),
+                    (_, r) => r,
+                };
+                if let Err(e) = &r {
+                    self.shared.metrics.record_refused(e);
+                }
+                let _ = tx.send(r);
+            }
+        }
+        // Drain what arrived after Stop so nobody waits forever.
+        while let Ok(cmd) = rx.try_recv() {
+            if let Cmd::Append(_, tx) = cmd {
+                let _ = tx.send(Err(StoreError::Closed));
+            }
+        }
+    }
+}
+
+/// The writer's synchronous core, for benches and the allocation test.
+#[cfg(feature = "internals")]
+pub mod internals {
+    use super::*;
+
+    /// A writer driven on the caller's thread (the store's thread is not started).
+    #[allow(missing_debug_implementations)]
+    pub struct SyncWriter(pub(crate) Writer);
+
+    impl SyncWriter {
+        /// Appends one request (encode + dispatch), without publishing.
+        pub fn append(&mut self, req: &AppendRequest) -> Result<AppendResult> {
+            self.0.append(req)
+        }
+        /// Publishes everything appended so far.
+        pub fn publish(&mut self) {
+            self.0.publish();
+        }
+    }
+}
