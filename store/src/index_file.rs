@@ -46,6 +46,7 @@ impl IndexFile {
     }
     fn atomic_i32(&self, at: u64) -> &AtomicI32 {
         let b = self.map.slice(at, 4).expect("index cell in bounds");
+        // Cells hold big-endian values like the rest of the file.
         // SAFETY: `at` is 4-aligned (header 40 B, slots and entries start at
         // 4-aligned positions in a page-aligned map), in bounds, and lives as
         // long as `self`; every access to these cells goes through atomics.
@@ -53,7 +54,7 @@ impl IndexFile {
     }
     /// Entries written (entry numbers are 1..=count).
     fn count(&self) -> u64 {
-        (self.count_cell().load(Ordering::Acquire).max(1) - 1) as u64
+        (i32::from_be(self.count_cell().load(Ordering::Acquire)).max(1) - 1) as u64
     }
     fn begin_ts(&self) -> i64 {
         self.header_i64(0)
@@ -79,7 +80,7 @@ impl IndexFile {
             self.map.write_at(16, &(phy as i64).to_be_bytes());
         }
         let slot = self.atomic_i32(HEADER + (hash as u64 % self.slots) * 4);
-        let prev = slot.load(Ordering::Acquire);
+        let prev = i32::from_be(slot.load(Ordering::Acquire));
         let diff = ((store_ts - self.begin_ts()).max(0) / 1000).min(i32::MAX as i64) as i32;
         let mut e = [0u8; ENTRY as usize];
         e[0..4].copy_from_slice(&(hash as i32).to_be_bytes());
@@ -89,13 +90,13 @@ impl IndexFile {
         self.map.write_at(self.entry_pos(n), &e);
         self.map.write_at(8, &store_ts.to_be_bytes());
         self.map.write_at(24, &(phy as i64).to_be_bytes());
-        slot.store(n as i32, Ordering::Release);
-        self.count_cell().store(n as i32 + 1, Ordering::Release);
+        slot.store((n as i32).to_be(), Ordering::Release);
+        self.count_cell().store((n as i32 + 1).to_be(), Ordering::Release);
     }
 
     fn query(&self, hash: u32, begin_ts: i64, end_ts: i64, max: usize, out: &mut Vec<u64>) {
         let slot = self.atomic_i32(HEADER + (hash as u64 % self.slots) * 4);
-        let mut n = slot.load(Ordering::Acquire) as i64;
+        let mut n = i32::from_be(slot.load(Ordering::Acquire)) as i64;
         let base_ts = self.begin_ts();
         let mut steps = 0;
         while n > 0 && (n as u64) < self.max_entries && out.len() < max && steps < self.max_entries {
