@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-
 use crate::entry::read_i32;
 use crate::error::{IoContext, Result, StoreError};
 use crate::mapped_file::{file_name, parse_file_name, MappedFile};
@@ -46,7 +45,11 @@ impl CommitLog {
                     segment_size
                 )));
             }
-            segments.push(Arc::new(MappedFile::open(&dir.join(file_name(*base)), *base, segment_size)?));
+            segments.push(Arc::new(MappedFile::open(
+                &dir.join(file_name(*base)),
+                *base,
+                segment_size,
+            )?));
         }
         Ok(CommitLog {
             dir: dir.to_path_buf(),
@@ -80,7 +83,11 @@ impl CommitLog {
 
     /// Bytes of all segment files.
     pub fn disk_bytes(&self) -> u64 {
-        self.segments.read().unwrap_or_else(|e| e.into_inner()).len() as u64 * self.segment_size
+        self.segments
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len() as u64
+            * self.segment_size
     }
 
     pub(crate) fn publish(&self, end: u64) {
@@ -95,7 +102,10 @@ impl CommitLog {
     }
 
     pub(crate) fn segments(&self) -> Vec<Arc<MappedFile>> {
-        self.segments.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.segments
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Creates the segment starting at `base` (a multiple of the segment size,
@@ -104,7 +114,10 @@ impl CommitLog {
         let path = self.dir.join(file_name(base));
         let seg = Arc::new(MappedFile::create(&path, base, self.segment_size)?);
         crate::util::sync_dir(&self.dir)?;
-        self.segments.write().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&seg));
+        self.segments
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(&seg));
         Ok(seg)
     }
 
@@ -162,7 +175,10 @@ impl CommitLog {
     }
 
     /// Deletes the first segment if `pred` allows it; never the last one.
-    pub(crate) fn delete_first_segment_if(&self, pred: impl Fn(&MappedFile) -> bool) -> Result<bool> {
+    pub(crate) fn delete_first_segment_if(
+        &self,
+        pred: impl Fn(&MappedFile) -> bool,
+    ) -> Result<bool> {
         let mut segs = self.segments.write().unwrap_or_else(|e| e.into_inner());
         if segs.len() < 2 || !pred(&segs[0]) {
             return Ok(false);

@@ -76,7 +76,11 @@ impl ConsumeQueue {
         }
         let mut files = Vec::new();
         for b in bases.iter().skip(keep.saturating_sub(1).min(bases.len())) {
-            files.push(Arc::new(MappedFile::open(&dir.join(file_name(*b)), *b, file_bytes)?));
+            files.push(Arc::new(MappedFile::open(
+                &dir.join(file_name(*b)),
+                *b,
+                file_bytes,
+            )?));
         }
         let cq = ConsumeQueue {
             topic: topic.to_string(),
@@ -122,7 +126,9 @@ impl ConsumeQueue {
     /// First file's first offset and the offset after the last non-empty entry.
     fn scan_bounds(&self) -> (u64, u64) {
         let files = self.files.read().unwrap_or_else(|e| e.into_inner());
-        let Some(last) = files.last() else { return (0, 0) };
+        let Some(last) = files.last() else {
+            return (0, 0);
+        };
         let first = Self::file_base_offset(&files[0]);
         let mut n = 0;
         while n < self.per_file && Self::raw_entry(last, n).is_some() {
@@ -216,10 +222,14 @@ impl ConsumeQueue {
     pub(crate) fn rewind(&self, offset: u64) {
         for off in offset..self.next_offset() {
             if let Some(f) = self.file_for(off) {
-                f.write_at((off % self.per_file) * ENTRY_SIZE, &[0u8; ENTRY_SIZE as usize]);
+                f.write_at(
+                    (off % self.per_file) * ENTRY_SIZE,
+                    &[0u8; ENTRY_SIZE as usize],
+                );
             }
         }
-        self.written.store(offset.max(self.max_offset()), Ordering::Relaxed);
+        self.written
+            .store(offset.max(self.max_offset()), Ordering::Relaxed);
     }
 
     /// Writer: makes everything put so far readable; returns true if it grew.
@@ -259,12 +269,18 @@ impl ConsumeQueue {
         let dropped = self.next_offset() - end;
         for off in end..self.next_offset() {
             if let Some(f) = self.file_for(off) {
-                f.write_at((off % self.per_file) * ENTRY_SIZE, &[0u8; ENTRY_SIZE as usize]);
+                f.write_at(
+                    (off % self.per_file) * ENTRY_SIZE,
+                    &[0u8; ENTRY_SIZE as usize],
+                );
             }
         }
         self.written.store(end, Ordering::Relaxed);
         self.max.store(end, Ordering::Release);
-        self.flushed.store(end.min(self.flushed.load(Ordering::Acquire)), Ordering::Release);
+        self.flushed.store(
+            end.min(self.flushed.load(Ordering::Acquire)),
+            Ordering::Release,
+        );
         Ok(dropped)
     }
 
@@ -302,12 +318,15 @@ impl ConsumeQueue {
     }
 }
 
+/// The queues of one topic, indexed by queue id.
+type TopicQueues = Arc<RwLock<Vec<Option<Arc<ConsumeQueue>>>>>;
+
 /// All ConsumeQueues, by topic then queue id.
 #[derive(Debug)]
 pub struct ConsumeQueues {
     dir: PathBuf,
     per_file: u32,
-    topics: DashMap<String, Arc<RwLock<Vec<Option<Arc<ConsumeQueue>>>>>>,
+    topics: DashMap<String, TopicQueues>,
 }
 
 impl ConsumeQueues {
@@ -321,7 +340,9 @@ impl ConsumeQueues {
         };
         for t in std::fs::read_dir(dir).at(dir)? {
             let t = t.at(dir)?;
-            let Some(topic) = t.file_name().to_str().map(str::to_string) else { continue };
+            let Some(topic) = t.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
             if !t.file_type().at(t.path())?.is_dir() {
                 continue;
             }
@@ -347,7 +368,12 @@ impl ConsumeQueues {
         if let Some(q) = self.get(topic, queue_id) {
             return Ok(q);
         }
-        let t = self.topics.entry(topic.to_string()).or_default().value().clone();
+        let t = self
+            .topics
+            .entry(topic.to_string())
+            .or_default()
+            .value()
+            .clone();
         let mut v = t.write().unwrap_or_else(|e| e.into_inner());
         if let Some(Some(q)) = v.get(queue_id as usize) {
             return Ok(Arc::clone(q));
@@ -378,7 +404,9 @@ impl ConsumeQueues {
 
     /// The queues of one topic (index = queue id).
     pub fn queues_of(&self, topic: &str) -> Vec<Arc<ConsumeQueue>> {
-        let Some(t) = self.topics.get(topic).map(|t| t.value().clone()) else { return Vec::new() };
+        let Some(t) = self.topics.get(topic).map(|t| t.value().clone()) else {
+            return Vec::new();
+        };
         let v = t.read().unwrap_or_else(|e| e.into_inner());
         v.iter().flatten().cloned().collect()
     }

@@ -12,7 +12,11 @@ use crate::offsets::ConsumerOffsets;
 use crate::writer::Shared;
 
 /// Flushes everything published so far and writes the checkpoint.
-pub(crate) fn flush_all(shared: &Shared, checkpoint: &PathBuf, offsets: &ConsumerOffsets) -> Result<()> {
+pub(crate) fn flush_all(
+    shared: &Shared,
+    checkpoint: &std::path::Path,
+    offsets: &ConsumerOffsets,
+) -> Result<()> {
     let end = shared.commit_log.max_offset();
     let started = std::time::Instant::now();
     if let Err(e) = shared.commit_log.flush(end) {
@@ -20,7 +24,10 @@ pub(crate) fn flush_all(shared: &Shared, checkpoint: &PathBuf, offsets: &Consume
         shared.poisoned.store(true, Ordering::Release);
         return Err(StoreError::Poisoned);
     }
-    shared.metrics.fsync_seconds.observe(started.elapsed().as_secs_f64());
+    shared
+        .metrics
+        .fsync_seconds
+        .observe(started.elapsed().as_secs_f64());
     for cq in shared.cqs.all() {
         cq.flush().map_err(|source| StoreError::Io {
             path: shared.config.consume_queue_dir(),
@@ -42,7 +49,12 @@ pub(crate) fn flush_all(shared: &Shared, checkpoint: &PathBuf, offsets: &Consume
 }
 
 /// The flusher loop; returns when `stop` is set.
-pub(crate) fn run(shared: Arc<Shared>, checkpoint: PathBuf, offsets: Arc<ConsumerOffsets>, stop: Arc<crate::store::Stop>) {
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    checkpoint: PathBuf,
+    offsets: Arc<ConsumerOffsets>,
+    stop: Arc<crate::store::Stop>,
+) {
     let interval = shared.config.flush_interval;
     while !stop.wait(interval) {
         if let Err(e) = flush_all(&shared, &checkpoint, &offsets) {

@@ -39,7 +39,10 @@ struct IndexFile {
 
 impl IndexFile {
     fn header_i64(&self, at: u64) -> i64 {
-        self.map.slice(at, 8).and_then(|b| read_i64(b, 0)).unwrap_or(0)
+        self.map
+            .slice(at, 8)
+            .and_then(|b| read_i64(b, 0))
+            .unwrap_or(0)
     }
     fn count_cell(&self) -> &AtomicI32 {
         self.atomic_i32(36)
@@ -91,7 +94,8 @@ impl IndexFile {
         self.map.write_at(8, &store_ts.to_be_bytes());
         self.map.write_at(24, &(phy as i64).to_be_bytes());
         slot.store((n as i32).to_be(), Ordering::Release);
-        self.count_cell().store((n as i32 + 1).to_be(), Ordering::Release);
+        self.count_cell()
+            .store((n as i32 + 1).to_be(), Ordering::Release);
     }
 
     fn query(&self, hash: u32, begin_ts: i64, end_ts: i64, max: usize, out: &mut Vec<u64>) {
@@ -99,9 +103,12 @@ impl IndexFile {
         let mut n = i32::from_be(slot.load(Ordering::Acquire)) as i64;
         let base_ts = self.begin_ts();
         let mut steps = 0;
-        while n > 0 && (n as u64) < self.max_entries && out.len() < max && steps < self.max_entries {
+        while n > 0 && (n as u64) < self.max_entries && out.len() < max && steps < self.max_entries
+        {
             steps += 1;
-            let Some(e) = self.map.slice(self.entry_pos(n as u64), ENTRY as usize) else { break };
+            let Some(e) = self.map.slice(self.entry_pos(n as u64), ENTRY as usize) else {
+                break;
+            };
             let (h, phy, diff, prev) = (
                 read_i32(e, 0).unwrap_or(0) as u32,
                 read_i64(e, 4).unwrap_or(-1),
@@ -109,7 +116,12 @@ impl IndexFile {
                 read_i32(e, 16).unwrap_or(0) as i64,
             );
             let ts = base_ts + diff * 1000;
-            if h == hash && phy >= 0 && ts + 999 >= begin_ts && ts <= end_ts && !out.contains(&(phy as u64)) {
+            if h == hash
+                && phy >= 0
+                && ts + 999 >= begin_ts
+                && ts <= end_ts
+                && !out.contains(&(phy as u64))
+            {
                 out.push(phy as u64);
             }
             if prev >= n {
@@ -165,7 +177,12 @@ impl IndexService {
 
     /// Writer: indexes `key` of `topic` for the entry at `phy`.
     pub(crate) fn put(&self, topic: &str, key: &[u8], phy: u64, store_ts: i64) -> Result<()> {
-        let last = self.files.read().unwrap_or_else(|e| e.into_inner()).last().cloned();
+        let last = self
+            .files
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .last()
+            .cloned();
         let file = match last {
             Some(f) if !f.is_full() => f,
             _ => {
@@ -186,7 +203,10 @@ impl IndexService {
                     slots: self.slots as u64,
                     max_entries: self.max_entries as u64,
                 });
-                self.files.write().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&f));
+                self.files
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(Arc::clone(&f));
                 f
             }
         };
@@ -196,7 +216,14 @@ impl IndexService {
 
     /// Candidate offsets for `topic#key` stored within `[begin_ts, end_ts]`,
     /// newest first, at most `max`.
-    pub(crate) fn query(&self, topic: &str, key: &[u8], begin_ts: i64, end_ts: i64, max: usize) -> Vec<u64> {
+    pub(crate) fn query(
+        &self,
+        topic: &str,
+        key: &[u8],
+        begin_ts: i64,
+        end_ts: i64,
+        max: usize,
+    ) -> Vec<u64> {
         let hash = key_hash(topic, key);
         let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut out = Vec::new();
@@ -204,7 +231,8 @@ impl IndexService {
             if out.len() >= max {
                 break;
             }
-            if f.count() == 0 || f.end_ts() < begin_ts.saturating_sub(1000) || f.begin_ts() > end_ts {
+            if f.count() == 0 || f.end_ts() < begin_ts.saturating_sub(1000) || f.begin_ts() > end_ts
+            {
                 continue;
             }
             f.query(hash, begin_ts, end_ts, max, &mut out);

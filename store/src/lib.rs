@@ -38,7 +38,9 @@ mod util;
 mod writer;
 
 pub use config::{FlushDiskType, StoreConfig};
-pub use entry::{AppendPayload, AppendRequest, AppendResult, EntryKind, KafkaBatch, MessageToStore};
+pub use entry::{
+    AppendPayload, AppendRequest, AppendResult, EntryKind, KafkaBatch, MessageToStore,
+};
 pub use error::{Result, StoreError};
 pub use store::{GetResult, GetStatus, RecoveryReport, Store, StoredEntry};
 pub use util::java_string_hash;

@@ -52,7 +52,11 @@ impl MappedFile {
 
     /// Opens an existing file of exactly `size` bytes.
     pub(crate) fn open(path: &Path, base: u64, size: u64) -> Result<MappedFile> {
-        let file = OpenOptions::new().read(true).write(true).open(path).at(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .at(path)?;
         let len = file.metadata().at(path)?.len();
         if len != size {
             // A file cut short by a crash during creation: grow it back; the
@@ -66,7 +70,10 @@ impl MappedFile {
         // SAFETY: the file is owned by rokka's data directory (guarded by the lock
         // file) and is never truncated while mapped; it is only unlinked, which
         // keeps the pages valid until the map is dropped.
-        let map = MmapOptions::new().len(size as usize).map_raw(&file).at(path)?;
+        let map = MmapOptions::new()
+            .len(size as usize)
+            .map_raw(&file)
+            .at(path)?;
         Ok(MappedFile {
             path: path.to_path_buf(),
             base,
@@ -89,11 +96,18 @@ impl MappedFile {
     /// Copies `data` to `pos`. Only the owner's single writer calls this, and
     /// only at positions no reader has been allowed to see yet.
     pub(crate) fn write_at(&self, pos: u64, data: &[u8]) {
-        assert!(pos + data.len() as u64 <= self.size, "write past end of mapped file");
+        assert!(
+            pos + data.len() as u64 <= self.size,
+            "write past end of mapped file"
+        );
         // SAFETY: bounds checked above; the map lives as long as `self`; the one
         // writer writes only above the published position, which readers never cross.
         unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(pos as usize), data.len());
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(pos as usize),
+                data.len(),
+            );
         }
     }
 
@@ -104,7 +118,10 @@ impl MappedFile {
     /// published to readers, so no other reference to these bytes exists.
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn slice_mut(&self, pos: u64, len: usize) -> &mut [u8] {
-        assert!(pos + len as u64 <= self.size, "slice past end of mapped file");
+        assert!(
+            pos + len as u64 <= self.size,
+            "slice past end of mapped file"
+        );
         // SAFETY: bounds checked; exclusivity is the caller's contract.
         unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos as usize), len) }
     }
@@ -170,12 +187,13 @@ impl MappedFile {
         }
         self.flush_range(pos, self.size - pos).at(&self.path)
     }
-
 }
 
 fn preallocate(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
     // SAFETY: plain syscall on an fd we own.
-    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), offset as libc::off_t, len as libc::off_t) };
+    let rc = unsafe {
+        libc::posix_fallocate(file.as_raw_fd(), offset as libc::off_t, len as libc::off_t)
+    };
     match rc {
         0 => Ok(()),
         // File systems without fallocate: fall back to a sparse file.

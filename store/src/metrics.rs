@@ -36,31 +36,50 @@ impl StoreMetrics {
     pub fn new(registry: &Registry) -> prometheus::Result<StoreMetrics> {
         let m = StoreMetrics {
             appended_messages: IntCounterVec::new(
-                Opts::new("rokka_store_appended_messages_total", "Messages and records appended to the commit log"),
+                Opts::new(
+                    "rokka_store_appended_messages_total",
+                    "Messages and records appended to the commit log",
+                ),
                 &["kind"],
             )?,
             appended_bytes: IntCounterVec::new(
-                Opts::new("rokka_store_appended_bytes_total", "Bytes appended to the commit log"),
+                Opts::new(
+                    "rokka_store_appended_bytes_total",
+                    "Bytes appended to the commit log",
+                ),
                 &["kind"],
             )?,
             refused: IntCounterVec::new(
-                Opts::new("rokka_store_appends_refused_total", "Appends refused by the store, by reason"),
+                Opts::new(
+                    "rokka_store_appends_refused_total",
+                    "Appends refused by the store, by reason",
+                ),
                 &["reason"],
             )?,
             fsync_seconds: Histogram::with_opts(
-                HistogramOpts::new("rokka_store_fsync_seconds", "Duration of commit log syncs").buckets(vec![
-                    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
-                ]),
+                HistogramOpts::new("rokka_store_fsync_seconds", "Duration of commit log syncs")
+                    .buckets(vec![
+                        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                        0.25, 1.0,
+                    ]),
             )?,
             group_size: Histogram::with_opts(
-                HistogramOpts::new("rokka_store_group_commit_size", "Append requests served per writer round")
-                    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0]),
+                HistogramOpts::new(
+                    "rokka_store_group_commit_size",
+                    "Append requests served per writer round",
+                )
+                .buckets(vec![
+                    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0,
+                ]),
             )?,
             disk_used_ratio: prometheus::Gauge::new(
                 "rokka_store_disk_used_ratio",
                 "Used fraction of the file system holding the commit log",
             )?,
-            commit_log_size: IntGauge::new("rokka_store_commit_log_size_bytes", "Bytes of commit log segment files")?,
+            commit_log_size: IntGauge::new(
+                "rokka_store_commit_log_size_bytes",
+                "Bytes of commit log segment files",
+            )?,
             unflushed_bytes: IntGauge::new(
                 "rokka_store_unflushed_bytes",
                 "Commit log bytes appended but not yet synced to disk",
@@ -89,8 +108,12 @@ impl StoreMetrics {
 
     pub(crate) fn record_append(&self, kind: EntryKind, count: u32, bytes: usize) {
         let k = kind_label(kind);
-        self.appended_messages.with_label_values(&[k]).inc_by(count as u64);
-        self.appended_bytes.with_label_values(&[k]).inc_by(bytes as u64);
+        self.appended_messages
+            .with_label_values(&[k])
+            .inc_by(count as u64);
+        self.appended_bytes
+            .with_label_values(&[k])
+            .inc_by(bytes as u64);
     }
 
     pub(crate) fn record_refused(&self, e: &StoreError) {

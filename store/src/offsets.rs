@@ -63,7 +63,10 @@ impl ConsumerOffsets {
             metadata: metadata.to_string(),
             commit_timestamp: crate::util::now_ms(),
         };
-        self.table.entry(key(group, topic)).or_default().insert(queue_id, v);
+        self.table
+            .entry(key(group, topic))
+            .or_default()
+            .insert(queue_id, v);
         self.dirty.store(true, Ordering::Release);
     }
 
@@ -78,7 +81,11 @@ impl ConsumerOffsets {
         for e in self.table.iter() {
             if let Some((topic, g)) = e.key().split_once('@') {
                 if g == group {
-                    out.extend(e.value().iter().map(|(q, o)| (topic.to_string(), *q, o.clone())));
+                    out.extend(
+                        e.value()
+                            .iter()
+                            .map(|(q, o)| (topic.to_string(), *q, o.clone())),
+                    );
                 }
             }
         }
@@ -113,7 +120,11 @@ impl ConsumerOffsets {
             return Ok(());
         }
         let file = OffsetFile {
-            offset_table: self.table.iter().map(|e| (e.key().clone(), e.value().clone())).collect(),
+            offset_table: self
+                .table
+                .iter()
+                .map(|e| (e.key().clone(), e.value().clone()))
+                .collect(),
         };
         let r = crate::topics::store_json(&self.path, &file);
         if r.is_err() {

@@ -64,7 +64,11 @@ pub(crate) fn write_checkpoint(path: &Path, phy: u64) -> Result<()> {
 }
 
 /// Recovers the log and queues; leaves the writer positioned at the log end.
-pub(crate) fn recover(w: &mut Writer, checkpoint: Option<u64>, unclean: bool) -> Result<RecoveryReport> {
+pub(crate) fn recover(
+    w: &mut Writer,
+    checkpoint: Option<u64>,
+    unclean: bool,
+) -> Result<RecoveryReport> {
     let started = Instant::now();
     let shared = std::sync::Arc::clone(&w.shared);
     let log = &shared.commit_log;
@@ -96,9 +100,13 @@ pub(crate) fn recover(w: &mut Writer, checkpoint: Option<u64>, unclean: bool) ->
     w.set_write_pos(start);
     let mut pos = start;
     loop {
-        let Some(seg) = log.segment_for(pos) else { break };
+        let Some(seg) = log.segment_for(pos) else {
+            break;
+        };
         let in_seg = pos - seg.base();
-        let Some(buf) = seg.slice(in_seg, (seg.size() - in_seg) as usize) else { break };
+        let Some(buf) = seg.slice(in_seg, (seg.size() - in_seg) as usize) else {
+            break;
+        };
         match scan(buf, pos) {
             Ok(Scanned::Blank) => pos = seg.base() + seg.size(),
             Ok(e) => {
@@ -107,9 +115,27 @@ pub(crate) fn recover(w: &mut Writer, checkpoint: Option<u64>, unclean: bool) ->
                 report.entries_replayed += 1;
                 pos += meta.total_size as u64;
             }
-            Err(Invalid::Empty) => break,
+            Err(Invalid::Empty) => {
+                // Zeros normally mean the end; zeros followed by data mean a
+                // page that never reached the disk in the middle of the tail.
+                let window = &buf[..buf.len().min(1 << 20)];
+                if let Some(at) = window.iter().position(|b| *b != 0) {
+                    tracing::warn!(
+                        offset = pos,
+                        data_at = pos + at as u64,
+                        "cutting the commit log at zeroed bytes followed by data"
+                    );
+                    report.cut_reason =
+                        Some(format!("zeroed bytes at offset {pos} followed by data"));
+                }
+                break;
+            }
             Err(Invalid::Corrupt(why)) => {
-                tracing::warn!(offset = pos, reason = why, "cutting the commit log at an invalid entry");
+                tracing::warn!(
+                    offset = pos,
+                    reason = why,
+                    "cutting the commit log at an invalid entry"
+                );
                 report.cut_reason = Some(format!("{why} at offset {pos}"));
                 break;
             }
@@ -121,8 +147,12 @@ pub(crate) fn recover(w: &mut Writer, checkpoint: Option<u64>, unclean: bool) ->
     report.log_end = pos;
     report.queue_entries_dropped = truncate_queues(w, pos)?;
     let flushed_dirs = w.shared.config.consume_queue_dir();
-    crate::util::sync_dir(&flushed_dirs).or_else(|_| std::fs::create_dir_all(&flushed_dirs).at(&flushed_dirs))?;
-    w.shared.metrics.recovered_entries.set(report.entries_replayed as i64);
+    crate::util::sync_dir(&flushed_dirs)
+        .or_else(|_| std::fs::create_dir_all(&flushed_dirs).at(&flushed_dirs))?;
+    w.shared
+        .metrics
+        .recovered_entries
+        .set(report.entries_replayed as i64);
     report.duration = started.elapsed();
     Ok(report)
 }

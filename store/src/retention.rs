@@ -56,14 +56,22 @@ pub(crate) fn clean_once(shared: &Shared, now: SystemTime, hour: u8) -> Result<u
     }
     if deleted > 0 {
         let min = shared.commit_log.min_offset();
-        tracing::info!(deleted, min_offset = min, disk_used_ratio = ratio, "retention deleted commit log segments");
+        tracing::info!(
+            deleted,
+            min_offset = min,
+            disk_used_ratio = ratio,
+            "retention deleted commit log segments"
+        );
         for cq in shared.cqs.all() {
             cq.retire_below(min)?;
         }
         shared.index.retire_below(min)?;
         shared.set_disk_ratio(crate::util::disk_used_ratio(&cfg.commit_log_dir).unwrap_or(ratio));
     }
-    shared.metrics.commit_log_size.set(shared.commit_log.disk_bytes() as i64);
+    shared
+        .metrics
+        .commit_log_size
+        .set(shared.commit_log.disk_bytes() as i64);
     Ok(deleted)
 }
 

@@ -38,7 +38,10 @@ impl Stop {
         if *g {
             return true;
         }
-        let (g, _) = self.cv.wait_timeout(g, d).unwrap_or_else(|e| e.into_inner());
+        let (g, _) = self
+            .cv
+            .wait_timeout(g, d)
+            .unwrap_or_else(|e| e.into_inner());
         *g
     }
     fn set(&self) {
@@ -116,6 +119,14 @@ struct Inner {
     _lock: File,
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A store dropped without shutdown() behaves like a crash: threads stop,
+        // the abort marker stays, the next open recovers.
+        self.stop.set();
+    }
+}
+
 /// The store. Clone it freely.
 #[derive(Clone)]
 pub struct Store {
@@ -124,7 +135,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("root", &self.inner.shared.config.root_dir).finish()
+        f.debug_struct("Store")
+            .field("root", &self.inner.shared.config.root_dir)
+            .finish()
     }
 }
 
@@ -145,8 +158,15 @@ impl Store {
             .at(&lock_path)?;
         match lock.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Locked { path: lock_path }),
-            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::Io { path: lock_path, source: e }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked { path: lock_path })
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Io {
+                    path: lock_path,
+                    source: e,
+                })
+            }
         }
         let config_dir = config.config_dir();
         std::fs::create_dir_all(&config_dir).at(&config_dir)?;
@@ -157,14 +177,23 @@ impl Store {
         let metrics = StoreMetrics::new(registry).map_err(|e| StoreError::Config(e.to_string()))?;
         let shared = Arc::new(Shared {
             commit_log: CommitLog::open(&config.commit_log_dir, config.commit_log_segment_size)?,
-            cqs: ConsumeQueues::open(&config.consume_queue_dir(), config.consume_queue_entries_per_file)?,
-            index: IndexService::open(&config.index_dir(), config.index_hash_slots, config.index_max_entries)?,
+            cqs: ConsumeQueues::open(
+                &config.consume_queue_dir(),
+                config.consume_queue_entries_per_file,
+            )?,
+            index: IndexService::open(
+                &config.index_dir(),
+                config.index_hash_slots,
+                config.index_max_entries,
+            )?,
             metrics,
             disk_ratio: AtomicU64::new(0f64.to_bits()),
             poisoned: AtomicBool::new(false),
             config,
         });
-        shared.set_disk_ratio(crate::util::disk_used_ratio(&shared.config.commit_log_dir).unwrap_or(0.0));
+        shared.set_disk_ratio(
+            crate::util::disk_used_ratio(&shared.config.commit_log_dir).unwrap_or(0.0),
+        );
         let mut writer = Writer::new(Arc::clone(&shared));
         let report = crate::recovery::recover(&mut writer, checkpoint, unclean)?;
         if unclean {
@@ -185,17 +214,31 @@ impl Store {
             std::thread::Builder::new()
                 .name(name.to_string())
                 .spawn(f)
-                .map_err(|e| StoreError::Io { path: root.clone(), source: e })
+                .map_err(|e| StoreError::Io {
+                    path: root.clone(),
+                    source: e,
+                })
         };
         let threads = vec![
             spawn("rokka-writer", Box::new(move || writer.run(rx)))?,
             {
-                let (s, c, o, st) = (Arc::clone(&shared), checkpoint_path.clone(), Arc::clone(&offsets), Arc::clone(&stop));
-                spawn("rokka-flusher", Box::new(move || crate::flush::run(s, c, o, st)))?
+                let (s, c, o, st) = (
+                    Arc::clone(&shared),
+                    checkpoint_path.clone(),
+                    Arc::clone(&offsets),
+                    Arc::clone(&stop),
+                );
+                spawn(
+                    "rokka-flusher",
+                    Box::new(move || crate::flush::run(s, c, o, st)),
+                )?
             },
             {
                 let (s, st) = (Arc::clone(&shared), Arc::clone(&stop));
-                spawn("rokka-cleaner", Box::new(move || crate::retention::run(s, st)))?
+                spawn(
+                    "rokka-cleaner",
+                    Box::new(move || crate::retention::run(s, st)),
+                )?
             },
         ];
         Ok(Store {
@@ -229,7 +272,9 @@ impl Store {
         let (tx, rx) = oneshot::channel();
         let guard = self.inner.tx.lock().unwrap_or_else(|e| e.into_inner());
         let sender = guard.as_ref().ok_or(StoreError::Closed)?;
-        sender.send(Cmd::Append(req, tx)).map_err(|_| StoreError::Closed)?;
+        sender
+            .send(Cmd::Append(req, tx))
+            .map_err(|_| StoreError::Closed)?;
         Ok(rx)
     }
 
@@ -240,7 +285,9 @@ impl Store {
 
     /// `append` for threads outside a runtime.
     pub fn append_blocking(&self, req: AppendRequest) -> Result<AppendResult> {
-        self.send(req)?.blocking_recv().map_err(|_| StoreError::Closed)?
+        self.send(req)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
     }
 
     /// The ConsumeQueue of (topic, queue id), if it exists.
@@ -255,12 +302,14 @@ impl Store {
 
     /// Minimum offset of a queue (0 if it does not exist).
     pub fn min_offset(&self, topic: &str, queue_id: u32) -> u64 {
-        self.consume_queue(topic, queue_id).map_or(0, |q| q.min_offset())
+        self.consume_queue(topic, queue_id)
+            .map_or(0, |q| q.min_offset())
     }
 
     /// End offset of a queue (0 if it does not exist).
     pub fn max_offset(&self, topic: &str, queue_id: u32) -> u64 {
-        self.consume_queue(topic, queue_id).map_or(0, |q| q.max_offset())
+        self.consume_queue(topic, queue_id)
+            .map_or(0, |q| q.max_offset())
     }
 
     /// The CommitLog's oldest and end offsets.
@@ -337,7 +386,9 @@ impl Store {
         let mut entries: Vec<StoredEntry> = Vec::new();
         let (mut count, mut bytes, mut next, mut filtered) = (0u32, 0usize, offset, false);
         // Scan at most a bounded window so a selective filter cannot stall a reader.
-        let scan_limit = offset.saturating_add(max_count.max(1) as u64 * 4 + 1000).min(max);
+        let scan_limit = offset
+            .saturating_add(max_count.max(1) as u64 * 4 + 1000)
+            .min(max);
         while next < scan_limit && count < max_count.max(1) {
             let Some(e) = cq.get(next) else { break };
             if e.phy_offset < log_min {
@@ -356,12 +407,17 @@ impl Store {
             if !entries.is_empty() && bytes + e.size as usize > max_bytes {
                 break;
             }
-            let Some(se) = self.read_at(e.phy_offset) else { break };
+            let Some(se) = self.read_at(e.phy_offset) else {
+                break;
+            };
             let end = se.queue_offset + se.count as u64;
             count += (end - next) as u32;
             bytes += se.bytes.len();
             next = end;
-            entries.push(StoredEntry { tags_code: e.tags_code, ..se });
+            entries.push(StoredEntry {
+                tags_code: e.tags_code,
+                ..se
+            });
         }
         let status = if !entries.is_empty() {
             GetStatus::Found
@@ -376,7 +432,9 @@ impl Store {
     /// First offset of the queue whose store time is at or after `ts_ms`;
     /// the end offset if every message is older. O(log n) reads.
     pub fn offset_for_timestamp(&self, topic: &str, queue_id: u32, ts_ms: i64) -> u64 {
-        let Some(cq) = self.consume_queue(topic, queue_id) else { return 0 };
+        let Some(cq) = self.consume_queue(topic, queue_id) else {
+            return 0;
+        };
         let (mut lo, mut hi) = (cq.min_offset(), cq.max_offset());
         let log_min = self.inner.shared.commit_log.min_offset();
         while lo < hi {
@@ -404,8 +462,21 @@ impl Store {
     /// Entries of `topic` indexed under `key` and stored within
     /// `[begin_ms, end_ms]`, newest first, at most `max`. Each candidate is
     /// checked against its stored keys, so hash collisions never leak.
-    pub fn query_by_key(&self, topic: &str, key: &str, begin_ms: i64, end_ms: i64, max: usize) -> Vec<StoredEntry> {
-        let cands = self.inner.shared.index.query(topic, key.as_bytes(), begin_ms, end_ms, max.saturating_mul(2).max(16));
+    pub fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        begin_ms: i64,
+        end_ms: i64,
+        max: usize,
+    ) -> Vec<StoredEntry> {
+        let cands = self.inner.shared.index.query(
+            topic,
+            key.as_bytes(),
+            begin_ms,
+            end_ms,
+            max.saturating_mul(2).max(16),
+        );
         let mut out = Vec::new();
         for phy in cands {
             if out.len() >= max {
@@ -413,11 +484,18 @@ impl Store {
             }
             let Some(e) = self.read_at(phy) else { continue };
             let matches = match scan(&e.bytes, phy) {
-                Ok(Scanned::RocketMq(m)) => m.topic() == topic && m.index_keys().any(|k| k == key.as_bytes()),
-                Ok(Scanned::Kafka(b)) => b.topic() == topic && b.index_keys().any(|(_, k)| k == key.as_bytes()),
+                Ok(Scanned::RocketMq(m)) => {
+                    m.topic() == topic && m.index_keys().any(|k| k == key.as_bytes())
+                }
+                Ok(Scanned::Kafka(b)) => {
+                    b.topic() == topic && b.index_keys().any(|(_, k)| k == key.as_bytes())
+                }
                 _ => false,
             };
-            if matches && e.store_timestamp >= begin_ms.saturating_sub(1000) && e.store_timestamp <= end_ms {
+            if matches
+                && e.store_timestamp >= begin_ms.saturating_sub(1000)
+                && e.store_timestamp <= end_ms
+            {
                 out.push(e);
             }
         }
@@ -426,8 +504,16 @@ impl Store {
 
     /// Waits until the queue has data at or past `offset` (its end offset
     /// exceeds it), or `timeout` passes. True if data is there.
-    pub async fn wait_for_data(&self, topic: &str, queue_id: u32, offset: u64, timeout: Duration) -> bool {
-        let Ok(cq) = self.inner.shared.cqs.get_or_open(topic, queue_id) else { return false };
+    pub async fn wait_for_data(
+        &self,
+        topic: &str,
+        queue_id: u32,
+        offset: u64,
+        timeout: Duration,
+    ) -> bool {
+        let Ok(cq) = self.inner.shared.cqs.get_or_open(topic, queue_id) else {
+            return false;
+        };
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = cq.notify.notified();
@@ -454,7 +540,11 @@ impl Store {
 
     /// Syncs everything now and writes the checkpoint.
     pub fn flush(&self) -> Result<()> {
-        crate::flush::flush_all(&self.inner.shared, &self.inner.checkpoint, &self.inner.offsets)
+        crate::flush::flush_all(
+            &self.inner.shared,
+            &self.inner.checkpoint,
+            &self.inner.offsets,
+        )
     }
 
     /// Runs one retention pass as if at `now`, local hour `hour` (tests, admin).
@@ -468,11 +558,23 @@ impl Store {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        if let Some(tx) = self.inner.tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(tx) = self
+            .inner
+            .tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             let _ = tx.send(Cmd::Stop);
         }
         self.inner.stop.set();
-        let threads: Vec<_> = self.inner.threads.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
+        let threads: Vec<_> = self
+            .inner
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect();
         for t in threads {
             let _ = t.join();
         }
@@ -482,7 +584,11 @@ impl Store {
         }
         std::fs::remove_file(&self.inner.abort).at(&self.inner.abort)?;
         crate::util::sync_dir(&self.inner.shared.config.root_dir)?;
-        tracing::info!(log_end = self.inner.shared.commit_log.max_offset(), "store shut down cleanly");
+        let _ = self.inner._lock.unlock();
+        tracing::info!(
+            log_end = self.inner.shared.commit_log.max_offset(),
+            "store shut down cleanly"
+        );
         Ok(())
     }
 }

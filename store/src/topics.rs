@@ -132,7 +132,11 @@ impl TopicConfigs {
 
     fn persist_locked(&self) -> Result<()> {
         let file = TopicFile {
-            topic_config_table: self.table.iter().map(|t| (t.key().clone(), t.value().clone())).collect(),
+            topic_config_table: self
+                .table
+                .iter()
+                .map(|t| (t.key().clone(), t.value().clone()))
+                .collect(),
         };
         store_json(&self.path, &file)
     }
@@ -156,7 +160,12 @@ pub(crate) fn load_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(StoreError::Io { path: p.to_path_buf(), source: e }),
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: p.to_path_buf(),
+                    source: e,
+                })
+            }
         }
     }
     Ok(None)

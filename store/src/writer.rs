@@ -17,7 +17,9 @@ use crate::commit_log::CommitLog;
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::{ConsumeQueue, ConsumeQueues, CqEntry};
 use crate::entry::rocketmq::{self, Placement};
-use crate::entry::{kafka, AppendPayload, AppendRequest, AppendResult, Scanned, BLANK_MAGIC, BLANK_MIN_LEN};
+use crate::entry::{
+    kafka, AppendPayload, AppendRequest, AppendResult, Scanned, BLANK_MAGIC, BLANK_MIN_LEN,
+};
 use crate::error::{Result, StoreError};
 use crate::index_file::IndexService;
 use crate::mapped_file::MappedFile;
@@ -109,7 +111,11 @@ impl Writer {
         let seg_size = self.shared.commit_log.segment_size();
         let in_seg = self.write_pos % seg_size;
         if in_seg + len + BLANK_MIN_LEN > seg_size {
-            if let Some(seg) = self.segment.as_ref().filter(|s| s.base() + in_seg == self.write_pos && in_seg > 0) {
+            if let Some(seg) = self
+                .segment
+                .as_ref()
+                .filter(|s| s.base() + in_seg == self.write_pos && in_seg > 0)
+            {
                 let rest = seg_size - in_seg;
                 let mut blank = [0u8; 8];
                 blank[..4].copy_from_slice(&(rest as i32).to_be_bytes());
@@ -123,7 +129,8 @@ impl Writer {
             .as_ref()
             .is_none_or(|s| self.write_pos >= s.base() + s.size());
         if needs_segment {
-            let ratio = crate::util::disk_used_ratio(&self.shared.config.commit_log_dir).unwrap_or(0.0);
+            let ratio =
+                crate::util::disk_used_ratio(&self.shared.config.commit_log_dir).unwrap_or(0.0);
             self.shared.set_disk_ratio(ratio);
             self.check_disk()?;
             let seg = self.shared.commit_log.create_segment(self.write_pos)?;
@@ -134,9 +141,15 @@ impl Writer {
     }
 
     fn check_disk(&self) -> Result<()> {
-        let (ratio, limit) = (self.shared.disk_ratio(), self.shared.config.disk_refuse_ratio);
+        let (ratio, limit) = (
+            self.shared.disk_ratio(),
+            self.shared.config.disk_refuse_ratio,
+        );
         if ratio >= limit {
-            return Err(StoreError::DiskFull { used_ratio: ratio, limit });
+            return Err(StoreError::DiskFull {
+                used_ratio: ratio,
+                limit,
+            });
         }
         Ok(())
     }
@@ -148,7 +161,8 @@ impl Writer {
             return Err(StoreError::Poisoned);
         }
         self.check_disk()?;
-        let topic = crate::entry::check_topic(&req.topic).map_err(|reason| StoreError::InvalidAppend { reason })?;
+        let topic = crate::entry::check_topic(&req.topic)
+            .map_err(|reason| StoreError::InvalidAppend { reason })?;
         let max = self.shared.config.max_message_size;
         let host = self.shared.config.store_host;
         let store_ts = self.next_timestamp();
@@ -165,7 +179,8 @@ impl Writer {
             AppendPayload::Message(m) => std::slice::from_ref(m),
             AppendPayload::Messages(v) => v,
             AppendPayload::Kafka(b) => {
-                let count = kafka::check_batch(b).map_err(|reason| StoreError::InvalidAppend { reason })?;
+                let count =
+                    kafka::check_batch(b).map_err(|reason| StoreError::InvalidAppend { reason })?;
                 let len = kafka::encoded_len(b, topic.len());
                 if len > max {
                     return Err(StoreError::MessageTooLarge { size: len, max });
@@ -188,12 +203,16 @@ impl Writer {
                 res.phy_offset = phy;
                 res.count = count;
                 res.bytes = len as u32;
-                self.shared.metrics.record_append(crate::EntryKind::KafkaBatch, count, len);
+                self.shared
+                    .metrics
+                    .record_append(crate::EntryKind::KafkaBatch, count, len);
                 return Ok(res);
             }
         };
         if msgs.is_empty() {
-            return Err(StoreError::InvalidAppend { reason: "empty batch" });
+            return Err(StoreError::InvalidAppend {
+                reason: "empty batch",
+            });
         }
         // Check every message before writing any, so a batch is all or nothing.
         for m in msgs {
@@ -240,7 +259,9 @@ impl Writer {
             }
             res.count += 1;
             res.bytes += len as u32;
-            self.shared.metrics.record_append(crate::EntryKind::RocketMq, 1, len);
+            self.shared
+                .metrics
+                .record_append(crate::EntryKind::RocketMq, 1, len);
         }
         Ok(res)
     }
@@ -264,7 +285,9 @@ impl Writer {
                 };
                 cq.put(meta.queue_offset, entry)?;
                 for key in m.index_keys() {
-                    self.shared.index.put(topic, key, phy, meta.store_timestamp)?;
+                    self.shared
+                        .index
+                        .put(topic, key, phy, meta.store_timestamp)?;
                 }
             }
             Scanned::Kafka(b) => {
@@ -278,7 +301,9 @@ impl Writer {
                     cq.put(meta.queue_offset + i, entry)?;
                 }
                 for (_, key) in b.index_keys() {
-                    self.shared.index.put(topic, key, phy, meta.store_timestamp)?;
+                    self.shared
+                        .index
+                        .put(topic, key, phy, meta.store_timestamp)?;
                 }
             }
             Scanned::Blank => {}
@@ -304,7 +329,10 @@ impl Writer {
         let started = Instant::now();
         match self.shared.commit_log.flush(self.write_pos) {
             Ok(_) => {
-                self.shared.metrics.fsync_seconds.observe(started.elapsed().as_secs_f64());
+                self.shared
+                    .metrics
+                    .fsync_seconds
+                    .observe(started.elapsed().as_secs_f64());
                 Ok(())
             }
             Err(e) => {
@@ -346,7 +374,10 @@ impl Writer {
             } else {
                 Ok(())
             };
-            self.shared.metrics.group_size.observe(self.done.len() as f64);
+            self.shared
+                .metrics
+                .group_size
+                .observe(self.done.len() as f64);
             for (tx, r) in self.done.drain(..) {
                 let r = match (&synced, r) {
                     (Err(_), Ok(_)) => Err(StoreError::Poisoned),

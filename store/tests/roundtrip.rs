@@ -28,7 +28,12 @@ fn messages_and_batches_roll_segments_and_read_back() {
     for i in 0..400u64 {
         let body = body_for(1, i, 3000);
         let r = store
-            .append_blocking(rocket("T", (i % 3) as u32, &body, props(&[("KEYS", &format!("k{i}"))])))
+            .append_blocking(rocket(
+                "T",
+                (i % 3) as u32,
+                &body,
+                props(&[("KEYS", &format!("k{i}"))]),
+            ))
             .unwrap();
         assert_eq!(r.count, 1);
         assert_eq!(r.queue_offset, i / 3);
@@ -51,8 +56,12 @@ fn messages_and_batches_roll_segments_and_read_back() {
     let by_key = store.query_by_key("T", "k77", 0, i64::MAX, 10);
     assert_eq!(by_key.len(), 1);
     assert_eq!(by_key[0].phy_offset, expected[77].3);
-    assert!(store.query_by_key("T", "k-none", 0, i64::MAX, 10).is_empty());
-    assert!(store.query_by_key("Other", "k77", 0, i64::MAX, 10).is_empty());
+    assert!(store
+        .query_by_key("T", "k-none", 0, i64::MAX, 10)
+        .is_empty());
+    assert!(store
+        .query_by_key("Other", "k77", 0, i64::MAX, 10)
+        .is_empty());
     store.shutdown().unwrap();
 }
 
@@ -61,9 +70,16 @@ fn kafka_batch_gets_one_queue_entry_per_record() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(small_config(dir.path()));
     let a = store
-        .append_blocking(kafka("K", 0, &[b"a", b"b", b"c"], vec![(1, Bytes::from_static(b"key-b"))]))
+        .append_blocking(kafka(
+            "K",
+            0,
+            &[b"a", b"b", b"c"],
+            vec![(1, Bytes::from_static(b"key-b"))],
+        ))
         .unwrap();
-    let b = store.append_blocking(kafka("K", 0, &[b"d", b"e"], vec![])).unwrap();
+    let b = store
+        .append_blocking(kafka("K", 0, &[b"d", b"e"], vec![]))
+        .unwrap();
     assert_eq!((a.queue_offset, a.count), (0, 3));
     assert_eq!((b.queue_offset, b.count), (3, 2));
     assert_eq!(store.max_offset("K", 0), 5);
@@ -82,7 +98,10 @@ fn kafka_batch_gets_one_queue_entry_per_record() {
     let e = store.read_at(b.phy_offset).unwrap();
     let batch_start = e.bytes.len() - rokka_store::entry::kafka::test_batch(&[b"d", b"e"]).len();
     assert_eq!(&e.bytes[batch_start..batch_start + 8], &3i64.to_be_bytes());
-    assert_eq!(store.query_by_key("K", "key-b", 0, i64::MAX, 5)[0].phy_offset, a.phy_offset);
+    assert_eq!(
+        store.query_by_key("K", "key-b", 0, i64::MAX, 5)[0].phy_offset,
+        a.phy_offset
+    );
     store.shutdown().unwrap();
 }
 
@@ -90,18 +109,32 @@ fn kafka_batch_gets_one_queue_entry_per_record() {
 fn statuses_bounds_and_tag_filter() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(small_config(dir.path()));
-    assert_eq!(store.get_messages("none", 0, 0, 1, 1, None).status, GetStatus::NoMatchedLogicQueue);
+    assert_eq!(
+        store.get_messages("none", 0, 0, 1, 1, None).status,
+        GetStatus::NoMatchedLogicQueue
+    );
     for i in 0..10 {
         let tag = if i % 2 == 0 { "TagA" } else { "TagB" };
-        store.append_blocking(rocket("F", 0, b"x", props(&[("TAGS", tag)]))).unwrap();
+        store
+            .append_blocking(rocket("F", 0, b"x", props(&[("TAGS", tag)])))
+            .unwrap();
     }
-    assert_eq!(store.get_messages("F", 0, 10, 1, 1, None).status, GetStatus::OffsetOverflowOne);
-    assert_eq!(store.get_messages("F", 0, 11, 1, 1, None).status, GetStatus::OffsetOverflowBadly);
+    assert_eq!(
+        store.get_messages("F", 0, 10, 1, 1, None).status,
+        GetStatus::OffsetOverflowOne
+    );
+    assert_eq!(
+        store.get_messages("F", 0, 11, 1, 1, None).status,
+        GetStatus::OffsetOverflowBadly
+    );
     let want = rokka_store::java_string_hash("TagB") as i64;
     let only_b = move |code: i64| code == want;
     let g = store.get_messages("F", 0, 0, 32, usize::MAX, Some(&only_b));
     assert_eq!(g.entries.len(), 5);
-    assert!(g.entries.iter().all(|e| e.queue_offset % 2 == 1 && e.tags_code == want));
+    assert!(g
+        .entries
+        .iter()
+        .all(|e| e.queue_offset % 2 == 1 && e.tags_code == want));
     // max_bytes stops after the first entry that fits, but always returns one.
     let g = store.get_messages("F", 0, 0, 32, 1, None);
     assert_eq!(g.entries.len(), 1);
@@ -112,14 +145,27 @@ fn statuses_bounds_and_tag_filter() {
 fn offset_for_timestamp_finds_the_first_at_or_after() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(small_config(dir.path()));
-    let first = store.append_blocking(rocket("TS", 0, b"a", props(&[]))).unwrap();
+    let first = store
+        .append_blocking(rocket("TS", 0, b"a", props(&[])))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    let second = store.append_blocking(rocket("TS", 0, b"b", props(&[]))).unwrap();
+    let second = store
+        .append_blocking(rocket("TS", 0, b"b", props(&[])))
+        .unwrap();
     assert!(second.store_timestamp > first.store_timestamp);
     assert_eq!(store.offset_for_timestamp("TS", 0, 0), 0);
-    assert_eq!(store.offset_for_timestamp("TS", 0, first.store_timestamp + 1), 1);
-    assert_eq!(store.offset_for_timestamp("TS", 0, second.store_timestamp), 1);
-    assert_eq!(store.offset_for_timestamp("TS", 0, second.store_timestamp + 1), 2);
+    assert_eq!(
+        store.offset_for_timestamp("TS", 0, first.store_timestamp + 1),
+        1
+    );
+    assert_eq!(
+        store.offset_for_timestamp("TS", 0, second.store_timestamp),
+        1
+    );
+    assert_eq!(
+        store.offset_for_timestamp("TS", 0, second.store_timestamp + 1),
+        2
+    );
     store.shutdown().unwrap();
 }
 
@@ -129,7 +175,9 @@ fn clean_restart_does_not_rescan_and_keeps_offsets_and_topics() {
     {
         let store = open(small_config(dir.path()));
         for i in 0..50 {
-            store.append_blocking(rocket("R", 1, &body_for(2, i, 100), props(&[]))).unwrap();
+            store
+                .append_blocking(rocket("R", 1, &body_for(2, i, 100), props(&[])))
+                .unwrap();
         }
         store.offsets().commit("g1", "R", 1, 42, "");
         store.offsets().commit("g@weird", "R", 0, 7, "meta");
@@ -140,14 +188,22 @@ fn clean_restart_does_not_rescan_and_keeps_offsets_and_topics() {
     let store = open(small_config(dir.path()));
     let rep = store.recovery_report();
     assert!(!rep.unclean);
-    assert_eq!(rep.entries_replayed, 0, "a clean restart must not re-scan: {rep:?}");
+    assert_eq!(
+        rep.entries_replayed, 0,
+        "a clean restart must not re-scan: {rep:?}"
+    );
     assert_eq!(store.max_offset("R", 1), 50);
     assert_eq!(store.offsets().fetch("g1", "R", 1).unwrap().offset, 42);
     let w = store.offsets().fetch("g@weird", "R", 0).unwrap();
     assert_eq!((w.offset, w.metadata.as_str()), (7, "meta"));
     assert_eq!(store.topics().get("R").unwrap().write_queue_nums, 8);
-    assert_eq!(store.offsets().groups(), vec!["g1".to_string(), "g@weird".to_string()]);
-    let next = store.append_blocking(rocket("R", 1, b"after", props(&[]))).unwrap();
+    assert_eq!(
+        store.offsets().groups(),
+        vec!["g1".to_string(), "g@weird".to_string()]
+    );
+    let next = store
+        .append_blocking(rocket("R", 1, b"after", props(&[])))
+        .unwrap();
     assert_eq!(next.queue_offset, 50);
     store.shutdown().unwrap();
 }
@@ -180,7 +236,10 @@ fn second_open_of_the_same_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(small_config(dir.path()));
     let err = rokka_store::Store::open(small_config(dir.path()), &registry()).unwrap_err();
-    assert!(matches!(err, rokka_store::StoreError::Locked { .. }), "{err}");
+    assert!(
+        matches!(err, rokka_store::StoreError::Locked { .. }),
+        "{err}"
+    );
     store.shutdown().unwrap();
 }
 
@@ -189,18 +248,29 @@ async fn long_poll_wakes_only_on_its_queue() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(small_config(dir.path()));
     let s2 = store.clone();
-    let waiter = tokio::spawn(async move { s2.wait_for_data("W", 1, 0, Duration::from_secs(10)).await });
+    let waiter =
+        tokio::spawn(async move { s2.wait_for_data("W", 1, 0, Duration::from_secs(10)).await });
     tokio::time::sleep(Duration::from_millis(50)).await;
     // An append to another queue does not satisfy the waiter.
-    store.append(rocket("W", 0, b"other", props(&[]))).await.unwrap();
+    store
+        .append(rocket("W", 0, b"other", props(&[])))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!waiter.is_finished());
     let started = std::time::Instant::now();
-    store.append(rocket("W", 1, b"mine", props(&[]))).await.unwrap();
+    store
+        .append(rocket("W", 1, b"mine", props(&[])))
+        .await
+        .unwrap();
     assert!(waiter.await.unwrap());
     assert!(started.elapsed() < Duration::from_secs(2));
     // A wait with nothing coming times out with false.
-    assert!(!store.wait_for_data("W", 1, 1, Duration::from_millis(100)).await);
+    assert!(
+        !store
+            .wait_for_data("W", 1, 1, Duration::from_millis(100))
+            .await
+    );
     // Data already there returns at once.
     assert!(store.wait_for_data("W", 1, 0, Duration::from_secs(5)).await);
     store.shutdown().unwrap();
@@ -211,17 +281,31 @@ fn stored_rocketmq_bytes_are_what_a_pull_returns() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(small_config(dir.path()));
     let r = store
-        .append_blocking(rocket("P", 2, b"payload", props(&[("TAGS", "TagA"), ("UNIQ_KEY", "ABCDEF")])))
+        .append_blocking(rocket(
+            "P",
+            2,
+            b"payload",
+            props(&[("TAGS", "TagA"), ("UNIQ_KEY", "ABCDEF")]),
+        ))
         .unwrap();
     let e = store.read_at(r.phy_offset).unwrap();
     // The layout's fixed fields, read by hand at the documented offsets.
     let b = &e.bytes;
-    assert_eq!(i32::from_be_bytes(b[0..4].try_into().unwrap()) as usize, b.len());
+    assert_eq!(
+        i32::from_be_bytes(b[0..4].try_into().unwrap()) as usize,
+        b.len()
+    );
     assert_eq!(&b[4..8], &0xDAA3_20A7u32.to_be_bytes());
     assert_eq!(i32::from_be_bytes(b[12..16].try_into().unwrap()), 2);
     assert_eq!(i64::from_be_bytes(b[20..28].try_into().unwrap()), 0);
-    assert_eq!(i64::from_be_bytes(b[28..36].try_into().unwrap()) as u64, r.phy_offset);
-    assert_eq!(i64::from_be_bytes(b[56..64].try_into().unwrap()), r.store_timestamp);
+    assert_eq!(
+        i64::from_be_bytes(b[28..36].try_into().unwrap()) as u64,
+        r.phy_offset
+    );
+    assert_eq!(
+        i64::from_be_bytes(b[56..64].try_into().unwrap()),
+        r.store_timestamp
+    );
     assert_eq!(&b[64..68], &[127, 0, 0, 1]);
     assert_eq!(i32::from_be_bytes(b[68..72].try_into().unwrap()), 10911);
     assert_eq!(store.query_by_key("P", "ABCDEF", 0, i64::MAX, 1).len(), 1);

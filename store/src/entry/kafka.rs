@@ -58,7 +58,13 @@ pub fn check_batch(batch: &KafkaBatch) -> Result<u32, &'static str> {
 }
 
 fn ext_len(batch: &KafkaBatch) -> usize {
-    4 + batch.index_keys.iter().map(|(_, k)| 6 + k.len()).sum::<usize>() + 4 + 8 * batch.tags_codes.len()
+    4 + batch
+        .index_keys
+        .iter()
+        .map(|(_, k)| 6 + k.len())
+        .sum::<usize>()
+        + 4
+        + 8 * batch.tags_codes.len()
 }
 
 /// Bytes the entry for `batch` takes in the CommitLog.
@@ -102,7 +108,6 @@ pub fn encode(out: &mut [u8], batch: &KafkaBatch, p: &super::rocketmq::Placement
     let crc = crc32c::crc32c(&out[12..]);
     out[8..12].copy_from_slice(&crc.to_be_bytes());
 }
-
 
 /// A validated stored batch, borrowing the CommitLog bytes.
 #[derive(Debug, Clone, Copy)]
@@ -284,7 +289,10 @@ mod tests {
     fn encode_then_parse_keeps_the_batch_and_sets_the_base_offset() {
         let kb = KafkaBatch {
             batch: test_batch(&[b"a", b"bb", b"ccc"]),
-            index_keys: vec![(0, Bytes::from_static(b"k0")), (2, Bytes::from_static(b"k2"))],
+            index_keys: vec![
+                (0, Bytes::from_static(b"k0")),
+                (2, Bytes::from_static(b"k2")),
+            ],
             tags_codes: vec![1, 2, 3],
         };
         let count = check_batch(&kb).unwrap();

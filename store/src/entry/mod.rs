@@ -144,7 +144,11 @@ impl Scanned<'_> {
 /// and validates it completely (length, magic, CRC, offsets).
 pub(crate) fn scan(buf: &[u8], phy: u64) -> Result<Scanned<'_>, Invalid> {
     let total = read_i32(buf, 0).ok_or(Invalid::Corrupt("short header"))?;
-    let magic = read_i32(buf, 4).ok_or(if total == 0 { Invalid::Empty } else { Invalid::Corrupt("short header") })?;
+    let magic = read_i32(buf, 4).ok_or(if total == 0 {
+        Invalid::Empty
+    } else {
+        Invalid::Corrupt("short header")
+    })?;
     if total == 0 && magic == 0 {
         return Err(Invalid::Empty);
     }
@@ -157,7 +161,9 @@ pub(crate) fn scan(buf: &[u8], phy: u64) -> Result<Scanned<'_>, Invalid> {
             if total as usize == buf.len() {
                 Ok(Scanned::Blank)
             } else {
-                Err(Invalid::Corrupt("blank filler does not reach the end of the segment"))
+                Err(Invalid::Corrupt(
+                    "blank filler does not reach the end of the segment",
+                ))
             }
         }
         rocketmq::MAGIC_V1 => rocketmq::StoredMessage::parse(entry, phy).map(Scanned::RocketMq),
@@ -167,7 +173,8 @@ pub(crate) fn scan(buf: &[u8], phy: u64) -> Result<Scanned<'_>, Invalid> {
 }
 
 pub(crate) fn read_i32(buf: &[u8], at: usize) -> Option<i32> {
-    buf.get(at..at + 4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    buf.get(at..at + 4)
+        .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 pub(crate) fn read_i64(buf: &[u8], at: usize) -> Option<i64> {
@@ -178,7 +185,8 @@ pub(crate) fn read_i64(buf: &[u8], at: usize) -> Option<i64> {
 }
 
 pub(crate) fn read_i16(buf: &[u8], at: usize) -> Option<i16> {
-    buf.get(at..at + 2).map(|b| i16::from_be_bytes([b[0], b[1]]))
+    buf.get(at..at + 2)
+        .map(|b| i16::from_be_bytes([b[0], b[1]]))
 }
 
 /// Topic names the store accepts: they become directory names.

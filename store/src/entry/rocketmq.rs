@@ -50,7 +50,14 @@ fn host_len(addr: &SocketAddr) -> usize {
 
 /// Bytes the entry for `msg` takes in the CommitLog.
 pub fn encoded_len(msg: &MessageToStore, topic_len: usize, store_host: &SocketAddr) -> usize {
-    4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8
+    4 + 4
+        + 4
+        + 4
+        + 4
+        + 8
+        + 8
+        + 4
+        + 8
         + host_len(&msg.born_host)
         + 8
         + host_len(store_host)
@@ -161,8 +168,16 @@ impl<'a> StoredMessage<'a> {
         let bad = Invalid::Corrupt;
         let short = || bad("truncated message fields");
         let sys_flag = read_i32(buf, OFF_SYS_FLAG).ok_or_else(short)?;
-        let born_len = if sys_flag & FLAG_BORNHOST_V6 != 0 { 20 } else { 8 };
-        let store_len = if sys_flag & FLAG_STOREHOST_V6 != 0 { 20 } else { 8 };
+        let born_len = if sys_flag & FLAG_BORNHOST_V6 != 0 {
+            20
+        } else {
+            8
+        };
+        let store_len = if sys_flag & FLAG_STOREHOST_V6 != 0 {
+            20
+        } else {
+            8
+        };
         let store_ts_at = OFF_BORN_HOST + born_len;
         let body_len_at = store_ts_at + 8 + store_len + 4 + 8;
         let body_len = read_i32(buf, body_len_at).ok_or_else(short)?;
@@ -193,7 +208,9 @@ impl<'a> StoredMessage<'a> {
         if topic.is_empty() || std::str::from_utf8(topic).is_err() {
             return Err(bad("bad topic"));
         }
-        if read_i64(buf, OFF_QUEUE_OFFSET).is_none_or(|q| q < 0) || read_i32(buf, 12).is_none_or(|q| q < 0) {
+        if read_i64(buf, OFF_QUEUE_OFFSET).is_none_or(|q| q < 0)
+            || read_i32(buf, 12).is_none_or(|q| q < 0)
+        {
             return Err(bad("negative queue id or offset"));
         }
         Ok(StoredMessage {
@@ -271,7 +288,10 @@ impl<'a> StoredMessage<'a> {
 
     /// Tags code for the ConsumeQueue: Java hash of TAGS, sign-extended; 0 without tag.
     pub fn tags_code(&self) -> i64 {
-        match self.property("TAGS").and_then(|t| std::str::from_utf8(t).ok()) {
+        match self
+            .property("TAGS")
+            .and_then(|t| std::str::from_utf8(t).ok())
+        {
             Some(t) if !t.is_empty() => crate::util::java_string_hash(t) as i64,
             _ => 0,
         }
@@ -317,7 +337,10 @@ mod tests {
 
     #[test]
     fn encode_then_parse_gives_the_fields_back() {
-        let m = msg(b"hello", b"KEYS\x01k1 k2\x02TAGS\x01TagA\x02UNIQ_KEY\x01ABC");
+        let m = msg(
+            b"hello",
+            b"KEYS\x01k1 k2\x02TAGS\x01TagA\x02UNIQ_KEY\x01ABC",
+        );
         let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
         let len = encoded_len(&m, 5, &host);
         let mut buf = vec![0u8; len];
@@ -346,7 +369,10 @@ mod tests {
         // a flipped body bit fails the CRC
         let body_at = len - 2 - m.properties.len() - 6 - 5;
         buf[body_at] ^= 1;
-        assert_eq!(StoredMessage::parse(&buf, 4096).unwrap_err(), Invalid::Corrupt("body CRC mismatch"));
+        assert_eq!(
+            StoredMessage::parse(&buf, 4096).unwrap_err(),
+            Invalid::Corrupt("body CRC mismatch")
+        );
     }
 
     #[test]

@@ -54,7 +54,12 @@ pub fn rocket(topic: &str, queue_id: u32, body: &[u8], properties: Bytes) -> App
     }
 }
 
-pub fn kafka(topic: &str, queue_id: u32, values: &[&[u8]], keys: Vec<(u32, Bytes)>) -> AppendRequest {
+pub fn kafka(
+    topic: &str,
+    queue_id: u32,
+    values: &[&[u8]],
+    keys: Vec<(u32, Bytes)>,
+) -> AppendRequest {
     AppendRequest {
         topic: Bytes::copy_from_slice(topic.as_bytes()),
         queue_id,

@@ -1,0 +1,405 @@
+//! The broker's resolved configuration. `main.rs` parses flags and `ROKKA_*`
+//! environment variables into [`Overrides`]; [`BrokerConfig::load`] layers them
+//! over the config file and the built-in defaults and hands back one typed
+//! [`BrokerConfig`] that startup passes down (there are no globals).
+//!
+//! Precedence, lowest first: built-in defaults < config file (`-c FILE`) <
+//! environment (`ROKKA_*`, and `RUST_LOG` for the log filter) < command-line flags.
+//!
+//! The data directory *is* the store root (RocketMQ `storePathRootDir`): it holds
+//! `commitlog/`, `consumequeue/`, `index/`, `config/`, the `checkpoint`, the
+//! `abort` marker and the lock file. Default: `./data` under the working directory.
+//! Relative paths are taken relative to the working directory, as RocketMQ does.
+//!
+//! Default listeners (all on `0.0.0.0` unless `--bind-address` says otherwise):
+//!
+//! | listener | port | flag / env / key |
+//! |---|---|---|
+//! | NameServer (remoting) | 9876 | `--namesrv-port`, `ROKKA_NAMESRV_PORT`, `rokka.namesrvPort` |
+//! | RocketMQ broker (remoting) | 10911 | `--listen-port`, `ROKKA_LISTEN_PORT`, `listenPort` |
+//! | Kafka | 9092 | `--kafka-port`, `ROKKA_KAFKA_PORT`, `rokka.kafkaPort`, `listeners` |
+//! | HTTP (`/metrics`, `/healthz`) | 8080 | `--http-port`, `ROKKA_HTTP_PORT`, `rokka.httpPort` |
+//!
+//! HTTP defaults to 8080, the port Prometheus examples and most exporters'
+//! docs assume for a service's own endpoint; RocketMQ and Kafka use none of it.
+//! The config-file keys are listed in `config/keys.rs`.
+
+mod keys;
+pub mod properties;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+
+use rokka_store::{StoreConfig, StoreError};
+
+/// Data directory used when none is configured, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "data";
+/// Default NameServer port (RocketMQ).
+pub const DEFAULT_NAMESRV_PORT: u16 = 9876;
+/// Default RocketMQ broker port (`listenPort`).
+pub const DEFAULT_LISTEN_PORT: u16 = 10911;
+/// Default Kafka port.
+pub const DEFAULT_KAFKA_PORT: u16 = 9092;
+/// Default HTTP port for `/metrics` and `/healthz`.
+pub const DEFAULT_HTTP_PORT: u16 = 8080;
+/// Log filter used when neither flag, env nor file sets one.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// Role of this broker in a RocketMQ master/slave set (`brokerRole`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// A master that acknowledges before slaves copy (the default).
+    AsyncMaster,
+    /// A master that acknowledges after a slave copied. Without replication
+    /// (not built yet) it behaves as [`BrokerRole::AsyncMaster`].
+    SyncMaster,
+}
+
+/// The address Kafka clients are told to connect to (`advertised.listeners`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvertisedListener {
+    /// Host name or IP address, as written.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+/// Settings given on the command line or in `ROKKA_*` variables (clap merges
+/// the two, flag over env). `None` leaves the file's or default value in place.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Config file to read (`-c`, `ROKKA_CONFIG`).
+    pub config_file: Option<PathBuf>,
+    /// Data directory (store root).
+    pub data_dir: Option<PathBuf>,
+    /// Address every listener binds to; also replaces the host of `listeners`.
+    pub bind_address: Option<IpAddr>,
+    /// HTTP port.
+    pub http_port: Option<u16>,
+    /// Kafka port; also replaces the port of `listeners`.
+    pub kafka_port: Option<u16>,
+    /// NameServer port.
+    pub namesrv_port: Option<u16>,
+    /// RocketMQ broker port (`listenPort`).
+    pub listen_port: Option<u16>,
+    /// Log filter from `--log-level` / `ROKKA_LOG_LEVEL`.
+    pub log_level: Option<String>,
+    /// The `RUST_LOG` variable, below `--log-level` but above the file.
+    pub rust_log: Option<String>,
+}
+
+/// Everything the broker process needs to start, resolved and typed.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `brokerName` (default `broker-a`).
+    pub broker_name: String,
+    /// `brokerClusterName` (default `DefaultCluster`).
+    pub broker_cluster_name: String,
+    /// `brokerId`; 0 is the master.
+    pub broker_id: u64,
+    /// `brokerRole`.
+    pub broker_role: BrokerRole,
+    /// `namesrvAddr`: NameServers to register with, `host:port` each. Empty means
+    /// the embedded NameServer only.
+    pub namesrv_addr: Vec<String>,
+    /// `autoCreateTopicEnable` / `auto.create.topics.enable` (default true).
+    pub auto_create_topic_enable: bool,
+    /// `defaultTopicQueueNums` / `num.partitions` for auto-created topics (default 8).
+    pub default_topic_queue_nums: u32,
+    /// Where the embedded NameServer listens.
+    pub namesrv_listen: SocketAddr,
+    /// Where the RocketMQ broker (remoting) listens (`listenPort`).
+    pub broker_listen: SocketAddr,
+    /// Where the Kafka front-end listens (`listeners`, `rokka.kafkaPort`).
+    pub kafka_listen: SocketAddr,
+    /// What Kafka clients are told to connect to, if not `kafka_listen`.
+    pub kafka_advertised: Option<AdvertisedListener>,
+    /// Where `/metrics` and `/healthz` are served.
+    pub http_listen: SocketAddr,
+    /// `tracing` filter directive (EnvFilter syntax).
+    pub log_filter: String,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+    /// The store's settings; `store.root_dir` is the data directory.
+    pub store: StoreConfig,
+}
+
+/// Why the configuration cannot be resolved. Each variant names its source
+/// (file and line) so the operator can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file cannot be read.
+    #[error("cannot read config file {}: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A line is not a properties entry.
+    #[error("{}:{line}: {reason}", .path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The file sets a key rokka does not know.
+    #[error("{}:{line}: unknown key `{key}`{}", .path.display(), suggestion_hint(.suggestion))]
+    UnknownKey {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The key as written.
+        key: String,
+        /// A known key that differs only in case, if any.
+        suggestion: Option<&'static str>,
+    },
+    /// The file gives a key a value it cannot take.
+    #[error("{}:{line}: invalid value `{value}` for key `{key}`: {reason}", .path.display())]
+    InvalidValue {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The key.
+        key: String,
+        /// The value as written.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A flag or environment value is refused.
+    #[error("invalid {name}: {reason}")]
+    InvalidOverride {
+        /// The flag (and its variable).
+        name: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The settings are individually valid but do not fit together.
+    #[error("invalid configuration: {0}")]
+    Inconsistent(String),
+}
+
+fn suggestion_hint(suggestion: &Option<&'static str>) -> String {
+    suggestion.map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"))
+}
+
+/// Settings while the sources are applied one over another. Fields whose
+/// default depends on another setting stay `Option` until [`Draft::finish`].
+#[derive(Debug, Clone)]
+struct Draft {
+    broker_name: String,
+    broker_cluster_name: String,
+    broker_id: u64,
+    broker_role: BrokerRole,
+    namesrv_addr: Vec<String>,
+    auto_create_topic_enable: bool,
+    default_topic_queue_nums: u32,
+    data_dir: PathBuf,
+    commit_log_dir: Option<PathBuf>,
+    bind_address: IpAddr,
+    broker_ip: Option<IpAddr>,
+    namesrv_port: u16,
+    listen_port: u16,
+    kafka_port: u16,
+    /// Host part of Kafka `listeners`, over `bind_address`.
+    kafka_host: Option<IpAddr>,
+    kafka_advertised: Option<AdvertisedListener>,
+    http_port: u16,
+    log_level: Option<String>,
+    /// Store knobs; `root_dir`, `commit_log_dir` and `store_host` are set in `finish`.
+    store: StoreConfig,
+}
+
+impl Default for Draft {
+    fn default() -> Self {
+        Draft {
+            broker_name: "broker-a".to_string(),
+            broker_cluster_name: "DefaultCluster".to_string(),
+            broker_id: 0,
+            broker_role: BrokerRole::AsyncMaster,
+            namesrv_addr: Vec::new(),
+            auto_create_topic_enable: true,
+            default_topic_queue_nums: 8,
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            commit_log_dir: None,
+            bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            broker_ip: None,
+            namesrv_port: DEFAULT_NAMESRV_PORT,
+            listen_port: DEFAULT_LISTEN_PORT,
+            kafka_port: DEFAULT_KAFKA_PORT,
+            kafka_host: None,
+            kafka_advertised: None,
+            http_port: DEFAULT_HTTP_PORT,
+            log_level: None,
+            store: StoreConfig::new(DEFAULT_DATA_DIR),
+        }
+    }
+}
+
+impl Draft {
+    fn apply_file(&mut self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let entries = properties::parse(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            line: e.line,
+            reason: e.reason,
+        })?;
+        for entry in entries {
+            let Some(key) = keys::find(&entry.key) else {
+                return Err(ConfigError::UnknownKey {
+                    path: path.to_path_buf(),
+                    line: entry.line,
+                    suggestion: keys::suggest(&entry.key),
+                    key: entry.key,
+                });
+            };
+            (key.apply)(self, &entry.value).map_err(|reason| ConfigError::InvalidValue {
+                path: path.to_path_buf(),
+                line: entry.line,
+                key: entry.key.clone(),
+                value: entry.value.clone(),
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn apply_overrides(&mut self, o: &Overrides) -> Result<(), ConfigError> {
+        if let Some(dir) = &o.data_dir {
+            if dir.as_os_str().is_empty() {
+                return Err(ConfigError::InvalidOverride {
+                    name: "--data-dir (ROKKA_DATA_DIR)",
+                    reason: "must not be empty".to_string(),
+                });
+            }
+            self.data_dir = dir.clone();
+        }
+        if let Some(ip) = o.bind_address {
+            self.bind_address = ip;
+            self.kafka_host = None;
+        }
+        let ports = [
+            (o.http_port, &mut self.http_port),
+            (o.kafka_port, &mut self.kafka_port),
+            (o.namesrv_port, &mut self.namesrv_port),
+            (o.listen_port, &mut self.listen_port),
+        ];
+        for (given, field) in ports {
+            if let Some(port) = given {
+                *field = port;
+            }
+        }
+        // Env (RUST_LOG) over file, flag/ROKKA_LOG_LEVEL over both.
+        if let Some(filter) = o.log_level.as_ref().or(o.rust_log.as_ref()) {
+            let name = if o.log_level.is_some() {
+                "--log-level (ROKKA_LOG_LEVEL)"
+            } else {
+                "RUST_LOG"
+            };
+            keys::check_log_filter(filter)
+                .map_err(|reason| ConfigError::InvalidOverride { name, reason })?;
+            self.log_level = Some(filter.clone());
+        }
+        Ok(())
+    }
+
+    fn finish(self, config_file: Option<PathBuf>) -> Result<BrokerConfig, ConfigError> {
+        let listen = |ip: IpAddr, port: u16| SocketAddr::new(ip, port);
+        let broker_ip = self.broker_ip.unwrap_or_else(|| {
+            if self.bind_address.is_unspecified() {
+                local_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            } else {
+                self.bind_address
+            }
+        });
+        let mut store = self.store;
+        store.commit_log_dir = self
+            .commit_log_dir
+            .unwrap_or_else(|| self.data_dir.join("commitlog"));
+        store.root_dir = self.data_dir;
+        store.store_host = SocketAddr::new(broker_ip, self.listen_port);
+        store.validate().map_err(|e| {
+            ConfigError::Inconsistent(match e {
+                StoreError::Config(msg) => msg,
+                other => other.to_string(),
+            })
+        })?;
+        Ok(BrokerConfig {
+            broker_name: self.broker_name,
+            broker_cluster_name: self.broker_cluster_name,
+            broker_id: self.broker_id,
+            broker_role: self.broker_role,
+            namesrv_addr: self.namesrv_addr,
+            auto_create_topic_enable: self.auto_create_topic_enable,
+            default_topic_queue_nums: self.default_topic_queue_nums,
+            namesrv_listen: listen(self.bind_address, self.namesrv_port),
+            broker_listen: listen(self.bind_address, self.listen_port),
+            kafka_listen: listen(
+                self.kafka_host.unwrap_or(self.bind_address),
+                self.kafka_port,
+            ),
+            kafka_advertised: self.kafka_advertised,
+            http_listen: listen(self.bind_address, self.http_port),
+            log_filter: self
+                .log_level
+                .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string()),
+            config_file,
+            store,
+        })
+    }
+}
+
+/// The address this host uses to reach the outside, found by asking the
+/// kernel for the route to a public address (a UDP connect sends nothing).
+/// RocketMQ likewise defaults `brokerIP1` to a non-loopback local address.
+fn local_ip() -> Option<IpAddr> {
+    let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
+
+impl BrokerConfig {
+    /// Resolves the configuration: defaults, then the config file named in
+    /// `overrides` (if any), then `overrides` themselves.
+    pub fn load(overrides: &Overrides) -> Result<BrokerConfig, ConfigError> {
+        let file = match &overrides.config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                Some((path.as_path(), text))
+            }
+            None => None,
+        };
+        Self::from_sources(file.as_ref().map(|(p, t)| (*p, t.as_str())), overrides)
+    }
+
+    /// Like [`BrokerConfig::load`] with the file's text given: `file` is the
+    /// path (for messages) and the properties text.
+    pub fn from_sources(
+        file: Option<(&Path, &str)>,
+        overrides: &Overrides,
+    ) -> Result<BrokerConfig, ConfigError> {
+        let mut draft = Draft::default();
+        if let Some((path, text)) = file {
+            draft.apply_file(path, text)?;
+        }
+        draft.apply_overrides(overrides)?;
+        draft.finish(file.map(|(p, _)| p.to_path_buf()))
+    }
+
+    /// The data directory (the store root).
+    pub fn data_dir(&self) -> &Path {
+        &self.store.root_dir
+    }
+}
+
+#[cfg(test)]
+mod tests;

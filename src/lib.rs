@@ -1,0 +1,23 @@
+//! rokka: one broker process speaking the RocketMQ remoting and Kafka
+//! protocols over one RocketMQ-style store (`rokka-store`), with the codecs in
+//! `rokka-protocols`. This crate is the only one that sees both.
+//!
+//! Layout, from process start down:
+//!
+//! ```text
+//! main.rs      CLI (clap), config resolution, logging, the tokio runtime
+//! config.rs    BrokerConfig: defaults < broker.conf < ROKKA_* env < flags
+//!   config/properties.rs  Java-properties reader (broker.conf syntax)
+//!   config/keys.rs        the table of RocketMQ, Kafka and rokka.* keys
+//! startup.rs   lifecycle: data dir, store open/recovery, signals, shutdown
+//! http.rs      /healthz and /metrics on a tiny HTTP/1.1 responder
+//! metrics.rs   the binary's Prometheus metrics
+//! ```
+//!
+//! The protocol front-ends (NameServer, RocketMQ broker, Kafka) come later;
+//! their listener settings are already part of [`config::BrokerConfig`].
+
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod startup;

@@ -1,0 +1,203 @@
+//! Process lifecycle, between `main.rs` (flags, config, logging, runtime) and the
+//! listeners: create the data directory, bind the HTTP listener, open and
+//! recover the store, serve until SIGINT/SIGTERM, then stop accepting and shut
+//! the store down (flush, checkpoint, abort marker removed, lock released).
+//!
+//! The HTTP listener is bound *before* the store is opened, so a taken port
+//! fails fast instead of after a long recovery; it is served (and logged as
+//! `http listening on ADDR`) only once the store is up. The NameServer,
+//! RocketMQ and Kafka ports are configured but not bound until their
+//! front-ends exist.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use prometheus::Registry;
+use rokka_store::{Store, StoreConfig, StoreError};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tracing::{debug, info, warn};
+
+use crate::config::{BrokerConfig, BrokerRole};
+use crate::http::{self, HttpState};
+use crate::metrics::{self, HttpMetrics};
+
+/// Why the broker could not start, or could not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data directory cannot be created (a parent is a file, no permission...).
+    #[error("cannot create data directory {}: {source}", .path.display())]
+    CreateDataDir {
+        /// The data directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// Another process holds the store's lock.
+    #[error(
+        "data directory {} is already in use by another rokka process (lock file {} is held)",
+        .data_dir.display(),
+        .lock.display()
+    )]
+    DataDirInUse {
+        /// The data directory.
+        data_dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The store cannot be opened or recovered.
+    #[error("cannot open the store in {}: {source}", .data_dir.display())]
+    OpenStore {
+        /// The data directory.
+        data_dir: PathBuf,
+        /// What the store reported.
+        source: StoreError,
+    },
+    /// A listener cannot be bound.
+    #[error("cannot listen for {what} on {addr}: {source}")]
+    Bind {
+        /// Which listener.
+        what: &'static str,
+        /// The address it was to bind.
+        addr: SocketAddr,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// SIGINT/SIGTERM handlers cannot be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(io::Error),
+    /// A metric cannot be registered (a name clash between crates).
+    #[error("cannot register metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The store reported an error while shutting down.
+    #[error("store shutdown failed: {0}")]
+    Shutdown(StoreError),
+    /// A blocking store call panicked.
+    #[error("a blocking store task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    /// A second signal arrived while the store was shutting down.
+    #[error("received {0} again during shutdown; exiting before the store finished shutting down")]
+    Interrupted(&'static str),
+}
+
+/// SIGINT and SIGTERM, installed once at startup so that a signal arriving
+/// while the store recovers is kept and acted on as soon as serving starts.
+#[derive(Debug)]
+pub struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    /// Installs the handlers; from now on these signals no longer kill the process.
+    pub fn install() -> io::Result<Self> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next SIGINT or SIGTERM and returns its name.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
+
+/// Runs the broker until SIGINT or SIGTERM, then shuts it down cleanly.
+pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
+    let mut signals = Signals::install().map_err(StartupError::Signals)?;
+    log_config(&config);
+
+    let data_dir = config.data_dir().to_path_buf();
+    std::fs::create_dir_all(&data_dir).map_err(|source| StartupError::CreateDataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let http_listener = bind("http", config.http_listen).await?;
+
+    let registry = Registry::new();
+    metrics::register_process_metrics(&registry)?;
+    let http_metrics = HttpMetrics::register(&registry)?;
+    let store = open_store(config.store.clone(), registry.clone()).await?;
+    // rokka-store logs the report at info level itself.
+    debug!(report = ?store.recovery_report(), "store opened");
+
+    let http_addr = http_listener
+        .local_addr()
+        .map_err(|source| StartupError::Bind {
+            what: "http",
+            addr: config.http_listen,
+            source,
+        })?;
+    info!("http listening on {http_addr}");
+    info!("rokka {} ready", env!("CARGO_PKG_VERSION"));
+
+    let state = HttpState {
+        registry,
+        metrics: http_metrics,
+    };
+    http::run(http_listener, state, async {
+        let name = signals.recv().await;
+        info!("received {name}, shutting down");
+    })
+    .await;
+
+    info!("shutting down the store (flush, checkpoint)");
+    let closing = tokio::task::spawn_blocking(move || store.shutdown());
+    tokio::select! {
+        closed = closing => closed?.map_err(StartupError::Shutdown)?,
+        name = signals.recv() => return Err(StartupError::Interrupted(name)),
+    }
+    info!("shutdown complete");
+    Ok(())
+}
+
+fn log_config(config: &BrokerConfig) {
+    info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config_file = %config.config_file.as_deref().map_or("none".into(), |p| p.display().to_string()),
+        data_dir = %config.data_dir().display(),
+        broker = %config.broker_name,
+        cluster = %config.broker_cluster_name,
+        "rokka starting"
+    );
+    debug!(?config, "resolved configuration");
+    info!(
+        namesrv = %config.namesrv_listen,
+        broker = %config.broker_listen,
+        kafka = %config.kafka_listen,
+        "protocol front-ends are not built yet; their ports stay unbound"
+    );
+    if config.broker_role == BrokerRole::SyncMaster {
+        warn!("brokerRole=SYNC_MASTER: rokka has no replication yet, so it acknowledges like ASYNC_MASTER");
+    }
+    if config.broker_id != 0 {
+        warn!(
+            broker_id = config.broker_id,
+            "brokerId is not 0 but this broker acts as a master"
+        );
+    }
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { what, addr, source })
+}
+
+/// Opens (and if needed recovers) the store off the async workers.
+async fn open_store(config: StoreConfig, registry: Registry) -> Result<Store, StartupError> {
+    let data_dir = config.root_dir.clone();
+    let opened = tokio::task::spawn_blocking(move || Store::open(config, &registry)).await?;
+    opened.map_err(|e| match e {
+        StoreError::Locked { path } => StartupError::DataDirInUse {
+            data_dir,
+            lock: path,
+        },
+        source => StartupError::OpenStore { data_dir, source },
+    })
+}
