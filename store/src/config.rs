@@ -45,6 +45,8 @@ pub struct StoreConfig {
     pub disk_clean_forcibly_ratio: f64,
     /// At or above this used ratio appends are refused (`DiskFull`).
     pub disk_refuse_ratio: f64,
+    /// Period of the retention pass and disk-usage refresh.
+    pub clean_interval: Duration,
     /// Largest accepted entry (RocketMQ `maxMessageSize`, 4 MiB).
     pub max_message_size: usize,
     /// Address written as storeHost into RocketMQ entries (the broker's client address).
@@ -69,6 +71,7 @@ impl StoreConfig {
             disk_max_used_space_ratio: 0.75,
             disk_clean_forcibly_ratio: 0.85,
             disk_refuse_ratio: 0.90,
+            clean_interval: Duration::from_secs(1),
             max_message_size: 4 * 1024 * 1024,
             store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
         }
@@ -116,8 +119,8 @@ impl StoreConfig {
         if self.delete_when.iter().any(|h| *h > 23) {
             return bad("deleteWhen hours must lie between 00 and 23");
         }
-        if self.flush_interval.is_zero() {
-            return bad("flush interval must be positive");
+        if self.flush_interval.is_zero() || self.clean_interval.is_zero() {
+            return bad("flush and clean intervals must be positive");
         }
         Ok(())
     }

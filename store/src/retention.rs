@@ -77,7 +77,7 @@ pub(crate) fn clean_once(shared: &Shared, now: SystemTime, hour: u8) -> Result<u
 
 /// The cleaner loop; returns when `stop` is set.
 pub(crate) fn run(shared: Arc<Shared>, stop: Arc<crate::store::Stop>) {
-    while !stop.wait(Duration::from_secs(1)) {
+    while !stop.wait(shared.config.clean_interval) {
         if let Err(e) = clean_once(&shared, SystemTime::now(), current_hour()) {
             tracing::error!(error = %e, "retention pass failed");
         }

@@ -119,6 +119,33 @@ struct Inner {
     _lock: File,
 }
 
+/// Opens the files and builds the state shared by the store's threads.
+pub(crate) fn open_shared(
+    config: StoreConfig,
+    registry: &prometheus::Registry,
+) -> Result<Arc<Shared>> {
+    let metrics = StoreMetrics::new(registry).map_err(|e| StoreError::Config(e.to_string()))?;
+    let shared = Arc::new(Shared {
+        commit_log: CommitLog::open(&config.commit_log_dir, config.commit_log_segment_size)?,
+        cqs: ConsumeQueues::open(
+            &config.consume_queue_dir(),
+            config.consume_queue_entries_per_file,
+        )?,
+        index: IndexService::open(
+            &config.index_dir(),
+            config.index_hash_slots,
+            config.index_max_entries,
+        )?,
+        metrics,
+        disk_ratio: AtomicU64::new(0f64.to_bits()),
+        poisoned: AtomicBool::new(false),
+        config,
+    });
+    shared
+        .set_disk_ratio(crate::util::disk_used_ratio(&shared.config.commit_log_dir).unwrap_or(0.0));
+    Ok(shared)
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         // A store dropped without shutdown() behaves like a crash: threads stop,
@@ -174,26 +201,7 @@ impl Store {
         let unclean = abort.exists();
         let checkpoint_path = root.join("checkpoint");
         let checkpoint = crate::recovery::read_checkpoint(&checkpoint_path);
-        let metrics = StoreMetrics::new(registry).map_err(|e| StoreError::Config(e.to_string()))?;
-        let shared = Arc::new(Shared {
-            commit_log: CommitLog::open(&config.commit_log_dir, config.commit_log_segment_size)?,
-            cqs: ConsumeQueues::open(
-                &config.consume_queue_dir(),
-                config.consume_queue_entries_per_file,
-            )?,
-            index: IndexService::open(
-                &config.index_dir(),
-                config.index_hash_slots,
-                config.index_max_entries,
-            )?,
-            metrics,
-            disk_ratio: AtomicU64::new(0f64.to_bits()),
-            poisoned: AtomicBool::new(false),
-            config,
-        });
-        shared.set_disk_ratio(
-            crate::util::disk_used_ratio(&shared.config.commit_log_dir).unwrap_or(0.0),
-        );
+        let shared = open_shared(config, registry)?;
         let mut writer = Writer::new(Arc::clone(&shared));
         let report = crate::recovery::recover(&mut writer, checkpoint, unclean)?;
         if unclean {

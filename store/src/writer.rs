@@ -408,6 +408,20 @@ pub mod internals {
     pub struct SyncWriter(pub(crate) Writer);
 
     impl SyncWriter {
+        /// Opens (and recovers) a store directory without starting its threads
+        /// or taking its lock. The caller must be the only user of `config.root_dir`.
+        pub fn open(config: StoreConfig) -> Result<SyncWriter> {
+            config.validate()?;
+            std::fs::create_dir_all(&config.root_dir).map_err(|source| StoreError::Io {
+                path: config.root_dir.clone(),
+                source,
+            })?;
+            let shared = crate::store::open_shared(config, &prometheus::Registry::new())?;
+            let mut w = Writer::new(shared);
+            crate::recovery::recover(&mut w, None, false)?;
+            Ok(SyncWriter(w))
+        }
+
         /// Appends one request (encode + dispatch), without publishing.
         pub fn append(&mut self, req: &AppendRequest) -> Result<AppendResult> {
             self.0.append(req)
@@ -415,6 +429,11 @@ pub mod internals {
         /// Publishes everything appended so far.
         pub fn publish(&mut self) {
             self.0.publish();
+        }
+
+        /// Syncs the log up to the append position (what SYNC_FLUSH waits for).
+        pub fn sync(&self) -> Result<()> {
+            self.0.sync()
         }
     }
 }
