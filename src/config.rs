@@ -225,7 +225,7 @@ impl Default for Draft {
             broker_role: BrokerRole::AsyncMaster,
             namesrv_addr: Vec::new(),
             auto_create_topic_enable: true,
-            default_topic_queue_nums: 8,
+            default_topic_queue_nums: 4,
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             commit_log_dir: None,
             bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),

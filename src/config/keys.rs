@@ -17,7 +17,7 @@
 //! | `flushDiskType` | `ASYNC_FLUSH` or `SYNC_FLUSH` | `ASYNC_FLUSH` |
 //! | `flushIntervalCommitLog` | background flush period, ms | 500 |
 //! | `autoCreateTopicEnable` | create topics on first use | true |
-//! | `defaultTopicQueueNums` | queues of an auto-created topic | 8 |
+//! | `defaultTopicQueueNums` | queues of an auto-created topic (RocketMQ clients ask for 4) | 4 |
 //! | `fileReservedTime` | hours a CommitLog segment is kept | 72 |
 //! | `deleteWhen` | hours of day expired segments are deleted, `04` or `04;16` | `04` |
 //! | `diskMaxUsedSpaceRatio` | percent of disk used above which expired segments go at any hour | 75 |

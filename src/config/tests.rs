@@ -57,7 +57,7 @@ fn rocketmq_keys_map_to_store_config() {
          flushDiskType = SYNC_FLUSH\n\
          flushIntervalCommitLog = 200\n\
          autoCreateTopicEnable = false\n\
-         defaultTopicQueueNums = 4\n\
+         defaultTopicQueueNums = 6\n\
          fileReservedTime = 48\n\
          deleteWhen = 04;05\n\
          diskMaxUsedSpaceRatio = 88\n\
@@ -71,7 +71,7 @@ fn rocketmq_keys_map_to_store_config() {
     assert_eq!(c.broker_role, BrokerRole::SyncMaster);
     assert_eq!(c.namesrv_addr, vec!["ns1:9876", "ns2:9876"]);
     assert!(!c.auto_create_topic_enable);
-    assert_eq!(c.default_topic_queue_nums, 4);
+    assert_eq!(c.default_topic_queue_nums, 6);
     assert_eq!(c.broker_listen, "127.0.0.1:20911".parse().unwrap());
     let s = &c.store;
     assert_eq!(s.root_dir, Path::new("/var/lib/rokka"));

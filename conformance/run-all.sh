@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every rokka test on a fresh machine: formatting and lints, the unit,
+# property, crash and process tests of the workspace, then each conformance
+# suite (conformance/<suite>/run.sh), which installs its own clients and drives
+# a real rokka process. This is the README's test command; .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+cargo --version
+rustc --version
+
+step "format"
+cargo fmt --all --check
+
+step "lints"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+step "workspace tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --all-features --locked --no-fail-fast
+else
+    echo "cargo-nextest not found; using cargo test"
+    cargo test --workspace --all-features --locked --no-fail-fast
+fi
+
+suites=()
+for s in conformance/*/run.sh; do
+    [ -e "$s" ] && suites+=("$s")
+done
+if [ ${#suites[@]} -gt 0 ]; then
+    step "release build for conformance suites"
+    cargo build --release --locked --bin rokka
+    export ROKKA_BIN="$PWD/target/release/rokka"
+    for s in "${suites[@]}"; do
+        step "conformance: $s"
+        bash "$s"
+    done
+fi
+
+step "all tests passed"
