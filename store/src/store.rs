@@ -478,29 +478,57 @@ impl Store {
         end_ms: i64,
         max: usize,
     ) -> Vec<StoredEntry> {
-        let cands = self.inner.shared.index.query(
-            topic,
-            key.as_bytes(),
-            begin_ms,
-            end_ms,
-            max.saturating_mul(2).max(16),
-        );
+        self.query_index(topic, key, begin_ms, end_ms, max, |e| match e {
+            Scanned::RocketMq(m) => m.index_keys().any(|k| k == key.as_bytes()),
+            Scanned::Kafka(b) => b.index_keys().any(|(_, k)| k == key.as_bytes()),
+            Scanned::Blank => false,
+        })
+    }
+
+    /// The message of `topic` whose unique id (the producer's UNIQ_KEY) is
+    /// `id`, stored within `[begin_ms, end_ms]` (QUERY_MESSAGE with the
+    /// unique-key flag).
+    pub fn query_by_unique_id(
+        &self,
+        topic: &str,
+        id: &str,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> Option<StoredEntry> {
+        self.query_index(topic, id, begin_ms, end_ms, 1, |e| match e {
+            Scanned::RocketMq(m) => m.property("UNIQ_KEY") == Some(id.as_bytes()),
+            _ => false,
+        })
+        .pop()
+    }
+
+    fn query_index(
+        &self,
+        topic: &str,
+        key: &str,
+        begin_ms: i64,
+        end_ms: i64,
+        max: usize,
+        matches: impl Fn(&Scanned<'_>) -> bool,
+    ) -> Vec<StoredEntry> {
+        let want = max.saturating_mul(2).max(16);
+        let cands = self
+            .inner
+            .shared
+            .index
+            .query(topic, key.as_bytes(), begin_ms, end_ms, want);
         let mut out = Vec::new();
         for phy in cands {
             if out.len() >= max {
                 break;
             }
             let Some(e) = self.read_at(phy) else { continue };
-            let matches = match scan(&e.bytes, phy) {
-                Ok(Scanned::RocketMq(m)) => {
-                    m.topic() == topic && m.index_keys().any(|k| k == key.as_bytes())
-                }
-                Ok(Scanned::Kafka(b)) => {
-                    b.topic() == topic && b.index_keys().any(|(_, k)| k == key.as_bytes())
-                }
+            let ok = match scan(&e.bytes, phy) {
+                Ok(s @ Scanned::RocketMq(m)) => m.topic() == topic && matches(&s),
+                Ok(s @ Scanned::Kafka(b)) => b.topic() == topic && matches(&s),
                 _ => false,
             };
-            if matches
+            if ok
                 && e.store_timestamp >= begin_ms.saturating_sub(1000)
                 && e.store_timestamp <= end_ms
             {

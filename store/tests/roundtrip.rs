@@ -309,6 +309,16 @@ fn stored_rocketmq_bytes_are_what_a_pull_returns() {
     assert_eq!(&b[64..68], &[127, 0, 0, 1]);
     assert_eq!(i32::from_be_bytes(b[68..72].try_into().unwrap()), 10911);
     assert_eq!(store.query_by_key("P", "ABCDEF", 0, i64::MAX, 1).len(), 1);
+    let by_id = store
+        .query_by_unique_id("P", "ABCDEF", 0, i64::MAX)
+        .unwrap();
+    assert_eq!(by_id.phy_offset, r.phy_offset);
+    assert!(store
+        .query_by_unique_id("P", "ABCDEF", 0, r.store_timestamp - 5000)
+        .is_none());
+    assert!(store
+        .query_by_unique_id("Q", "ABCDEF", 0, i64::MAX)
+        .is_none());
     store.shutdown().unwrap();
 }
 
