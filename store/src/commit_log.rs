@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::entry::read_i32;
 use crate::error::{IoContext, Result, StoreError};
-use crate::mapped_file::{file_name, parse_file_name, MappedFile};
+use crate::mapped_file::{file_name, list_files, MappedFile};
 
 /// The segments and the published positions of the log.
 #[derive(Debug)]
@@ -27,14 +27,7 @@ impl CommitLog {
     /// Opens the segments in `dir`, creating `dir` if needed.
     pub(crate) fn open(dir: &Path, segment_size: u64) -> Result<CommitLog> {
         std::fs::create_dir_all(dir).at(dir)?;
-        let mut bases = Vec::new();
-        for e in std::fs::read_dir(dir).at(dir)? {
-            let e = e.at(dir)?;
-            if let Some(base) = e.file_name().to_str().and_then(parse_file_name) {
-                bases.push(base);
-            }
-        }
-        bases.sort_unstable();
+        let bases = list_files(dir)?;
         let mut segments = Vec::with_capacity(bases.len());
         for (i, base) in bases.iter().enumerate() {
             if base % segment_size != 0 || (i > 0 && *base != bases[i - 1] + segment_size) {

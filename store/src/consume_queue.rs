@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 
 use crate::entry::{read_i32, read_i64};
 use crate::error::{IoContext, Result};
-use crate::mapped_file::{file_name, parse_file_name, MappedFile};
+use crate::mapped_file::{file_name, list_files, MappedFile};
 
 /// Bytes of one ConsumeQueue entry.
 pub const ENTRY_SIZE: u64 = 20;
@@ -57,18 +57,8 @@ impl ConsumeQueue {
     fn open(topic: &str, queue_id: u32, dir: PathBuf, per_file: u32) -> Result<ConsumeQueue> {
         let per_file = per_file as u64;
         let file_bytes = per_file * ENTRY_SIZE;
-        let mut bases = Vec::new();
-        if dir.exists() {
-            for e in std::fs::read_dir(&dir).at(&dir)? {
-                let e = e.at(&dir)?;
-                if let Some(b) = e.file_name().to_str().and_then(parse_file_name) {
-                    if b % file_bytes == 0 {
-                        bases.push(b);
-                    }
-                }
-            }
-        }
-        bases.sort_unstable();
+        let mut bases = list_files(&dir)?;
+        bases.retain(|b| b % file_bytes == 0);
         // Keep the contiguous run that ends with the newest file.
         let mut keep = bases.len();
         while keep > 1 && bases[keep - 2] + file_bytes == bases[keep - 1] {

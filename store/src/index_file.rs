@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::entry::{read_i32, read_i64};
 use crate::error::{IoContext, Result};
-use crate::mapped_file::{file_name, parse_file_name, MappedFile};
+use crate::mapped_file::{file_name, list_files, MappedFile};
 
 const HEADER: u64 = 40;
 const ENTRY: u64 = 20;
@@ -145,14 +145,7 @@ impl IndexService {
     pub(crate) fn open(dir: &Path, slots: u32, max_entries: u32) -> Result<IndexService> {
         std::fs::create_dir_all(dir).at(dir)?;
         let size = HEADER + slots as u64 * 4 + max_entries as u64 * ENTRY;
-        let mut names = Vec::new();
-        for e in std::fs::read_dir(dir).at(dir)? {
-            let e = e.at(dir)?;
-            if let Some(b) = e.file_name().to_str().and_then(parse_file_name) {
-                names.push(b);
-            }
-        }
-        names.sort_unstable();
+        let names = list_files(dir)?;
         let mut files = Vec::new();
         for b in names {
             let path = dir.join(file_name(b));

@@ -221,6 +221,30 @@ pub(crate) fn file_name(offset: u64) -> String {
     format!("{offset:020}")
 }
 
+/// Start offsets of the 20-digit-named files in `dir`, sorted; other names
+/// are ignored. A missing directory has none.
+pub(crate) fn list_files(dir: &Path) -> Result<Vec<u64>> {
+    let mut bases = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(bases),
+        Err(e) => {
+            return Err(StoreError::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            })
+        }
+    };
+    for e in entries {
+        let e = e.at(dir)?;
+        if let Some(b) = e.file_name().to_str().and_then(parse_file_name) {
+            bases.push(b);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
 /// Parses a 20-digit file name; other names are not ours.
 pub(crate) fn parse_file_name(name: &str) -> Option<u64> {
     if name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()) {
