@@ -3,7 +3,8 @@
 //! random points, then models what a power cut would have kept:
 //!
 //! * SYNC_FLUSH: everything up to the end of the last acknowledged entry (an
-//!   acknowledgement means the bytes were synced), the rest is zeroed;
+//!   acknowledgement means the bytes were synced) or the checkpoint, whichever
+//!   is further; the rest is zeroed;
 //! * ASYNC_FLUSH: only what the checkpoint says is flushed.
 //!
 //! After each kill the store must reopen with every entry that survives the
@@ -16,7 +17,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use rokka_store::{AppendRequest, EntryKind, FlushDiskType, GetStatus};
@@ -63,6 +64,8 @@ fn crash_child() {
         FlushDiskType::AsyncFlush
     };
     let store = open(config(Path::new(&dir), flush));
+    // libtest may print "test crash_child ... " before this on the same line.
+    writeln!(std::io::stdout(), "ready").unwrap();
     let out = Arc::new(Mutex::new(std::io::stdout()));
     let threads: Vec<_> = (0..4u64)
         .map(|t| {
@@ -115,10 +118,24 @@ fn run_child(dir: &Path, round: u64, sync: bool, ms: u64) -> Vec<Ack> {
     }
     let mut child = cmd.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut acks = Vec::new();
+        let mut seen = Vec::new();
         for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    seen.push(format!("read error: {e}"));
+                    break;
+                }
+            };
+            if seen.len() < 5 {
+                seen.push(line.clone());
+            }
+            if line.ends_with("ready") {
+                let _ = ready_tx.send(());
+            }
             let f: Vec<&str> = line.split_whitespace().collect();
             if f.len() == 6 && f[0] == "ack" {
                 acks.push(Ack {
@@ -129,17 +146,20 @@ fn run_child(dir: &Path, round: u64, sync: bool, ms: u64) -> Vec<Ack> {
                 });
             }
         }
-        acks
+        (acks, seen)
     });
-    // Wait for the child to be appending before the random delay starts.
-    let started = Instant::now();
-    while !dir.join("abort").exists() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(2));
+    // The random delay starts once the child has recovered and begins appending.
+    if let Err(e) = ready_rx.recv_timeout(Duration::from_secs(60)) {
+        let _ = child.kill();
+        let status = child.wait();
+        let (_, seen) = reader.join().unwrap();
+        let log = std::fs::read_to_string(dir.with_extension("child-stderr")).unwrap_or_default();
+        panic!("crash child did not open the store within 60 s ({e}); status {status:?}; stdout {seen:?}; stderr:\n{log}");
     }
     std::thread::sleep(Duration::from_millis(ms));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    reader.join().unwrap()
+    reader.join().unwrap().0
 }
 
 /// Zeroes the log from `end` on and removes later segments: what a power cut
@@ -227,16 +247,19 @@ fn crash_loop(sync: bool) {
         let ms = 20 + seed % 230;
         let acks = run_child(dir.path(), round, sync, ms);
         total_acks += acks.len();
+        // What a power cut keeps: everything the flusher checkpointed (it syncs
+        // before it checkpoints) and, with SYNC_FLUSH, every acknowledged entry.
+        let checkpoint = checkpoint_offset(dir.path());
         let cut = if sync {
-            acks.iter().map(|a| a.phy + a.bytes).max().unwrap_or(0).max(
-                expected
-                    .values()
-                    .map(|a| a.phy + a.bytes)
-                    .max()
-                    .unwrap_or(0),
-            )
+            let acked_end = acks
+                .iter()
+                .chain(expected.values())
+                .map(|a| a.phy + a.bytes)
+                .max()
+                .unwrap_or(0);
+            acked_end.max(checkpoint)
         } else {
-            checkpoint_offset(dir.path())
+            checkpoint
         };
         lose_tail(dir.path(), cut);
         for a in acks {
