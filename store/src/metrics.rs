@@ -11,6 +11,9 @@ use crate::error::StoreError;
 pub struct StoreMetrics {
     /// Entries appended, by kind.
     pub appended_messages: IntCounterVec,
+    /// Resolved children of the two counter families, per kind (no label
+    /// look-up on the append path): [remoting, kafka] × [messages, bytes].
+    by_kind: [[IntCounter; 2]; 2],
     /// Bytes appended to the CommitLog, by kind.
     pub appended_bytes: IntCounterVec,
     /// Appends refused, by reason.
@@ -34,21 +37,34 @@ pub struct StoreMetrics {
 impl StoreMetrics {
     /// Creates the metrics and registers them with `registry`.
     pub fn new(registry: &Registry) -> prometheus::Result<StoreMetrics> {
+        let appended_messages = IntCounterVec::new(
+            Opts::new(
+                "rokka_store_appended_messages_total",
+                "Messages and records appended to the commit log",
+            ),
+            &["kind"],
+        )?;
+        let appended_bytes = IntCounterVec::new(
+            Opts::new(
+                "rokka_store_appended_bytes_total",
+                "Bytes appended to the commit log",
+            ),
+            &["kind"],
+        )?;
+        let child = |k| {
+            [
+                appended_messages.with_label_values(&[k]),
+                appended_bytes.with_label_values(&[k]),
+            ]
+        };
+        let by_kind = [
+            child(kind_label(EntryKind::RocketMq)),
+            child(kind_label(EntryKind::KafkaBatch)),
+        ];
         let m = StoreMetrics {
-            appended_messages: IntCounterVec::new(
-                Opts::new(
-                    "rokka_store_appended_messages_total",
-                    "Messages and records appended to the commit log",
-                ),
-                &["kind"],
-            )?,
-            appended_bytes: IntCounterVec::new(
-                Opts::new(
-                    "rokka_store_appended_bytes_total",
-                    "Bytes appended to the commit log",
-                ),
-                &["kind"],
-            )?,
+            by_kind,
+            appended_messages,
+            appended_bytes,
             refused: IntCounterVec::new(
                 Opts::new(
                     "rokka_store_appends_refused_total",
@@ -107,13 +123,9 @@ impl StoreMetrics {
     }
 
     pub(crate) fn record_append(&self, kind: EntryKind, count: u32, bytes: usize) {
-        let k = kind_label(kind);
-        self.appended_messages
-            .with_label_values(&[k])
-            .inc_by(count as u64);
-        self.appended_bytes
-            .with_label_values(&[k])
-            .inc_by(bytes as u64);
+        let [messages, bytes_total] = &self.by_kind[kind as usize];
+        messages.inc_by(count as u64);
+        bytes_total.inc_by(bytes as u64);
     }
 
     pub(crate) fn record_refused(&self, e: &StoreError) {
