@@ -28,7 +28,7 @@
 //! creation (posix_fallocate of 256 MiB + directory fsync, once per 256 MiB)
 //! and the first-touch page faults of every mapped page are timed.
 //!
-//! Run: `CARGO_TARGET_DIR=/tmp/rokka-bench-target cargo bench -p rokka-store
+//! Run: `cargo bench -p rokka-store
 //! --all-features --bench append`. Data goes under `$ROKKA_BENCH_DIR` (default:
 //! the system temp dir).
 

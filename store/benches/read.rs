@@ -14,7 +14,7 @@
 //!
 //! Throughput is the entry bytes of one pass (CommitLog bytes, headers included).
 //!
-//! Run: `CARGO_TARGET_DIR=/tmp/rokka-bench-target cargo bench -p rokka-store
+//! Run: `cargo bench -p rokka-store
 //! --all-features --bench read`. Data goes under `$ROKKA_BENCH_DIR` (default:
 //! the system temp dir).
 

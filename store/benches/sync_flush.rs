@@ -14,7 +14,7 @@
 //! `vs raw`), and the same over a fresh `posix_fallocate`d file (the store's
 //! segments are preallocated, so each sync need not persist a new file size).
 //!
-//! Run: `CARGO_TARGET_DIR=/tmp/rokka-bench-target cargo bench -p rokka-store
+//! Run: `cargo bench -p rokka-store
 //! --all-features --bench sync_flush`. Data goes under `$ROKKA_BENCH_DIR`
 //! (default: the system temp dir).
 #![allow(clippy::print_stdout)]
