@@ -64,7 +64,7 @@ pub(crate) struct Writer {
     last_ts: i64,
     cache: HashMap<String, Vec<Option<Arc<ConsumeQueue>>>>,
     touched: Vec<Arc<ConsumeQueue>>,
-    done: Vec<(oneshot::Sender<Result<AppendResult>>, Result<AppendResult>)>,
+    done: Vec<Completion>,
 }
 
 impl Writer {
@@ -343,9 +343,28 @@ impl Writer {
         }
     }
 
-    /// Runs the writer loop until `Stop` or until every sender is gone.
+    /// Runs the writer loop until `Stop` or until every sender is gone. With
+    /// SYNC_FLUSH a second thread syncs each group while the writer already
+    /// encodes the next one (RocketMQ's GroupCommitService); groups that queue
+    /// up behind a running sync share the next one.
     pub(crate) fn run(mut self, rx: Receiver<Cmd>) {
         let sync = self.shared.config.flush_disk_type == FlushDiskType::SyncFlush;
+        let (sync_tx, syncer) = if sync {
+            let (tx, jobs) = std::sync::mpsc::channel::<SyncJob>();
+            let shared = Arc::clone(&self.shared);
+            let handle = std::thread::Builder::new()
+                .name("rokka-group-commit".into())
+                .spawn(move || run_syncer(&shared, jobs));
+            match handle {
+                Ok(h) => (Some(tx), Some(h)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the group-commit thread; syncing inline");
+                    (None, None)
+                }
+            }
+        } else {
+            (None, None)
+        };
         let mut stop = false;
         while !stop {
             let first = match rx.recv() {
@@ -369,31 +388,102 @@ impl Writer {
                 }
             }
             self.publish();
-            let synced = if sync && self.done.iter().any(|(_, r)| r.is_ok()) {
-                self.sync()
-            } else {
-                Ok(())
-            };
             self.shared
                 .metrics
                 .group_size
                 .observe(self.done.len() as f64);
-            for (tx, r) in self.done.drain(..) {
-                let r = match (&synced, r) {
-                    (Err(_), Ok(_)) => Err(StoreError::Poisoned),
-                    (_, r) => r,
-                };
-                if let Err(e) = &r {
-                    self.shared.metrics.record_refused(e);
+            let any_ok = self.done.iter().any(|(_, r)| r.is_ok());
+            match &sync_tx {
+                Some(jobs) if any_ok => {
+                    let job = SyncJob {
+                        upto: self.write_pos,
+                        done: std::mem::take(&mut self.done),
+                    };
+                    if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
+                        complete(&self.shared, job.done, Err(StoreError::Poisoned));
+                    }
                 }
-                let _ = tx.send(r);
+                _ => {
+                    let synced = if sync && any_ok { self.sync() } else { Ok(()) };
+                    let done = std::mem::take(&mut self.done);
+                    complete(&self.shared, done, synced);
+                }
             }
+        }
+        drop(sync_tx);
+        if let Some(h) = syncer {
+            let _ = h.join();
         }
         // Drain what arrived after Stop so nobody waits forever.
         while let Ok(cmd) = rx.try_recv() {
             if let Cmd::Append(_, tx) = cmd {
                 let _ = tx.send(Err(StoreError::Closed));
             }
+        }
+    }
+}
+
+/// Syncs the log up to `upto`; a failure poisons the log.
+fn sync_log(shared: &Shared, upto: u64) -> Result<()> {
+    let started = Instant::now();
+    match shared.commit_log.flush(upto) {
+        Ok(_) => {
+            shared
+                .metrics
+                .fsync_seconds
+                .observe(started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "commit log fsync failed; refusing further writes");
+            shared.poisoned.store(true, Ordering::Release);
+            Err(StoreError::Poisoned)
+        }
+    }
+}
+
+type Completion = (oneshot::Sender<Result<AppendResult>>, Result<AppendResult>);
+
+/// A published group waiting for its sync.
+struct SyncJob {
+    upto: u64,
+    done: Vec<Completion>,
+}
+
+/// Completes a group; a failed sync turns its successes into `Poisoned`.
+fn complete(shared: &Shared, done: Vec<Completion>, synced: Result<()>) {
+    for (tx, r) in done {
+        let r = match (&synced, r) {
+            (Err(_), Ok(_)) => Err(StoreError::Poisoned),
+            (_, r) => r,
+        };
+        if let Err(e) = &r {
+            shared.metrics.record_refused(e);
+        }
+        let _ = tx.send(r);
+    }
+}
+
+/// The group-commit thread: syncs up to the furthest queued group, then
+/// completes every group that sync covered.
+fn run_syncer(shared: &Shared, jobs: Receiver<SyncJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = jobs.try_recv() {
+            batch.push(more);
+        }
+        let upto = batch.iter().map(|j| j.upto).max().unwrap_or(0);
+        let synced = if shared.poisoned.load(Ordering::Acquire) {
+            Err(StoreError::Poisoned)
+        } else {
+            sync_log(shared, upto)
+        };
+        for job in batch {
+            let r = synced
+                .as_ref()
+                .map(|_| ())
+                .map_err(|_| StoreError::Poisoned);
+            complete(shared, job.done, r);
         }
     }
 }
