@@ -12,12 +12,15 @@
 //! startup.rs   lifecycle: data dir, store open/recovery, signals, shutdown
 //! http.rs      /healthz and /metrics on a tiny HTTP/1.1 responder
 //! metrics.rs   the binary's Prometheus metrics
+//! broker/      the protocol-neutral core both front-ends call (topics, ...)
+//! remoting/    the RocketMQ front-end: NameServer and broker listeners
+//! kafka/       the Kafka front-end
 //! ```
-//!
-//! The protocol front-ends (NameServer, RocketMQ broker, Kafka) come later;
-//! their listener settings are already part of [`config::BrokerConfig`].
 
+pub mod broker;
 pub mod config;
 pub mod http;
+pub mod kafka;
 pub mod metrics;
+pub mod remoting;
 pub mod startup;

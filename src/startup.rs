@@ -12,6 +12,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use prometheus::Registry;
 use rokka_store::{Store, StoreConfig, StoreError};
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing::{debug, info, warn};
 
+use crate::broker::Broker;
 use crate::config::{BrokerConfig, BrokerRole};
 use crate::http::{self, HttpState};
 use crate::metrics::{self, HttpMetrics};
@@ -134,6 +136,16 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
             source,
         })?;
     info!("http listening on {http_addr}");
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let broker = Broker::new(
+        Arc::new(config),
+        store.clone(),
+        registry.clone(),
+        shutdown_rx,
+    );
+    let mut front_ends = crate::remoting::start(&broker).await?;
+    front_ends.extend(crate::kafka::start(&broker).await?);
     info!("rokka {} ready", env!("CARGO_PKG_VERSION"));
 
     let state = HttpState {
@@ -145,6 +157,18 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         info!("received {name}, shutting down");
     })
     .await;
+
+    // Stop accepting and let connections finish their current request.
+    let _ = shutdown_tx.send(true);
+    for task in front_ends {
+        if tokio::time::timeout(std::time::Duration::from_secs(5), task)
+            .await
+            .is_err()
+        {
+            warn!("a front-end did not stop within 5 s; shutting the store down anyway");
+        }
+    }
+    drop(broker);
 
     info!("shutting down the store (flush, checkpoint)");
     let closing = tokio::task::spawn_blocking(move || store.shutdown());
@@ -166,12 +190,6 @@ fn log_config(config: &BrokerConfig) {
         "rokka starting"
     );
     debug!(?config, "resolved configuration");
-    info!(
-        namesrv = %config.namesrv_listen,
-        broker = %config.broker_listen,
-        kafka = %config.kafka_listen,
-        "protocol front-ends are not built yet; their ports stay unbound"
-    );
     if config.broker_role == BrokerRole::SyncMaster {
         warn!("brokerRole=SYNC_MASTER: rokka has no replication yet, so it acknowledges like ASYNC_MASTER");
     }
@@ -183,7 +201,10 @@ fn log_config(config: &BrokerConfig) {
     }
 }
 
-async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {
+pub(crate) async fn bind(
+    what: &'static str,
+    addr: SocketAddr,
+) -> Result<TcpListener, StartupError> {
     TcpListener::bind(addr)
         .await
         .map_err(|source| StartupError::Bind { what, addr, source })

@@ -1,0 +1,1 @@
+//! The Kafka wire protocol (filled in by the Kafka front-end issue).

@@ -1,0 +1,1 @@
+//! The RocketMQ remoting protocol (filled in by the RocketMQ front-end issue).

@@ -1,0 +1,59 @@
+//! The protocol-neutral broker core shared by both front-ends: the store, the
+//! resolved configuration, the metrics registry, the shutdown signal, and the
+//! operations both protocols need (topics and their auto-creation). A request
+//! moves down: socket → frame → typed request → broker operation → store.
+//!
+//! Front-end-specific state (RocketMQ client tables, Kafka group coordinator)
+//! lives in `remoting/` and `kafka/`; operations both use live here, one file
+//! per concern.
+
+pub mod topics;
+
+use std::sync::Arc;
+
+use prometheus::Registry;
+use rokka_store::Store;
+use tokio::sync::watch;
+
+use crate::config::BrokerConfig;
+
+/// Everything a front-end handler needs; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    /// The resolved configuration.
+    pub config: Arc<BrokerConfig>,
+    /// The shared store.
+    pub store: Store,
+    /// The registry `/metrics` serves.
+    pub registry: Registry,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Broker {
+    /// Builds the core; `shutdown` turns true when the process stops.
+    pub fn new(
+        config: Arc<BrokerConfig>,
+        store: Store,
+        registry: Registry,
+        shutdown: watch::Receiver<bool>,
+    ) -> Broker {
+        Broker {
+            config,
+            store,
+            registry,
+            shutdown,
+        }
+    }
+
+    /// Resolves when the broker is shutting down (listeners stop accepting).
+    pub async fn shutdown_signal(&self) {
+        let mut rx = self.shutdown.clone();
+        // An error means the sender is gone, which also means shutdown.
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+
+    /// True once shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}

@@ -1,0 +1,43 @@
+//! Topics as both front-ends see them: look-up and auto-creation in the
+//! store's topic table (queue count = partition count).
+
+use rokka_store::topics::TopicConfig;
+use rokka_store::StoreError;
+
+use super::Broker;
+
+impl Broker {
+    /// The topic's config, if it exists.
+    pub fn topic(&self, name: &str) -> Option<TopicConfig> {
+        self.store.topics().get(name)
+    }
+
+    /// The topic's config, creating it with `queues` read/write queues when it
+    /// is missing and auto-creation is on. `Ok(None)` when it is missing and
+    /// auto-creation is off.
+    pub fn topic_or_auto_create(
+        &self,
+        name: &str,
+        queues: Option<u32>,
+    ) -> Result<Option<TopicConfig>, StoreError> {
+        if let Some(t) = self.topic(name) {
+            return Ok(Some(t));
+        }
+        if !self.config.auto_create_topic_enable {
+            return Ok(None);
+        }
+        let n = queues
+            .unwrap_or(self.config.default_topic_queue_nums)
+            .max(1);
+        let t = self
+            .store
+            .topics()
+            .get_or_create(TopicConfig::new(name, n))?;
+        tracing::info!(
+            topic = name,
+            queues = t.write_queue_nums,
+            "auto-created topic"
+        );
+        Ok(Some(t))
+    }
+}
