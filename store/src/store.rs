@@ -139,6 +139,7 @@ pub(crate) fn open_shared(
         metrics,
         disk_ratio: AtomicU64::new(0f64.to_bits()),
         poisoned: AtomicBool::new(false),
+        store_host: std::sync::RwLock::new(config.store_host),
         config,
     });
     shared
@@ -269,6 +270,28 @@ impl Store {
     /// What recovery did at open.
     pub fn recovery_report(&self) -> RecoveryReport {
         self.inner.report.clone()
+    }
+
+    /// The broker address written into new RocketMQ entries (storeHost) and
+    /// so into offset message ids.
+    pub fn store_host(&self) -> std::net::SocketAddr {
+        *self
+            .inner
+            .shared
+            .store_host
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the storeHost of entries appended from now on: for a broker
+    /// whose listener was bound to port 0 and learned its address afterwards.
+    pub fn set_store_host(&self, addr: std::net::SocketAddr) {
+        *self
+            .inner
+            .shared
+            .store_host
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = addr;
     }
 
     /// The configuration in force.

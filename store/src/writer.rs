@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     pub disk_ratio: AtomicU64,
     /// Set after a failed fsync: writes are refused until restart.
     pub poisoned: AtomicBool,
+    /// storeHost written into RocketMQ entries; starts as `config.store_host`
+    /// and follows `Store::set_store_host` (a listener bound to port 0).
+    pub store_host: std::sync::RwLock<std::net::SocketAddr>,
 }
 
 impl Shared {
@@ -164,7 +167,11 @@ impl Writer {
         let topic = crate::entry::check_topic(&req.topic)
             .map_err(|reason| StoreError::InvalidAppend { reason })?;
         let max = self.shared.config.max_message_size;
-        let host = self.shared.config.store_host;
+        let host = *self
+            .shared
+            .store_host
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         let store_ts = self.next_timestamp();
         let cq = self.cq(topic, req.queue_id)?;
         let first_qoff = cq.next_offset();

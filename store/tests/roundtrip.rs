@@ -309,6 +309,18 @@ fn stored_rocketmq_bytes_are_what_a_pull_returns() {
     assert_eq!(&b[64..68], &[127, 0, 0, 1]);
     assert_eq!(i32::from_be_bytes(b[68..72].try_into().unwrap()), 10911);
     assert_eq!(store.query_by_key("P", "ABCDEF", 0, i64::MAX, 1).len(), 1);
+    // A later storeHost applies to later entries only.
+    store.set_store_host("10.1.2.3:20911".parse().unwrap());
+    let r2 = store
+        .append_blocking(rocket("P", 2, b"second", props(&[])))
+        .unwrap();
+    let b2 = store.read_at(r2.phy_offset).unwrap().bytes;
+    assert_eq!(&b2[64..68], &[10, 1, 2, 3]);
+    assert_eq!(i32::from_be_bytes(b2[68..72].try_into().unwrap()), 20911);
+    assert_eq!(
+        &store.read_at(r.phy_offset).unwrap().bytes[64..68],
+        &[127, 0, 0, 1]
+    );
     let by_id = store
         .query_by_unique_id("P", "ABCDEF", 0, i64::MAX)
         .unwrap();
