@@ -442,9 +442,9 @@ impl Store {
                 break;
             };
             let end = se.queue_offset + se.count as u64;
-            count += (end - next) as u32;
+            count += end.saturating_sub(next) as u32;
             bytes += se.bytes.len();
-            next = end;
+            next = end.max(next + 1);
             entries.push(StoredEntry {
                 tags_code: e.tags_code,
                 ..se
