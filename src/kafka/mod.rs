@@ -1,12 +1,130 @@
-//! The Kafka front-end. Filled in by the Kafka front-end issue.
+//! The Kafka front-end: accept loop, per-connection framing and ordered
+//! replies, and one handler module per API, over the protocol-neutral core
+//! in `broker/`.
+//!
+//! ```text
+//! socket -> conn.rs (i32-size frames, writer task) -> dispatch.rs (header,
+//!   version check) -> <api>.rs (decode, broker/store op, encode) -> store
+//! ```
+//! Store errors become Kafka error codes in one place, `errors.rs`.
 
+mod api_versions;
+mod conn;
+mod describe_configs;
+mod dispatch;
+mod errors;
+mod fetch;
+mod find_coordinator;
+mod group;
+mod idempotence;
+mod init_producer_id;
+mod list_offsets;
+mod metadata;
+mod metrics;
+mod offset_commit;
+mod offset_fetch;
+mod offset_for_leader_epoch;
+mod produce;
+mod topics_admin;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
+use tracing::{info, warn};
 
 use crate::broker::Broker;
 use crate::startup::StartupError;
 
-/// Binds the Kafka listener and spawns its accept loop; it ends when the
-/// broker shuts down.
-pub async fn start(_broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError> {
-    Ok(Vec::new())
+pub use metrics::KafkaMetrics;
+
+/// Most connections served at once; more wait in the accept queue.
+const MAX_CONNECTIONS: usize = 4096;
+
+/// State shared by every Kafka connection.
+#[derive(Debug)]
+pub struct KafkaContext {
+    /// The neutral core.
+    pub broker: Broker,
+    /// The classic group coordinator.
+    pub groups: Arc<group::GroupCoordinator>,
+    /// Metrics.
+    pub metrics: KafkaMetrics,
+    /// Next producer id handed out by InitProducerId.
+    pub next_producer_id: AtomicI64,
+    /// Idempotent producers' sequence numbers.
+    pub sequences: idempotence::Sequences,
+}
+
+impl KafkaContext {
+    /// Builds the context and registers the Kafka metrics.
+    pub fn new(broker: Broker) -> prometheus::Result<KafkaContext> {
+        let metrics = KafkaMetrics::register(&broker.registry)?;
+        // Seeded from the clock so ids stay unique across restarts.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_millis() as i64);
+        Ok(KafkaContext {
+            broker,
+            groups: Arc::new(group::GroupCoordinator::default()),
+            metrics,
+            next_producer_id: AtomicI64::new(seed),
+            sequences: idempotence::Sequences::default(),
+        })
+    }
+
+    /// This broker's Kafka node id.
+    pub fn node_id(&self) -> i32 {
+        i32::try_from(self.broker.config.broker_id).unwrap_or(0)
+    }
+
+    /// The stable cluster id reported in Metadata.
+    pub fn cluster_id(&self) -> String {
+        format!("rokka-{}", self.broker.config.broker_cluster_name)
+    }
+}
+
+/// Binds the Kafka listener and spawns its accept loop and the group
+/// coordinator's timer; both end when the broker shuts down.
+pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError> {
+    let listener = crate::startup::bind("kafka", broker.config.kafka_listen).await?;
+    let local = listener.local_addr().unwrap_or(broker.config.kafka_listen);
+    info!("kafka listening on {local}");
+    let ctx = Arc::new(KafkaContext::new(broker.clone())?);
+    let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
+    let accept = tokio::spawn(run(listener, ctx));
+    Ok(vec![accept, timer])
+}
+
+/// Accepts connections until shutdown; one task per connection.
+pub async fn run(listener: TcpListener, ctx: Arc<KafkaContext>) {
+    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let shutdown = ctx.broker.clone();
+    let accept = async {
+        loop {
+            let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+                return;
+            };
+            let (socket, peer): (_, SocketAddr) = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!(error = %e, "kafka accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let ctx = Arc::clone(&ctx);
+            tokio::spawn(async move {
+                conn::serve(ctx, socket, peer).await;
+                drop(permit);
+            });
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        () = shutdown.shutdown_signal() => {}
+    }
 }

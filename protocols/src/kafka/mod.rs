@@ -1,1 +1,247 @@
-//! The Kafka wire protocol (filled in by the Kafka front-end issue).
+//! The Kafka wire protocol, sans-io: frame headers, one module per API (each
+//! with its supported versions), record formats and compression.
+//!
+//! ```text
+//! frame    i32 size, then header + body (header.rs)
+//! wire     primitive types, classic and compact (wire.rs)
+//! records  RecordBatch v2 validation, MessageSet v0/v1 -> v2 (records.rs)
+//! codec    gzip / snappy (raw + xerial) / lz4 / zstd decoding (compression.rs)
+//! <api>.rs one file per API: request/response types, versions, decode, encode
+//! ```
+//!
+//! [`SUPPORTED`] is the single table ApiVersions is generated from.
+
+pub mod api_versions;
+pub mod compression;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod describe_groups;
+pub mod fetch;
+pub mod find_coordinator;
+pub mod groups;
+pub mod header;
+pub mod init_producer_id;
+pub mod list_groups;
+pub mod list_offsets;
+pub mod metadata;
+pub mod offset_commit;
+pub mod offset_fetch;
+pub mod offset_for_leader_epoch;
+pub mod produce;
+pub mod records;
+pub mod request;
+pub mod wire;
+
+pub use header::{RequestHeader, ResponseHeader};
+pub use wire::{Reader, Writer};
+
+/// A Kafka API key, kept open so unknown keys reach the "not supported" path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ApiKey(pub i16);
+
+impl ApiKey {
+    /// Produce.
+    pub const PRODUCE: ApiKey = ApiKey(0);
+    /// Fetch.
+    pub const FETCH: ApiKey = ApiKey(1);
+    /// ListOffsets.
+    pub const LIST_OFFSETS: ApiKey = ApiKey(2);
+    /// Metadata.
+    pub const METADATA: ApiKey = ApiKey(3);
+    /// OffsetCommit.
+    pub const OFFSET_COMMIT: ApiKey = ApiKey(8);
+    /// OffsetFetch.
+    pub const OFFSET_FETCH: ApiKey = ApiKey(9);
+    /// FindCoordinator.
+    pub const FIND_COORDINATOR: ApiKey = ApiKey(10);
+    /// JoinGroup.
+    pub const JOIN_GROUP: ApiKey = ApiKey(11);
+    /// Heartbeat.
+    pub const HEARTBEAT: ApiKey = ApiKey(12);
+    /// LeaveGroup.
+    pub const LEAVE_GROUP: ApiKey = ApiKey(13);
+    /// SyncGroup.
+    pub const SYNC_GROUP: ApiKey = ApiKey(14);
+    /// DescribeGroups.
+    pub const DESCRIBE_GROUPS: ApiKey = ApiKey(15);
+    /// ListGroups.
+    pub const LIST_GROUPS: ApiKey = ApiKey(16);
+    /// ApiVersions.
+    pub const API_VERSIONS: ApiKey = ApiKey(18);
+    /// CreateTopics.
+    pub const CREATE_TOPICS: ApiKey = ApiKey(19);
+    /// DeleteTopics.
+    pub const DELETE_TOPICS: ApiKey = ApiKey(20);
+    /// OffsetForLeaderEpoch.
+    pub const OFFSET_FOR_LEADER_EPOCH: ApiKey = ApiKey(23);
+    /// DescribeConfigs.
+    pub const DESCRIBE_CONFIGS: ApiKey = ApiKey(32);
+    /// CreatePartitions.
+    pub const CREATE_PARTITIONS: ApiKey = ApiKey(37);
+    /// DescribeCluster.
+    pub const DESCRIBE_CLUSTER: ApiKey = ApiKey(60);
+    /// InitProducerId.
+    pub const INIT_PRODUCER_ID: ApiKey = ApiKey(22);
+}
+
+/// One API this codec supports: versions `min..=max`, flexible from `flex`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiSupport {
+    /// The API.
+    pub key: ApiKey,
+    /// Oldest supported version.
+    pub min: i16,
+    /// Newest supported version.
+    pub max: i16,
+    /// First flexible version of the API (may be above `max`).
+    pub flex: i16,
+}
+
+/// Every API and version range rokka advertises; each version in each range
+/// works end to end. ApiVersions is generated from this table.
+pub const SUPPORTED: &[ApiSupport] = &[
+    api(ApiKey::PRODUCE, 0, 11, 9),
+    api(ApiKey::FETCH, 0, 12, 12),
+    api(ApiKey::LIST_OFFSETS, 0, 6, 6),
+    api(ApiKey::METADATA, 0, 12, 9),
+    api(ApiKey::OFFSET_COMMIT, 0, 8, 8),
+    api(ApiKey::OFFSET_FETCH, 0, 7, 6),
+    api(ApiKey::FIND_COORDINATOR, 0, 6, 3),
+    api(ApiKey::JOIN_GROUP, 0, 9, 6),
+    api(ApiKey::HEARTBEAT, 0, 4, 4),
+    api(ApiKey::LEAVE_GROUP, 0, 5, 4),
+    api(ApiKey::SYNC_GROUP, 0, 5, 4),
+    api(ApiKey::DESCRIBE_GROUPS, 0, 5, 5),
+    api(ApiKey::LIST_GROUPS, 0, 4, 3),
+    api(ApiKey::API_VERSIONS, 0, 4, 3),
+    api(ApiKey::CREATE_TOPICS, 0, 7, 5),
+    api(ApiKey::DELETE_TOPICS, 0, 5, 4),
+    api(ApiKey::OFFSET_FOR_LEADER_EPOCH, 0, 4, 4),
+    api(ApiKey::DESCRIBE_CONFIGS, 0, 4, 4),
+    api(ApiKey::CREATE_PARTITIONS, 0, 3, 2),
+    api(ApiKey::DESCRIBE_CLUSTER, 0, 1, 0),
+    api(ApiKey::INIT_PRODUCER_ID, 0, 4, 2),
+];
+
+const fn api(key: ApiKey, min: i16, max: i16, flex: i16) -> ApiSupport {
+    ApiSupport {
+        key,
+        min,
+        max,
+        flex,
+    }
+}
+
+/// The support entry for `key`, if rokka speaks it at all.
+pub fn support(key: ApiKey) -> Option<&'static ApiSupport> {
+    SUPPORTED.iter().find(|s| s.key == key)
+}
+
+/// True if `version` of `key` is flexible (uses header v2 / v1, compact types).
+pub fn is_flexible(key: ApiKey, version: i16) -> bool {
+    support(key).is_some_and(|s| version >= s.flex)
+}
+
+/// Why a Kafka header, body or record set failed to decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes end inside `field`.
+    #[error("truncated at {field}")]
+    Short {
+        /// The field being read.
+        field: &'static str,
+    },
+    /// `field` holds a value that cannot be right (bad length, bad UTF-8...).
+    #[error("invalid {field}")]
+    Invalid {
+        /// The offending field.
+        field: &'static str,
+    },
+    /// (api key, version) is not one rokka speaks.
+    #[error("unsupported api {key} version {version}")]
+    Unsupported {
+        /// API key.
+        key: i16,
+        /// Version.
+        version: i16,
+    },
+    /// A record batch or message CRC does not match.
+    #[error("{what} CRC mismatch")]
+    Crc {
+        /// Which checksum.
+        what: &'static str,
+    },
+    /// Compressed records cannot be decompressed.
+    #[error("cannot decompress {codec} records")]
+    Compression {
+        /// The codec named by the attributes.
+        codec: &'static str,
+    },
+}
+
+impl DecodeError {
+    pub(crate) fn short(field: &'static str) -> DecodeError {
+        DecodeError::Short { field }
+    }
+}
+
+/// Kafka error codes rokka returns (apache/kafka `Errors.java`).
+pub mod error_code {
+    /// No error.
+    pub const NONE: i16 = 0;
+    /// Fetch/list offset outside the log.
+    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
+    /// CRC or decompression failure.
+    pub const CORRUPT_MESSAGE: i16 = 2;
+    /// Topic or partition unknown.
+    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    /// Record batch larger than allowed.
+    pub const MESSAGE_TOO_LARGE: i16 = 10;
+    /// Coordinator still loading (unused: no loading phase).
+    pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+    /// Bad topic name.
+    pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
+    /// Append failed for lack of durability/space.
+    pub const NOT_ENOUGH_REPLICAS: i16 = 19;
+    /// Generation mismatch.
+    pub const ILLEGAL_GENERATION: i16 = 22;
+    /// No common protocol among members.
+    pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
+    /// Bad group id.
+    pub const INVALID_GROUP_ID: i16 = 24;
+    /// Member id unknown to the group.
+    pub const UNKNOWN_MEMBER_ID: i16 = 25;
+    /// Bad session timeout.
+    pub const INVALID_SESSION_TIMEOUT: i16 = 26;
+    /// The group is rebalancing.
+    pub const REBALANCE_IN_PROGRESS: i16 = 27;
+    /// Unsupported version.
+    pub const UNSUPPORTED_VERSION: i16 = 35;
+    /// Topic already exists.
+    pub const TOPIC_ALREADY_EXISTS: i16 = 36;
+    /// Partition count out of range.
+    pub const INVALID_PARTITIONS: i16 = 37;
+    /// Replication factor other than 1.
+    pub const INVALID_REPLICATION_FACTOR: i16 = 38;
+    /// Manual replica assignment not supported.
+    pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+    /// Sequence gap from an idempotent producer.
+    pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+    /// Producer epoch older than the current one.
+    pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+    /// Malformed but parseable request.
+    pub const INVALID_REQUEST: i16 = 42;
+    /// Storage error.
+    pub const KAFKA_STORAGE_ERROR: i16 = 56;
+    /// Topic id not known (Metadata v12 look-up by id).
+    pub const UNKNOWN_TOPIC_ID: i16 = 100;
+    /// DescribeCluster asked for an endpoint type we do not have.
+    pub const UNSUPPORTED_ENDPOINT_TYPE: i16 = 119;
+    /// Rejoin with the member id given.
+    pub const MEMBER_ID_REQUIRED: i16 = 79;
+    /// Any other error.
+    pub const UNKNOWN_SERVER_ERROR: i16 = -1;
+}

@@ -235,6 +235,15 @@ impl<'a> StoredBatch<'a> {
     }
 }
 
+/// Byte range of the v2 record batch inside a stored Kafka batch entry (what
+/// a Kafka fetch returns without re-encoding); `None` if `entry` is too short.
+pub fn batch_range(entry: &[u8]) -> Option<std::ops::Range<usize>> {
+    let topic_len = *entry.get(HEADER_LEN)? as usize;
+    let ext_len = usize::try_from(read_i32(entry, 44)?).ok()?;
+    let start = HEADER_LEN + 1 + topic_len + ext_len;
+    (start + BATCH_HEADER_LEN <= entry.len()).then_some(start..entry.len())
+}
+
 /// Builds a minimal uncompressed v2 batch of `values` (no keys, no headers);
 /// for tests and benches of the store.
 pub fn test_batch(values: &[&[u8]]) -> bytes::Bytes {
@@ -319,6 +328,30 @@ mod tests {
         assert_eq!((s.tags_code(0), s.tags_code(2), s.tags_code(3)), (1, 3, 0));
         buf[len - 1] ^= 0xFF;
         assert!(StoredBatch::parse(&buf, 777).is_err());
+    }
+
+    #[test]
+    fn batch_range_finds_the_stored_batch() {
+        let kb = KafkaBatch {
+            batch: test_batch(&[b"a", b"bb"]),
+            index_keys: vec![(1, Bytes::from_static(b"key"))],
+            tags_codes: vec![],
+        };
+        let count = check_batch(&kb).unwrap();
+        let mut buf = vec![0u8; encoded_len(&kb, 3)];
+        let p = Placement {
+            topic: b"top",
+            queue_id: 0,
+            queue_offset: 5,
+            phy_offset: 0,
+            store_timestamp: 1,
+            store_host: "127.0.0.1:1".parse().unwrap(),
+        };
+        encode(&mut buf, &kb, &p, count);
+        let r = batch_range(&buf).unwrap();
+        assert_eq!(r.start, StoredBatch::parse(&buf, 0).unwrap().batch_offset());
+        assert_eq!(&buf[r.start + 8..], &kb.batch[8..]);
+        assert_eq!(batch_range(&buf[..60]), None);
     }
 
     #[test]

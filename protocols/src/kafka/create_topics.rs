@@ -1,0 +1,123 @@
+//! CreateTopics (key 19), versions 0–7 (v5+ flexible).
+//!
+//! ```text
+//! request  topics [name str, num_partitions i32, replication_factor i16,
+//!                  assignments [partition_index i32, broker_ids [i32], tags],
+//!                  configs [name str, value nstr, tags], tags],
+//!          timeout_ms i32, validate_only bool (v1+), tags
+//! response throttle_time_ms i32 (v2+),
+//!          topics [name str, topic_id uuid (v7+), error_code i16, error_message nstr (v1+),
+//!                  num_partitions i32 (v5+), replication_factor i16 (v5+),
+//!                  configs nullable [name str, value nstr, read_only bool, config_source i8,
+//!                                    is_sensitive bool, tags] (v5+), tags], tags
+//! ```
+
+use super::{DecodeError, Reader, Writer};
+
+/// One topic to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatableTopic {
+    /// Name.
+    pub name: String,
+    /// Partitions (-1 = broker default).
+    pub num_partitions: i32,
+    /// Replication factor (-1 = broker default).
+    pub replication_factor: i16,
+    /// Manual assignments (must be empty here).
+    pub assignments: usize,
+    /// Topic configs (name, value).
+    pub configs: Vec<(String, Option<String>)>,
+}
+
+/// A CreateTopics request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateTopicsRequest {
+    /// Topics.
+    pub topics: Vec<CreatableTopic>,
+    /// Timeout.
+    pub timeout_ms: i32,
+    /// Only validate (v1+).
+    pub validate_only: bool,
+}
+
+impl CreateTopicsRequest {
+    /// Decodes the body of `version`.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        let topics = r.array("topics", |r| {
+            let name = r.str("name")?;
+            let num_partitions = r.i32("num_partitions")?;
+            let replication_factor = r.i16("replication_factor")?;
+            let assignments = r
+                .array("assignments", |r| {
+                    r.i32("partition_index")?;
+                    r.array("broker_ids", |r| r.i32("broker_id"))?;
+                    r.tags()
+                })?
+                .len();
+            let configs = r.array("configs", |r| {
+                let c = (r.str("name")?, r.nstr("value")?);
+                r.tags()?;
+                Ok(c)
+            })?;
+            r.tags()?;
+            Ok(CreatableTopic {
+                name,
+                num_partitions,
+                replication_factor,
+                assignments,
+                configs,
+            })
+        })?;
+        let timeout_ms = r.i32("timeout_ms")?;
+        let validate_only = if version >= 1 {
+            r.bool("validate_only")?
+        } else {
+            false
+        };
+        r.tags()?;
+        Ok(CreateTopicsRequest {
+            topics,
+            timeout_ms,
+            validate_only,
+        })
+    }
+}
+
+/// One topic's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateTopicResult {
+    /// Name.
+    pub name: String,
+    /// Topic id (v7+).
+    pub topic_id: [u8; 16],
+    /// Error code.
+    pub error_code: i16,
+    /// Error message.
+    pub error_message: Option<String>,
+    /// Partitions created (-1 on error).
+    pub num_partitions: i32,
+}
+
+/// Encodes a CreateTopics response for `version`.
+pub fn encode_response(w: &mut Writer, version: i16, results: &[CreateTopicResult]) {
+    if version >= 2 {
+        w.i32(0);
+    }
+    w.array(results, |w, t| {
+        w.str(&t.name);
+        if version >= 7 {
+            w.raw(&t.topic_id);
+        }
+        w.i16(t.error_code);
+        if version >= 1 {
+            w.nstr(t.error_message.as_deref());
+        }
+        if version >= 5 {
+            w.i32(t.num_partitions);
+            w.i16(if t.error_code == 0 { 1 } else { -1 });
+            w.array_len(None);
+        }
+        w.tags();
+    });
+    w.tags();
+}

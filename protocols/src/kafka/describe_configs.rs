@@ -1,0 +1,126 @@
+//! DescribeConfigs (key 32), versions 0–4 (v4 flexible).
+//!
+//! ```text
+//! request  resources [resource_type i8, resource_name str, configuration_keys nullable [str],
+//!                     tags], include_synonyms bool (v1+), include_documentation bool (v3+), tags
+//! response throttle_time_ms i32,
+//!          results [error_code i16, error_message nstr, resource_type i8, resource_name str,
+//!                   configs [name str, value nstr, read_only bool, is_default bool (v0),
+//!                            config_source i8 (v1+), is_sensitive bool,
+//!                            synonyms [name str, value nstr, source i8, tags] (v1+),
+//!                            config_type i8 (v3+), documentation nstr (v3+), tags], tags], tags
+//! ```
+
+use super::{DecodeError, Reader, Writer};
+
+/// Resource type of a topic.
+pub const RESOURCE_TOPIC: i8 = 2;
+/// Resource type of a broker.
+pub const RESOURCE_BROKER: i8 = 4;
+/// Config source: a per-topic override.
+pub const SOURCE_TOPIC: i8 = 1;
+/// Config source: the broker's static configuration.
+pub const SOURCE_STATIC_BROKER: i8 = 4;
+/// Config source: a built-in default.
+pub const SOURCE_DEFAULT: i8 = 5;
+
+/// One resource asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigResource {
+    /// [`RESOURCE_TOPIC`], [`RESOURCE_BROKER`], ...
+    pub resource_type: i8,
+    /// Topic name or broker id.
+    pub resource_name: String,
+    /// Keys asked for; `None` = all.
+    pub configuration_keys: Option<Vec<String>>,
+}
+
+/// A DescribeConfigs request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeConfigsRequest {
+    /// Resources.
+    pub resources: Vec<ConfigResource>,
+}
+
+impl DescribeConfigsRequest {
+    /// Decodes the body of `version`.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        let resources = r.array("resources", |r| {
+            let c = ConfigResource {
+                resource_type: r.i8("resource_type")?,
+                resource_name: r.str("resource_name")?,
+                configuration_keys: r.narray("configuration_keys", |r| r.str("key"))?,
+            };
+            r.tags()?;
+            Ok(c)
+        })?;
+        if version >= 1 {
+            r.bool("include_synonyms")?;
+        }
+        if version >= 3 {
+            r.bool("include_documentation")?;
+        }
+        r.tags()?;
+        Ok(DescribeConfigsRequest { resources })
+    }
+}
+
+/// One config entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: Option<String>,
+    /// Where the value comes from ([`SOURCE_DEFAULT`], ...).
+    pub source: i8,
+    /// Kafka's `ConfigType` (1 boolean, 2 string, 3 int, 5 long, 7 list).
+    pub config_type: i8,
+}
+
+/// One resource's configs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigResult {
+    /// Error code.
+    pub error_code: i16,
+    /// Error message.
+    pub error_message: Option<String>,
+    /// Resource type.
+    pub resource_type: i8,
+    /// Resource name.
+    pub resource_name: String,
+    /// Entries.
+    pub configs: Vec<ConfigEntry>,
+}
+
+/// Encodes a DescribeConfigs response for `version`.
+pub fn encode_response(w: &mut Writer, version: i16, results: &[ConfigResult]) {
+    w.i32(0);
+    w.array(results, |w, r| {
+        w.i16(r.error_code);
+        w.nstr(r.error_message.as_deref());
+        w.i8(r.resource_type);
+        w.str(&r.resource_name);
+        w.array(&r.configs, |w, c| {
+            w.str(&c.name);
+            w.nstr(c.value.as_deref());
+            w.bool(true);
+            if version == 0 {
+                w.bool(c.source == SOURCE_DEFAULT);
+            } else {
+                w.i8(c.source);
+            }
+            w.bool(false);
+            if version >= 1 {
+                w.array_len(Some(0));
+            }
+            if version >= 3 {
+                w.i8(c.config_type);
+                w.nstr(None);
+            }
+            w.tags();
+        });
+        w.tags();
+    });
+    w.tags();
+}

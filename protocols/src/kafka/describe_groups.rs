@@ -1,0 +1,99 @@
+//! DescribeGroups (key 15), versions 0–5 (v5 flexible).
+//!
+//! ```text
+//! request  groups [str], include_authorized_operations bool (v3+), tags
+//! response throttle_time_ms i32 (v1+),
+//!          groups [error_code i16, group_id str, group_state str, protocol_type str,
+//!                  protocol_data str,
+//!                  members [member_id str, group_instance_id nstr (v4+), client_id str,
+//!                           client_host str, member_metadata bytes, member_assignment bytes,
+//!                           tags],
+//!                  authorized_operations i32 (v3+), tags], tags
+//! ```
+
+use bytes::Bytes;
+
+use super::{DecodeError, Reader, Writer};
+
+/// A DescribeGroups request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeGroupsRequest {
+    /// Group ids.
+    pub groups: Vec<String>,
+}
+
+impl DescribeGroupsRequest {
+    /// Decodes the body of `version`.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        let groups = r.array("groups", |r| r.str("group"))?;
+        if version >= 3 {
+            r.bool("include_authorized_operations")?;
+        }
+        r.tags()?;
+        Ok(DescribeGroupsRequest { groups })
+    }
+}
+
+/// A member in the description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribedMember {
+    /// Member id.
+    pub member_id: String,
+    /// Static id.
+    pub group_instance_id: Option<String>,
+    /// Client id.
+    pub client_id: String,
+    /// Client host.
+    pub client_host: String,
+    /// Metadata of the chosen protocol.
+    pub member_metadata: Bytes,
+    /// Assignment.
+    pub member_assignment: Bytes,
+}
+
+/// A group description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribedGroup {
+    /// Error code.
+    pub error_code: i16,
+    /// Group id.
+    pub group_id: String,
+    /// State name ("Dead" if unknown).
+    pub group_state: String,
+    /// Protocol type.
+    pub protocol_type: String,
+    /// Chosen protocol.
+    pub protocol_data: String,
+    /// Members.
+    pub members: Vec<DescribedMember>,
+}
+
+/// Encodes a DescribeGroups response for `version`.
+pub fn encode_response(w: &mut Writer, version: i16, groups: &[DescribedGroup]) {
+    if version >= 1 {
+        w.i32(0);
+    }
+    w.array(groups, |w, g| {
+        w.i16(g.error_code);
+        w.str(&g.group_id);
+        w.str(&g.group_state);
+        w.str(&g.protocol_type);
+        w.str(&g.protocol_data);
+        w.array(&g.members, |w, m| {
+            w.str(&m.member_id);
+            if version >= 4 {
+                w.nstr(m.group_instance_id.as_deref());
+            }
+            w.str(&m.client_id);
+            w.str(&m.client_host);
+            w.bytes(&m.member_metadata);
+            w.bytes(&m.member_assignment);
+            w.tags();
+        });
+        if version >= 3 {
+            w.i32(i32::MIN);
+        }
+        w.tags();
+    });
+    w.tags();
+}

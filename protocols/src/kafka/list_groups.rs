@@ -1,0 +1,57 @@
+//! ListGroups (key 16), versions 0–4 (v3+ flexible).
+//!
+//! ```text
+//! request  states_filter [str] (v4+), tags
+//! response throttle_time_ms i32 (v1+), error_code i16,
+//!          groups [group_id str, protocol_type str, group_state str (v4+), tags], tags
+//! ```
+
+use super::{DecodeError, Reader, Writer};
+
+/// A ListGroups request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListGroupsRequest {
+    /// Only groups in these states (v4+; empty = all).
+    pub states_filter: Vec<String>,
+}
+
+impl ListGroupsRequest {
+    /// Decodes the body of `version`.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        let states_filter = if version >= 4 {
+            r.array("states_filter", |r| r.str("state"))?
+        } else {
+            Vec::new()
+        };
+        r.tags()?;
+        Ok(ListGroupsRequest { states_filter })
+    }
+}
+
+/// A listed group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedGroup {
+    /// Group id.
+    pub group_id: String,
+    /// Protocol type ("consumer", or "" for offset-only groups).
+    pub protocol_type: String,
+    /// State name (Empty, PreparingRebalance, CompletingRebalance, Stable).
+    pub group_state: String,
+}
+
+/// Encodes a ListGroups response for `version`.
+pub fn encode_response(w: &mut Writer, version: i16, groups: &[ListedGroup]) {
+    if version >= 1 {
+        w.i32(0);
+    }
+    w.i16(0);
+    w.array(groups, |w, g| {
+        w.str(&g.group_id);
+        w.str(&g.protocol_type);
+        if version >= 4 {
+            w.str(&g.group_state);
+        }
+        w.tags();
+    });
+    w.tags();
+}

@@ -1,0 +1,190 @@
+//! Metadata (key 3), versions 0–12 (v9+ flexible).
+//!
+//! ```text
+//! request  topics [topic_id uuid (v10+), name str (nstr v10+), tags] (v0: empty = all;
+//!          v1+: nullable, null = all), allow_auto_topic_creation bool (v4+),
+//!          include_cluster_authorized_operations bool (v8-10),
+//!          include_topic_authorized_operations bool (v8+), tags
+//! response throttle_time_ms i32 (v3+),
+//!          brokers [node_id i32, host str, port i32, rack nstr (v1+), tags],
+//!          cluster_id nstr (v2+), controller_id i32 (v1+),
+//!          topics [error_code i16, name str (nstr v12+), topic_id uuid (v10+),
+//!                  is_internal bool (v1+),
+//!                  partitions [error_code i16, partition_index i32, leader_id i32,
+//!                              leader_epoch i32 (v7+), replica_nodes [i32], isr_nodes [i32],
+//!                              offline_replicas [i32] (v5+), tags],
+//!                  topic_authorized_operations i32 (v8+), tags],
+//!          cluster_authorized_operations i32 (v8-10), tags
+//! ```
+
+use super::{DecodeError, Reader, Writer};
+
+/// A topic asked for: by name, or (v12) by id with a null name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataRequestTopic {
+    /// Topic id (v10+; zero when asking by name).
+    pub topic_id: [u8; 16],
+    /// Topic name (null when asking by id).
+    pub name: Option<String>,
+}
+
+/// A Metadata request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataRequest {
+    /// Topics asked for; `None` = all.
+    pub topics: Option<Vec<MetadataRequestTopic>>,
+    /// Whether missing topics may be auto-created.
+    pub allow_auto_topic_creation: bool,
+}
+
+impl MetadataRequest {
+    /// Decodes the body of `version`.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        let topics = r.narray("topics", |r| {
+            let topic_id = if version >= 10 {
+                r.uuid("topic_id")?
+            } else {
+                [0; 16]
+            };
+            let name = if version >= 10 {
+                r.nstr("name")?
+            } else {
+                Some(r.str("name")?)
+            };
+            r.tags()?;
+            Ok(MetadataRequestTopic { topic_id, name })
+        })?;
+        // v0 has no null: an empty list means every topic.
+        let topics = if version == 0 && topics.as_ref().is_some_and(Vec::is_empty) {
+            None
+        } else {
+            topics
+        };
+        let allow_auto_topic_creation = if version >= 4 {
+            r.bool("allow_auto_topic_creation")?
+        } else {
+            true
+        };
+        if (8..=10).contains(&version) {
+            r.bool("include_cluster_authorized_operations")?;
+        }
+        if version >= 8 {
+            r.bool("include_topic_authorized_operations")?;
+        }
+        r.tags()?;
+        Ok(MetadataRequest {
+            topics,
+            allow_auto_topic_creation,
+        })
+    }
+}
+
+/// A broker in the response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataBroker {
+    /// Node id.
+    pub node_id: i32,
+    /// Advertised host.
+    pub host: String,
+    /// Advertised port.
+    pub port: i32,
+}
+
+/// A partition in the response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataPartition {
+    /// Error code.
+    pub error_code: i16,
+    /// Partition index.
+    pub partition_index: i32,
+    /// Leader node id.
+    pub leader_id: i32,
+    /// Leader epoch.
+    pub leader_epoch: i32,
+}
+
+/// A topic in the response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataTopic {
+    /// Error code.
+    pub error_code: i16,
+    /// Topic name (null only for an unknown id in v12).
+    pub name: Option<String>,
+    /// Topic id (v10+).
+    pub topic_id: [u8; 16],
+    /// Partitions.
+    pub partitions: Vec<MetadataPartition>,
+}
+
+/// A Metadata response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataResponse {
+    /// Brokers (just this one).
+    pub brokers: Vec<MetadataBroker>,
+    /// Cluster id.
+    pub cluster_id: String,
+    /// Controller node id.
+    pub controller_id: i32,
+    /// Topics.
+    pub topics: Vec<MetadataTopic>,
+}
+
+impl MetadataResponse {
+    /// Encodes the body for `version`.
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        if version >= 3 {
+            w.i32(0);
+        }
+        w.array(&self.brokers, |w, b| {
+            w.i32(b.node_id);
+            w.str(&b.host);
+            w.i32(b.port);
+            if version >= 1 {
+                w.nstr(None);
+            }
+            w.tags();
+        });
+        if version >= 2 {
+            w.nstr(Some(&self.cluster_id));
+        }
+        if version >= 1 {
+            w.i32(self.controller_id);
+        }
+        w.array(&self.topics, |w, t| {
+            w.i16(t.error_code);
+            if version >= 12 {
+                w.nstr(t.name.as_deref());
+            } else {
+                w.str(t.name.as_deref().unwrap_or(""));
+            }
+            if version >= 10 {
+                w.raw(&t.topic_id);
+            }
+            if version >= 1 {
+                w.bool(false);
+            }
+            w.array(&t.partitions, |w, p| {
+                w.i16(p.error_code);
+                w.i32(p.partition_index);
+                w.i32(p.leader_id);
+                if version >= 7 {
+                    w.i32(p.leader_epoch);
+                }
+                w.array(&[p.leader_id], |w, n| w.i32(*n));
+                w.array(&[p.leader_id], |w, n| w.i32(*n));
+                if version >= 5 {
+                    w.array_len(Some(0));
+                }
+                w.tags();
+            });
+            if version >= 8 {
+                w.i32(i32::MIN);
+            }
+            w.tags();
+        });
+        if (8..=10).contains(&version) {
+            w.i32(i32::MIN);
+        }
+        w.tags();
+    }
+}

@@ -1,0 +1,82 @@
+//! OffsetForLeaderEpoch (key 23), versions 0–4 (v4 flexible). rokka has one
+//! leader epoch, 0, so the end offset of any epoch ≥ 0 is the log end.
+//!
+//! ```text
+//! request  replica_id i32 (v3+),
+//!          topics [topic str, partitions [partition i32, current_leader_epoch i32 (v2+),
+//!                  leader_epoch i32, tags], tags], tags
+//! response throttle_time_ms i32 (v2+),
+//!          topics [topic str, partitions [error_code i16, partition i32,
+//!                  leader_epoch i32 (v1+), end_offset i64, tags], tags], tags
+//! ```
+
+use super::{DecodeError, Reader, Writer};
+
+/// One partition asked about: (partition, leader epoch).
+pub type EpochPartition = (i32, i32);
+
+/// An OffsetForLeaderEpoch request: (topic, partitions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetForLeaderEpochRequest {
+    /// Topics and their partitions.
+    pub topics: Vec<(String, Vec<EpochPartition>)>,
+}
+
+impl OffsetForLeaderEpochRequest {
+    /// Decodes the body of `version`.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        if version >= 3 {
+            r.i32("replica_id")?;
+        }
+        let topics = r.array("topics", |r| {
+            let topic = r.str("topic")?;
+            let partitions = r.array("partitions", |r| {
+                let partition = r.i32("partition")?;
+                if version >= 2 {
+                    r.i32("current_leader_epoch")?;
+                }
+                let epoch = r.i32("leader_epoch")?;
+                r.tags()?;
+                Ok((partition, epoch))
+            })?;
+            r.tags()?;
+            Ok((topic, partitions))
+        })?;
+        r.tags()?;
+        Ok(OffsetForLeaderEpochRequest { topics })
+    }
+}
+
+/// One partition's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochEndOffset {
+    /// Error code.
+    pub error_code: i16,
+    /// Partition.
+    pub partition: i32,
+    /// Leader epoch (-1 if unknown).
+    pub leader_epoch: i32,
+    /// End offset of that epoch (-1 if unknown).
+    pub end_offset: i64,
+}
+
+/// Encodes a response for `version`: (topic, partitions) pairs.
+pub fn encode_response(w: &mut Writer, version: i16, topics: &[(String, Vec<EpochEndOffset>)]) {
+    if version >= 2 {
+        w.i32(0);
+    }
+    w.array(topics, |w, (topic, parts)| {
+        w.str(topic);
+        w.array(parts, |w, p| {
+            w.i16(p.error_code);
+            w.i32(p.partition);
+            if version >= 1 {
+                w.i32(p.leader_epoch);
+            }
+            w.i64(p.end_offset);
+            w.tags();
+        });
+        w.tags();
+    });
+    w.tags();
+}

@@ -1,0 +1,138 @@
+//! Whole-request decoding: header, then the API's body, requiring every
+//! byte to be consumed. Used by golden tests and fuzzing; the broker's
+//! dispatcher decodes per API.
+
+use bytes::Bytes;
+
+use super::api_versions::ApiVersionsRequest;
+use super::create_partitions::CreatePartitionsRequest;
+use super::create_topics::CreateTopicsRequest;
+use super::delete_topics::DeleteTopicsRequest;
+use super::describe_cluster::DescribeClusterRequest;
+use super::describe_configs::DescribeConfigsRequest;
+use super::describe_groups::DescribeGroupsRequest;
+use super::fetch::FetchRequest;
+use super::find_coordinator::FindCoordinatorRequest;
+use super::groups::heartbeat::HeartbeatRequest;
+use super::groups::join_group::JoinGroupRequest;
+use super::groups::leave_group::LeaveGroupRequest;
+use super::groups::sync_group::SyncGroupRequest;
+use super::header::parse_request_header;
+use super::init_producer_id::InitProducerIdRequest;
+use super::list_groups::ListGroupsRequest;
+use super::list_offsets::ListOffsetsRequest;
+use super::metadata::MetadataRequest;
+use super::offset_commit::OffsetCommitRequest;
+use super::offset_fetch::OffsetFetchRequest;
+use super::offset_for_leader_epoch::OffsetForLeaderEpochRequest;
+use super::produce::ProduceRequest;
+use super::{support, ApiKey, DecodeError, Reader, RequestHeader};
+
+/// A decoded request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Produce.
+    Produce(ProduceRequest),
+    /// Fetch.
+    Fetch(FetchRequest),
+    /// ListOffsets.
+    ListOffsets(ListOffsetsRequest),
+    /// Metadata.
+    Metadata(MetadataRequest),
+    /// OffsetCommit.
+    OffsetCommit(OffsetCommitRequest),
+    /// OffsetFetch.
+    OffsetFetch(OffsetFetchRequest),
+    /// FindCoordinator.
+    FindCoordinator(FindCoordinatorRequest),
+    /// JoinGroup.
+    JoinGroup(JoinGroupRequest),
+    /// Heartbeat.
+    Heartbeat(HeartbeatRequest),
+    /// LeaveGroup.
+    LeaveGroup(LeaveGroupRequest),
+    /// SyncGroup.
+    SyncGroup(SyncGroupRequest),
+    /// ApiVersions.
+    ApiVersions(ApiVersionsRequest),
+    /// InitProducerId.
+    InitProducerId(InitProducerIdRequest),
+    /// DescribeGroups.
+    DescribeGroups(DescribeGroupsRequest),
+    /// ListGroups.
+    ListGroups(ListGroupsRequest),
+    /// CreateTopics.
+    CreateTopics(CreateTopicsRequest),
+    /// DeleteTopics.
+    DeleteTopics(DeleteTopicsRequest),
+    /// DescribeConfigs.
+    DescribeConfigs(DescribeConfigsRequest),
+    /// CreatePartitions.
+    CreatePartitions(CreatePartitionsRequest),
+    /// OffsetForLeaderEpoch.
+    OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
+    /// DescribeCluster.
+    DescribeCluster(DescribeClusterRequest),
+}
+
+/// Decodes a frame (size prefix removed) into its header and body.
+pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, Request), DecodeError> {
+    let h = parse_request_header(frame)?;
+    let (key, v) = (h.api_key, h.api_version);
+    if !support(key).is_some_and(|s| (s.min..=s.max).contains(&v)) {
+        return Err(DecodeError::Unsupported {
+            key: key.0,
+            version: v,
+        });
+    }
+    let mut r = Reader::new(frame, h.body_offset, h.flexible);
+    let req = match key {
+        ApiKey::PRODUCE => Request::Produce(ProduceRequest::decode(&mut r, v)?),
+        ApiKey::FETCH => Request::Fetch(FetchRequest::decode(&mut r, v)?),
+        ApiKey::LIST_OFFSETS => Request::ListOffsets(ListOffsetsRequest::decode(&mut r, v)?),
+        ApiKey::METADATA => Request::Metadata(MetadataRequest::decode(&mut r, v)?),
+        ApiKey::OFFSET_COMMIT => Request::OffsetCommit(OffsetCommitRequest::decode(&mut r, v)?),
+        ApiKey::OFFSET_FETCH => Request::OffsetFetch(OffsetFetchRequest::decode(&mut r, v)?),
+        ApiKey::FIND_COORDINATOR => {
+            Request::FindCoordinator(FindCoordinatorRequest::decode(&mut r, v)?)
+        }
+        ApiKey::JOIN_GROUP => Request::JoinGroup(JoinGroupRequest::decode(&mut r, v)?),
+        ApiKey::HEARTBEAT => Request::Heartbeat(HeartbeatRequest::decode(&mut r, v)?),
+        ApiKey::LEAVE_GROUP => Request::LeaveGroup(LeaveGroupRequest::decode(&mut r, v)?),
+        ApiKey::SYNC_GROUP => Request::SyncGroup(SyncGroupRequest::decode(&mut r, v)?),
+        ApiKey::API_VERSIONS => Request::ApiVersions(ApiVersionsRequest::decode(&mut r, v)?),
+        ApiKey::INIT_PRODUCER_ID => {
+            Request::InitProducerId(InitProducerIdRequest::decode(&mut r, v)?)
+        }
+        ApiKey::DESCRIBE_GROUPS => {
+            Request::DescribeGroups(DescribeGroupsRequest::decode(&mut r, v)?)
+        }
+        ApiKey::LIST_GROUPS => Request::ListGroups(ListGroupsRequest::decode(&mut r, v)?),
+        ApiKey::CREATE_TOPICS => Request::CreateTopics(CreateTopicsRequest::decode(&mut r, v)?),
+        ApiKey::DELETE_TOPICS => Request::DeleteTopics(DeleteTopicsRequest::decode(&mut r, v)?),
+        ApiKey::OFFSET_FOR_LEADER_EPOCH => {
+            Request::OffsetForLeaderEpoch(OffsetForLeaderEpochRequest::decode(&mut r, v)?)
+        }
+        ApiKey::DESCRIBE_CLUSTER => {
+            Request::DescribeCluster(DescribeClusterRequest::decode(&mut r, v)?)
+        }
+        ApiKey::CREATE_PARTITIONS => {
+            Request::CreatePartitions(CreatePartitionsRequest::decode(&mut r, v)?)
+        }
+        ApiKey::DESCRIBE_CONFIGS => {
+            Request::DescribeConfigs(DescribeConfigsRequest::decode(&mut r, v)?)
+        }
+        _ => {
+            return Err(DecodeError::Unsupported {
+                key: key.0,
+                version: v,
+            })
+        }
+    };
+    if r.remaining() != 0 {
+        return Err(DecodeError::Invalid {
+            field: "bytes after the body",
+        });
+    }
+    Ok((h, req))
+}

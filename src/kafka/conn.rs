@@ -1,0 +1,154 @@
+//! One Kafka connection: reads `i32 size` frames, handles requests one at a
+//! time in arrival order, and hands encoded responses to a writer task over
+//! a channel, so replies leave in request order (kafka-subset.md §0.1).
+//!
+//! A negative or oversized size, an unparsable header, an unsupported
+//! (api, version) other than ApiVersions, or an unparsable body closes the
+//! connection, as Kafka does; each bumps `rokka_kafka_bad_requests_total`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use super::{dispatch, KafkaContext};
+
+/// Largest request accepted (Kafka's `socket.request.max.bytes`).
+pub const MAX_FRAME: usize = 100 * 1024 * 1024;
+
+/// What a connection knows about itself (for Metadata's broker address).
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The client.
+    pub peer: SocketAddr,
+    /// Our address on this connection.
+    pub local: SocketAddr,
+}
+
+/// Serves one connection until the client closes it, a frame is bad, or the
+/// broker shuts down.
+pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) {
+    ctx.metrics.connections_total.inc();
+    let _ = socket.set_nodelay(true);
+    let local = socket
+        .local_addr()
+        .unwrap_or(ctx.broker.config.kafka_listen);
+    let info = ConnInfo { peer, local };
+    let (rd, wr) = socket.into_split();
+    let (tx, mut rx) = mpsc::channel::<Vec<Bytes>>(64);
+    let writer = tokio::spawn(async move {
+        // Small chunks coalesce in the buffer; large stored batches pass
+        // through it. Flush once the queue of ready responses is empty.
+        let mut wr = BufWriter::with_capacity(64 * 1024, wr);
+        while let Some(chunks) = rx.recv().await {
+            let size: usize = chunks.iter().map(Bytes::len).sum();
+            let Ok(size) = i32::try_from(size) else { break };
+            if wr.write_all(&size.to_be_bytes()).await.is_err() {
+                return;
+            }
+            for c in &chunks {
+                if wr.write_all(c).await.is_err() {
+                    return;
+                }
+            }
+            if rx.is_empty() && wr.flush().await.is_err() {
+                return;
+            }
+        }
+        let _ = wr.flush().await;
+        let _ = wr.shutdown().await;
+    });
+    let mut rd = BufReader::with_capacity(64 * 1024, rd);
+    let shutdown = ctx.broker.clone();
+    let reading = async {
+        loop {
+            let frame = match read_frame(&mut rd).await {
+                Ok(Some(f)) => f,
+                Ok(None) => return,
+                Err(reason) => {
+                    ctx.metrics
+                        .bad_requests_total
+                        .with_label_values(&[reason])
+                        .inc();
+                    warn!(%peer, reason, "closing kafka connection");
+                    return;
+                }
+            };
+            match dispatch::handle(&ctx, &info, frame).await {
+                Ok(Some(resp)) => {
+                    if tx.send(resp).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => {}
+                Err(reason) => {
+                    ctx.metrics
+                        .bad_requests_total
+                        .with_label_values(&[reason.label()])
+                        .inc();
+                    warn!(%peer, %reason, "closing kafka connection");
+                    return;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = reading => {}
+        () = shutdown.shutdown_signal() => {}
+    }
+    drop(tx);
+    let _ = writer.await;
+    debug!(%peer, "kafka connection closed");
+}
+
+/// Reads one frame; `Ok(None)` on a clean end of stream.
+async fn read_frame<R: AsyncReadExt + Unpin>(rd: &mut R) -> Result<Option<Bytes>, &'static str> {
+    let mut size = [0u8; 4];
+    match rd.read_exact(&mut size).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(_) => return Ok(None),
+    }
+    let size = i32::from_be_bytes(size);
+    let size = usize::try_from(size).map_err(|_| "negative frame size")?;
+    if size > MAX_FRAME {
+        return Err("oversized frame");
+    }
+    // Grow with the data actually received, never from the size alone.
+    let mut buf = BytesMut::with_capacity(size.min(1024 * 1024));
+    let mut limited = rd.take(size as u64);
+    while buf.len() < size {
+        buf.reserve((size - buf.len()).min(1024 * 1024));
+        match limited.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return Err("truncated frame"),
+            Ok(_) => {}
+        }
+    }
+    Ok(Some(buf.freeze()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_frames_and_rejects_bad_sizes() {
+        let mut ok: &[u8] = &[0, 0, 0, 2, 7, 8];
+        assert_eq!(
+            read_frame(&mut ok).await.unwrap().as_deref(),
+            Some(&[7u8, 8][..])
+        );
+        let mut neg: &[u8] = &[0xff, 0xff, 0xff, 0xff];
+        assert!(read_frame(&mut neg).await.is_err());
+        let mut big: &[u8] = &[0x7f, 0, 0, 0];
+        assert!(read_frame(&mut big).await.is_err());
+        let mut short: &[u8] = &[0, 0, 0, 9, 1];
+        assert!(read_frame(&mut short).await.is_err());
+        let mut empty: &[u8] = &[];
+        assert!(read_frame(&mut empty).await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,160 @@
+//! Routes one request frame: parses the header, checks the version against
+//! `rokka_protocols::kafka::SUPPORTED`, runs the API's handler and prepends
+//! the response header. The only list of handled APIs.
+
+use bytes::Bytes;
+use rokka_protocols::kafka::header::parse_request_header;
+use rokka_protocols::kafka::{
+    support, ApiKey, DecodeError, Reader, RequestHeader, ResponseHeader, Writer,
+};
+use tracing::debug;
+
+use super::conn::ConnInfo;
+use super::{
+    api_versions, describe_configs, fetch, find_coordinator, group, init_producer_id, list_offsets,
+    metadata, offset_commit, offset_fetch, offset_for_leader_epoch, produce, topics_admin,
+    KafkaContext,
+};
+
+/// Why a connection must be closed.
+#[derive(Debug, thiserror::Error)]
+pub enum CloseReason {
+    /// The header cannot be parsed.
+    #[error("unparsable request header: {0}")]
+    Header(DecodeError),
+    /// The (api, version) is not supported.
+    #[error("unsupported api {key} version {version}")]
+    Unsupported {
+        /// API key.
+        key: i16,
+        /// Version.
+        version: i16,
+    },
+    /// The body cannot be parsed.
+    #[error("unparsable body of api {key} v{version}: {error}")]
+    Body {
+        /// API key.
+        key: i16,
+        /// Version.
+        version: i16,
+        /// What failed.
+        error: DecodeError,
+    },
+}
+
+impl CloseReason {
+    /// The metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CloseReason::Header(_) => "bad header",
+            CloseReason::Unsupported { .. } => "unsupported version",
+            CloseReason::Body { .. } => "bad body",
+        }
+    }
+}
+
+/// What a handler gets.
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// The parsed header.
+    pub header: RequestHeader,
+    /// The whole frame.
+    pub frame: &'a Bytes,
+    /// The connection.
+    pub conn: &'a ConnInfo,
+}
+
+impl Request<'_> {
+    /// A reader positioned at the body.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader::new(self.frame, self.header.body_offset, self.header.flexible)
+    }
+    /// The API version.
+    pub fn version(&self) -> i16 {
+        self.header.api_version
+    }
+    /// A body decode failure for this request.
+    pub fn bad_body(&self, error: DecodeError) -> CloseReason {
+        CloseReason::Body {
+            key: self.header.api_key.0,
+            version: self.header.api_version,
+            error,
+        }
+    }
+    /// A writer for the response body.
+    pub fn writer(&self) -> Writer {
+        Writer::new(self.header.flexible)
+    }
+}
+
+/// Handles one frame; `Ok(None)` means no response (Produce with acks=0).
+pub async fn handle(
+    ctx: &KafkaContext,
+    conn: &ConnInfo,
+    frame: Bytes,
+) -> Result<Option<Vec<Bytes>>, CloseReason> {
+    let header = parse_request_header(&frame).map_err(CloseReason::Header)?;
+    let (key, version) = (header.api_key, header.api_version);
+    ctx.metrics
+        .requests_total
+        .with_label_values(&[&key.0.to_string()])
+        .inc();
+    debug!(api = key.0, version, correlation_id = header.correlation_id, peer = %conn.peer, "kafka request");
+    let resp_header = ResponseHeader::for_request(&header);
+    if key == ApiKey::API_VERSIONS && version > api_versions::MAX_VERSION {
+        return Ok(Some(with_header(resp_header, api_versions::unsupported())));
+    }
+    let supported = support(key).is_some_and(|s| (s.min..=s.max).contains(&version));
+    if !supported {
+        return Err(CloseReason::Unsupported {
+            key: key.0,
+            version,
+        });
+    }
+    let req = Request {
+        header,
+        frame: &frame,
+        conn,
+    };
+    let body = match key {
+        ApiKey::API_VERSIONS => api_versions::handle(&req)?,
+        ApiKey::METADATA => metadata::handle(ctx, &req)?,
+        ApiKey::PRODUCE => match produce::handle(ctx, &req).await? {
+            Some(w) => w,
+            None => return Ok(None),
+        },
+        ApiKey::FETCH => fetch::handle(ctx, &req).await?,
+        ApiKey::LIST_OFFSETS => list_offsets::handle(ctx, &req)?,
+        ApiKey::FIND_COORDINATOR => find_coordinator::handle(ctx, &req)?,
+        ApiKey::JOIN_GROUP => group::handlers::join(ctx, &req).await?,
+        ApiKey::SYNC_GROUP => group::handlers::sync(ctx, &req).await?,
+        ApiKey::HEARTBEAT => group::handlers::heartbeat(ctx, &req)?,
+        ApiKey::LEAVE_GROUP => group::handlers::leave(ctx, &req)?,
+        ApiKey::OFFSET_COMMIT => offset_commit::handle(ctx, &req)?,
+        ApiKey::OFFSET_FETCH => offset_fetch::handle(ctx, &req)?,
+        ApiKey::INIT_PRODUCER_ID => init_producer_id::handle(ctx, &req)?,
+        ApiKey::LIST_GROUPS => group::handlers::list(ctx, &req)?,
+        ApiKey::DESCRIBE_GROUPS => group::handlers::describe(ctx, &req)?,
+        ApiKey::CREATE_TOPICS => topics_admin::create(ctx, &req)?,
+        ApiKey::DELETE_TOPICS => topics_admin::delete(ctx, &req)?,
+        ApiKey::DESCRIBE_CONFIGS => describe_configs::handle(ctx, &req)?,
+        ApiKey::CREATE_PARTITIONS => topics_admin::create_partitions(ctx, &req)?,
+        ApiKey::OFFSET_FOR_LEADER_EPOCH => offset_for_leader_epoch::handle(ctx, &req)?,
+        ApiKey::DESCRIBE_CLUSTER => metadata::describe_cluster(ctx, &req)?,
+        _ => {
+            return Err(CloseReason::Unsupported {
+                key: key.0,
+                version,
+            })
+        }
+    };
+    Ok(Some(with_header(resp_header, body)))
+}
+
+fn with_header(h: ResponseHeader, body: Writer) -> Vec<Bytes> {
+    let mut w = Writer::new(h.flexible);
+    h.encode(&mut w);
+    let mut out = w.finish();
+    out.extend(body.finish());
+    out
+}

@@ -1,0 +1,207 @@
+//! Fetch handler: returns stored Kafka batches without re-encoding (slices
+//! of the mapped CommitLog), long-polls with `max_wait_ms` / `min_bytes`
+//! through `Store::wait_for_data`, honours partition and response byte
+//! limits, and declines fetch sessions (session id 0, always full).
+//!
+//! RocketMQ-written entries are converted to a one-record uncompressed v2
+//! batch (body as value, KEYS as key, no headers) with baseOffset = queue
+//! offset; full conversion is issue 5.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use rokka_protocols::kafka::fetch::{
+    FetchPartitionResponse, FetchRequest, FetchResponse, FetchTopicResponse,
+};
+use rokka_protocols::kafka::records::{build_v2_batch, down_convert, Record};
+use rokka_protocols::kafka::{error_code, Writer};
+use rokka_store::entry::kafka::batch_range;
+use rokka_store::entry::rocketmq::{FLAG_BORNHOST_V6, FLAG_STOREHOST_V6};
+use rokka_store::{EntryKind, GetStatus, StoredEntry};
+use tokio::task::JoinSet;
+
+use super::dispatch::{CloseReason, Request};
+use super::KafkaContext;
+
+/// Longest long-poll accepted, whatever the client asks.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// The body of a RocketMQ CommitLog message (layout in the store's
+/// `entry/rocketmq.rs`: sysFlag at 36, born host at 48, then store time,
+/// store host, reconsumeTimes, preparedTxOffset, bodyLength, body).
+fn rocketmq_body(entry: &Bytes) -> Option<Bytes> {
+    let sys_flag = i32::from_be_bytes(entry.get(36..40)?.try_into().ok()?);
+    let born = if sys_flag & FLAG_BORNHOST_V6 != 0 {
+        20
+    } else {
+        8
+    };
+    let stored = if sys_flag & FLAG_STOREHOST_V6 != 0 {
+        20
+    } else {
+        8
+    };
+    let len_at = 48 + born + 8 + stored + 4 + 8;
+    let len = i32::from_be_bytes(entry.get(len_at..len_at + 4)?.try_into().ok()?);
+    let start = len_at + 4;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    (end <= entry.len()).then(|| entry.slice(start..end))
+}
+
+fn entry_batch(e: &StoredEntry) -> Option<Bytes> {
+    match e.kind {
+        EntryKind::KafkaBatch => batch_range(&e.bytes).map(|r| e.bytes.slice(r)),
+        EntryKind::RocketMq => {
+            let rec = Record {
+                timestamp: e.store_timestamp,
+                key: None,
+                value: Some(rocketmq_body(&e.bytes)?),
+                headers: Vec::new(),
+            };
+            Some(build_v2_batch(e.queue_offset as i64, &[rec]))
+        }
+    }
+}
+
+/// Reads every partition once; returns the response and its record bytes.
+/// `magic` < 2 down-converts (Fetch v0–v3).
+fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, usize) {
+    let store = &ctx.broker.store;
+    let mut total = 0usize;
+    let max_total = usize::try_from(f.max_bytes).unwrap_or(0).max(1);
+    let mut resp = FetchResponse::default();
+    for t in &f.topics {
+        let queues = ctx.broker.topic(&t.topic).map_or(0, |c| c.write_queue_nums);
+        let mut partitions = Vec::new();
+        for p in &t.partitions {
+            let mut out = FetchPartitionResponse {
+                partition_index: p.partition,
+                error_code: error_code::NONE,
+                high_watermark: -1,
+                log_start_offset: -1,
+                records: Vec::new(),
+            };
+            let qid = match u32::try_from(p.partition) {
+                Ok(q) if q < queues => q,
+                _ => {
+                    out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
+                    partitions.push(out);
+                    continue;
+                }
+            };
+            let (min, max) = (
+                store.min_offset(&t.topic, qid),
+                store.max_offset(&t.topic, qid),
+            );
+            out.high_watermark = max as i64;
+            out.log_start_offset = min as i64;
+            let offset = p.fetch_offset;
+            if offset < min as i64 || offset > max as i64 {
+                out.error_code = error_code::OFFSET_OUT_OF_RANGE;
+                partitions.push(out);
+                continue;
+            }
+            let room = max_total.saturating_sub(total);
+            let part_max = usize::try_from(p.partition_max_bytes).unwrap_or(0);
+            if offset == max as i64 || room == 0 || part_max == 0 {
+                partitions.push(out);
+                continue;
+            }
+            let got = store.get_messages(
+                &t.topic,
+                qid,
+                offset as u64,
+                100_000,
+                part_max.min(room),
+                None,
+            );
+            match got.status {
+                GetStatus::Found => {
+                    let batches: Vec<Bytes> = got.entries.iter().filter_map(entry_batch).collect();
+                    if magic >= 2 {
+                        total += batches.iter().map(Bytes::len).sum::<usize>();
+                        out.records = batches;
+                    } else {
+                        match down_convert(&batches, magic, offset, part_max.min(room)) {
+                            Ok(set) => {
+                                total += set.len();
+                                out.records = vec![set];
+                            }
+                            Err(e) => {
+                                tracing::warn!(topic = %t.topic, error = %e, "down-conversion failed");
+                                out.error_code = error_code::CORRUPT_MESSAGE;
+                            }
+                        }
+                    }
+                }
+                GetStatus::OffsetTooSmall | GetStatus::OffsetOverflowBadly => {
+                    out.error_code = error_code::OFFSET_OUT_OF_RANGE;
+                }
+                _ => {}
+            }
+            partitions.push(out);
+        }
+        resp.responses.push(FetchTopicResponse {
+            topic: t.topic.clone(),
+            partitions,
+        });
+    }
+    (resp, total)
+}
+
+/// Waits until any requested partition has data past its fetch offset, or
+/// `timeout` passes.
+async fn wait_any(ctx: &KafkaContext, f: &FetchRequest, timeout: Duration) {
+    let mut set = JoinSet::new();
+    for t in &f.topics {
+        for p in &t.partitions {
+            let (Ok(qid), Ok(off)) = (u32::try_from(p.partition), u64::try_from(p.fetch_offset))
+            else {
+                continue;
+            };
+            let store = ctx.broker.store.clone();
+            let topic = t.topic.clone();
+            set.spawn(async move { store.wait_for_data(&topic, qid, off, timeout).await });
+        }
+    }
+    let _ = tokio::time::timeout(timeout, async {
+        while let Some(r) = set.join_next().await {
+            if matches!(r, Ok(true)) {
+                return;
+            }
+        }
+    })
+    .await;
+    set.abort_all();
+}
+
+/// Handles Fetch v0–12 (v0–v3 down-converted to MessageSet v0/v1).
+pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let f = FetchRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let wait = Duration::from_millis(u64::try_from(f.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
+    let min_bytes = usize::try_from(f.min_bytes).unwrap_or(0).max(1);
+    let deadline = tokio::time::Instant::now() + wait;
+    let magic = match req.version() {
+        0 | 1 => 0,
+        2 | 3 => 1,
+        _ => 2,
+    };
+    let (mut resp, mut total) = read_all(ctx, &f, magic);
+    // Bounded: each round waits until data or the deadline.
+    for _ in 0..8 {
+        let now = tokio::time::Instant::now();
+        let has_error = resp
+            .responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .any(|p| p.error_code != error_code::NONE);
+        if total >= min_bytes || has_error || now >= deadline {
+            break;
+        }
+        wait_any(ctx, &f, deadline - now).await;
+        (resp, total) = read_all(ctx, &f, magic);
+    }
+    let mut w = req.writer();
+    resp.encode(&mut w, req.version());
+    Ok(w)
+}

@@ -1,0 +1,156 @@
+//! JoinGroup / SyncGroup / Heartbeat / LeaveGroup / ListGroups /
+//! DescribeGroups handlers over the
+//! [`GroupCoordinator`](super::GroupCoordinator).
+
+use std::time::Duration;
+
+use rokka_protocols::kafka::describe_groups::{self, DescribeGroupsRequest, DescribedGroup};
+use rokka_protocols::kafka::error_code;
+use rokka_protocols::kafka::groups::heartbeat::{self, HeartbeatRequest};
+use rokka_protocols::kafka::groups::join_group::{JoinGroupRequest, JoinGroupResponse};
+use rokka_protocols::kafka::groups::leave_group::{self, LeaveGroupRequest};
+use rokka_protocols::kafka::groups::sync_group::{SyncGroupRequest, SyncGroupResponse};
+use rokka_protocols::kafka::list_groups::{self, ListGroupsRequest, ListedGroup};
+use rokka_protocols::kafka::Writer;
+
+use super::Outcome;
+use crate::kafka::dispatch::{CloseReason, Request};
+use crate::kafka::KafkaContext;
+
+/// Upper bound on a parked JoinGroup/SyncGroup, whatever the client asked.
+const MAX_PARK: Duration = Duration::from_secs(330);
+
+async fn settle<T>(o: Outcome<T>, timeout: Duration, lost: impl FnOnce() -> T) -> T {
+    match o {
+        Outcome::Now(t) => t,
+        Outcome::Wait(rx) => match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(t)) => t,
+            _ => lost(),
+        },
+    }
+}
+
+/// Handles JoinGroup v0–9.
+pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let j =
+        JoinGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let member_id = j.member_id.clone();
+    let park = Duration::from_millis(j.rebalance_timeout_ms.max(0) as u64 + 5000).min(MAX_PARK);
+    let client_id = req.header.client_id.clone().unwrap_or_default();
+    let host = req.conn.peer.ip().to_string();
+    let outcome = ctx
+        .groups
+        .join(j, req.version(), &client_id, &format!("/{host}"));
+    let resp = settle(outcome, park, || JoinGroupResponse {
+        error_code: error_code::UNKNOWN_MEMBER_ID,
+        generation_id: -1,
+        member_id,
+        ..JoinGroupResponse::default()
+    })
+    .await;
+    let mut w = req.writer();
+    resp.encode(&mut w, req.version());
+    Ok(w)
+}
+
+/// Handles SyncGroup v0–5.
+pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let s =
+        SyncGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let outcome = ctx
+        .groups
+        .sync(&s.group_id, s.generation_id, &s.member_id, s.assignments);
+    let resp = settle(outcome, MAX_PARK, || SyncGroupResponse {
+        error_code: error_code::REBALANCE_IN_PROGRESS,
+        ..SyncGroupResponse::default()
+    })
+    .await;
+    let mut w = req.writer();
+    resp.encode(&mut w, req.version());
+    Ok(w)
+}
+
+/// Handles Heartbeat v0–4.
+pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let h =
+        HeartbeatRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let code = ctx
+        .groups
+        .heartbeat(&h.group_id, h.generation_id, &h.member_id);
+    let mut w = req.writer();
+    heartbeat::encode_response(&mut w, req.version(), code);
+    Ok(w)
+}
+
+/// Handles LeaveGroup v0–5.
+pub fn leave(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let l =
+        LeaveGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let members = ctx.groups.leave(&l.group_id, &l.member_ids);
+    // v0–2 report the single member's result at the top level.
+    let top = if req.version() < 3 {
+        members.first().map_or(error_code::NONE, |(_, c)| *c)
+    } else {
+        error_code::NONE
+    };
+    let mut w = req.writer();
+    leave_group::encode_response(&mut w, req.version(), top, &members);
+    Ok(w)
+}
+
+/// Handles ListGroups v0–4: live groups plus groups that only have
+/// committed offsets (listed as Empty with no protocol type).
+pub fn list(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let l =
+        ListGroupsRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let mut groups = ctx.groups.list();
+    for g in ctx.broker.store.offsets().groups() {
+        if !groups.iter().any(|x| x.group_id == g) {
+            groups.push(ListedGroup {
+                group_id: g,
+                protocol_type: String::new(),
+                group_state: "Empty".to_string(),
+            });
+        }
+    }
+    if !l.states_filter.is_empty() {
+        groups.retain(|g| {
+            l.states_filter
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&g.group_state))
+        });
+    }
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    let mut w = req.writer();
+    list_groups::encode_response(&mut w, req.version(), &groups);
+    Ok(w)
+}
+
+/// Handles DescribeGroups v0–5; a group nobody has joined is described as
+/// Empty (with committed offsets) or Dead.
+pub fn describe(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let d = DescribeGroupsRequest::decode(&mut req.reader(), req.version())
+        .map_err(|e| req.bad_body(e))?;
+    let known = ctx.broker.store.offsets().groups();
+    let groups: Vec<DescribedGroup> = d
+        .groups
+        .iter()
+        .map(|id| {
+            ctx.groups.describe(id).unwrap_or_else(|| DescribedGroup {
+                error_code: if id.is_empty() {
+                    error_code::INVALID_GROUP_ID
+                } else {
+                    error_code::NONE
+                },
+                group_id: id.clone(),
+                group_state: if known.contains(id) { "Empty" } else { "Dead" }.to_string(),
+                protocol_type: String::new(),
+                protocol_data: String::new(),
+                members: Vec::new(),
+            })
+        })
+        .collect();
+    let mut w = req.writer();
+    describe_groups::encode_response(&mut w, req.version(), &groups);
+    Ok(w)
+}

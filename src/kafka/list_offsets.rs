@@ -1,0 +1,68 @@
+//! ListOffsets handler: earliest and latest offsets of a queue, and offset
+//! by timestamp through the store's time look-up (store timestamps; see
+//! ADR 003).
+
+use rokka_protocols::kafka::error_code;
+use rokka_protocols::kafka::list_offsets::{
+    ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse,
+    ListOffsetsTopicResponse, EARLIEST, LATEST,
+};
+use rokka_protocols::kafka::Writer;
+
+use super::dispatch::{CloseReason, Request};
+use super::KafkaContext;
+
+/// Handles ListOffsets v0–6.
+pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let l = ListOffsetsRequest::decode(&mut req.reader(), req.version())
+        .map_err(|e| req.bad_body(e))?;
+    let store = &ctx.broker.store;
+    let mut resp = ListOffsetsResponse::default();
+    for t in l.topics {
+        let queues = ctx.broker.topic(&t.name).map_or(0, |c| c.write_queue_nums);
+        let partitions = t
+            .partitions
+            .iter()
+            .map(|p| {
+                let mut out = ListOffsetsPartitionResponse {
+                    partition_index: p.partition_index,
+                    error_code: error_code::NONE,
+                    timestamp: -1,
+                    offset: -1,
+                    leader_epoch: 0,
+                };
+                let Ok(qid) = u32::try_from(p.partition_index) else {
+                    out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
+                    return out;
+                };
+                if qid >= queues {
+                    out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
+                    return out;
+                }
+                let (min, max) = (
+                    store.min_offset(&t.name, qid),
+                    store.max_offset(&t.name, qid),
+                );
+                match p.timestamp {
+                    LATEST => out.offset = max as i64,
+                    EARLIEST => out.offset = min as i64,
+                    ts => {
+                        let off = store.offset_for_timestamp(&t.name, qid, ts);
+                        if off < max {
+                            out.offset = off as i64;
+                            out.timestamp = store.store_time_at(&t.name, qid, off).unwrap_or(ts);
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        resp.topics.push(ListOffsetsTopicResponse {
+            name: t.name,
+            partitions,
+        });
+    }
+    let mut w = req.writer();
+    resp.encode(&mut w, req.version());
+    Ok(w)
+}

@@ -1,0 +1,164 @@
+//! Metadata handler (v0–12): this broker as the only broker and controller, with
+//! the advertised address of the listener the client used; topics
+//! auto-created when the request allows it and `auto.create.topics.enable`
+//! is on (kafka-subset.md §0.5).
+
+use rokka_protocols::kafka::describe_cluster::{
+    DescribeClusterRequest, DescribeClusterResponse, ENDPOINT_BROKERS,
+};
+use rokka_protocols::kafka::error_code;
+use rokka_protocols::kafka::metadata::{
+    MetadataBroker, MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic,
+};
+use rokka_protocols::kafka::Writer;
+use tracing::warn;
+
+use super::conn::ConnInfo;
+use super::dispatch::{CloseReason, Request};
+use super::KafkaContext;
+
+/// Host and port clients should use to reach this broker on `conn`.
+pub fn advertised(ctx: &KafkaContext, conn: &ConnInfo) -> (String, i32) {
+    match &ctx.broker.config.kafka_advertised {
+        Some(a) => (a.host.clone(), i32::from(a.port)),
+        None => (conn.local.ip().to_string(), i32::from(conn.local.port())),
+    }
+}
+
+/// True for names Kafka accepts: 1..=249 of `[a-zA-Z0-9._-]`.
+pub fn valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A stable, non-zero topic id derived from the name (FNV-1a, two seeds).
+/// Ids are reported from Metadata v10 and resolved for v12 look-ups.
+pub fn topic_id(name: &str) -> [u8; 16] {
+    let fnv = |seed: u64| {
+        name.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&fnv(0xcbf2_9ce4_8422_2325).to_be_bytes());
+    id[8..].copy_from_slice(&fnv(0x6c62_272e_07bb_0142).to_be_bytes());
+    id[0] |= 1;
+    id
+}
+
+fn topic_entry(ctx: &KafkaContext, name: &str, partitions: u32) -> MetadataTopic {
+    MetadataTopic {
+        error_code: error_code::NONE,
+        name: Some(name.to_string()),
+        topic_id: topic_id(name),
+        partitions: (0..partitions)
+            .map(|p| MetadataPartition {
+                error_code: error_code::NONE,
+                partition_index: p as i32,
+                leader_id: ctx.node_id(),
+                leader_epoch: 0,
+            })
+            .collect(),
+    }
+}
+
+fn error_entry(name: Option<&str>, code: i16) -> MetadataTopic {
+    MetadataTopic {
+        error_code: code,
+        name: name.map(str::to_string),
+        topic_id: [0; 16],
+        partitions: Vec::new(),
+    }
+}
+
+/// Handles Metadata v0–12.
+pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let m =
+        MetadataRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let topics = match m.topics {
+        None => {
+            let mut all = ctx.broker.store.topics().list();
+            all.sort_by(|a, b| a.topic_name.cmp(&b.topic_name));
+            all.iter()
+                .filter(|t| valid_topic_name(&t.topic_name))
+                .map(|t| topic_entry(ctx, &t.topic_name, t.write_queue_nums))
+                .collect()
+        }
+        Some(asked) => asked
+            .iter()
+            .map(|t| {
+                let Some(name) = t.name.as_deref() else {
+                    // v12 look-up by id.
+                    return ctx
+                        .broker
+                        .store
+                        .topics()
+                        .list()
+                        .into_iter()
+                        .find(|c| topic_id(&c.topic_name) == t.topic_id)
+                        .map_or_else(
+                            || error_entry(None, error_code::UNKNOWN_TOPIC_ID),
+                            |c| topic_entry(ctx, &c.topic_name, c.write_queue_nums),
+                        );
+                };
+                if !valid_topic_name(name) {
+                    return error_entry(Some(name), error_code::INVALID_TOPIC_EXCEPTION);
+                }
+                let found = if m.allow_auto_topic_creation {
+                    ctx.broker.topic_or_auto_create(name, None)
+                } else {
+                    Ok(ctx.broker.topic(name))
+                };
+                match found {
+                    Ok(Some(c)) => topic_entry(ctx, name, c.write_queue_nums),
+                    Ok(None) => error_entry(Some(name), error_code::UNKNOWN_TOPIC_OR_PARTITION),
+                    Err(e) => {
+                        warn!(topic = %name, error = %e, "topic auto-creation failed");
+                        error_entry(Some(name), super::errors::store_error_code(&e))
+                    }
+                }
+            })
+            .collect(),
+    };
+    let (host, port) = advertised(ctx, req.conn);
+    let resp = MetadataResponse {
+        brokers: vec![MetadataBroker {
+            node_id: ctx.node_id(),
+            host,
+            port,
+        }],
+        cluster_id: ctx.cluster_id(),
+        controller_id: ctx.node_id(),
+        topics,
+    };
+    let mut w = req.writer();
+    resp.encode(&mut w, req.version());
+    Ok(w)
+}
+
+/// Handles DescribeCluster v0–1: the same single broker as Metadata.
+pub fn describe_cluster(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let d = DescribeClusterRequest::decode(&mut req.reader(), req.version())
+        .map_err(|e| req.bad_body(e))?;
+    let (host, port) = advertised(ctx, req.conn);
+    let resp = DescribeClusterResponse {
+        error_code: if d.endpoint_type == ENDPOINT_BROKERS {
+            error_code::NONE
+        } else {
+            // No separate controller endpoints (KRaft-only request).
+            error_code::UNSUPPORTED_ENDPOINT_TYPE
+        },
+        endpoint_type: d.endpoint_type,
+        cluster_id: ctx.cluster_id(),
+        controller_id: ctx.node_id(),
+        brokers: vec![(ctx.node_id(), host, port)],
+    };
+    let mut w = req.writer();
+    resp.encode(&mut w, req.version());
+    Ok(w)
+}

@@ -1,0 +1,56 @@
+//! OffsetCommit handler: checks the member and generation against the group
+//! coordinator, then writes the shared offset table.
+
+use rokka_protocols::kafka::error_code;
+use rokka_protocols::kafka::offset_commit::{
+    OffsetCommitRequest, OffsetCommitResponse, OffsetCommitTopicResponse,
+};
+use rokka_protocols::kafka::Writer;
+
+use super::dispatch::{CloseReason, Request};
+use super::KafkaContext;
+
+/// Handles OffsetCommit v0–8.
+pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let c = OffsetCommitRequest::decode(&mut req.reader(), req.version())
+        .map_err(|e| req.bad_body(e))?;
+    let check = if c.group_id.is_empty() {
+        error_code::INVALID_GROUP_ID
+    } else {
+        ctx.groups
+            .check_commit(&c.group_id, c.generation_id, &c.member_id)
+    };
+    let offsets = ctx.broker.store.offsets();
+    let mut resp = OffsetCommitResponse::default();
+    for t in c.topics {
+        let queues = ctx.broker.topic(&t.name).map_or(0, |c| c.write_queue_nums);
+        let partitions = t
+            .partitions
+            .iter()
+            .map(|p| {
+                let code = match u32::try_from(p.partition_index) {
+                    _ if check != error_code::NONE => check,
+                    Ok(q) if q < queues => {
+                        offsets.commit(
+                            &c.group_id,
+                            &t.name,
+                            q,
+                            p.committed_offset,
+                            p.committed_metadata.as_deref().unwrap_or(""),
+                        );
+                        error_code::NONE
+                    }
+                    _ => error_code::UNKNOWN_TOPIC_OR_PARTITION,
+                };
+                (p.partition_index, code)
+            })
+            .collect();
+        resp.topics.push(OffsetCommitTopicResponse {
+            name: t.name,
+            partitions,
+        });
+    }
+    let mut w = req.writer();
+    resp.encode(&mut w, req.version());
+    Ok(w)
+}

@@ -1,0 +1,67 @@
+//! OffsetFetch handler: reads the shared offset table; a partition without a
+//! commit answers offset -1.
+
+use std::collections::BTreeMap;
+
+use rokka_protocols::kafka::error_code;
+use rokka_protocols::kafka::offset_fetch::{
+    OffsetFetchPartition, OffsetFetchRequest, OffsetFetchResponse, OffsetFetchTopicResponse,
+};
+use rokka_protocols::kafka::Writer;
+
+use super::dispatch::{CloseReason, Request};
+use super::KafkaContext;
+
+/// Handles OffsetFetch v0–7.
+pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let f = OffsetFetchRequest::decode(&mut req.reader(), req.version())
+        .map_err(|e| req.bad_body(e))?;
+    let offsets = ctx.broker.store.offsets();
+    let mut resp = OffsetFetchResponse::default();
+    match f.topics {
+        Some(topics) => {
+            for t in topics {
+                let partitions = t
+                    .partition_indexes
+                    .iter()
+                    .map(|&p| {
+                        let c = u32::try_from(p)
+                            .ok()
+                            .and_then(|q| offsets.fetch(&f.group_id, &t.name, q));
+                        OffsetFetchPartition {
+                            partition_index: p,
+                            committed_offset: c.as_ref().map_or(-1, |c| c.offset),
+                            metadata: c.map(|c| c.metadata).unwrap_or_default(),
+                            error_code: error_code::NONE,
+                        }
+                    })
+                    .collect();
+                resp.topics.push(OffsetFetchTopicResponse {
+                    name: t.name,
+                    partitions,
+                });
+            }
+        }
+        None => {
+            let mut by_topic: BTreeMap<String, Vec<OffsetFetchPartition>> = BTreeMap::new();
+            for (topic, q, c) in offsets.group_offsets(&f.group_id) {
+                by_topic
+                    .entry(topic)
+                    .or_default()
+                    .push(OffsetFetchPartition {
+                        partition_index: q as i32,
+                        committed_offset: c.offset,
+                        metadata: c.metadata,
+                        error_code: error_code::NONE,
+                    });
+            }
+            resp.topics = by_topic
+                .into_iter()
+                .map(|(name, partitions)| OffsetFetchTopicResponse { name, partitions })
+                .collect();
+        }
+    }
+    let mut w = req.writer();
+    resp.encode(&mut w, req.version());
+    Ok(w)
+}

@@ -1,0 +1,150 @@
+//! Produce handler: validates each partition's records (RecordBatch v2 kept
+//! as sent; MessageSet v0/v1 converted to one uncompressed v2 batch) and
+//! appends them as Kafka batch entries, indexed by record key. `acks = 0`
+//! gets no response; acks 1 and -1 are both answered after the append
+//! (single replica, so "all" = the leader). Idempotent batches go through
+//! the sequence check in `idempotence.rs` first.
+
+use bytes::Bytes;
+use rokka_protocols::kafka::produce::{
+    ProducePartitionResponse, ProduceRequest, ProduceResponse, ProduceTopicResponse,
+};
+use rokka_protocols::kafka::records::{
+    build_v2_batch, decode_message_set, split_entries, validate_v2, ValidBatch,
+};
+use rokka_protocols::kafka::{error_code, DecodeError, Writer};
+use rokka_store::{AppendPayload, AppendRequest, KafkaBatch};
+use tracing::warn;
+
+use super::dispatch::{CloseReason, Request};
+use super::errors::{records_error_code, store_error_code};
+use super::idempotence::Verdict;
+use super::KafkaContext;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Turns a partition's record set into validated v2 batches.
+pub fn to_batches(records: &Bytes) -> Result<Vec<ValidBatch>, DecodeError> {
+    let entries = split_entries(records)?;
+    if entries.is_empty() {
+        return Err(DecodeError::Invalid { field: "records" });
+    }
+    if entries.iter().all(|(magic, _)| *magic == 2) {
+        return entries.iter().map(|(_, b)| validate_v2(b)).collect();
+    }
+    if entries.iter().any(|(magic, _)| *magic == 2) {
+        return Err(DecodeError::Invalid {
+            field: "mixed record formats",
+        });
+    }
+    let recs = decode_message_set(records, now_ms())?;
+    if recs.is_empty() {
+        return Err(DecodeError::Invalid { field: "records" });
+    }
+    validate_v2(&build_v2_batch(0, &recs)).map(|b| vec![b])
+}
+
+/// Handles Produce v0–11; `Ok(None)` for acks=0.
+pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writer>, CloseReason> {
+    let p =
+        ProduceRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let store = &ctx.broker.store;
+    let mut resp = ProduceResponse::default();
+    for t in p.topics {
+        let queues = ctx.broker.topic(&t.name).map_or(0, |c| c.write_queue_nums);
+        let mut partitions = Vec::new();
+        for part in t.partitions {
+            let mut out = ProducePartitionResponse {
+                index: part.index,
+                error_code: error_code::NONE,
+                base_offset: -1,
+                log_start_offset: -1,
+            };
+            let qid = match u32::try_from(part.index) {
+                Ok(q) if q < queues => q,
+                _ => {
+                    out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
+                    partitions.push(out);
+                    continue;
+                }
+            };
+            let batches = match to_batches(&part.records) {
+                Ok(b) => b,
+                Err(e) => {
+                    ctx.metrics
+                        .bad_requests_total
+                        .with_label_values(&["corrupt records"])
+                        .inc();
+                    warn!(topic = %t.name, partition = part.index, error = %e, "refusing records");
+                    out.error_code = records_error_code(&e);
+                    partitions.push(out);
+                    continue;
+                }
+            };
+            for b in batches {
+                let (pid, epoch, seq, count) =
+                    (b.producer_id, b.producer_epoch, b.base_sequence, b.count);
+                match ctx.sequences.check(pid, epoch, &t.name, qid, seq, count) {
+                    Verdict::Append => {}
+                    Verdict::Duplicate(base) => {
+                        if out.base_offset < 0 {
+                            out.base_offset = base;
+                        }
+                        continue;
+                    }
+                    Verdict::Reject(code) => {
+                        warn!(topic = %t.name, partition = part.index, producer_id = pid, seq, code, "refusing idempotent batch");
+                        out.error_code = code;
+                        break;
+                    }
+                }
+                let append = AppendRequest {
+                    topic: Bytes::copy_from_slice(t.name.as_bytes()),
+                    queue_id: qid,
+                    payload: AppendPayload::Kafka(KafkaBatch {
+                        batch: b.batch,
+                        index_keys: b.keys,
+                        tags_codes: Vec::new(),
+                    }),
+                };
+                match store.append(append).await {
+                    Ok(r) => {
+                        if out.base_offset < 0 {
+                            out.base_offset = r.queue_offset as i64;
+                        }
+                        ctx.sequences.record(
+                            pid,
+                            epoch,
+                            &t.name,
+                            qid,
+                            seq,
+                            count,
+                            r.queue_offset as i64,
+                        );
+                    }
+                    Err(e) => {
+                        warn!(topic = %t.name, partition = part.index, error = %e, "append failed");
+                        out.error_code = store_error_code(&e);
+                        break;
+                    }
+                }
+            }
+            out.log_start_offset = store.min_offset(&t.name, qid) as i64;
+            partitions.push(out);
+        }
+        resp.responses.push(ProduceTopicResponse {
+            name: t.name,
+            partitions,
+        });
+    }
+    if p.acks == 0 {
+        return Ok(None);
+    }
+    let mut w = req.writer();
+    resp.encode(&mut w, req.version());
+    Ok(Some(w))
+}

@@ -1,0 +1,160 @@
+//! CreateTopics, CreatePartitions and DeleteTopics handlers: topics of the shared store (queue
+//! count = partition count, replication factor 1). Deleting removes the
+//! topic's config; its stored data ages out with retention.
+
+use rokka_protocols::kafka::create_partitions::{self, CreatePartitionsRequest};
+use rokka_protocols::kafka::create_topics::{self, CreateTopicResult, CreateTopicsRequest};
+use rokka_protocols::kafka::delete_topics::{self, DeleteTopicsRequest};
+use rokka_protocols::kafka::{error_code, Writer};
+use rokka_store::topics::TopicConfig;
+use tracing::info;
+
+use super::dispatch::{CloseReason, Request};
+use super::errors::store_error_code;
+use super::metadata::{topic_id, valid_topic_name};
+use super::KafkaContext;
+
+/// Largest partition count accepted for one topic.
+const MAX_PARTITIONS: i32 = 1024;
+
+/// Handles CreateTopics v0–7.
+pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let c = CreateTopicsRequest::decode(&mut req.reader(), req.version())
+        .map_err(|e| req.bad_body(e))?;
+    let default = i32::try_from(ctx.broker.config.default_topic_queue_nums).unwrap_or(8);
+    let results: Vec<CreateTopicResult> = c
+        .topics
+        .iter()
+        .map(|t| {
+            let partitions = if t.num_partitions == -1 {
+                default
+            } else {
+                t.num_partitions
+            };
+            let (code, msg) = if !valid_topic_name(&t.name) {
+                (error_code::INVALID_TOPIC_EXCEPTION, "invalid topic name")
+            } else if !(1..=MAX_PARTITIONS).contains(&partitions) {
+                (
+                    error_code::INVALID_PARTITIONS,
+                    "partition count out of range",
+                )
+            } else if !matches!(t.replication_factor, -1 | 1) {
+                (
+                    error_code::INVALID_REPLICATION_FACTOR,
+                    "rokka has a single replica",
+                )
+            } else if t.assignments > 0 {
+                (
+                    error_code::INVALID_REPLICA_ASSIGNMENT,
+                    "manual assignment is not supported",
+                )
+            } else if ctx.broker.topic(&t.name).is_some() {
+                (error_code::TOPIC_ALREADY_EXISTS, "topic already exists")
+            } else {
+                (error_code::NONE, "")
+            };
+            let mut code = code;
+            if code == error_code::NONE && !c.validate_only {
+                let mut cfg = TopicConfig::new(&t.name, partitions as u32);
+                for (k, v) in &t.configs {
+                    if let Some(v) = v {
+                        cfg.attributes.insert(k.clone(), v.clone());
+                    }
+                }
+                match ctx.broker.store.topics().put(cfg) {
+                    Ok(()) => info!(topic = %t.name, partitions, "created topic"),
+                    Err(e) => code = store_error_code(&e),
+                }
+            }
+            CreateTopicResult {
+                name: t.name.clone(),
+                topic_id: if code == error_code::NONE {
+                    topic_id(&t.name)
+                } else {
+                    [0; 16]
+                },
+                error_code: code,
+                error_message: (code != error_code::NONE && !msg.is_empty())
+                    .then(|| msg.to_string()),
+                num_partitions: if code == error_code::NONE {
+                    partitions
+                } else {
+                    -1
+                },
+            }
+        })
+        .collect();
+    let mut w = req.writer();
+    create_topics::encode_response(&mut w, req.version(), &results);
+    Ok(w)
+}
+
+/// Handles DeleteTopics v0–5.
+pub fn delete(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let d = DeleteTopicsRequest::decode(&mut req.reader(), req.version())
+        .map_err(|e| req.bad_body(e))?;
+    let results: Vec<(String, i16)> = d
+        .topic_names
+        .into_iter()
+        .map(|name| {
+            let code = match ctx.broker.store.topics().remove(&name) {
+                Ok(true) => {
+                    info!(topic = %name, "deleted topic");
+                    error_code::NONE
+                }
+                Ok(false) => error_code::UNKNOWN_TOPIC_OR_PARTITION,
+                Err(e) => store_error_code(&e),
+            };
+            (name, code)
+        })
+        .collect();
+    let mut w = req.writer();
+    delete_topics::encode_response(&mut w, req.version(), &results);
+    Ok(w)
+}
+
+/// Handles CreatePartitions v0–3: raises a topic's queue count.
+pub fn create_partitions(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let c = CreatePartitionsRequest::decode(&mut req.reader(), req.version())
+        .map_err(|e| req.bad_body(e))?;
+    let results: Vec<(String, i16, Option<String>)> = c
+        .topics
+        .into_iter()
+        .map(|t| {
+            let Some(mut cfg) = ctx.broker.topic(&t.name) else {
+                return (t.name, error_code::UNKNOWN_TOPIC_OR_PARTITION, None);
+            };
+            let current = i32::try_from(cfg.write_queue_nums).unwrap_or(i32::MAX);
+            let refuse = |why: &str| Some(why.to_string());
+            if t.has_assignments {
+                return (
+                    t.name,
+                    error_code::INVALID_REPLICA_ASSIGNMENT,
+                    refuse("manual assignment is not supported"),
+                );
+            }
+            if t.count <= current || t.count > MAX_PARTITIONS {
+                return (
+                    t.name,
+                    error_code::INVALID_PARTITIONS,
+                    refuse("the count must grow and stay within 1024"),
+                );
+            }
+            if c.validate_only {
+                return (t.name, error_code::NONE, None);
+            }
+            cfg.write_queue_nums = t.count as u32;
+            cfg.read_queue_nums = t.count as u32;
+            match ctx.broker.store.topics().put(cfg) {
+                Ok(()) => {
+                    info!(topic = %t.name, partitions = t.count, "added partitions");
+                    (t.name, error_code::NONE, None)
+                }
+                Err(e) => (t.name, store_error_code(&e), None),
+            }
+        })
+        .collect();
+    let mut w = req.writer();
+    create_partitions::encode_response(&mut w, req.version(), &results);
+    Ok(w)
+}
