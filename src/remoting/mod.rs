@@ -1,13 +1,124 @@
 //! The RocketMQ front-end: the embedded NameServer and the broker's remoting
-//! listeners (main port and VIP port). Filled in by the RocketMQ front-end issue.
+//! listeners (main port and VIP port = main − 2).
+//!
+//! ```text
+//! mod.rs         start(): bind, log, spawn accept loops (end on shutdown)
+//! conn.rs        one connection: frame split → decode → spawn handler → writer task
+//! context.rs     shared state: broker, advertised address, metrics, Reply, errors
+//! header.rs      typed access to extFields (missing/invalid field → SYSTEM_ERROR)
+//! namesrv.rs     NameServer codes (routes, cluster, register, topic lists, KV)
+//! clients.rs     consumer/producer groups, HEART_BEAT/UNREGISTER/consumer list, NOTIFY
+//! send.rs        SEND_MESSAGE / SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE
+//! pull.rs        PULL_MESSAGE / LITE_PULL_MESSAGE with long polling
+//! offsets.rs     consumer offsets and queue offset look-ups
+//! query.rs       QUERY_MESSAGE / VIEW_MESSAGE_BY_ID
+//! admin.rs       topic admin, locks, CONSUMER_SEND_MSG_BACK
+//! schedule.rs    delay levels: park in SCHEDULE_TOPIC_XXXX, deliver when due
+//! stats.rs       mqadmin look-ups: topic stats, consume stats, runtime info
+//! transaction.rs half messages and END_TRANSACTION (no back-checks yet)
+//! dispatch.rs    the one list of served codes per listener
+//! ```
 
+mod admin;
+mod clients;
+mod conn;
+mod context;
+mod dispatch;
+mod header;
+mod namesrv;
+mod offsets;
+mod pull;
+mod query;
+mod schedule;
+mod send;
+mod stats;
+mod transaction;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tracing::{info, warn};
 
 use crate::broker::Broker;
-use crate::startup::StartupError;
+use crate::startup::{bind, StartupError};
+use context::{Ctx, Role};
 
 /// Binds the RocketMQ listeners and spawns their accept loops; each loop ends
 /// when the broker shuts down.
-pub async fn start(_broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError> {
-    Ok(Vec::new())
+pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError> {
+    let cfg = &broker.config;
+    let ns = bind("namesrv", cfg.namesrv_listen).await?;
+    let main = bind("remoting", cfg.broker_listen).await?;
+    let main_addr = local(&main, "remoting", cfg.broker_listen)?;
+    let ns_addr = local(&ns, "namesrv", cfg.namesrv_listen)?;
+    // The VIP port is main − 2 on the same IP; with an ephemeral main port
+    // (tests) there is no fixed VIP port, so none is bound.
+    let vip = if cfg.broker_listen.port() >= 2 {
+        let addr = SocketAddr::new(main_addr.ip(), main_addr.port() - 2);
+        match TcpListener::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                warn!("cannot bind the VIP port {addr}: {e}; serving the main port only");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let ctx = Arc::new(Ctx::new(broker.clone(), main_addr)?);
+    info!("namesrv listening on {ns_addr}");
+    info!("remoting listening on {main_addr}");
+    let mut tasks = vec![
+        tokio::spawn(accept_loop(ns, Role::NameServer, ctx.clone())),
+        tokio::spawn(accept_loop(main, Role::Broker, ctx.clone())),
+    ];
+    if let Some(vip) = vip {
+        if let Ok(a) = vip.local_addr() {
+            info!("remoting vip listening on {a}");
+        }
+        tasks.push(tokio::spawn(accept_loop(vip, Role::Broker, ctx.clone())));
+    }
+    tasks.push(tokio::spawn(schedule::run(ctx.clone())));
+    tasks.push(tokio::spawn(clients::housekeeping(ctx)));
+    Ok(tasks)
+}
+
+fn local(
+    l: &TcpListener,
+    what: &'static str,
+    addr: SocketAddr,
+) -> Result<SocketAddr, StartupError> {
+    l.local_addr()
+        .map_err(|source| StartupError::Bind { what, addr, source })
+}
+
+/// Connections served at once per listener (mini-redis style cap).
+const MAX_CONNECTIONS: usize = 10_000;
+
+async fn accept_loop(listener: TcpListener, role: Role, ctx: Arc<Ctx>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        tokio::select! {
+            _ = ctx.broker.shutdown_signal() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let ctx = ctx.clone();
+                    tokio::spawn(async move {
+                        conn::serve(stream, peer, role, ctx).await;
+                        drop(slot);
+                    });
+                }
+                Err(e) => {
+                    warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
 }

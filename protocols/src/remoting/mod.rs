@@ -1,1 +1,24 @@
-//! The RocketMQ remoting protocol (filled in by the RocketMQ front-end issue).
+//! The RocketMQ remoting protocol, sans-io: frames, JSON and ROCKETMQ binary
+//! headers, codes, the stored-message codec, the batch body and the JSON
+//! bodies. Bytes in, typed values out.
+//!
+//! ```text
+//! frame.rs    split_frame (envelope) → decode_frame (header + body slice)
+//! header.rs   RemotingCommand, JSON and binary header codecs
+//! codes.rs    RequestCode / ResponseCode / LanguageCode constants
+//! message.rs  stored record decode, properties, message ids, batch body
+//! body.rs     JSON bodies (route, cluster, heartbeat, lock, KV, lists)
+//! ```
+
+pub mod body;
+pub mod codes;
+pub mod error;
+pub mod frame;
+pub mod header;
+pub mod message;
+mod reader;
+
+pub use codes::{LanguageCode, RequestCode, ResponseCode};
+pub use error::DecodeError;
+pub use frame::{decode_frame, encode_frame, encode_frame_head, split_frame, DEFAULT_MAX_FRAME};
+pub use header::{ExtFields, RemotingCommand, SerializeType};

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# RocketMQ end-to-end benchmark (not part of run-all): 1 KiB messages over
+# loopback with the crates.io Rust client — sync sends with 16/64 senders,
+# async sends with 16/64 in flight, push-consumer drain — plus rokka's RSS at
+# idle and after the load. Usage: ROKKA_BIN=target/release/rokka bash bench.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+: "${ROKKA_BIN:=$repo/target/release/rokka}"
+export CARGO_TARGET_DIR="$repo/target/conformance-rocketmq"
+cargo build --release --locked --manifest-path "$here/client/Cargo.toml"
+client="$CARGO_TARGET_DIR/release/rokka-rocketmq-conformance"
+
+work="$(mktemp -d)"
+log="$work/rokka.log"
+pid=""
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    sleep 0.5
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+"$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$work/data" --namesrv-port 0 \
+    --listen-port 0 --kafka-port 0 --http-port 0 --log-level warn,rokka=info >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do grep -q "remoting listening on" "$log" && break; sleep 0.1; done
+namesrv="$(sed -n 's/.*namesrv listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)"
+rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
+echo "rokka RSS idle: $(rss)"
+timeout 900 "$client" "$namesrv" bench 2>&1 | while IFS= read -r line; do
+    case "$line" in
+        "BENCH loaded") echo "rokka RSS after the send load: $(rss)" ;;
+        BENCH*) echo "$line" ;;
+    esac
+done
+echo "rokka RSS at the end: $(rss)"

@@ -1,0 +1,362 @@
+//! Client registration: HEART_BEAT, UNREGISTER_CLIENT,
+//! GET_CONSUMER_LIST_BY_GROUP, CHECK_CLIENT_CONFIG, and the broker's own
+//! NOTIFY_CONSUMER_IDS_CHANGED (oneway, JSON) to a group's members when its
+//! membership or topic set changes. Channels expire 120 s after their last
+//! heartbeat (scanned every 10 s) or at once when the connection closes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rokka_protocols::remoting::body::{ConsumerListBody, HeartbeatData, SubscriptionData};
+use rokka_protocols::remoting::codes::FLAG_ONEWAY;
+use rokka_protocols::remoting::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
+use rokka_store::topics::TopicConfig;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use super::conn::ConnInfo;
+use super::context::{Ctx, HResult, HandlerError, Reply};
+use super::dispatch::{ok, ok_json};
+use super::header::req_str;
+
+const CHANNEL_EXPIRY: Duration = Duration::from_secs(120);
+
+/// The retry topic of a consumer group.
+pub(crate) fn retry_topic(group: &str) -> String {
+    format!("%RETRY%{group}")
+}
+
+#[derive(Debug)]
+struct Member {
+    client_id: String,
+    tx: mpsc::Sender<Reply>,
+    last: Instant,
+    addr: std::net::SocketAddr,
+    language: &'static str,
+    version: i32,
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    members: HashMap<u64, Member>,
+    subs: HashMap<String, SubscriptionData>,
+    consume_type: String,
+    message_model: String,
+    consume_from_where: String,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    consumers: HashMap<String, Group>,
+    producers: HashMap<String, HashMap<u64, Instant>>,
+}
+
+/// Consumer and producer groups by connection.
+#[derive(Debug, Default)]
+pub(crate) struct Clients {
+    inner: Mutex<Inner>,
+}
+
+impl Clients {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The registered subscription of (group, topic).
+    pub(crate) fn subscription(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
+        self.lock()
+            .consumers
+            .get(group)
+            .and_then(|g| g.subs.get(topic).cloned())
+    }
+
+    /// Drops a closed connection from every group, notifying remaining members.
+    pub(crate) fn channel_closed(&self, conn: u64, ctx: &Ctx) {
+        let mut notify = Vec::new();
+        {
+            let mut inner = self.lock();
+            for (name, g) in inner.consumers.iter_mut() {
+                if g.members.remove(&conn).is_some() {
+                    notify.push((name.clone(), senders(g)));
+                }
+            }
+            inner.consumers.retain(|_, g| !g.members.is_empty());
+            for p in inner.producers.values_mut() {
+                p.remove(&conn);
+            }
+            inner.producers.retain(|_, p| !p.is_empty());
+        }
+        for (group, txs) in notify {
+            send_notify(ctx, &group, txs);
+        }
+    }
+
+    fn expire(&self, ctx: &Ctx) {
+        let mut notify = Vec::new();
+        {
+            let mut inner = self.lock();
+            for (name, g) in inner.consumers.iter_mut() {
+                let before = g.members.len();
+                g.members.retain(|_, m| m.last.elapsed() < CHANNEL_EXPIRY);
+                if g.members.len() != before {
+                    notify.push((name.clone(), senders(g)));
+                }
+            }
+            inner.consumers.retain(|_, g| !g.members.is_empty());
+            for p in inner.producers.values_mut() {
+                p.retain(|_, last| last.elapsed() < CHANNEL_EXPIRY);
+            }
+            inner.producers.retain(|_, p| !p.is_empty());
+        }
+        for (group, txs) in notify {
+            send_notify(ctx, &group, txs);
+        }
+    }
+}
+
+fn senders(g: &Group) -> Vec<mpsc::Sender<Reply>> {
+    g.members.values().map(|m| m.tx.clone()).collect()
+}
+
+/// NOTIFY_CONSUMER_IDS_CHANGED to each channel: oneway, JSON, never answered.
+fn send_notify(ctx: &Ctx, group: &str, txs: Vec<mpsc::Sender<Reply>>) {
+    for tx in txs {
+        let mut ext = ExtFields::default();
+        ext.insert("consumerGroup", group);
+        let mut cmd = RemotingCommand::request(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED.0, ext);
+        cmd.flag = FLAG_ONEWAY;
+        cmd.opaque = ctx.next_conn_id() as i32;
+        if tx.try_send(Reply::new(cmd)).is_err() {
+            debug!(group, "could not queue NOTIFY_CONSUMER_IDS_CHANGED");
+        }
+    }
+}
+
+/// Expires idle channels every 10 s until shutdown.
+pub(crate) async fn housekeeping(ctx: Arc<Ctx>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = ctx.broker.shutdown_signal() => break,
+            _ = tick.tick() => {
+                ctx.clients.expire(&ctx);
+                ctx.locks.expire();
+            }
+        }
+    }
+}
+
+/// HEART_BEAT (34).
+pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResult {
+    let hb: HeartbeatData = serde_json::from_slice(&req.body).map_err(|e| {
+        HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("bad HeartbeatData: {e}"),
+        )
+    })?;
+    let now = Instant::now();
+    for c in &hb.consumer_data_set {
+        if c.group_name.is_empty() {
+            continue;
+        }
+        let retry = retry_topic(&c.group_name);
+        if ctx.broker.topic(&retry).is_none() {
+            if let Err(e) = ctx
+                .broker
+                .store
+                .topics()
+                .get_or_create(TopicConfig::new(&retry, 1))
+            {
+                warn!(topic = retry, "cannot create the retry topic: {e}");
+            }
+        }
+        let txs = {
+            let mut inner = ctx.clients.lock();
+            let g = inner.consumers.entry(c.group_name.clone()).or_default();
+            let before: BTreeSet<String> = g.subs.keys().cloned().collect();
+            let is_new = !g.members.contains_key(&conn.id);
+            g.members.insert(
+                conn.id,
+                Member {
+                    client_id: hb.client_id.clone(),
+                    tx: conn.tx.clone(),
+                    last: now,
+                    addr: conn.peer,
+                    language: req.language.name(),
+                    version: req.version,
+                },
+            );
+            g.consume_type = c.consume_type.clone();
+            g.message_model = c.message_model.clone();
+            g.consume_from_where = c.consume_from_where.clone();
+            // Last writer wins; keep an entry when the incoming one is older.
+            let mut subs = HashMap::new();
+            for s in &c.subscription_data_set {
+                let keep = g
+                    .subs
+                    .get(&s.topic)
+                    .filter(|old| old.sub_version > s.sub_version)
+                    .cloned();
+                subs.insert(s.topic.clone(), keep.unwrap_or_else(|| s.clone()));
+            }
+            // A lite-pull/pull instance sends no subscriptions: keep the others'.
+            if !subs.is_empty() {
+                g.subs = subs;
+            }
+            let after: BTreeSet<String> = g.subs.keys().cloned().collect();
+            (is_new || before != after).then(|| senders(g))
+        };
+        if let Some(txs) = txs {
+            send_notify(ctx, &c.group_name, txs);
+        }
+    }
+    {
+        let mut inner = ctx.clients.lock();
+        for p in &hb.producer_data_set {
+            inner
+                .producers
+                .entry(p.group_name.clone())
+                .or_default()
+                .insert(conn.id, now);
+        }
+    }
+    Ok(ok(req, &[]))
+}
+
+/// UNREGISTER_CLIENT (35).
+pub(crate) fn unregister(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResult {
+    let client_id = req_str(req, "clientID")?;
+    let mut notify = None;
+    {
+        let mut inner = ctx.clients.lock();
+        if let Some(group) = req.ext("consumerGroup") {
+            if let Some(g) = inner.consumers.get_mut(group) {
+                let before = g.members.len();
+                g.members
+                    .retain(|id, m| *id != conn.id && m.client_id != client_id);
+                if g.members.len() != before {
+                    notify = Some((group.to_owned(), senders(g)));
+                }
+                if g.members.is_empty() {
+                    inner.consumers.remove(group);
+                }
+            }
+        }
+        if let Some(group) = req.ext("producerGroup") {
+            if let Some(p) = inner.producers.get_mut(group) {
+                p.remove(&conn.id);
+                if p.is_empty() {
+                    inner.producers.remove(group);
+                }
+            }
+        }
+    }
+    if let Some((group, txs)) = notify {
+        send_notify(ctx, &group, txs);
+    }
+    let mut r = ok(req, &[]);
+    r.cmd.ext_mut();
+    Ok(r)
+}
+
+/// GET_CONSUMER_LIST_BY_GROUP (38).
+pub(crate) fn consumer_list(ctx: &Ctx, req: &RemotingCommand) -> HResult {
+    let group = req_str(req, "consumerGroup")?;
+    let mut ids: Vec<String> = ctx
+        .clients
+        .lock()
+        .consumers
+        .get(group)
+        .map(|g| g.members.values().map(|m| m.client_id.clone()).collect())
+        .unwrap_or_default();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("no consumer for this group, {group}"),
+        ));
+    }
+    let mut r = ok_json(
+        req,
+        &ConsumerListBody {
+            consumer_id_list: ids,
+        },
+    )?;
+    r.cmd.ext_mut();
+    Ok(r)
+}
+
+/// CHECK_CLIENT_CONFIG (46): TAG subscriptions pass; SQL92 is not supported.
+pub(crate) fn check_client_config(req: &RemotingCommand) -> HResult {
+    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    let kind = body
+        .pointer("/subscriptionData/expressionType")
+        .and_then(|v| v.as_str())
+        .unwrap_or("TAG");
+    if kind.eq_ignore_ascii_case("TAG") {
+        Ok(ok(req, &[]))
+    } else {
+        Err(HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            "The broker does not support consumer to filter message by SQL92",
+        ))
+    }
+}
+
+/// GET_CONSUMER_CONNECTION_LIST (203): the group's connections and
+/// subscriptions, or CONSUMER_NOT_ONLINE (206).
+pub(crate) fn consumer_connections(ctx: &Ctx, req: &RemotingCommand) -> HResult {
+    let group = req_str(req, "consumerGroup")?;
+    let body = {
+        let inner = ctx.clients.lock();
+        let Some(g) = inner.consumers.get(group) else {
+            return Err(HandlerError::new(
+                ResponseCode::CONSUMER_NOT_ONLINE,
+                format!("the consumer group[{group}] not online"),
+            ));
+        };
+        let conns: Vec<_> = g
+            .members
+            .values()
+            .map(|m| {
+                serde_json::json!({
+                    "clientAddr": m.addr.to_string(),
+                    "clientId": m.client_id,
+                    "language": m.language,
+                    "version": m.version,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "connectionSet": conns,
+            "consumeFromWhere": g.consume_from_where,
+            "consumeType": g.consume_type,
+            "messageModel": g.message_model,
+            "subscriptionTable": g.subs,
+        })
+    };
+    ok_json(req, &body)
+}
+
+/// QUERY_TOPIC_CONSUME_BY_WHO (300): groups subscribed to or holding offsets
+/// of the topic.
+pub(crate) fn consumed_by(ctx: &Ctx, req: &RemotingCommand) -> HResult {
+    let topic = req_str(req, "topic")?;
+    let mut groups: BTreeSet<String> = ctx
+        .clients
+        .lock()
+        .consumers
+        .iter()
+        .filter(|(_, g)| g.subs.contains_key(topic))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let offsets = ctx.broker.store.offsets();
+    for g in offsets.groups() {
+        if offsets.group_offsets(&g).iter().any(|(t, _, _)| t == topic) {
+            groups.insert(g);
+        }
+    }
+    ok_json(req, &serde_json::json!({ "groupList": groups }))
+}

@@ -1,0 +1,117 @@
+//! One RocketMQ connection: a reader that splits and decodes frames and
+//! spawns one task per request (replies are matched by `opaque`, so order is
+//! free and a long-polled pull does not block others), and a writer task fed
+//! by a channel that the broker also uses for its own requests
+//! (NOTIFY_CONSUMER_IDS_CHANGED).
+//!
+//! A frame that cannot be split or whose header cannot be decoded closes the
+//! connection and bumps `rokka_remoting_malformed_frames_total`, as both Java
+//! brokers do. A connection idle for 120 s is closed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rokka_protocols::remoting::{decode_frame, encode_frame_head, split_frame, DEFAULT_MAX_FRAME};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use super::context::{Ctx, Reply, Role};
+use super::dispatch;
+
+const IDLE: Duration = Duration::from_secs(120);
+/// Requests of one connection being handled at once; the reader waits for a
+/// slot, so a flooding client is slowed down instead of growing memory.
+const MAX_IN_FLIGHT: usize = 256;
+
+/// What handlers know about the connection a request came on.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnInfo {
+    pub(crate) id: u64,
+    pub(crate) peer: SocketAddr,
+    pub(crate) tx: mpsc::Sender<Reply>,
+}
+
+/// Serves one connection until it closes, fails, idles out or the broker stops.
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: Arc<Ctx>) {
+    let (mut rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<Reply>(1024);
+    let conn = ConnInfo {
+        id: ctx.next_conn_id(),
+        peer,
+        tx,
+    };
+    let writer = tokio::spawn(async move {
+        let mut head = BytesMut::with_capacity(512);
+        while let Some(reply) = rx.recv().await {
+            head.clear();
+            let len = reply.body.iter().map(|b| b.len()).sum();
+            encode_frame_head(&reply.cmd, len, &mut head);
+            if wr.write_all(&head).await.is_err() {
+                break;
+            }
+            for part in &reply.body {
+                if wr.write_all(part).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    'read: loop {
+        loop {
+            match split_frame(&mut buf, DEFAULT_MAX_FRAME) {
+                Ok(Some(frame)) => match decode_frame(&frame) {
+                    Ok(cmd) => {
+                        if cmd.is_response() {
+                            // Answers to our oneway NOTIFYs never come; ignore strays.
+                            continue;
+                        }
+                        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                            break 'read;
+                        };
+                        let (ctx, conn) = (ctx.clone(), conn.clone());
+                        tokio::spawn(async move {
+                            let _permit = permit;
+                            let oneway = cmd.is_oneway();
+                            let reply = dispatch::handle(&ctx, &conn, role, cmd).await;
+                            if !oneway {
+                                let _ = conn.tx.send(reply).await;
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        ctx.metrics.malformed.inc();
+                        warn!(%peer, "malformed remoting frame, closing the connection: {e}");
+                        break 'read;
+                    }
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    ctx.metrics.malformed.inc();
+                    warn!(%peer, "bad remoting frame length, closing the connection: {e}");
+                    break 'read;
+                }
+            }
+        }
+        tokio::select! {
+            _ = ctx.broker.shutdown_signal() => break,
+            read = tokio::time::timeout(IDLE, rd.read_buf(&mut buf)) => match read {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(_)) => {}
+                Err(_) => {
+                    debug!(%peer, "closing a remoting connection idle for 120 s");
+                    break;
+                }
+            }
+        }
+    }
+    ctx.clients.channel_closed(conn.id, &ctx);
+    drop(conn);
+    writer.abort();
+}

@@ -1,0 +1,118 @@
+//! The one list of served request codes per listener. Anything else gets
+//! REQUEST_CODE_NOT_SUPPORTED with a remark naming the code.
+
+use rokka_protocols::remoting::{RemotingCommand, RequestCode as C, ResponseCode};
+use tracing::debug;
+
+use super::conn::ConnInfo;
+use super::context::{Ctx, HResult, HandlerError, Reply, Role};
+use super::{admin, clients, namesrv, offsets, pull, query, send, stats, transaction};
+
+/// Runs the handler for `req` and turns its outcome into a reply.
+#[tracing::instrument(level = "debug", skip_all, fields(code = req.code, opaque = req.opaque, peer = %conn.peer))]
+pub(crate) async fn handle(ctx: &Ctx, conn: &ConnInfo, role: Role, req: RemotingCommand) -> Reply {
+    ctx.metrics
+        .requests
+        .with_label_values(&[&req.code.to_string()])
+        .inc();
+    let result = match role {
+        Role::NameServer => namesrv_code(ctx, &req),
+        Role::Broker => broker_code(ctx, conn, &req).await,
+    };
+    match result {
+        Ok(mut r) => {
+            r.cmd.opaque = req.opaque;
+            r
+        }
+        Err(HandlerError { code, remark }) => {
+            debug!(
+                code = req.code,
+                opaque = req.opaque,
+                "request failed: {remark}"
+            );
+            let mut cmd = req.response_to(code.0);
+            cmd.remark = Some(remark);
+            Reply::new(cmd)
+        }
+    }
+}
+
+fn not_supported(req: &RemotingCommand) -> HResult {
+    Err(HandlerError::new(
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+        format!(" request type {} not supported", req.code),
+    ))
+}
+
+fn namesrv_code(ctx: &Ctx, req: &RemotingCommand) -> HResult {
+    match C(req.code) {
+        C::GET_ROUTEINFO_BY_TOPIC => namesrv::route(ctx, req),
+        C::GET_BROKER_CLUSTER_INFO => namesrv::cluster_info(ctx, req),
+        C::REGISTER_BROKER => namesrv::register_broker(ctx, req),
+        C::UNREGISTER_BROKER => namesrv::unregister_broker(ctx, req),
+        C::GET_ALL_TOPIC_LIST_FROM_NAMESERVER
+        | C::GET_TOPICS_BY_CLUSTER
+        | C::GET_SYSTEM_TOPIC_LIST_FROM_NS => namesrv::topic_list(ctx, req),
+        C::PUT_KV_CONFIG => namesrv::put_kv(ctx, req),
+        C::GET_KV_CONFIG => namesrv::get_kv(ctx, req),
+        C::DELETE_KV_CONFIG => namesrv::delete_kv(ctx, req),
+        C::GET_KVLIST_BY_NAMESPACE => namesrv::kv_list(ctx, req),
+        C::DELETE_TOPIC_IN_NAMESRV => namesrv::delete_topic(ctx, req),
+        _ => not_supported(req),
+    }
+}
+
+async fn broker_code(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResult {
+    match C(req.code) {
+        C::SEND_MESSAGE | C::SEND_MESSAGE_V2 => send::send_message(ctx, conn, req).await,
+        C::SEND_BATCH_MESSAGE => send::send_batch(ctx, conn, req).await,
+        C::PULL_MESSAGE | C::LITE_PULL_MESSAGE => pull::pull(ctx, req).await,
+        C::HEART_BEAT => clients::heartbeat(ctx, conn, req),
+        C::UNREGISTER_CLIENT => clients::unregister(ctx, conn, req),
+        C::GET_CONSUMER_LIST_BY_GROUP => clients::consumer_list(ctx, req),
+        C::CHECK_CLIENT_CONFIG => clients::check_client_config(req),
+        C::QUERY_CONSUMER_OFFSET => offsets::query_consumer_offset(ctx, req),
+        C::UPDATE_CONSUMER_OFFSET => offsets::update_consumer_offset(ctx, req),
+        C::GET_MAX_OFFSET => offsets::max_offset(ctx, req),
+        C::GET_MIN_OFFSET => offsets::min_offset(ctx, req),
+        C::SEARCH_OFFSET_BY_TIMESTAMP => offsets::search_by_timestamp(ctx, req),
+        C::GET_EARLIEST_MSG_STORETIME => offsets::earliest_store_time(ctx, req),
+        C::QUERY_MESSAGE => query::query_message(ctx, req),
+        C::VIEW_MESSAGE_BY_ID => query::view_by_id(ctx, req),
+        C::UPDATE_AND_CREATE_TOPIC => admin::update_and_create_topic(ctx, req),
+        C::GET_ALL_TOPIC_CONFIG => admin::all_topic_config(ctx, req),
+        C::LOCK_BATCH_MQ => admin::lock_batch(ctx, req),
+        C::UNLOCK_BATCH_MQ => admin::unlock_batch(ctx, req),
+        C::CONSUMER_SEND_MSG_BACK => admin::send_back(ctx, conn, req).await,
+        C::GET_TOPIC_STATS_INFO => stats::topic_stats(ctx, req),
+        C::GET_CONSUME_STATS => stats::consume_stats(ctx, req),
+        C::GET_BROKER_RUNTIME_INFO => stats::runtime_info(ctx, req),
+        C::DELETE_TOPIC_IN_BROKER => stats::delete_topic(ctx, req),
+        C::GET_CONSUMER_CONNECTION_LIST => clients::consumer_connections(ctx, req),
+        C::QUERY_TOPIC_CONSUME_BY_WHO => clients::consumed_by(ctx, req),
+        C::GET_TOPIC_CONFIG => admin::topic_config(ctx, req),
+        C::END_TRANSACTION => transaction::end_transaction(ctx, req).await,
+        _ => not_supported(req),
+    }
+}
+
+/// A SUCCESS response with the given ext fields.
+pub(crate) fn ok(req: &RemotingCommand, ext: &[(&str, String)]) -> Reply {
+    let mut cmd = req.response_to(ResponseCode::SUCCESS.0);
+    if !ext.is_empty() {
+        let e = cmd.ext_mut();
+        for (k, v) in ext {
+            e.insert(*k, v.clone());
+        }
+    }
+    Reply::new(cmd)
+}
+
+/// A SUCCESS response with a JSON body.
+pub(crate) fn ok_json<T: serde::Serialize>(req: &RemotingCommand, body: &T) -> HResult {
+    let mut cmd = req.response_to(ResponseCode::SUCCESS.0);
+    cmd.body = serde_json::to_vec(body)
+        .map_err(|e| HandlerError::new(ResponseCode::SYSTEM_ERROR, e.to_string()))?
+        .into();
+    Ok(Reply::new(cmd))
+}

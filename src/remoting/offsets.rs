@@ -1,0 +1,87 @@
+//! Consumer offsets and queue offset look-ups: QUERY_CONSUMER_OFFSET (14),
+//! UPDATE_CONSUMER_OFFSET (15), GET_MAX_OFFSET (30), GET_MIN_OFFSET (31),
+//! SEARCH_OFFSET_BY_TIMESTAMP (29), GET_EARLIEST_MSG_STORETIME (32).
+//! All offsets are ConsumeQueue (logical) offsets.
+
+use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
+
+use super::context::{Ctx, HResult, HandlerError};
+use super::dispatch::ok;
+use super::header::{opt, req, req_str};
+
+fn queue(cmd: &RemotingCommand) -> Result<(&str, u32), HandlerError> {
+    let q: i64 = req(cmd, "queueId")?;
+    let q = u32::try_from(q)
+        .map_err(|_| HandlerError::new(ResponseCode::SYSTEM_ERROR, "invalid queueId"))?;
+    Ok((req_str(cmd, "topic")?, q))
+}
+
+/// QUERY_CONSUMER_OFFSET: the committed offset; else 0 while the queue was
+/// never truncated (a new group on a young queue starts at 0, as upstream);
+/// else QUERY_NOT_FOUND (22).
+pub(crate) fn query_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let group = req_str(cmd, "consumerGroup")?;
+    let (topic, q) = queue(cmd)?;
+    let store = &ctx.broker.store;
+    if let Some(c) = store.offsets().fetch(group, topic, q) {
+        return Ok(ok(cmd, &[("offset", c.offset.to_string())]));
+    }
+    let zero_ok = opt::<bool>(cmd, "setZeroIfNotFound")?.unwrap_or(true);
+    if zero_ok && store.min_offset(topic, q) == 0 {
+        return Ok(ok(cmd, &[("offset", "0".to_owned())]));
+    }
+    Err(HandlerError::new(
+        ResponseCode::QUERY_NOT_FOUND,
+        "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
+    ))
+}
+
+/// UPDATE_CONSUMER_OFFSET (usually oneway).
+pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let group = req_str(cmd, "consumerGroup")?;
+    let (topic, q) = queue(cmd)?;
+    let offset: i64 = req(cmd, "commitOffset")?;
+    if offset < 0 {
+        return Err(HandlerError::new(
+            ResponseCode::INVALID_PARAMETER,
+            "commitOffset is negative",
+        ));
+    }
+    ctx.broker
+        .store
+        .offsets()
+        .commit(group, topic, q, offset, "");
+    Ok(ok(cmd, &[]))
+}
+
+/// GET_MAX_OFFSET (0 if the queue does not exist).
+pub(crate) fn max_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let (topic, q) = queue(cmd)?;
+    let v = ctx.broker.store.max_offset(topic, q);
+    Ok(ok(cmd, &[("offset", v.to_string())]))
+}
+
+/// GET_MIN_OFFSET.
+pub(crate) fn min_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let (topic, q) = queue(cmd)?;
+    let v = ctx.broker.store.min_offset(topic, q);
+    Ok(ok(cmd, &[("offset", v.to_string())]))
+}
+
+/// SEARCH_OFFSET_BY_TIMESTAMP: the first offset stored at or after `timestamp`.
+pub(crate) fn search_by_timestamp(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let (topic, q) = queue(cmd)?;
+    let ts: i64 = req(cmd, "timestamp")?;
+    let v = ctx.broker.store.offset_for_timestamp(topic, q, ts);
+    Ok(ok(cmd, &[("offset", v.to_string())]))
+}
+
+/// GET_EARLIEST_MSG_STORETIME (-1 if the queue is empty).
+pub(crate) fn earliest_store_time(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let (topic, q) = queue(cmd)?;
+    let store = &ctx.broker.store;
+    let ts = store
+        .store_time_at(topic, q, store.min_offset(topic, q))
+        .unwrap_or(-1);
+    Ok(ok(cmd, &[("timestamp", ts.to_string())]))
+}

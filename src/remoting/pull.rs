@@ -1,0 +1,215 @@
+//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361), served identically.
+//!
+//! Status → code per rocketmq-remoting §7.2; every 0/19/20/21 answer carries
+//! `suggestWhichBrokerId` (0), `nextBeginOffset`, `minOffset`, `maxOffset`.
+//! With the SUSPEND flag a PULL_NOT_FOUND is parked until the queue grows or
+//! `suspendTimeoutMillis` (capped below the clients' 30 s timeout) passes,
+//! then re-run once. The COMMIT_OFFSET flag stores `commitOffset` first.
+//! Tag filtering compares ConsumeQueue tags codes with the hashes of the
+//! subscription's tags, rebuilt from the expression string (trimmed), not
+//! taken from the client's code set (CLIENT-NOTES: the Rust client hashes
+//! untrimmed tags).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
+use rokka_store::{java_string_hash, EntryKind, GetResult, GetStatus};
+
+use super::context::{Ctx, HResult, HandlerError, Reply};
+use super::header::{opt, req, req_str};
+
+const FLAG_COMMIT_OFFSET: i32 = 1;
+const FLAG_SUSPEND: i32 = 2;
+const FLAG_SUBSCRIPTION: i32 = 4;
+const MAX_SUSPEND: Duration = Duration::from_secs(25);
+const MAX_PULL_BYTES: usize = 256 * 1024;
+
+/// A TAG expression: `None` matches everything.
+pub(crate) fn tag_codes(expr: &str) -> Option<HashSet<i32>> {
+    let expr = expr.trim();
+    if expr.is_empty() || expr == "*" {
+        return None;
+    }
+    let set: HashSet<i32> = expr
+        .split("||")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(java_string_hash)
+        .collect();
+    (!set.is_empty()).then_some(set)
+}
+
+struct PullArgs<'a> {
+    group: &'a str,
+    topic: &'a str,
+    queue_id: u32,
+    offset: u64,
+    max_nums: u32,
+    max_bytes: usize,
+    sys_flag: i32,
+    suspend: Duration,
+}
+
+fn parse(cmd: &RemotingCommand) -> Result<PullArgs<'_>, HandlerError> {
+    let queue_id: i64 = req(cmd, "queueId")?;
+    let offset: i64 = req(cmd, "queueOffset")?;
+    let bad = |f: &str| HandlerError::new(ResponseCode::SYSTEM_ERROR, format!("invalid {f}"));
+    Ok(PullArgs {
+        group: req_str(cmd, "consumerGroup")?,
+        topic: req_str(cmd, "topic")?,
+        queue_id: u32::try_from(queue_id).map_err(|_| bad("queueId"))?,
+        offset: u64::try_from(offset).map_err(|_| bad("queueOffset"))?,
+        max_nums: req::<i64>(cmd, "maxMsgNums")?.clamp(1, 1024) as u32,
+        max_bytes: opt::<i64>(cmd, "maxMsgBytes")?.map_or(MAX_PULL_BYTES, |b| {
+            b.clamp(1, MAX_PULL_BYTES as i64) as usize
+        }),
+        sys_flag: req(cmd, "sysFlag")?,
+        suspend: Duration::from_millis(opt::<u64>(cmd, "suspendTimeoutMillis")?.unwrap_or(0))
+            .min(MAX_SUSPEND),
+    })
+}
+
+/// PULL_MESSAGE / LITE_PULL_MESSAGE.
+pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let a = parse(cmd)?;
+    let t = ctx.broker.topic(a.topic).ok_or_else(|| {
+        HandlerError::new(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please!", a.topic),
+        )
+    })?;
+    if t.perm & 4 == 0 {
+        return Err(HandlerError::new(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{}] pulling message is forbidden", a.topic),
+        ));
+    }
+    if a.queue_id >= t.read_queue_nums {
+        return Err(HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}]",
+                a.queue_id, a.topic, t.read_queue_nums
+            ),
+        ));
+    }
+    let (expr_type, expr) = if a.sys_flag & FLAG_SUBSCRIPTION != 0 {
+        (
+            cmd.ext("expressionType").unwrap_or("TAG").to_owned(),
+            cmd.ext("subscription").unwrap_or("*").to_owned(),
+        )
+    } else {
+        // No registered subscription (a pull that overtook its heartbeat):
+        // serve everything; the client re-filters by tag string.
+        ctx.clients
+            .subscription(a.group, a.topic)
+            .map(|s| {
+                (
+                    s.expression_type.unwrap_or_else(|| "TAG".to_owned()),
+                    s.sub_string,
+                )
+            })
+            .unwrap_or_else(|| ("TAG".to_owned(), "*".to_owned()))
+    };
+    if !expr_type.eq_ignore_ascii_case("TAG") {
+        return Err(HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            "The broker does not support consumer to filter message by SQL92",
+        ));
+    }
+    let codes = tag_codes(&expr);
+    if a.sys_flag & FLAG_COMMIT_OFFSET != 0 {
+        if let Some(c) = opt::<i64>(cmd, "commitOffset")?.filter(|c| *c >= 0) {
+            ctx.broker
+                .store
+                .offsets()
+                .commit(a.group, a.topic, a.queue_id, c, "");
+        }
+    }
+    let mut r = read(ctx, &a, codes.as_ref());
+    if code_of(&r, a.offset) == ResponseCode::PULL_NOT_FOUND
+        && a.sys_flag & FLAG_SUSPEND != 0
+        && !a.suspend.is_zero()
+    {
+        tokio::select! {
+            _ = ctx.broker.store.wait_for_data(a.topic, a.queue_id, a.offset, a.suspend) => {}
+            _ = ctx.broker.shutdown_signal() => {}
+        }
+        r = read(ctx, &a, codes.as_ref());
+    }
+    Ok(respond(cmd, &r, a.offset))
+}
+
+fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&HashSet<i32>>) -> GetResult {
+    let filter = |code: i64| codes.is_none_or(|s| s.contains(&(code as i32)));
+    let f: &dyn Fn(i64) -> bool = &filter;
+    ctx.broker.store.get_messages(
+        a.topic,
+        a.queue_id,
+        a.offset,
+        a.max_nums,
+        a.max_bytes,
+        codes.map(|_| f),
+    )
+}
+
+fn code_of(r: &GetResult, offset: u64) -> ResponseCode {
+    match r.status {
+        GetStatus::Found => ResponseCode::SUCCESS,
+        GetStatus::NoMatchedLogicQueue | GetStatus::NoMessageInQueue => {
+            if offset == 0 {
+                ResponseCode::PULL_NOT_FOUND
+            } else {
+                ResponseCode::PULL_OFFSET_MOVED
+            }
+        }
+        GetStatus::OffsetTooSmall | GetStatus::OffsetOverflowBadly => {
+            ResponseCode::PULL_OFFSET_MOVED
+        }
+        GetStatus::OffsetOverflowOne => ResponseCode::PULL_NOT_FOUND,
+        GetStatus::NoMatchedMessage | GetStatus::OffsetFoundNull => {
+            ResponseCode::PULL_RETRY_IMMEDIATELY
+        }
+    }
+}
+
+fn status_name(s: GetStatus) -> &'static str {
+    match s {
+        GetStatus::Found => "FOUND",
+        GetStatus::NoMatchedMessage => "NO_MATCHED_MESSAGE",
+        GetStatus::NoMatchedLogicQueue => "NO_MATCHED_LOGIC_QUEUE",
+        GetStatus::NoMessageInQueue => "NO_MESSAGE_IN_QUEUE",
+        GetStatus::OffsetTooSmall => "OFFSET_TOO_SMALL",
+        GetStatus::OffsetOverflowOne => "OFFSET_OVERFLOW_ONE",
+        GetStatus::OffsetOverflowBadly => "OFFSET_OVERFLOW_BADLY",
+        GetStatus::OffsetFoundNull => "OFFSET_FOUND_NULL",
+    }
+}
+
+fn respond(cmd: &RemotingCommand, r: &GetResult, offset: u64) -> Reply {
+    let mut code = code_of(r, offset);
+    let next = match r.status {
+        GetStatus::NoMatchedLogicQueue | GetStatus::NoMessageInQueue => 0,
+        GetStatus::OffsetOverflowOne => offset,
+        _ => r.next_offset,
+    };
+    // Kafka batches in a topic cannot go to a RocketMQ client: skip them.
+    let body: Vec<_> = r
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::RocketMq)
+        .map(|e| e.bytes.clone())
+        .collect();
+    if code == ResponseCode::SUCCESS && body.is_empty() {
+        code = ResponseCode::PULL_RETRY_IMMEDIATELY;
+    }
+    let mut resp = cmd.response_to(code.0);
+    resp.remark = Some(status_name(r.status).to_owned());
+    let e = resp.ext_mut();
+    e.insert("suggestWhichBrokerId", "0");
+    e.insert("nextBeginOffset", next.to_string());
+    e.insert("minOffset", r.min_offset.to_string());
+    e.insert("maxOffset", r.max_offset.to_string());
+    Reply { cmd: resp, body }
+}

@@ -1,0 +1,66 @@
+//! QUERY_MESSAGE (12, by KEYS word or by UNIQ_KEY through the index) and
+//! VIEW_MESSAGE_BY_ID (33, by CommitLog offset). Bodies are whole stored
+//! records, as a pull returns them.
+
+use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
+use rokka_store::EntryKind;
+
+use super::context::{now_ms, Ctx, HResult, HandlerError, Reply};
+use super::header::{opt, req, req_str};
+
+/// QUERY_MESSAGE: SUCCESS with the records, or QUERY_NOT_FOUND.
+pub(crate) fn query_message(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let topic = req_str(cmd, "topic")?;
+    let key = req_str(cmd, "key")?;
+    let max: i64 = req(cmd, "maxNum")?;
+    let begin: i64 = opt(cmd, "beginTimestamp")?.unwrap_or(0);
+    let end: i64 = opt(cmd, "endTimestamp")?.unwrap_or(i64::MAX);
+    let unique = opt::<bool>(cmd, "_UNIQUE_KEY_QUERY")?.unwrap_or(false);
+    let store = &ctx.broker.store;
+    let found = if unique {
+        store
+            .query_by_unique_id(topic, key, begin, end)
+            .into_iter()
+            .collect()
+    } else {
+        store.query_by_key(topic, key, begin, end, max.clamp(1, 64) as usize)
+    };
+    let body: Vec<_> = found
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::RocketMq)
+        .map(|e| e.bytes)
+        .collect();
+    if body.is_empty() {
+        return Err(HandlerError::new(
+            ResponseCode::QUERY_NOT_FOUND,
+            "can not find message, maybe time range not correct",
+        ));
+    }
+    let mut resp = cmd.response_to(ResponseCode::SUCCESS.0);
+    let e = resp.ext_mut();
+    e.insert("indexLastUpdateTimestamp", now_ms().to_string());
+    e.insert(
+        "indexLastUpdatePhyoffset",
+        store.commit_log_bounds().1.to_string(),
+    );
+    Ok(Reply { cmd: resp, body })
+}
+
+/// VIEW_MESSAGE_BY_ID: the record at CommitLog offset `offset`.
+pub(crate) fn view_by_id(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let offset: i64 = req(cmd, "offset")?;
+    let entry = u64::try_from(offset)
+        .ok()
+        .and_then(|o| ctx.broker.store.read_at(o))
+        .filter(|e| e.kind == EntryKind::RocketMq)
+        .ok_or_else(|| {
+            HandlerError::new(
+                ResponseCode::SYSTEM_ERROR,
+                format!("can not find message by the offset, {offset}"),
+            )
+        })?;
+    Ok(Reply {
+        cmd: cmd.response_to(ResponseCode::SUCCESS.0),
+        body: vec![entry.bytes],
+    })
+}
