@@ -82,3 +82,45 @@ impl ApiVersionsResponse {
         w.tags();
     }
 }
+
+impl ApiVersionsRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        if version >= 3 {
+            w.str(&self.client_software_name);
+            w.str(&self.client_software_version);
+            w.tags();
+        }
+    }
+}
+
+impl ApiVersionsResponse {
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]; sets
+    /// `r.flex` the same way). `flex` is not on the wire: it is taken from
+    /// [`SUPPORTED`] for keys rokka knows and is `i16::MAX` for the others.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        r.flex = version >= 3;
+        let error_code = r.i16("error_code")?;
+        let api_keys = r.array("api_keys", |r| {
+            let key = ApiKey(r.i16("api_key")?);
+            let min = r.i16("min_version")?;
+            let max = r.i16("max_version")?;
+            r.tags()?;
+            let flex = super::support(key).map_or(i16::MAX, |s| s.flex);
+            Ok(ApiSupport {
+                key,
+                min,
+                max,
+                flex,
+            })
+        })?;
+        if version >= 1 {
+            r.i32("throttle_time_ms")?;
+        }
+        r.tags()?;
+        Ok(ApiVersionsResponse {
+            error_code,
+            api_keys,
+        })
+    }
+}

@@ -66,3 +66,43 @@ pub fn encode_response(w: &mut Writer, _version: i16, results: &[(String, i16, O
     });
     w.tags();
 }
+
+impl CreatePartitionsRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    /// Manual assignments are kept only as present/absent, so present ones
+    /// are sent as an empty list; the timeout is not kept and is sent as 0.
+    pub fn encode(&self, w: &mut Writer, _version: i16) {
+        w.array(&self.topics, |w, t| {
+            w.str(&t.name);
+            w.i32(t.count);
+            w.array_len(t.has_assignments.then_some(0));
+            w.tags();
+        });
+        w.i32(0);
+        w.bool(self.validate_only);
+        w.tags();
+    }
+}
+
+/// A decoded CreatePartitions result: `(name, error code, message)`.
+pub type CreatePartitionsResult = (String, i16, Option<String>);
+
+/// Decodes a CreatePartitions response body (the inverse of
+/// [`encode_response`]).
+pub fn decode_response(
+    r: &mut Reader<'_>,
+    _version: i16,
+) -> Result<Vec<CreatePartitionsResult>, DecodeError> {
+    r.i32("throttle_time_ms")?;
+    let results = r.array("results", |r| {
+        let res = (
+            r.str("name")?,
+            r.i16("error_code")?,
+            r.nstr("error_message")?,
+        );
+        r.tags()?;
+        Ok(res)
+    })?;
+    r.tags()?;
+    Ok(results)
+}

@@ -121,3 +121,82 @@ pub fn encode_response(w: &mut Writer, version: i16, results: &[CreateTopicResul
     });
     w.tags();
 }
+
+impl CreateTopicsRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    /// Only the number of manual assignments is kept, so each is sent as
+    /// partition `i` with no broker ids.
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.array(&self.topics, |w, t| {
+            w.str(&t.name);
+            w.i32(t.num_partitions);
+            w.i16(t.replication_factor);
+            w.array_len(Some(t.assignments));
+            for i in 0..t.assignments {
+                w.i32(i32::try_from(i).unwrap_or(i32::MAX));
+                w.array_len(Some(0));
+                w.tags();
+            }
+            w.array(&t.configs, |w, (name, value)| {
+                w.str(name);
+                w.nstr(value.as_deref());
+                w.tags();
+            });
+            w.tags();
+        });
+        w.i32(self.timeout_ms);
+        if version >= 1 {
+            w.bool(self.validate_only);
+        }
+        w.tags();
+    }
+}
+
+/// Decodes a CreateTopics response body of `version` (the inverse of
+/// [`encode_response`]). Absent fields take the schema defaults: zero
+/// `topic_id` before v7, `None` message in v0, `num_partitions` -1 before v5.
+pub fn decode_response(
+    r: &mut Reader<'_>,
+    version: i16,
+) -> Result<Vec<CreateTopicResult>, DecodeError> {
+    if version >= 2 {
+        r.i32("throttle_time_ms")?;
+    }
+    let results = r.array("topics", |r| {
+        let name = r.str("name")?;
+        let topic_id = if version >= 7 {
+            r.uuid("topic_id")?
+        } else {
+            [0; 16]
+        };
+        let error_code = r.i16("error_code")?;
+        let error_message = if version >= 1 {
+            r.nstr("error_message")?
+        } else {
+            None
+        };
+        let mut num_partitions = -1;
+        if version >= 5 {
+            num_partitions = r.i32("num_partitions")?;
+            r.i16("replication_factor")?;
+            r.narray("configs", |r| {
+                r.str("name")?;
+                r.nstr("value")?;
+                r.bool("read_only")?;
+                r.i8("config_source")?;
+                r.bool("is_sensitive")?;
+                r.tags()
+            })?;
+        }
+        r.tags()?;
+        Ok(CreateTopicResult {
+            name,
+            topic_id,
+            error_code,
+            error_message,
+            num_partitions,
+        })
+    })?;
+    r.tags()?;
+    Ok(results)
+}

@@ -46,3 +46,34 @@ pub fn encode_response(w: &mut Writer, version: i16, results: &[(String, i16)]) 
     });
     w.tags();
 }
+
+impl DeleteTopicsRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    pub fn encode(&self, w: &mut Writer, _version: i16) {
+        w.array(&self.topic_names, |w, n| w.str(n));
+        w.i32(self.timeout_ms);
+        w.tags();
+    }
+}
+
+/// Decodes a DeleteTopics response body of `version` (the inverse of
+/// [`encode_response`]): `(name, error code)` per topic.
+pub fn decode_response(
+    r: &mut Reader<'_>,
+    version: i16,
+) -> Result<Vec<(String, i16)>, DecodeError> {
+    if version >= 1 {
+        r.i32("throttle_time_ms")?;
+    }
+    let results = r.array("responses", |r| {
+        let name = r.str("name")?;
+        let code = r.i16("error_code")?;
+        if version >= 5 {
+            r.nstr("error_message")?;
+        }
+        r.tags()?;
+        Ok((name, code))
+    })?;
+    r.tags()?;
+    Ok(results)
+}

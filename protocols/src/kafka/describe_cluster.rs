@@ -71,3 +71,46 @@ impl DescribeClusterResponse {
         w.tags();
     }
 }
+
+impl DescribeClusterRequest {
+    /// Encodes the body of `version` (authorized operations not asked for).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.bool(false);
+        if version >= 1 {
+            w.i8(self.endpoint_type);
+        }
+        w.tags();
+    }
+}
+
+impl DescribeClusterResponse {
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]);
+    /// `endpoint_type` is [`ENDPOINT_BROKERS`] in v0.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        r.i32("throttle_time_ms")?;
+        let error_code = r.i16("error_code")?;
+        r.nstr("error_message")?;
+        let endpoint_type = if version >= 1 {
+            r.i8("endpoint_type")?
+        } else {
+            ENDPOINT_BROKERS
+        };
+        let cluster_id = r.str("cluster_id")?;
+        let controller_id = r.i32("controller_id")?;
+        let brokers = r.array("brokers", |r| {
+            let b = (r.i32("broker_id")?, r.str("host")?, r.i32("port")?);
+            r.nstr("rack")?;
+            r.tags()?;
+            Ok(b)
+        })?;
+        r.i32("cluster_authorized_operations")?;
+        r.tags()?;
+        Ok(DescribeClusterResponse {
+            error_code,
+            endpoint_type,
+            cluster_id,
+            controller_id,
+            brokers,
+        })
+    }
+}

@@ -124,3 +124,84 @@ pub fn encode_response(w: &mut Writer, version: i16, results: &[ConfigResult]) {
     });
     w.tags();
 }
+
+impl DescribeConfigsRequest {
+    /// Encodes the body of `version` (no synonyms, no documentation).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.array(&self.resources, |w, c| {
+            w.i8(c.resource_type);
+            w.str(&c.resource_name);
+            match &c.configuration_keys {
+                None => w.array_len(None),
+                Some(keys) => w.array(keys, |w, k| w.str(k)),
+            }
+            w.tags();
+        });
+        if version >= 1 {
+            w.bool(false);
+        }
+        if version >= 3 {
+            w.bool(false);
+        }
+        w.tags();
+    }
+}
+
+/// Decodes a DescribeConfigs response body of `version` (the inverse of
+/// [`encode_response`]). v0 has no config source, only `is_default`: it
+/// reads as [`SOURCE_DEFAULT`] or -1 (the schema default). `config_type`
+/// is 0 before v3.
+pub fn decode_response(r: &mut Reader<'_>, version: i16) -> Result<Vec<ConfigResult>, DecodeError> {
+    r.i32("throttle_time_ms")?;
+    let results = r.array("results", |r| {
+        let error_code = r.i16("error_code")?;
+        let error_message = r.nstr("error_message")?;
+        let resource_type = r.i8("resource_type")?;
+        let resource_name = r.str("resource_name")?;
+        let configs = r.array("configs", |r| {
+            let name = r.str("name")?;
+            let value = r.nstr("value")?;
+            r.bool("read_only")?;
+            let source = if version == 0 {
+                if r.bool("is_default")? {
+                    SOURCE_DEFAULT
+                } else {
+                    -1
+                }
+            } else {
+                r.i8("config_source")?
+            };
+            r.bool("is_sensitive")?;
+            if version >= 1 {
+                r.array("synonyms", |r| {
+                    r.str("name")?;
+                    r.nstr("value")?;
+                    r.i8("source")?;
+                    r.tags()
+                })?;
+            }
+            let mut config_type = 0;
+            if version >= 3 {
+                config_type = r.i8("config_type")?;
+                r.nstr("documentation")?;
+            }
+            r.tags()?;
+            Ok(ConfigEntry {
+                name,
+                value,
+                source,
+                config_type,
+            })
+        })?;
+        r.tags()?;
+        Ok(ConfigResult {
+            error_code,
+            error_message,
+            resource_type,
+            resource_name,
+            configs,
+        })
+    })?;
+    r.tags()?;
+    Ok(results)
+}

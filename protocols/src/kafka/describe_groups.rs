@@ -97,3 +97,64 @@ pub fn encode_response(w: &mut Writer, version: i16, groups: &[DescribedGroup]) 
     });
     w.tags();
 }
+
+impl DescribeGroupsRequest {
+    /// Encodes the body of `version` (authorized operations not asked for).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.array(&self.groups, |w, g| w.str(g));
+        if version >= 3 {
+            w.bool(false);
+        }
+        w.tags();
+    }
+}
+
+/// Decodes a DescribeGroups response body of `version` (the inverse of
+/// [`encode_response`]); `group_instance_id` is `None` before v4.
+pub fn decode_response(
+    r: &mut Reader<'_>,
+    version: i16,
+) -> Result<Vec<DescribedGroup>, DecodeError> {
+    if version >= 1 {
+        r.i32("throttle_time_ms")?;
+    }
+    let groups = r.array("groups", |r| {
+        let error_code = r.i16("error_code")?;
+        let group_id = r.str("group_id")?;
+        let group_state = r.str("group_state")?;
+        let protocol_type = r.str("protocol_type")?;
+        let protocol_data = r.str("protocol_data")?;
+        let members = r.array("members", |r| {
+            let member_id = r.str("member_id")?;
+            let group_instance_id = if version >= 4 {
+                r.nstr("group_instance_id")?
+            } else {
+                None
+            };
+            let m = DescribedMember {
+                member_id,
+                group_instance_id,
+                client_id: r.str("client_id")?,
+                client_host: r.str("client_host")?,
+                member_metadata: r.bytes("member_metadata")?,
+                member_assignment: r.bytes("member_assignment")?,
+            };
+            r.tags()?;
+            Ok(m)
+        })?;
+        if version >= 3 {
+            r.i32("authorized_operations")?;
+        }
+        r.tags()?;
+        Ok(DescribedGroup {
+            error_code,
+            group_id,
+            group_state,
+            protocol_type,
+            protocol_data,
+            members,
+        })
+    })?;
+    r.tags()?;
+    Ok(groups)
+}

@@ -116,6 +116,50 @@ impl FetchRequest {
             topics,
         })
     }
+
+    /// Encodes the body of `version` as a consumer would: replica_id -1,
+    /// read-uncommitted, no fetch session, no forgotten topics, empty rack.
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.i32(-1);
+        w.i32(self.max_wait_ms);
+        w.i32(self.min_bytes);
+        if version >= 3 {
+            w.i32(self.max_bytes);
+        }
+        if version >= 4 {
+            w.i8(0);
+        }
+        if version >= 7 {
+            w.i32(0);
+            w.i32(-1);
+        }
+        w.array(&self.topics, |w, t| {
+            w.str(&t.topic);
+            w.array(&t.partitions, |w, p| {
+                w.i32(p.partition);
+                if version >= 9 {
+                    w.i32(-1);
+                }
+                w.i64(p.fetch_offset);
+                if version >= 12 {
+                    w.i32(-1);
+                }
+                if version >= 5 {
+                    w.i64(-1);
+                }
+                w.i32(p.partition_max_bytes);
+                w.tags();
+            });
+            w.tags();
+        });
+        if version >= 7 {
+            w.array_len(Some(0));
+        }
+        if version >= 11 {
+            w.str("");
+        }
+        w.tags();
+    }
 }
 
 /// One partition's data.
@@ -185,5 +229,67 @@ impl FetchResponse {
             w.tags();
         });
         w.tags();
+    }
+
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]).
+    /// Each partition's records come back as one chunk (none if empty);
+    /// `error_code` is 0 before v7 and `log_start_offset` -1 before v5.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        if version >= 1 {
+            r.i32("throttle_time_ms")?;
+        }
+        let mut error_code = 0;
+        if version >= 7 {
+            error_code = r.i16("error_code")?;
+            r.i32("session_id")?;
+        }
+        let responses = r.array("responses", |r| {
+            let t = FetchTopicResponse {
+                topic: r.str("topic")?,
+                partitions: r.array("partitions", |r| {
+                    let partition_index = r.i32("partition_index")?;
+                    let error_code = r.i16("error_code")?;
+                    let high_watermark = r.i64("high_watermark")?;
+                    if version >= 4 {
+                        r.i64("last_stable_offset")?;
+                    }
+                    let log_start_offset = if version >= 5 {
+                        r.i64("log_start_offset")?
+                    } else {
+                        -1
+                    };
+                    if version >= 4 {
+                        r.narray("aborted_transactions", |r| {
+                            r.i64("producer_id")?;
+                            r.i64("first_offset")?;
+                            r.tags()
+                        })?;
+                    }
+                    if version >= 11 {
+                        r.i32("preferred_read_replica")?;
+                    }
+                    let records = r.bytes("records")?;
+                    r.tags()?;
+                    Ok(FetchPartitionResponse {
+                        partition_index,
+                        error_code,
+                        high_watermark,
+                        log_start_offset,
+                        records: if records.is_empty() {
+                            Vec::new()
+                        } else {
+                            vec![records]
+                        },
+                    })
+                })?,
+            };
+            r.tags()?;
+            Ok(t)
+        })?;
+        r.tags()?;
+        Ok(FetchResponse {
+            error_code,
+            responses,
+        })
     }
 }

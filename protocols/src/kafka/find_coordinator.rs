@@ -89,3 +89,62 @@ impl FindCoordinatorResponse {
         w.tags();
     }
 }
+
+impl FindCoordinatorRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    /// Before v4 only the first key is sent ("" if there is none).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        if version < 4 {
+            w.str(self.keys.first().map_or("", String::as_str));
+        }
+        if version >= 1 {
+            w.i8(self.key_type);
+        }
+        if version >= 4 {
+            w.array(&self.keys, |w, k| w.str(k));
+        }
+        w.tags();
+    }
+}
+
+impl FindCoordinatorResponse {
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]).
+    /// Before v4 there is exactly one coordinator and its `key` is "".
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        if version >= 1 {
+            r.i32("throttle_time_ms")?;
+        }
+        let coordinators = if version >= 4 {
+            r.array("coordinators", |r| {
+                let key = r.str("key")?;
+                let node_id = r.i32("node_id")?;
+                let host = r.str("host")?;
+                let port = r.i32("port")?;
+                let error_code = r.i16("error_code")?;
+                r.nstr("error_message")?;
+                r.tags()?;
+                Ok(Coordinator {
+                    key,
+                    error_code,
+                    node_id,
+                    host,
+                    port,
+                })
+            })?
+        } else {
+            let error_code = r.i16("error_code")?;
+            if version >= 1 {
+                r.nstr("error_message")?;
+            }
+            vec![Coordinator {
+                key: String::new(),
+                error_code,
+                node_id: r.i32("node_id")?,
+                host: r.str("host")?,
+                port: r.i32("port")?,
+            }]
+        };
+        r.tags()?;
+        Ok(FindCoordinatorResponse { coordinators })
+    }
+}

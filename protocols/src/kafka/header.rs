@@ -11,7 +11,7 @@
 
 use bytes::Bytes;
 
-use super::{is_flexible, ApiKey, DecodeError, Reader};
+use super::{is_flexible, ApiKey, DecodeError, Reader, Writer};
 
 /// A parsed request header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,23 @@ pub fn parse_request_header(frame: &Bytes) -> Result<RequestHeader, DecodeError>
     })
 }
 
+impl RequestHeader {
+    /// Encodes the header: v2 (with an empty tagged-field section) when
+    /// `flexible`, else v1. `client_id` keeps the classic i16-length
+    /// encoding in both, as the schema says; `body_offset` is not on the wire.
+    pub fn encode(&self, w: &mut Writer) {
+        let flex = std::mem::replace(&mut w.flex, false);
+        w.i16(self.api_key.0);
+        w.i16(self.api_version);
+        w.i32(self.correlation_id);
+        w.nstr(self.client_id.as_deref());
+        if self.flexible {
+            w.uvarint(0);
+        }
+        w.flex = flex;
+    }
+}
+
 /// A response header: v1 (with tags) when `flexible`, else v0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponseHeader {
@@ -83,6 +100,21 @@ impl ResponseHeader {
         if self.flexible {
             w.uvarint(0);
         }
+    }
+
+    /// Decodes a header: v1 (tags skipped) when `flexible`, else v0.
+    pub fn decode(r: &mut Reader<'_>, flexible: bool) -> Result<ResponseHeader, DecodeError> {
+        let correlation_id = r.i32("correlation_id")?;
+        if flexible {
+            let flex = std::mem::replace(&mut r.flex, true);
+            let tags = r.tags();
+            r.flex = flex;
+            tags?;
+        }
+        Ok(ResponseHeader {
+            correlation_id,
+            flexible,
+        })
     }
 }
 

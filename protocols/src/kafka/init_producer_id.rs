@@ -63,3 +63,30 @@ impl InitProducerIdResponse {
         w.tags();
     }
 }
+
+impl InitProducerIdRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.nstr(self.transactional_id.as_deref());
+        w.i32(self.transaction_timeout_ms);
+        if version >= 3 {
+            w.i64(self.producer_id);
+            w.i16(self.producer_epoch);
+        }
+        w.tags();
+    }
+}
+
+impl InitProducerIdResponse {
+    /// Decodes the body (the inverse of [`Self::encode`]).
+    pub fn decode(r: &mut Reader<'_>, _version: i16) -> Result<Self, DecodeError> {
+        r.i32("throttle_time_ms")?;
+        let resp = InitProducerIdResponse {
+            error_code: r.i16("error_code")?,
+            producer_id: r.i64("producer_id")?,
+            producer_epoch: r.i16("producer_epoch")?,
+        };
+        r.tags()?;
+        Ok(resp)
+    }
+}

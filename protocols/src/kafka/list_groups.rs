@@ -55,3 +55,40 @@ pub fn encode_response(w: &mut Writer, version: i16, groups: &[ListedGroup]) {
     });
     w.tags();
 }
+
+impl ListGroupsRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        if version >= 4 {
+            w.array(&self.states_filter, |w, s| w.str(s));
+        }
+        w.tags();
+    }
+}
+
+/// Decodes a ListGroups response body of `version` (the inverse of
+/// [`encode_response`], whose top-level error code is always 0 and is
+/// dropped here); `group_state` is "" before v4.
+pub fn decode_response(r: &mut Reader<'_>, version: i16) -> Result<Vec<ListedGroup>, DecodeError> {
+    if version >= 1 {
+        r.i32("throttle_time_ms")?;
+    }
+    r.i16("error_code")?;
+    let groups = r.array("groups", |r| {
+        let group_id = r.str("group_id")?;
+        let protocol_type = r.str("protocol_type")?;
+        let group_state = if version >= 4 {
+            r.str("group_state")?
+        } else {
+            String::new()
+        };
+        r.tags()?;
+        Ok(ListedGroup {
+            group_id,
+            protocol_type,
+            group_state,
+        })
+    })?;
+    r.tags()?;
+    Ok(groups)
+}

@@ -75,6 +75,31 @@ impl ListOffsetsRequest {
         r.tags()?;
         Ok(ListOffsetsRequest { topics })
     }
+
+    /// Encodes the body of `version` as a consumer would (replica_id -1,
+    /// read-uncommitted, no leader epoch, max_num_offsets 1).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.i32(-1);
+        if version >= 2 {
+            w.i8(0);
+        }
+        w.array(&self.topics, |w, t| {
+            w.str(&t.name);
+            w.array(&t.partitions, |w, p| {
+                w.i32(p.partition_index);
+                if version >= 4 {
+                    w.i32(-1);
+                }
+                w.i64(p.timestamp);
+                if version == 0 {
+                    w.i32(1);
+                }
+                w.tags();
+            });
+            w.tags();
+        });
+        w.tags();
+    }
 }
 
 /// One partition's answer.
@@ -134,5 +159,49 @@ impl ListOffsetsResponse {
             w.tags();
         });
         w.tags();
+    }
+}
+
+impl ListOffsetsResponse {
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]). v0:
+    /// `offset` is the first old-style offset (-1 if none) and `timestamp`
+    /// -1; `leader_epoch` is -1 before v4.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        if version >= 2 {
+            r.i32("throttle_time_ms")?;
+        }
+        let topics = r.array("topics", |r| {
+            let t = ListOffsetsTopicResponse {
+                name: r.str("name")?,
+                partitions: r.array("partitions", |r| {
+                    let partition_index = r.i32("partition_index")?;
+                    let error_code = r.i16("error_code")?;
+                    let (mut timestamp, mut leader_epoch) = (-1, -1);
+                    let offset = if version == 0 {
+                        let offsets = r.array("old_style_offsets", |r| r.i64("offset"))?;
+                        offsets.first().copied().unwrap_or(-1)
+                    } else {
+                        timestamp = r.i64("timestamp")?;
+                        let offset = r.i64("offset")?;
+                        if version >= 4 {
+                            leader_epoch = r.i32("leader_epoch")?;
+                        }
+                        offset
+                    };
+                    r.tags()?;
+                    Ok(ListOffsetsPartitionResponse {
+                        partition_index,
+                        error_code,
+                        timestamp,
+                        offset,
+                        leader_epoch,
+                    })
+                })?,
+            };
+            r.tags()?;
+            Ok(t)
+        })?;
+        r.tags()?;
+        Ok(ListOffsetsResponse { topics })
     }
 }

@@ -188,3 +188,124 @@ impl MetadataResponse {
         w.tags();
     }
 }
+
+impl MetadataRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    /// `None` is an empty list in v0; a null name is "" before v10.
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        match &self.topics {
+            None if version == 0 => w.array_len(Some(0)),
+            None => w.array_len(None),
+            Some(topics) => w.array(topics, |w, t| {
+                if version >= 10 {
+                    w.raw(&t.topic_id);
+                    w.nstr(t.name.as_deref());
+                } else {
+                    w.str(t.name.as_deref().unwrap_or(""));
+                }
+                w.tags();
+            }),
+        }
+        if version >= 4 {
+            w.bool(self.allow_auto_topic_creation);
+        }
+        if (8..=10).contains(&version) {
+            w.bool(false);
+        }
+        if version >= 8 {
+            w.bool(false);
+        }
+        w.tags();
+    }
+}
+
+impl MetadataResponse {
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]).
+    /// Fields a version lacks take the schema defaults: `cluster_id` "",
+    /// `controller_id` -1, `topic_id` zero, `leader_epoch` -1.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        if version >= 3 {
+            r.i32("throttle_time_ms")?;
+        }
+        let brokers = r.array("brokers", |r| {
+            let b = MetadataBroker {
+                node_id: r.i32("node_id")?,
+                host: r.str("host")?,
+                port: r.i32("port")?,
+            };
+            if version >= 1 {
+                r.nstr("rack")?;
+            }
+            r.tags()?;
+            Ok(b)
+        })?;
+        let cluster_id = if version >= 2 {
+            r.str("cluster_id")?
+        } else {
+            String::new()
+        };
+        let controller_id = if version >= 1 {
+            r.i32("controller_id")?
+        } else {
+            -1
+        };
+        let topics = r.array("topics", |r| {
+            let error_code = r.i16("error_code")?;
+            let name = if version >= 12 {
+                r.nstr("name")?
+            } else {
+                Some(r.str("name")?)
+            };
+            let topic_id = if version >= 10 {
+                r.uuid("topic_id")?
+            } else {
+                [0; 16]
+            };
+            if version >= 1 {
+                r.bool("is_internal")?;
+            }
+            let partitions = r.array("partitions", |r| {
+                let error_code = r.i16("error_code")?;
+                let partition_index = r.i32("partition_index")?;
+                let leader_id = r.i32("leader_id")?;
+                let leader_epoch = if version >= 7 {
+                    r.i32("leader_epoch")?
+                } else {
+                    -1
+                };
+                r.array("replica_nodes", |r| r.i32("replica"))?;
+                r.array("isr_nodes", |r| r.i32("isr"))?;
+                if version >= 5 {
+                    r.array("offline_replicas", |r| r.i32("offline"))?;
+                }
+                r.tags()?;
+                Ok(MetadataPartition {
+                    error_code,
+                    partition_index,
+                    leader_id,
+                    leader_epoch,
+                })
+            })?;
+            if version >= 8 {
+                r.i32("topic_authorized_operations")?;
+            }
+            r.tags()?;
+            Ok(MetadataTopic {
+                error_code,
+                name,
+                topic_id,
+                partitions,
+            })
+        })?;
+        if (8..=10).contains(&version) {
+            r.i32("cluster_authorized_operations")?;
+        }
+        r.tags()?;
+        Ok(MetadataResponse {
+            brokers,
+            cluster_id,
+            controller_id,
+            topics,
+        })
+    }
+}

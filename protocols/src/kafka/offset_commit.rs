@@ -128,3 +128,61 @@ impl OffsetCommitResponse {
         w.tags();
     }
 }
+
+impl OffsetCommitRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]):
+    /// no group instance id, retention -1, leader epoch -1, commit time -1.
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.str(&self.group_id);
+        if version >= 1 {
+            w.i32(self.generation_id);
+            w.str(&self.member_id);
+        }
+        if version >= 7 {
+            w.nstr(None);
+        }
+        if (2..=4).contains(&version) {
+            w.i64(-1);
+        }
+        w.array(&self.topics, |w, t| {
+            w.str(&t.name);
+            w.array(&t.partitions, |w, p| {
+                w.i32(p.partition_index);
+                w.i64(p.committed_offset);
+                if version >= 6 {
+                    w.i32(-1);
+                }
+                if version == 1 {
+                    w.i64(-1);
+                }
+                w.nstr(p.committed_metadata.as_deref());
+                w.tags();
+            });
+            w.tags();
+        });
+        w.tags();
+    }
+}
+
+impl OffsetCommitResponse {
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]).
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        if version >= 3 {
+            r.i32("throttle_time_ms")?;
+        }
+        let topics = r.array("topics", |r| {
+            let t = OffsetCommitTopicResponse {
+                name: r.str("name")?,
+                partitions: r.array("partitions", |r| {
+                    let p = (r.i32("partition_index")?, r.i16("error_code")?);
+                    r.tags()?;
+                    Ok(p)
+                })?,
+            };
+            r.tags()?;
+            Ok(t)
+        })?;
+        r.tags()?;
+        Ok(OffsetCommitResponse { topics })
+    }
+}

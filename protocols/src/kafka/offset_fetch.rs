@@ -106,3 +106,64 @@ impl OffsetFetchResponse {
         w.tags();
     }
 }
+
+impl OffsetFetchRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    /// `None` (all topics) only exists from v2; earlier it is sent as an
+    /// empty list. `require_stable` (v7) is false.
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.str(&self.group_id);
+        match &self.topics {
+            None if version < 2 => w.array_len(Some(0)),
+            None => w.array_len(None),
+            Some(topics) => w.array(topics, |w, t| {
+                w.str(&t.name);
+                w.array(&t.partition_indexes, |w, p| w.i32(*p));
+                w.tags();
+            }),
+        }
+        if version >= 7 {
+            w.bool(false);
+        }
+        w.tags();
+    }
+}
+
+impl OffsetFetchResponse {
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]); a
+    /// null metadata reads as "", `error_code` is 0 before v2.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        if version >= 3 {
+            r.i32("throttle_time_ms")?;
+        }
+        let topics = r.array("topics", |r| {
+            let t = OffsetFetchTopicResponse {
+                name: r.str("name")?,
+                partitions: r.array("partitions", |r| {
+                    let partition_index = r.i32("partition_index")?;
+                    let committed_offset = r.i64("committed_offset")?;
+                    if version >= 5 {
+                        r.i32("committed_leader_epoch")?;
+                    }
+                    let p = OffsetFetchPartition {
+                        partition_index,
+                        committed_offset,
+                        metadata: r.str("metadata")?,
+                        error_code: r.i16("error_code")?,
+                    };
+                    r.tags()?;
+                    Ok(p)
+                })?,
+            };
+            r.tags()?;
+            Ok(t)
+        })?;
+        let error_code = if version >= 2 {
+            r.i16("error_code")?
+        } else {
+            0
+        };
+        r.tags()?;
+        Ok(OffsetFetchResponse { topics, error_code })
+    }
+}

@@ -80,3 +80,61 @@ pub fn encode_response(w: &mut Writer, version: i16, topics: &[(String, Vec<Epoc
     });
     w.tags();
 }
+
+impl OffsetForLeaderEpochRequest {
+    /// Encodes the body of `version` as a consumer would (replica_id -2,
+    /// current_leader_epoch -1).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        if version >= 3 {
+            w.i32(-2);
+        }
+        w.array(&self.topics, |w, (topic, partitions)| {
+            w.str(topic);
+            w.array(partitions, |w, (partition, epoch)| {
+                w.i32(*partition);
+                if version >= 2 {
+                    w.i32(-1);
+                }
+                w.i32(*epoch);
+                w.tags();
+            });
+            w.tags();
+        });
+        w.tags();
+    }
+}
+
+/// Decodes a response body of `version` (the inverse of [`encode_response`]);
+/// `leader_epoch` is -1 in v0.
+pub fn decode_response(
+    r: &mut Reader<'_>,
+    version: i16,
+) -> Result<Vec<(String, Vec<EpochEndOffset>)>, DecodeError> {
+    if version >= 2 {
+        r.i32("throttle_time_ms")?;
+    }
+    let topics = r.array("topics", |r| {
+        let topic = r.str("topic")?;
+        let partitions = r.array("partitions", |r| {
+            let error_code = r.i16("error_code")?;
+            let partition = r.i32("partition")?;
+            let leader_epoch = if version >= 1 {
+                r.i32("leader_epoch")?
+            } else {
+                -1
+            };
+            let p = EpochEndOffset {
+                error_code,
+                partition,
+                leader_epoch,
+                end_offset: r.i64("end_offset")?,
+            };
+            r.tags()?;
+            Ok(p)
+        })?;
+        r.tags()?;
+        Ok((topic, partitions))
+    })?;
+    r.tags()?;
+    Ok(topics)
+}

@@ -81,6 +81,25 @@ impl ProduceRequest {
             topics,
         })
     }
+
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        if version >= 3 {
+            w.nstr(self.transactional_id.as_deref());
+        }
+        w.i16(self.acks);
+        w.i32(self.timeout_ms);
+        w.array(&self.topics, |w, t| {
+            w.str(&t.name);
+            w.array(&t.partitions, |w, p| {
+                w.i32(p.index);
+                w.bytes(&p.records);
+                w.tags();
+            });
+            w.tags();
+        });
+        w.tags();
+    }
 }
 
 /// One partition's result.
@@ -139,5 +158,50 @@ impl ProduceResponse {
             w.i32(0);
         }
         w.tags();
+    }
+
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]);
+    /// `log_start_offset` is -1 before v5.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        let responses = r.array("responses", |r| {
+            let t = ProduceTopicResponse {
+                name: r.str("name")?,
+                partitions: r.array("partition_responses", |r| {
+                    let index = r.i32("index")?;
+                    let error_code = r.i16("error_code")?;
+                    let base_offset = r.i64("base_offset")?;
+                    if version >= 2 {
+                        r.i64("log_append_time_ms")?;
+                    }
+                    let log_start_offset = if version >= 5 {
+                        r.i64("log_start_offset")?
+                    } else {
+                        -1
+                    };
+                    if version >= 8 {
+                        r.array("record_errors", |r| {
+                            r.i32("batch_index")?;
+                            r.nstr("batch_index_error_message")?;
+                            r.tags()
+                        })?;
+                        r.nstr("error_message")?;
+                    }
+                    r.tags()?;
+                    Ok(ProducePartitionResponse {
+                        index,
+                        error_code,
+                        base_offset,
+                        log_start_offset,
+                    })
+                })?,
+            };
+            r.tags()?;
+            Ok(t)
+        })?;
+        if version >= 1 {
+            r.i32("throttle_time_ms")?;
+        }
+        r.tags()?;
+        Ok(ProduceResponse { responses })
     }
 }

@@ -26,7 +26,7 @@ use super::offset_commit::OffsetCommitRequest;
 use super::offset_fetch::OffsetFetchRequest;
 use super::offset_for_leader_epoch::OffsetForLeaderEpochRequest;
 use super::produce::ProduceRequest;
-use super::{support, ApiKey, DecodeError, Reader, RequestHeader};
+use super::{support, ApiKey, DecodeError, Reader, RequestHeader, Writer};
 
 /// A decoded request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,4 +135,70 @@ pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, Request), DecodeE
         });
     }
     Ok((h, req))
+}
+
+impl Request {
+    /// The API this body belongs to.
+    pub fn api_key(&self) -> ApiKey {
+        match self {
+            Request::Produce(_) => ApiKey::PRODUCE,
+            Request::Fetch(_) => ApiKey::FETCH,
+            Request::ListOffsets(_) => ApiKey::LIST_OFFSETS,
+            Request::Metadata(_) => ApiKey::METADATA,
+            Request::OffsetCommit(_) => ApiKey::OFFSET_COMMIT,
+            Request::OffsetFetch(_) => ApiKey::OFFSET_FETCH,
+            Request::FindCoordinator(_) => ApiKey::FIND_COORDINATOR,
+            Request::JoinGroup(_) => ApiKey::JOIN_GROUP,
+            Request::Heartbeat(_) => ApiKey::HEARTBEAT,
+            Request::LeaveGroup(_) => ApiKey::LEAVE_GROUP,
+            Request::SyncGroup(_) => ApiKey::SYNC_GROUP,
+            Request::ApiVersions(_) => ApiKey::API_VERSIONS,
+            Request::InitProducerId(_) => ApiKey::INIT_PRODUCER_ID,
+            Request::DescribeGroups(_) => ApiKey::DESCRIBE_GROUPS,
+            Request::ListGroups(_) => ApiKey::LIST_GROUPS,
+            Request::CreateTopics(_) => ApiKey::CREATE_TOPICS,
+            Request::DeleteTopics(_) => ApiKey::DELETE_TOPICS,
+            Request::DescribeConfigs(_) => ApiKey::DESCRIBE_CONFIGS,
+            Request::CreatePartitions(_) => ApiKey::CREATE_PARTITIONS,
+            Request::OffsetForLeaderEpoch(_) => ApiKey::OFFSET_FOR_LEADER_EPOCH,
+            Request::DescribeCluster(_) => ApiKey::DESCRIBE_CLUSTER,
+        }
+    }
+
+    /// Encodes the body for `version`; `w.flex` must already match it.
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        match self {
+            Request::Produce(x) => x.encode(w, version),
+            Request::Fetch(x) => x.encode(w, version),
+            Request::ListOffsets(x) => x.encode(w, version),
+            Request::Metadata(x) => x.encode(w, version),
+            Request::OffsetCommit(x) => x.encode(w, version),
+            Request::OffsetFetch(x) => x.encode(w, version),
+            Request::FindCoordinator(x) => x.encode(w, version),
+            Request::JoinGroup(x) => x.encode(w, version),
+            Request::Heartbeat(x) => x.encode(w, version),
+            Request::LeaveGroup(x) => x.encode(w, version),
+            Request::SyncGroup(x) => x.encode(w, version),
+            Request::ApiVersions(x) => x.encode(w, version),
+            Request::InitProducerId(x) => x.encode(w, version),
+            Request::DescribeGroups(x) => x.encode(w, version),
+            Request::ListGroups(x) => x.encode(w, version),
+            Request::CreateTopics(x) => x.encode(w, version),
+            Request::DeleteTopics(x) => x.encode(w, version),
+            Request::DescribeConfigs(x) => x.encode(w, version),
+            Request::CreatePartitions(x) => x.encode(w, version),
+            Request::OffsetForLeaderEpoch(x) => x.encode(w, version),
+            Request::DescribeCluster(x) => x.encode(w, version),
+        }
+    }
+}
+
+/// Encodes a frame (no size prefix) for `h` and `req`: the inverse of
+/// [`decode_request`]. The body uses the compact encodings when
+/// `h.flexible`; `h.body_offset` is ignored.
+pub fn encode_request(h: &RequestHeader, req: &Request) -> Bytes {
+    let mut w = Writer::new(h.flexible);
+    h.encode(&mut w);
+    req.encode(&mut w, h.api_version);
+    w.to_bytes()
 }

@@ -42,3 +42,26 @@ pub fn encode_response(w: &mut Writer, version: i16, error_code: i16) {
     w.i16(error_code);
     w.tags();
 }
+
+impl HeartbeatRequest {
+    /// Encodes the body of `version` (no group instance id).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.str(&self.group_id);
+        w.i32(self.generation_id);
+        w.str(&self.member_id);
+        if version >= 3 {
+            w.nstr(None);
+        }
+        w.tags();
+    }
+}
+
+/// Decodes a Heartbeat response body of `version`: its error code.
+pub fn decode_response(r: &mut Reader<'_>, version: i16) -> Result<i16, DecodeError> {
+    if version >= 1 {
+        r.i32("throttle_time_ms")?;
+    }
+    let error_code = r.i16("error_code")?;
+    r.tags()?;
+    Ok(error_code)
+}

@@ -133,3 +133,77 @@ impl JoinGroupResponse {
         w.tags();
     }
 }
+
+impl JoinGroupRequest {
+    /// Encodes the body of `version` (the inverse of [`Self::decode`]; no
+    /// reason). Before v1 `rebalance_timeout_ms` is not sent.
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.str(&self.group_id);
+        w.i32(self.session_timeout_ms);
+        if version >= 1 {
+            w.i32(self.rebalance_timeout_ms);
+        }
+        w.str(&self.member_id);
+        if version >= 5 {
+            w.nstr(self.group_instance_id.as_deref());
+        }
+        w.str(&self.protocol_type);
+        w.array(&self.protocols, |w, (name, metadata)| {
+            w.str(name);
+            w.bytes(metadata);
+            w.tags();
+        });
+        if version >= 8 {
+            w.nstr(None);
+        }
+        w.tags();
+    }
+}
+
+impl JoinGroupResponse {
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]): a
+    /// null protocol name reads as "", `protocol_type` is `None` before v7.
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        if version >= 2 {
+            r.i32("throttle_time_ms")?;
+        }
+        let error_code = r.i16("error_code")?;
+        let generation_id = r.i32("generation_id")?;
+        let protocol_type = if version >= 7 {
+            r.nstr("protocol_type")?
+        } else {
+            None
+        };
+        let protocol_name = r.str("protocol_name")?;
+        let leader = r.str("leader")?;
+        if version >= 9 {
+            r.bool("skip_assignment")?;
+        }
+        let member_id = r.str("member_id")?;
+        let members = r.array("members", |r| {
+            let member_id = r.str("member_id")?;
+            let group_instance_id = if version >= 5 {
+                r.nstr("group_instance_id")?
+            } else {
+                None
+            };
+            let m = JoinGroupMember {
+                member_id,
+                group_instance_id,
+                metadata: r.bytes("metadata")?,
+            };
+            r.tags()?;
+            Ok(m)
+        })?;
+        r.tags()?;
+        Ok(JoinGroupResponse {
+            error_code,
+            generation_id,
+            protocol_type,
+            protocol_name,
+            leader,
+            member_id,
+            members,
+        })
+    }
+}

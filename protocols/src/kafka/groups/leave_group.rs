@@ -61,3 +61,53 @@ pub fn encode_response(w: &mut Writer, version: i16, error_code: i16, members: &
     }
     w.tags();
 }
+
+impl LeaveGroupRequest {
+    /// Encodes the body of `version` (no group instance ids, no reasons).
+    /// Before v3 only the first member id is sent ("" if there is none).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.str(&self.group_id);
+        if version >= 3 {
+            w.array(&self.member_ids, |w, id| {
+                w.str(id);
+                w.nstr(None);
+                if version >= 5 {
+                    w.nstr(None);
+                }
+                w.tags();
+            });
+        } else {
+            w.str(self.member_ids.first().map_or("", String::as_str));
+        }
+        w.tags();
+    }
+}
+
+/// A decoded LeaveGroup response: the top-level error code and, for v3+,
+/// `(member id, error code)` per member.
+pub type LeaveGroupResponseBody = (i16, Vec<(String, i16)>);
+
+/// Decodes a LeaveGroup response body of `version` (the inverse of
+/// [`encode_response`]).
+pub fn decode_response(
+    r: &mut Reader<'_>,
+    version: i16,
+) -> Result<LeaveGroupResponseBody, DecodeError> {
+    if version >= 1 {
+        r.i32("throttle_time_ms")?;
+    }
+    let error_code = r.i16("error_code")?;
+    let members = if version >= 3 {
+        r.array("members", |r| {
+            let id = r.str("member_id")?;
+            r.nstr("group_instance_id")?;
+            let e = r.i16("error_code")?;
+            r.tags()?;
+            Ok((id, e))
+        })?
+    } else {
+        Vec::new()
+    };
+    r.tags()?;
+    Ok((error_code, members))
+}

@@ -81,3 +81,46 @@ impl SyncGroupResponse {
         w.tags();
     }
 }
+
+impl SyncGroupRequest {
+    /// Encodes the body of `version` (no group instance id, null protocol
+    /// type and name).
+    pub fn encode(&self, w: &mut Writer, version: i16) {
+        w.str(&self.group_id);
+        w.i32(self.generation_id);
+        w.str(&self.member_id);
+        if version >= 3 {
+            w.nstr(None);
+        }
+        if version >= 5 {
+            w.nstr(None);
+            w.nstr(None);
+        }
+        w.array(&self.assignments, |w, (id, assignment)| {
+            w.str(id);
+            w.bytes(assignment);
+            w.tags();
+        });
+        w.tags();
+    }
+}
+
+impl SyncGroupResponse {
+    /// Decodes the body of `version` (the inverse of [`Self::encode`]).
+    pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
+        if version >= 1 {
+            r.i32("throttle_time_ms")?;
+        }
+        let mut resp = SyncGroupResponse {
+            error_code: r.i16("error_code")?,
+            ..SyncGroupResponse::default()
+        };
+        if version >= 5 {
+            resp.protocol_type = r.nstr("protocol_type")?;
+            resp.protocol_name = r.nstr("protocol_name")?;
+        }
+        resp.assignment = r.bytes("assignment")?;
+        r.tags()?;
+        Ok(resp)
+    }
+}
