@@ -7,6 +7,7 @@
 //! lives in `remoting/` and `kafka/`; operations both use live here, one file
 //! per concern.
 
+pub mod format;
 pub mod topics;
 
 use std::sync::Arc;

@@ -4,8 +4,8 @@
 //! limits, and declines fetch sessions (session id 0, always full).
 //!
 //! RocketMQ-written entries are converted to a one-record uncompressed v2
-//! batch (body as value, KEYS as key, no headers) with baseOffset = queue
-//! offset; full conversion is issue 5.
+//! batch with baseOffset = queue offset by `broker::format` (the mapping in
+//! docs/mapping.md).
 
 use std::time::Duration;
 
@@ -13,12 +13,13 @@ use bytes::Bytes;
 use rokka_protocols::kafka::fetch::{
     FetchPartitionResponse, FetchRequest, FetchResponse, FetchTopicResponse,
 };
-use rokka_protocols::kafka::records::{build_v2_batch, down_convert, Record};
+use rokka_protocols::kafka::records::down_convert;
 use rokka_protocols::kafka::{error_code, Writer};
 use rokka_store::entry::kafka::batch_range;
-use rokka_store::entry::rocketmq::{FLAG_BORNHOST_V6, FLAG_STOREHOST_V6};
 use rokka_store::{EntryKind, GetStatus, StoredEntry};
 use tokio::task::JoinSet;
+
+use crate::broker::format::to_kafka::rocketmq_entry_to_batch;
 
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
@@ -26,40 +27,10 @@ use super::KafkaContext;
 /// Longest long-poll accepted, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// The body of a RocketMQ CommitLog message (layout in the store's
-/// `entry/rocketmq.rs`: sysFlag at 36, born host at 48, then store time,
-/// store host, reconsumeTimes, preparedTxOffset, bodyLength, body).
-fn rocketmq_body(entry: &Bytes) -> Option<Bytes> {
-    let sys_flag = i32::from_be_bytes(entry.get(36..40)?.try_into().ok()?);
-    let born = if sys_flag & FLAG_BORNHOST_V6 != 0 {
-        20
-    } else {
-        8
-    };
-    let stored = if sys_flag & FLAG_STOREHOST_V6 != 0 {
-        20
-    } else {
-        8
-    };
-    let len_at = 48 + born + 8 + stored + 4 + 8;
-    let len = i32::from_be_bytes(entry.get(len_at..len_at + 4)?.try_into().ok()?);
-    let start = len_at + 4;
-    let end = start.checked_add(usize::try_from(len).ok()?)?;
-    (end <= entry.len()).then(|| entry.slice(start..end))
-}
-
 fn entry_batch(e: &StoredEntry) -> Option<Bytes> {
     match e.kind {
         EntryKind::KafkaBatch => batch_range(&e.bytes).map(|r| e.bytes.slice(r)),
-        EntryKind::RocketMq => {
-            let rec = Record {
-                timestamp: e.store_timestamp,
-                key: None,
-                value: Some(rocketmq_body(&e.bytes)?),
-                headers: Vec::new(),
-            };
-            Some(build_v2_batch(e.queue_offset as i64, &[rec]))
-        }
+        EntryKind::RocketMq => rocketmq_entry_to_batch(&e.bytes).ok(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Produce handler: validates each partition's records (RecordBatch v2 kept
 //! as sent; MessageSet v0/v1 converted to one uncompressed v2 batch) and
-//! appends them as Kafka batch entries, indexed by record key. `acks = 0`
+//! appends them as Kafka batch entries, indexed by each word of the record
+//! key and tagged from the `TAGS` header (`broker::format`, for RocketMQ
+//! readers). `acks = 0`
 //! gets no response; acks 1 and -1 are both answered after the append
 //! (single replica, so "all" = the leader). Idempotent batches go through
 //! the sequence check in `idempotence.rs` first.
@@ -15,6 +17,8 @@ use rokka_protocols::kafka::records::{
 use rokka_protocols::kafka::{error_code, DecodeError, Writer};
 use rokka_store::{AppendPayload, AppendRequest, KafkaBatch};
 use tracing::warn;
+
+use crate::broker::format::to_rocketmq::produce_index;
 
 use super::dispatch::{CloseReason, Request};
 use super::errors::{records_error_code, store_error_code};
@@ -102,13 +106,14 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                         break;
                     }
                 }
+                let (index_keys, tags_codes) = produce_index(&b.batch, &b.keys);
                 let append = AppendRequest {
                     topic: Bytes::copy_from_slice(t.name.as_bytes()),
                     queue_id: qid,
                     payload: AppendPayload::Kafka(KafkaBatch {
                         batch: b.batch,
-                        index_keys: b.keys,
-                        tags_codes: Vec::new(),
+                        index_keys,
+                        tags_codes,
                     }),
                 };
                 match store.append(append).await {

@@ -9,12 +9,18 @@
 //! subscription's tags, rebuilt from the expression string (trimmed), not
 //! taken from the client's code set (CLIENT-NOTES: the Rust client hashes
 //! untrimmed tags).
+//!
+//! Kafka batch entries are converted by `broker::format` to one stored
+//! message per record; records before the requested offset, and records
+//! whose own tags code the filter rejects, are left out.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use rokka_store::{java_string_hash, EntryKind, GetResult, GetStatus};
+
+use crate::broker::format::to_rocketmq::kafka_entry_to_messages;
 
 use super::context::{Ctx, HResult, HandlerError, Reply};
 use super::header::{opt, req, req_str};
@@ -138,7 +144,7 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
         }
         r = read(ctx, &a, codes.as_ref());
     }
-    Ok(respond(cmd, &r, a.offset))
+    Ok(respond(ctx, cmd, &r, &a, codes.as_ref()))
 }
 
 fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&HashSet<i32>>) -> GetResult {
@@ -187,20 +193,38 @@ fn status_name(s: GetStatus) -> &'static str {
     }
 }
 
-fn respond(cmd: &RemotingCommand, r: &GetResult, offset: u64) -> Reply {
+fn respond(
+    ctx: &Ctx,
+    cmd: &RemotingCommand,
+    r: &GetResult,
+    a: &PullArgs<'_>,
+    codes: Option<&HashSet<i32>>,
+) -> Reply {
+    let offset = a.offset;
     let mut code = code_of(r, offset);
     let next = match r.status {
         GetStatus::NoMatchedLogicQueue | GetStatus::NoMessageInQueue => 0,
         GetStatus::OffsetOverflowOne => offset,
         _ => r.next_offset,
     };
-    // Kafka batches in a topic cannot go to a RocketMQ client: skip them.
-    let body: Vec<_> = r
-        .entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::RocketMq)
-        .map(|e| e.bytes.clone())
-        .collect();
+    let mut body = Vec::with_capacity(r.entries.len());
+    for e in &r.entries {
+        if e.kind == EntryKind::RocketMq {
+            body.push(e.bytes.clone());
+            continue;
+        }
+        match kafka_entry_to_messages(e, ctx.broker.store.store_host()) {
+            Ok(msgs) => body.extend(
+                msgs.into_iter()
+                    .filter(|m| m.queue_offset >= offset)
+                    .filter(|m| codes.is_none_or(|s| s.contains(&(m.tags_code as i32))))
+                    .map(|m| m.bytes),
+            ),
+            Err(err) => {
+                tracing::warn!(topic = a.topic, phy = e.phy_offset, %err, "unreadable Kafka batch");
+            }
+        }
+    }
     if code == ResponseCode::SUCCESS && body.is_empty() {
         code = ResponseCode::PULL_RETRY_IMMEDIATELY;
     }

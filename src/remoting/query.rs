@@ -5,6 +5,8 @@
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use rokka_store::EntryKind;
 
+use crate::broker::format::to_rocketmq::{has_key, kafka_entry_to_messages};
+
 use super::context::{now_ms, Ctx, HResult, HandlerError, Reply};
 use super::header::{opt, req, req_str};
 
@@ -25,11 +27,21 @@ pub(crate) fn query_message(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     } else {
         store.query_by_key(topic, key, begin, end, max.clamp(1, 64) as usize)
     };
-    let body: Vec<_> = found
-        .into_iter()
-        .filter(|e| e.kind == EntryKind::RocketMq)
-        .map(|e| e.bytes)
-        .collect();
+    // A Kafka batch answers with its records whose KEYS hold the key.
+    let mut body = Vec::new();
+    let mut batches = std::collections::HashSet::new();
+    for e in found {
+        if e.kind == EntryKind::RocketMq {
+            body.push(e.bytes);
+        } else if batches.insert(e.phy_offset) {
+            let msgs = kafka_entry_to_messages(&e, store.store_host()).unwrap_or_default();
+            body.extend(
+                msgs.into_iter()
+                    .filter(|m| has_key(m, key))
+                    .map(|m| m.bytes),
+            );
+        }
+    }
     if body.is_empty() {
         return Err(HandlerError::new(
             ResponseCode::QUERY_NOT_FOUND,
