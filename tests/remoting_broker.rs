@@ -492,3 +492,29 @@ fn transaction_commit_publishes_and_rollback_hides() {
     bad.flag = 0;
     assert_eq!(b.call(bad).code, 1);
 }
+
+/// Every broker code is served on the VIP port (listen port − 2) too.
+#[test]
+fn vip_port_serves_broker_codes() {
+    // A main port whose VIP port is free as well.
+    let port = (0..50)
+        .find_map(|_| {
+            let main = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+            let p = main.local_addr().ok()?.port();
+            let vip = std::net::TcpListener::bind(("127.0.0.1", p.checked_sub(2)?)).ok()?;
+            drop((main, vip));
+            Some(p)
+        })
+        .expect("a free port pair");
+    let r = Rokka::start_on_listen_port(port);
+    assert_eq!(r.broker.port(), port);
+    let mut vip = Conn::open(std::net::SocketAddr::from(([127, 0, 0, 1], port - 2)));
+    let resp = send_v2(&mut vip, "VipTopic", 1, "KEYS\u{1}vk\u{2}", b"via vip");
+    assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    let got = pull_all(&mut vip, "VipTopic", 1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(&got[0].body[..], b"via vip");
+    // The main port sees the same queue.
+    let mut main = Conn::open(r.broker);
+    assert_eq!(pull_all(&mut main, "VipTopic", 1).len(), 1);
+}

@@ -30,6 +30,12 @@ pub struct Rokka {
 
 impl Rokka {
     pub fn start() -> Rokka {
+        Rokka::start_on_listen_port(0)
+    }
+
+    /// Starts with a fixed broker port (so that its VIP port, port − 2, is bound too).
+    pub fn start_on_listen_port(listen_port: u16) -> Rokka {
+        let listen_port = listen_port.to_string();
         let dir = tempfile::Builder::new()
             .prefix("rokka-rmq-")
             .tempdir()
@@ -47,7 +53,7 @@ impl Rokka {
                 "--namesrv-port",
                 "0",
                 "--listen-port",
-                "0",
+                &listen_port,
             ])
             .args(["--log-level", "info", "--data-dir", data.to_str().unwrap()]);
         for (key, _) in std::env::vars_os() {
