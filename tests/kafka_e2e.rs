@@ -729,3 +729,43 @@ fn describe_cluster_v0_uses_flexible_headers() {
     r.tags().unwrap();
     assert_eq!(r.remaining(), 0);
 }
+
+#[test]
+fn delete_records_moves_the_low_watermark() {
+    use rokka_protocols::kafka::delete_records::{
+        decode_response, DeleteRecordsRequest, DeleteRecordsTopic,
+    };
+    let rokka = Rokka::start();
+    let mut c = rokka.connect();
+    assert_eq!(metadata(&mut c, "dr")[0], 0);
+    for i in 0..10 {
+        let b = build_v2_batch(0, &[rec(&format!("k{i}"), "v")]);
+        assert_eq!(produce(&mut c, "dr", 0, b, 1), (0, i));
+    }
+    let delete = |c: &mut Conn, partitions: Vec<(i32, i64)>| {
+        let req = DeleteRecordsRequest {
+            topics: vec![DeleteRecordsTopic {
+                name: "dr".into(),
+                partitions,
+            }],
+            timeout_ms: 1000,
+        };
+        let b = c.call(21, 1, |w| req.encode(w, 1));
+        let mut r = Reader::new(&b, 0, false);
+        decode_response(&mut r, 1).unwrap().remove(0).partitions
+    };
+    assert_eq!(delete(&mut c, vec![(0, 4)]), vec![(0, 4, 0)]);
+    // Past the high watermark, and an unknown partition.
+    assert_eq!(
+        delete(&mut c, vec![(0, 11), (99, 1)]),
+        vec![(0, -1, 1), (99, -1, 3)]
+    );
+    let (e, hw, _) = fetch(&mut c, "dr", 0, 2, 0);
+    assert_eq!((e, hw), (1, 10), "below the low watermark is out of range");
+    let (e, _, records) = fetch(&mut c, "dr", 0, 4, 0);
+    assert_eq!(e, 0);
+    assert_eq!(all_records(&records)[0].key.as_deref(), Some(&b"k4"[..]));
+    // -1 deletes up to the high watermark.
+    assert_eq!(delete(&mut c, vec![(0, -1)]), vec![(0, 10, 0)]);
+    drop(rokka);
+}

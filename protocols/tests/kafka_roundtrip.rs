@@ -13,6 +13,7 @@ use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;
+use rokka_protocols::kafka::delete_records::{self, *};
 use rokka_protocols::kafka::groups::{heartbeat, join_group::*, leave_group, sync_group::*};
 use rokka_protocols::kafka::groups::{heartbeat::*, leave_group::*};
 use rokka_protocols::kafka::header::parse_request_header;
@@ -499,6 +500,20 @@ fn at_create_topics_resp(mut x: Vec<CreateTopicResult>, v: i16) -> Vec<CreateTop
     x
 }
 
+fn delete_records_req() -> impl Strategy<Value = DeleteRecordsRequest> {
+    let topic = (s(), list((any::<i32>(), any::<i64>())))
+        .prop_map(|(name, partitions)| DeleteRecordsTopic { name, partitions });
+    (list(topic), any::<i32>())
+        .prop_map(|(topics, timeout_ms)| DeleteRecordsRequest { topics, timeout_ms })
+}
+
+fn delete_records_resp() -> impl Strategy<Value = Vec<DeleteRecordsTopicResult>> {
+    list(
+        (s(), list((any::<i32>(), any::<i64>(), any::<i16>())))
+            .prop_map(|(name, partitions)| DeleteRecordsTopicResult { name, partitions }),
+    )
+}
+
 fn delete_topics_req() -> impl Strategy<Value = DeleteTopicsRequest> {
     st! { DeleteTopicsRequest { topic_names: list(s()), timeout_ms: any::<i32>() } }
 }
@@ -583,6 +598,7 @@ fn any_request() -> impl Strategy<Value = (i16, Request)> {
         LIST_GROUPS: list_groups_req(), at_list_groups_req => ListGroups;
         CREATE_TOPICS: create_topics_req(), at_create_topics_req => CreateTopics;
         DELETE_TOPICS: delete_topics_req(), same => DeleteTopics;
+        DELETE_RECORDS: delete_records_req(), same => DeleteRecords;
         DESCRIBE_CONFIGS: describe_configs_req(), same => DescribeConfigs;
         CREATE_PARTITIONS: create_partitions_req(), same => CreatePartitions;
         OFFSET_FOR_LEADER_EPOCH: epoch_req(), same => OffsetForLeaderEpoch;
@@ -725,6 +741,13 @@ proptest! {
     }
 
     #[test]
+    fn delete_records(req in delete_records_req(), resp in delete_records_resp()) {
+        check_api!(ApiKey::DELETE_RECORDS, req, resp, same, same, DeleteRecordsRequest::decode,
+            |x: &Vec<DeleteRecordsTopicResult>, w, v| delete_records::encode_response(w, v, x),
+            delete_records::decode_response);
+    }
+
+    #[test]
     fn offset_for_leader_epoch(req in epoch_req(), resp in epoch_resp()) {
         check_api!(ApiKey::OFFSET_FOR_LEADER_EPOCH, req, resp, same, at_epoch_resp,
             OffsetForLeaderEpochRequest::decode,
@@ -804,7 +827,7 @@ proptest! {
 #[test]
 fn every_advertised_api_is_covered() {
     let covered = [
-        0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 22, 23, 32, 37, 60,
+        0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 32, 37, 60,
     ];
     let mut advertised: Vec<i16> = SUPPORTED.iter().map(|s| s.key.0).collect();
     advertised.sort_unstable();

@@ -11,9 +11,9 @@ use tracing::debug;
 
 use super::conn::ConnInfo;
 use super::{
-    api_versions, describe_configs, fetch, find_coordinator, group, init_producer_id, list_offsets,
-    metadata, offset_commit, offset_fetch, offset_for_leader_epoch, produce, topics_admin,
-    KafkaContext,
+    api_versions, delete_records, describe_configs, fetch, find_coordinator, group,
+    init_producer_id, list_offsets, metadata, offset_commit, offset_fetch, offset_for_leader_epoch,
+    produce, topics_admin, KafkaContext,
 };
 
 /// Why a connection must be closed.
@@ -137,6 +137,7 @@ pub async fn handle(
         ApiKey::DESCRIBE_GROUPS => group::handlers::describe(ctx, &req)?,
         ApiKey::CREATE_TOPICS => topics_admin::create(ctx, &req)?,
         ApiKey::DELETE_TOPICS => topics_admin::delete(ctx, &req)?,
+        ApiKey::DELETE_RECORDS => delete_records::handle(ctx, &req)?,
         ApiKey::DESCRIBE_CONFIGS => describe_configs::handle(ctx, &req)?,
         ApiKey::CREATE_PARTITIONS => topics_admin::create_partitions(ctx, &req)?,
         ApiKey::OFFSET_FOR_LEADER_EPOCH => offset_for_leader_epoch::handle(ctx, &req)?,

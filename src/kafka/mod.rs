@@ -10,6 +10,7 @@
 
 mod api_versions;
 mod conn;
+mod delete_records;
 mod describe_configs;
 mod dispatch;
 mod errors;

@@ -85,6 +85,8 @@ impl ConsumeQueue {
             notify: Notify::new(),
         };
         let (min, max) = cq.scan_bounds();
+        // Records deleted through DeleteRecords stay deleted across restarts.
+        let min = min.max(read_logical_min(&cq.dir).unwrap_or(0)).min(max);
         cq.min.store(min, Ordering::Release);
         cq.max.store(max, Ordering::Release);
         cq.written.store(max, Ordering::Release);
@@ -208,6 +210,22 @@ impl ConsumeQueue {
         Ok(f)
     }
 
+    /// Moves the start of the queue up to `offset` (Kafka DeleteRecords):
+    /// offsets below it are no longer readable. Never moves past the end or
+    /// backwards. Persisted, so it survives restarts. Returns the new start.
+    pub(crate) fn delete_before(&self, offset: u64) -> Result<u64> {
+        let new_min = offset.min(self.max_offset()).max(self.min_offset());
+        if new_min > self.min_offset() {
+            std::fs::create_dir_all(&self.dir).at(&self.dir)?;
+            crate::util::write_atomically(
+                &self.dir.join(LOGICAL_MIN_FILE),
+                new_min.to_string().as_bytes(),
+            )?;
+            self.min.fetch_max(new_min, Ordering::AcqRel);
+        }
+        Ok(self.min_offset())
+    }
+
     /// Writer: forgets unpublished entries from `offset` on (a failed batch).
     pub(crate) fn rewind(&self, offset: u64) {
         for off in offset..self.next_offset() {
@@ -306,6 +324,17 @@ impl ConsumeQueue {
         self.min.store(min, Ordering::Release);
         Ok(())
     }
+}
+
+/// File in a queue's directory holding its logical start offset (decimal).
+const LOGICAL_MIN_FILE: &str = "logical_min";
+
+fn read_logical_min(dir: &Path) -> Option<u64> {
+    std::fs::read_to_string(dir.join(LOGICAL_MIN_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The queues of one topic, indexed by queue id.

@@ -343,6 +343,14 @@ impl Store {
             .map_or(0, |q| q.max_offset())
     }
 
+    /// Makes offsets below `offset` of a queue unreadable (Kafka
+    /// DeleteRecords); the space is reclaimed by retention. Returns the new
+    /// minimum offset (the low watermark). `None` if the queue does not exist.
+    pub fn delete_records(&self, topic: &str, queue_id: u32, offset: u64) -> Option<Result<u64>> {
+        self.consume_queue(topic, queue_id)
+            .map(|q| q.delete_before(offset))
+    }
+
     /// The CommitLog's oldest and end offsets.
     pub fn commit_log_bounds(&self) -> (u64, u64) {
         let l = &self.inner.shared.commit_log;

@@ -106,3 +106,39 @@ fn disk_pressure_deletes_expired_at_any_hour_and_forcibly_the_oldest() {
     assert_eq!(segments(dir.path()), before - 1);
     store.shutdown().unwrap();
 }
+
+#[test]
+fn delete_records_moves_the_start_and_survives_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = filled(dir.path(), small_config(dir.path()));
+    assert!(store.delete_records("nope", 0, 5).is_none());
+    assert_eq!(store.delete_records("Q", 0, 50).unwrap().unwrap(), 50);
+    // Never backwards, never past the end.
+    assert_eq!(store.delete_records("Q", 0, 10).unwrap().unwrap(), 50);
+    assert_eq!(store.min_offset("Q", 0), 50);
+    assert_eq!(
+        store.get_messages("Q", 0, 49, 1, usize::MAX, None).status,
+        GetStatus::OffsetTooSmall
+    );
+    assert_eq!(
+        store.get_messages("Q", 0, 50, 1, usize::MAX, None).status,
+        GetStatus::Found
+    );
+    store.shutdown().unwrap();
+    let store = open(small_config(dir.path()));
+    assert_eq!(store.min_offset("Q", 0), 50);
+    assert_eq!(store.delete_records("Q", 0, 1_000).unwrap().unwrap(), 200);
+    assert_eq!(
+        store.get_messages("Q", 0, 200, 1, usize::MAX, None).status,
+        GetStatus::NoMessageInQueue
+    );
+    // Appends continue at the end.
+    assert_eq!(
+        store
+            .append_blocking(rocket("Q", 0, b"x", props(&[])))
+            .unwrap()
+            .queue_offset,
+        200
+    );
+    store.shutdown().unwrap();
+}

@@ -15,6 +15,7 @@ pub mod api_versions;
 pub mod compression;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
@@ -75,6 +76,8 @@ impl ApiKey {
     pub const CREATE_TOPICS: ApiKey = ApiKey(19);
     /// DeleteTopics.
     pub const DELETE_TOPICS: ApiKey = ApiKey(20);
+    /// DeleteRecords.
+    pub const DELETE_RECORDS: ApiKey = ApiKey(21);
     /// OffsetForLeaderEpoch.
     pub const OFFSET_FOR_LEADER_EPOCH: ApiKey = ApiKey(23);
     /// DescribeConfigs.
@@ -119,6 +122,7 @@ pub const SUPPORTED: &[ApiSupport] = &[
     api(ApiKey::API_VERSIONS, 0, 4, 3),
     api(ApiKey::CREATE_TOPICS, 0, 7, 5),
     api(ApiKey::DELETE_TOPICS, 0, 5, 4),
+    api(ApiKey::DELETE_RECORDS, 0, 2, 2),
     api(ApiKey::OFFSET_FOR_LEADER_EPOCH, 0, 4, 4),
     api(ApiKey::DESCRIBE_CONFIGS, 0, 4, 4),
     api(ApiKey::CREATE_PARTITIONS, 0, 3, 2),

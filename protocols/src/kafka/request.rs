@@ -7,6 +7,7 @@ use bytes::Bytes;
 use super::api_versions::ApiVersionsRequest;
 use super::create_partitions::CreatePartitionsRequest;
 use super::create_topics::CreateTopicsRequest;
+use super::delete_records::DeleteRecordsRequest;
 use super::delete_topics::DeleteTopicsRequest;
 use super::describe_cluster::DescribeClusterRequest;
 use super::describe_configs::DescribeConfigsRequest;
@@ -65,6 +66,8 @@ pub enum Request {
     CreateTopics(CreateTopicsRequest),
     /// DeleteTopics.
     DeleteTopics(DeleteTopicsRequest),
+    /// DeleteRecords.
+    DeleteRecords(DeleteRecordsRequest),
     /// DescribeConfigs.
     DescribeConfigs(DescribeConfigsRequest),
     /// CreatePartitions.
@@ -110,6 +113,7 @@ pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, Request), DecodeE
         ApiKey::LIST_GROUPS => Request::ListGroups(ListGroupsRequest::decode(&mut r, v)?),
         ApiKey::CREATE_TOPICS => Request::CreateTopics(CreateTopicsRequest::decode(&mut r, v)?),
         ApiKey::DELETE_TOPICS => Request::DeleteTopics(DeleteTopicsRequest::decode(&mut r, v)?),
+        ApiKey::DELETE_RECORDS => Request::DeleteRecords(DeleteRecordsRequest::decode(&mut r, v)?),
         ApiKey::OFFSET_FOR_LEADER_EPOCH => {
             Request::OffsetForLeaderEpoch(OffsetForLeaderEpochRequest::decode(&mut r, v)?)
         }
@@ -158,6 +162,7 @@ impl Request {
             Request::ListGroups(_) => ApiKey::LIST_GROUPS,
             Request::CreateTopics(_) => ApiKey::CREATE_TOPICS,
             Request::DeleteTopics(_) => ApiKey::DELETE_TOPICS,
+            Request::DeleteRecords(_) => ApiKey::DELETE_RECORDS,
             Request::DescribeConfigs(_) => ApiKey::DESCRIBE_CONFIGS,
             Request::CreatePartitions(_) => ApiKey::CREATE_PARTITIONS,
             Request::OffsetForLeaderEpoch(_) => ApiKey::OFFSET_FOR_LEADER_EPOCH,
@@ -185,6 +190,7 @@ impl Request {
             Request::ListGroups(x) => x.encode(w, version),
             Request::CreateTopics(x) => x.encode(w, version),
             Request::DeleteTopics(x) => x.encode(w, version),
+            Request::DeleteRecords(x) => x.encode(w, version),
             Request::DescribeConfigs(x) => x.encode(w, version),
             Request::CreatePartitions(x) => x.encode(w, version),
             Request::OffsetForLeaderEpoch(x) => x.encode(w, version),
