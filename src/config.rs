@@ -86,6 +86,8 @@ pub struct Overrides {
     pub log_level: Option<String>,
     /// The `RUST_LOG` variable, below `--log-level` but above the file.
     pub rust_log: Option<String>,
+    /// `--no-compat-metrics`: turns the exporter-compatible families off.
+    pub no_compat_metrics: bool,
 }
 
 /// Everything the broker process needs to start, resolved and typed.
@@ -116,6 +118,9 @@ pub struct BrokerConfig {
     pub kafka_advertised: Option<AdvertisedListener>,
     /// Where `/metrics` and `/healthz` are served.
     pub http_listen: SocketAddr,
+    /// `rokka.compatMetrics`: also publish kafka_exporter and RocketMQ
+    /// exporter families (default true; `--no-compat-metrics` turns it off).
+    pub compat_metrics: bool,
     /// `tracing` filter directive (EnvFilter syntax).
     pub log_filter: String,
     /// The config file that was read, if any.
@@ -211,6 +216,7 @@ struct Draft {
     kafka_host: Option<IpAddr>,
     kafka_advertised: Option<AdvertisedListener>,
     http_port: u16,
+    compat_metrics: bool,
     log_level: Option<String>,
     /// Store knobs; `root_dir`, `commit_log_dir` and `store_host` are set in `finish`.
     store: StoreConfig,
@@ -236,6 +242,7 @@ impl Default for Draft {
             kafka_host: None,
             kafka_advertised: None,
             http_port: DEFAULT_HTTP_PORT,
+            compat_metrics: true,
             log_level: None,
             store: StoreConfig::new(DEFAULT_DATA_DIR),
         }
@@ -294,6 +301,9 @@ impl Draft {
                 *field = port;
             }
         }
+        if o.no_compat_metrics {
+            self.compat_metrics = false;
+        }
         // Env (RUST_LOG) over file, flag/ROKKA_LOG_LEVEL over both.
         if let Some(filter) = o.log_level.as_ref().or(o.rust_log.as_ref()) {
             let name = if o.log_level.is_some() {
@@ -345,6 +355,7 @@ impl Draft {
             ),
             kafka_advertised: self.kafka_advertised,
             http_listen: listen(self.bind_address, self.http_port),
+            compat_metrics: self.compat_metrics,
             log_filter: self
                 .log_level
                 .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string()),

@@ -63,6 +63,11 @@ struct Cli {
     /// Log filter such as `info` or `rokka=debug,info`; overrides RUST_LOG [default: info]
     #[arg(long, env = "ROKKA_LOG_LEVEL", value_name = "FILTER")]
     log_level: Option<String>,
+
+    /// Do not publish the kafka_exporter / RocketMQ exporter compatible metric
+    /// families (config key rokka.compatMetrics)
+    #[arg(long, env = "ROKKA_NO_COMPAT_METRICS")]
+    no_compat_metrics: bool,
 }
 
 impl Cli {
@@ -77,6 +82,7 @@ impl Cli {
             listen_port: self.listen_port,
             log_level: self.log_level,
             rust_log: std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()),
+            no_compat_metrics: self.no_compat_metrics,
         }
     }
 }

@@ -2,7 +2,13 @@
 //! `rokka-store`'s `metrics.rs`). Everything registers against a `Registry`
 //! passed in, so tests get a fresh one; `/metrics` in `http.rs` encodes it.
 
+pub mod collector;
+pub mod traffic;
+
 use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
+
+pub use collector::{Identity, OffsetsCollector};
+pub use traffic::traffic;
 
 /// Registers the process collector (CPU, memory, open fds, start time; Linux
 /// only) and `rokka_build_info`.
@@ -23,6 +29,22 @@ pub fn register_process_metrics(registry: &Registry) -> prometheus::Result<()> {
         .set(1);
     registry.register(Box::new(build_info))?;
     Ok(())
+}
+
+/// Registers the request/connection metrics and the scrape-time offsets and
+/// lag collector (with the compatibility families if configured).
+pub fn register_broker_metrics(broker: &crate::broker::Broker) -> prometheus::Result<()> {
+    traffic::register(&broker.registry)?;
+    let id = Identity {
+        cluster: broker.config.broker_cluster_name.clone(),
+        broker: broker.config.broker_name.clone(),
+    };
+    let compat = broker.config.compat_metrics;
+    broker.registry.register(Box::new(OffsetsCollector::new(
+        broker.store.clone(),
+        id,
+        compat,
+    )))
 }
 
 /// Metrics of the HTTP endpoint.
@@ -71,5 +93,23 @@ mod tests {
             "{names:?}"
         );
         assert!(HttpMetrics::register(&registry).is_err());
+    }
+
+    #[test]
+    fn compat_metrics_flag_and_key() {
+        use crate::config::{BrokerConfig, Overrides};
+        let path = std::path::Path::new("broker.conf");
+        let load = |file: &str, no_compat_metrics| {
+            let o = Overrides {
+                no_compat_metrics,
+                ..Overrides::default()
+            };
+            BrokerConfig::from_sources(Some((path, file)), &o)
+                .unwrap()
+                .compat_metrics
+        };
+        assert!(load("", false));
+        assert!(!load("rokka.compatMetrics=false\n", false));
+        assert!(!load("rokka.compatMetrics=true\n", true));
     }
 }

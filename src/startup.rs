@@ -144,6 +144,7 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         registry.clone(),
         shutdown_rx,
     );
+    metrics::register_broker_metrics(&broker)?;
     let mut front_ends = crate::remoting::start(&broker).await?;
     front_ends.extend(crate::kafka::start(&broker).await?);
     info!("rokka {} ready", env!("CARGO_PKG_VERSION"));

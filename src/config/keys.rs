@@ -38,6 +38,7 @@
 //! | `rokka.httpPort`, `rokka.kafkaPort`, `rokka.namesrvPort` | listener ports | 8080, 9092, 9876 |
 //! | `rokka.diskCleanForciblyRatio` | percent used above which unexpired segments are deleted | 85 |
 //! | `rokka.diskRefuseRatio` | percent used at which appends are refused | 90 |
+//! | `rokka.compatMetrics` | also publish kafka_exporter / RocketMQ exporter metric families | true |
 //! | `rokka.logLevel` | log filter (EnvFilter syntax) | `info` |
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -241,6 +242,10 @@ static KEYS: &[Key] = &[
     Key {
         name: "rokka.bindAddress",
         apply: |d, v| set(&mut d.bind_address, ip(v)),
+    },
+    Key {
+        name: "rokka.compatMetrics",
+        apply: |d, v| set(&mut d.compat_metrics, boolean(v)),
     },
     Key {
         name: "rokka.httpPort",

@@ -33,6 +33,7 @@ pub struct ConnInfo {
 /// broker shuts down.
 pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) {
     ctx.metrics.connections_total.inc();
+    let _open = crate::metrics::traffic().connection("kafka");
     let _ = socket.set_nodelay(true);
     let local = socket
         .local_addr()
@@ -55,6 +56,7 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
                     return;
                 }
             }
+            crate::metrics::traffic().written("kafka", size as usize + 4);
             if rx.is_empty() && wr.flush().await.is_err() {
                 return;
             }
@@ -67,7 +69,10 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
     let reading = async {
         loop {
             let frame = match read_frame(&mut rd).await {
-                Ok(Some(f)) => f,
+                Ok(Some(f)) => {
+                    crate::metrics::traffic().read("kafka", f.len() + 4);
+                    f
+                }
                 Ok(None) => return,
                 Err(reason) => {
                     ctx.metrics

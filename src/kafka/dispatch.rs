@@ -88,7 +88,26 @@ impl Request<'_> {
 }
 
 /// Handles one frame; `Ok(None)` means no response (Produce with acks=0).
+/// Records its latency and, if it closes the connection, the reason.
 pub async fn handle(
+    ctx: &KafkaContext,
+    conn: &ConnInfo,
+    frame: Bytes,
+) -> Result<Option<Vec<Bytes>>, CloseReason> {
+    let start = std::time::Instant::now();
+    // Unknown keys share label -1, so clients cannot grow the label set.
+    let api = frame
+        .get(..2)
+        .map(|b| i16::from_be_bytes([b[0], b[1]]))
+        .filter(|k| support(ApiKey(*k)).is_some())
+        .unwrap_or(-1);
+    let result = route(ctx, conn, frame).await;
+    let error = result.as_ref().err().map(CloseReason::label);
+    crate::metrics::traffic().kafka_request(api, start, error);
+    result
+}
+
+async fn route(
     ctx: &KafkaContext,
     conn: &ConnInfo,
     frame: Bytes,

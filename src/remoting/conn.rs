@@ -37,6 +37,11 @@ pub(crate) struct ConnInfo {
 
 /// Serves one connection until it closes, fails, idles out or the broker stops.
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: Arc<Ctx>) {
+    let listener = match role {
+        Role::NameServer => "namesrv",
+        _ => "remoting",
+    };
+    let _open = crate::metrics::traffic().connection(listener);
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Reply>(1024);
     let conn = ConnInfo {
@@ -58,6 +63,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: 
                     return;
                 }
             }
+            crate::metrics::traffic().written(listener, head.len() + len);
         }
         let _ = wr.shutdown().await;
     });
@@ -103,7 +109,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: 
             _ = ctx.broker.shutdown_signal() => break,
             read = tokio::time::timeout(IDLE, rd.read_buf(&mut buf)) => match read {
                 Ok(Ok(0)) | Ok(Err(_)) => break,
-                Ok(Ok(_)) => {}
+                Ok(Ok(n)) => crate::metrics::traffic().read(listener, n),
                 Err(_) => {
                     debug!(%peer, "closing a remoting connection idle for 120 s");
                     break;

@@ -11,6 +11,7 @@ use super::{admin, clients, namesrv, offsets, pull, query, send, stats, transact
 /// Runs the handler for `req` and turns its outcome into a reply.
 #[tracing::instrument(level = "debug", skip_all, fields(code = req.code, opaque = req.opaque, peer = %conn.peer))]
 pub(crate) async fn handle(ctx: &Ctx, conn: &ConnInfo, role: Role, req: RemotingCommand) -> Reply {
+    let start = std::time::Instant::now();
     ctx.metrics
         .requests
         .with_label_values(&[&req.code.to_string()])
@@ -19,7 +20,7 @@ pub(crate) async fn handle(ctx: &Ctx, conn: &ConnInfo, role: Role, req: Remoting
         Role::NameServer => namesrv_code(ctx, &req),
         Role::Broker => broker_code(ctx, conn, &req).await,
     };
-    match result {
+    let reply = match result {
         Ok(mut r) => {
             r.cmd.opaque = req.opaque;
             r
@@ -34,7 +35,9 @@ pub(crate) async fn handle(ctx: &Ctx, conn: &ConnInfo, role: Role, req: Remoting
             cmd.remark = Some(remark);
             Reply::new(cmd)
         }
-    }
+    };
+    crate::metrics::traffic().remoting_request(req.code, start, reply.cmd.code);
+    reply
 }
 
 fn not_supported(req: &RemotingCommand) -> HResult {

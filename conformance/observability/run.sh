@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Observability conformance: installs Debian's prometheus (with promtool),
+# starts the release rokka ($ROKKA_BIN) on 127.0.0.1 with free ports and a temp
+# data dir, puts load through both protocols with real clients (kcat produces
+# N and a `kcat -G` group consumes M then stops, so it lags N-M; the
+# rocketmq-client-rust scenario binary if built), starts Prometheus on
+# loopback scraping rokka with grafana/prometheus.yml, then:
+#   - `promtool check metrics` over a scrape of /metrics,
+#   - the Kafka group's lag read through Prometheus is N-M (rokka and
+#     kafka_exporter-compatible families),
+#   - every PromQL expression of every dashboard in grafana/dashboards returns
+#     at least one series (variables substituted with real values).
+# Everything started here is killed on exit.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+: "${ROKKA_BIN:=$repo/target/release/rokka}"
+[ -x "$ROKKA_BIN" ] || { echo "ROKKA_BIN=$ROKKA_BIN is not executable" >&2; exit 1; }
+
+install() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
+        apt-get update >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
+    }
+}
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null || ! command -v kcat >/dev/null; then
+    echo "installing prometheus and kcat (Debian packages)"
+    install prometheus kcat
+fi
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+    echo "observability conformance FAILED: $*" >&2
+    echo "---- rokka log (tail) ----" >&2; tail -30 "$work/rokka.log" >&2 || true
+    echo "---- prometheus log (tail) ----" >&2; tail -20 "$work/prometheus.log" >&2 || true
+    exit 1
+}
+get() { python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"; }
+# One instant query; prints the first value or nothing.
+query() {
+    python3 - "$prom" "$1" <<'EOF'
+import json, sys, urllib.parse, urllib.request
+url = sys.argv[1] + "/api/v1/query?" + urllib.parse.urlencode({"query": sys.argv[2]})
+r = json.load(urllib.request.urlopen(url, timeout=10))["data"]["result"]
+print(r[0]["value"][1] if r else "")
+EOF
+}
+
+"$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$work/data" \
+    --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 \
+    --log-level info >"$work/rokka.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 200); do
+    grep -q "rokka .* ready" "$work/rokka.log" && break
+    kill -0 "${pids[0]}" 2>/dev/null || fail "rokka exited"
+    sleep 0.1
+done
+grep -q "rokka .* ready" "$work/rokka.log" || fail "rokka did not start within 20 s"
+addr() { sed -n "s/.*$1 listening on \([0-9.:]*\).*/\1/p" "$work/rokka.log" | head -1; }
+http="$(addr http)" kafka="$(addr kafka)" namesrv="$(addr namesrv)"
+echo "rokka: http $http, kafka $kafka, namesrv $namesrv"
+
+# Kafka: N records, a group that reads M and commits, then stops.
+N=100 M=40 topic=obs-kafka group=obs-kafka-group
+seq 1 "$N" | timeout 60 kcat -P -b "$kafka" -t "$topic" -p 0 || fail "kcat produce"
+timeout 60 kcat -b "$kafka" -G "$group" -c "$M" -q \
+    -X auto.offset.reset=earliest -X enable.auto.commit=true "$topic" >"$work/consumed.txt" \
+    || fail "kcat -G consume"
+[ "$(wc -l <"$work/consumed.txt")" -eq "$M" ] || fail "kcat -G consumed $(wc -l <"$work/consumed.txt") records, want $M"
+# A request for an API rokka does not serve (key 99): closes the connection
+# and is counted as an error.
+printf '\x00\x00\x00\x0a\x00\x63\x00\x00\x00\x00\x00\x01\xff\xff' \
+    | timeout 5 python3 -c 'import socket,sys; h,p=sys.argv[1].rsplit(":",1); s=socket.create_connection((h,int(p))); s.sendall(sys.stdin.buffer.read()); s.recv(10)' "$kafka" || true
+
+# RocketMQ: the rocketmq-client-rust scenarios (send, push/pull/lite-pull
+# consumers with committed offsets, retries) if the client is built.
+client="$repo/target/conformance-rocketmq/release/rokka-rocketmq-conformance"
+if [ -x "$client" ]; then
+    echo "RocketMQ load: $client"
+    timeout 360 "$client" "$namesrv" >"$work/client.log" 2>&1 \
+        || { tail -20 "$work/client.log"; fail "RocketMQ client scenarios"; }
+else
+    echo "SKIPPING RocketMQ load: $client not built (conformance/rocketmq/run.sh builds it)"
+fi
+
+# Prometheus on loopback, scraping rokka with grafana/prometheus.yml.
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+sed "s/127\.0\.0\.1:8080/$http/" "$repo/grafana/prometheus.yml" >"$work/prometheus.yml"
+grep -q "$http" "$work/prometheus.yml" || fail "could not rewrite the scrape target"
+prom="http://127.0.0.1:$port"
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+    --web.listen-address="127.0.0.1:$port" >"$work/prometheus.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do get "$prom/-/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+get "$prom/-/ready" >/dev/null 2>&1 || fail "prometheus not ready"
+# Enough scrapes for rate()/deriv() over 1m windows.
+for _ in $(seq 1 60); do
+    [ "$(query 'count_over_time(up{job="rokka"}[1m])')" ] && \
+        [ "$(query 'count_over_time(up{job="rokka"}[1m])')" -ge 4 ] 2>/dev/null && break
+    sleep 1
+done
+[ "$(query 'up{job="rokka"}')" = "1" ] || fail "prometheus does not scrape rokka"
+
+echo "promtool check metrics"
+get "http://$http/metrics" >"$work/metrics.txt"
+# kafka_exporter's own names kafka_consumergroup_{lag,current_offset}_sum break
+# the `_sum` suffix rule; they are kept for dashboard compatibility (and pass
+# with --no-compat-metrics); any other finding fails.
+promtool check metrics <"$work/metrics.txt" >"$work/promtool.txt" 2>&1 || true
+cat "$work/promtool.txt"
+if grep -Ev '^kafka_consumergroup_(lag|current_offset)_sum non-histogram and non-summary metrics should not have "_sum" suffix$' \
+    "$work/promtool.txt" | grep -q .; then
+    fail "promtool check metrics"
+fi
+
+lag="$(query "sum(rokka_consumergroup_lag_messages{group=\"$group\",topic=\"$topic\"})")"
+compat="$(query "kafka_consumergroup_lag_sum{consumergroup=\"$group\",topic=\"$topic\"}")"
+echo "Kafka group $group lag: rokka $lag, kafka_exporter-compatible $compat (want $((N - M)))"
+[ "$lag" = "$((N - M))" ] && [ "$compat" = "$((N - M))" ] || fail "lag is not N-M"
+
+python3 "$here/check_dashboards.py" "$prom" "$repo/grafana/dashboards" \
+    "topic=$topic" "group=$group" || fail "dashboard expressions"
+echo "observability conformance passed"

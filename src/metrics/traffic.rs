@@ -1,0 +1,216 @@
+//! Request and connection metrics of both front-ends. They live in one
+//! process-wide value ([`traffic`]) so the hooks in `kafka/` and `remoting/`
+//! need no extra plumbing; [`register`] adds them to a registry (any number
+//! of registries may share them, e.g. one per test).
+
+use std::sync::LazyLock;
+use std::time::Instant;
+
+use prometheus::{
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+use rokka_protocols::remoting::ResponseCode;
+
+/// Request latency histograms, error counters and listener counters.
+#[derive(Debug, Clone)]
+pub struct Traffic {
+    /// `rokka_kafka_request_duration_seconds{api}`.
+    pub kafka_latency: HistogramVec,
+    /// `rokka_kafka_request_errors_total{api, reason}`: requests that closed
+    /// the connection (per-partition error codes are in the response bodies).
+    pub kafka_errors: IntCounterVec,
+    /// `rokka_remoting_request_duration_seconds{code}`.
+    pub remoting_latency: HistogramVec,
+    /// `rokka_remoting_request_errors_total{code, response_code}`: replies
+    /// other than SUCCESS.
+    pub remoting_errors: IntCounterVec,
+    /// `rokka_listener_connections_open{listener}`.
+    pub connections_open: IntGaugeVec,
+    /// `rokka_listener_connections_accepted_total{listener}`.
+    pub connections_accepted: IntCounterVec,
+    /// `rokka_listener_received_bytes_total{listener}`.
+    pub bytes_read: IntCounterVec,
+    /// `rokka_listener_sent_bytes_total{listener}`.
+    pub bytes_written: IntCounterVec,
+}
+
+static TRAFFIC: LazyLock<Traffic> =
+    LazyLock::new(|| Traffic::new().expect("static metric definitions are valid"));
+
+/// The process-wide traffic metrics.
+pub fn traffic() -> &'static Traffic {
+    &TRAFFIC
+}
+
+/// Registers the traffic metrics with `registry`.
+pub fn register(registry: &Registry) -> prometheus::Result<()> {
+    let t = traffic().clone();
+    registry.register(Box::new(t.kafka_latency))?;
+    registry.register(Box::new(t.kafka_errors))?;
+    registry.register(Box::new(t.remoting_latency))?;
+    registry.register(Box::new(t.remoting_errors))?;
+    registry.register(Box::new(t.connections_open))?;
+    registry.register(Box::new(t.connections_accepted))?;
+    registry.register(Box::new(t.bytes_read))?;
+    registry.register(Box::new(t.bytes_written))?;
+    Ok(())
+}
+
+fn latency(name: &str, help: &str, label: &str) -> prometheus::Result<HistogramVec> {
+    // 50 µs .. ~6.5 s, doubling.
+    let buckets = exponential_buckets(0.000_05, 2.0, 18)?;
+    HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), &[label])
+}
+
+fn counter(name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+    IntCounterVec::new(Opts::new(name, help), labels)
+}
+
+impl Traffic {
+    fn new() -> prometheus::Result<Traffic> {
+        Ok(Traffic {
+            kafka_latency: latency(
+                "rokka_kafka_request_duration_seconds",
+                "Time to handle a Kafka request, by API key.",
+                "api",
+            )?,
+            kafka_errors: counter(
+                "rokka_kafka_request_errors_total",
+                "Kafka requests refused by closing the connection, by API key and reason.",
+                &["api", "reason"],
+            )?,
+            remoting_latency: latency(
+                "rokka_remoting_request_duration_seconds",
+                "Time to handle a RocketMQ request, by request code.",
+                "code",
+            )?,
+            remoting_errors: counter(
+                "rokka_remoting_request_errors_total",
+                "RocketMQ replies other than SUCCESS, by request code and response code.",
+                &["code", "response_code"],
+            )?,
+            connections_open: IntGaugeVec::new(
+                Opts::new(
+                    "rokka_listener_connections_open",
+                    "Connections currently open, by listener.",
+                ),
+                &["listener"],
+            )?,
+            connections_accepted: counter(
+                "rokka_listener_connections_accepted_total",
+                "Connections accepted, by listener.",
+                &["listener"],
+            )?,
+            bytes_read: counter(
+                "rokka_listener_received_bytes_total",
+                "Bytes read from clients, by listener.",
+                &["listener"],
+            )?,
+            bytes_written: counter(
+                "rokka_listener_sent_bytes_total",
+                "Bytes written to clients, by listener.",
+                &["listener"],
+            )?,
+        })
+    }
+
+    /// Records one Kafka request that started at `start`; `error` is the
+    /// reason the connection is closed, if it is.
+    pub fn kafka_request(&self, api: i16, start: Instant, error: Option<&str>) {
+        let api = api.to_string();
+        self.kafka_latency
+            .with_label_values(&[&api])
+            .observe(start.elapsed().as_secs_f64());
+        if let Some(reason) = error {
+            self.kafka_errors.with_label_values(&[&api, reason]).inc();
+        }
+    }
+
+    /// Records one RocketMQ request that started at `start` and was answered
+    /// with `response_code`. Codes answered REQUEST_CODE_NOT_SUPPORTED are
+    /// labelled `other`, so clients cannot grow the label set.
+    pub fn remoting_request(&self, code: i32, start: Instant, response_code: i32) {
+        let code = if response_code == ResponseCode::REQUEST_CODE_NOT_SUPPORTED.0 {
+            "other".to_string()
+        } else {
+            code.to_string()
+        };
+        self.remoting_latency
+            .with_label_values(&[&code])
+            .observe(start.elapsed().as_secs_f64());
+        if response_code != 0 {
+            self.remoting_errors
+                .with_label_values(&[&code, &response_code.to_string()])
+                .inc();
+        }
+    }
+
+    /// Counts an accepted connection on `listener`; the returned guard keeps
+    /// it in `rokka_listener_connections_open` until dropped.
+    pub fn connection(&self, listener: &'static str) -> ConnGuard {
+        self.connections_accepted
+            .with_label_values(&[listener])
+            .inc();
+        self.connections_open.with_label_values(&[listener]).inc();
+        ConnGuard { listener }
+    }
+
+    /// Counts `n` bytes read on `listener`.
+    pub fn read(&self, listener: &str, n: usize) {
+        self.bytes_read
+            .with_label_values(&[listener])
+            .inc_by(n as u64);
+    }
+
+    /// Counts `n` bytes written on `listener`.
+    pub fn written(&self, listener: &str, n: usize) {
+        self.bytes_written
+            .with_label_values(&[listener])
+            .inc_by(n as u64);
+    }
+}
+
+/// Decrements the open-connection gauge when dropped.
+#[derive(Debug)]
+pub struct ConnGuard {
+    listener: &'static str,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        traffic()
+            .connections_open
+            .with_label_values(&[self.listener])
+            .dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_requests_and_connections() {
+        let registry = Registry::new();
+        register(&registry).unwrap();
+        let t = traffic();
+        t.kafka_request(0, Instant::now(), Some("bad body"));
+        t.remoting_request(10, Instant::now(), 17);
+        t.remoting_request(10, Instant::now(), 0);
+        t.remoting_request(12345, Instant::now(), 3);
+        assert!(t.remoting_errors.with_label_values(&["other", "3"]).get() >= 1);
+        {
+            let _g = t.connection("test");
+            assert_eq!(t.connections_open.with_label_values(&["test"]).get(), 1);
+        }
+        assert_eq!(t.connections_open.with_label_values(&["test"]).get(), 0);
+        assert!(t.remoting_errors.with_label_values(&["10", "17"]).get() >= 1);
+        assert!(t.kafka_errors.with_label_values(&["0", "bad body"]).get() >= 1);
+        let names: Vec<String> = registry
+            .gather()
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        assert!(names.contains(&"rokka_remoting_request_duration_seconds".to_string()));
+    }
+}
