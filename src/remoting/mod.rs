@@ -29,6 +29,7 @@ mod namesrv;
 mod offsets;
 mod pull;
 mod query;
+mod register;
 mod schedule;
 mod send;
 mod stats;
@@ -81,6 +82,7 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
         tasks.push(tokio::spawn(accept_loop(vip, Role::Broker, ctx.clone())));
     }
     tasks.push(tokio::spawn(schedule::run(ctx.clone())));
+    tasks.push(tokio::spawn(register::run(ctx.clone())));
     tasks.push(tokio::spawn(clients::housekeeping(ctx)));
     Ok(tasks)
 }

@@ -35,6 +35,11 @@ impl Rokka {
 
     /// Starts with a fixed broker port (so that its VIP port, port − 2, is bound too).
     pub fn start_on_listen_port(listen_port: u16) -> Rokka {
+        Rokka::start_with(listen_port, &[])
+    }
+
+    /// Starts with a fixed broker port (0 = any) and extra command-line arguments.
+    pub fn start_with(listen_port: u16, extra: &[&str]) -> Rokka {
         let listen_port = listen_port.to_string();
         let dir = tempfile::Builder::new()
             .prefix("rokka-rmq-")
@@ -55,7 +60,8 @@ impl Rokka {
                 "--listen-port",
                 &listen_port,
             ])
-            .args(["--log-level", "info", "--data-dir", data.to_str().unwrap()]);
+            .args(["--log-level", "info", "--data-dir", data.to_str().unwrap()])
+            .args(extra);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("ROKKA_") || key == "RUST_LOG" {
                 cmd.env_remove(key);
@@ -94,6 +100,25 @@ impl Rokka {
             broker: broker.unwrap(),
             http: http.unwrap(),
             _dir: dir,
+        }
+    }
+}
+
+impl Rokka {
+    /// Sends SIGTERM and waits (bounded) for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "rokka did not stop after SIGTERM"
+            );
+            thread::sleep(Duration::from_millis(20));
         }
     }
 }

@@ -1,0 +1,170 @@
+//! The broker's registration with the NameServers named in `namesrvAddr`:
+//! REGISTER_BROKER (103) with its topic table (JSON body, CRC32) at start,
+//! every 30 s, and at once when its topic table changes, as RocketMQ brokers
+//! do; UNREGISTER_BROKER (104) on shutdown. A NameServer forgets a broker
+//! 120 s after its last registration. The embedded NameServer reads this
+//! broker live instead (ADR 002), so this path is for other NameServers —
+//! another rokka's or Apache RocketMQ's — and for clusters of several brokers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use rokka_protocols::remoting::body::{RegisterBrokerBody, TopicConfigBody, TopicConfigWrapper};
+use rokka_protocols::remoting::{
+    decode_frame, encode_frame, split_frame, ExtFields, RemotingCommand, RequestCode,
+    DEFAULT_MAX_FRAME,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::{info, warn};
+
+use super::context::Ctx;
+
+/// RocketMQ's `registerBrokerAll` period.
+const REGISTER_INTERVAL: Duration = Duration::from_secs(30);
+/// How often the topic table is checked for changes between registrations.
+const CHANGE_CHECK: Duration = Duration::from_secs(1);
+/// Bound on one NameServer round trip.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Registers with every configured NameServer until shutdown, then unregisters.
+pub(crate) async fn run(ctx: Arc<Ctx>) {
+    let servers = ctx.broker.config.namesrv_addr.clone();
+    if servers.is_empty() {
+        return;
+    }
+    let mut last_topics = None;
+    let mut since = REGISTER_INTERVAL;
+    loop {
+        let topics = topic_table(&ctx);
+        if since >= REGISTER_INTERVAL || last_topics.as_ref() != Some(&topics) {
+            let body = register_body(&topics);
+            for ns in &servers {
+                match call(ns, register_request(&ctx, &body)).await {
+                    Ok(r) if r.code == 0 => {
+                        if last_topics.is_none() {
+                            info!(namesrv = %ns, "registered with the NameServer");
+                        }
+                    }
+                    Ok(r) => {
+                        warn!(namesrv = %ns, code = r.code, remark = ?r.remark, "REGISTER_BROKER refused")
+                    }
+                    Err(e) => warn!(namesrv = %ns, error = %e, "REGISTER_BROKER failed"),
+                }
+            }
+            last_topics = Some(topics);
+            since = Duration::ZERO;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CHANGE_CHECK) => since += CHANGE_CHECK,
+            _ = ctx.broker.shutdown_signal() => break,
+        }
+    }
+    for ns in &servers {
+        match call(ns, unregister_request(&ctx)).await {
+            Ok(r) if r.code == 0 => info!(namesrv = %ns, "unregistered from the NameServer"),
+            Ok(r) => warn!(namesrv = %ns, code = r.code, "UNREGISTER_BROKER refused"),
+            Err(e) => warn!(namesrv = %ns, error = %e, "UNREGISTER_BROKER failed"),
+        }
+    }
+}
+
+fn topic_table(ctx: &Ctx) -> Vec<TopicConfigBody> {
+    ctx.broker
+        .store
+        .topics()
+        .list()
+        .into_iter()
+        .map(|t| TopicConfigBody {
+            order: t.order,
+            perm: t.perm,
+            read_queue_nums: t.read_queue_nums,
+            topic_filter_type: "SINGLE_TAG".to_owned(),
+            topic_name: t.topic_name,
+            topic_sys_flag: t.topic_sys_flag,
+            write_queue_nums: t.write_queue_nums,
+        })
+        .collect()
+}
+
+fn register_body(topics: &[TopicConfigBody]) -> Bytes {
+    let body = RegisterBrokerBody {
+        filter_server_list: Vec::new(),
+        topic_config_serialize_wrapper: TopicConfigWrapper {
+            data_version: serde_json::json!({
+                "counter": topics.len(),
+                "timestamp": std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            }),
+            topic_config_table: topics
+                .iter()
+                .map(|t| (t.topic_name.clone(), t.clone()))
+                .collect(),
+        },
+    };
+    // Serializing plain structs to JSON cannot fail.
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+fn identity(ctx: &Ctx) -> ExtFields {
+    let cfg = &ctx.broker.config;
+    let mut e = ExtFields::default();
+    e.insert("brokerName", cfg.broker_name.clone());
+    e.insert("brokerAddr", ctx.advertised.to_string());
+    e.insert("clusterName", cfg.broker_cluster_name.clone());
+    e.insert("brokerId", cfg.broker_id.to_string());
+    e
+}
+
+fn register_request(ctx: &Ctx, body: &Bytes) -> RemotingCommand {
+    let mut e = identity(ctx);
+    let ha =
+        std::net::SocketAddr::new(ctx.advertised.ip(), ctx.advertised.port().saturating_add(1));
+    e.insert("haServerAddr", ha.to_string());
+    e.insert("compressed", "false");
+    e.insert(
+        "bodyCrc32",
+        (crc32fast::hash(body) & 0x7FFF_FFFF).to_string(),
+    );
+    let mut cmd = RemotingCommand::request(RequestCode::REGISTER_BROKER.0, e);
+    cmd.body = body.clone();
+    cmd
+}
+
+fn unregister_request(ctx: &Ctx) -> RemotingCommand {
+    RemotingCommand::request(RequestCode::UNREGISTER_BROKER.0, identity(ctx))
+}
+
+/// One request on a fresh connection; the reply or an error, within `CALL_TIMEOUT`.
+async fn call(addr: &str, cmd: RemotingCommand) -> std::io::Result<RemotingCommand> {
+    let exchange = async {
+        let mut s = TcpStream::connect(addr).await?;
+        let mut out = BytesMut::new();
+        encode_frame(&cmd, &mut out);
+        s.write_all(&out).await?;
+        let mut buf = BytesMut::with_capacity(4096);
+        loop {
+            if let Some(frame) =
+                split_frame(&mut buf, DEFAULT_MAX_FRAME).map_err(std::io::Error::other)?
+            {
+                return decode_frame(&frame).map_err(std::io::Error::other);
+            }
+            if s.read_buf(&mut buf).await? == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "NameServer closed the connection",
+                ));
+            }
+        }
+    };
+    tokio::time::timeout(CALL_TIMEOUT, exchange)
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "NameServer did not answer",
+            ))
+        })
+}
