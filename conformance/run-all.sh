@@ -26,10 +26,13 @@ else
     cargo test --workspace --all-features --locked --no-fail-fast
 fi
 
+# Protocol suites first; observability last, so that it can reuse the clients
+# they built to put load through both protocols.
 suites=()
 for s in conformance/*/run.sh; do
-    [ -e "$s" ] && suites+=("$s")
+    [ -e "$s" ] && [ "$s" != conformance/observability/run.sh ] && suites+=("$s")
 done
+[ -e conformance/observability/run.sh ] && suites+=(conformance/observability/run.sh)
 if [ ${#suites[@]} -gt 0 ]; then
     step "release build for conformance suites"
     cargo build --release --locked --bin rokka
