@@ -28,6 +28,14 @@ for _ in $(seq 1 200); do grep -q "remoting listening on" "$log" && break; sleep
 namesrv="$(sed -n 's/.*namesrv listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)"
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
 echo "rokka RSS idle: $(rss)"
+# Baseline in the same run: raw sequential write + fdatasync of 100 MB (about
+# the bytes the load below writes) into the same data directory.
+raw() {
+    dd if=/dev/zero of="$work/data/raw-baseline" bs=1M count=100 conv=fdatasync 2>&1 \
+        | sed -n 's/.*, \([0-9.]*\) \([MG]B\)\/s$/\1 \2\/s/p'
+    rm -f "$work/data/raw-baseline"
+}
+echo "raw write + fdatasync of 100 MB in the data directory, before: $(raw)"
 timeout 900 "$client" "$namesrv" bench 2>&1 | while IFS= read -r line; do
     case "$line" in
         "BENCH loaded") echo "rokka RSS after the send load: $(rss)" ;;
@@ -35,3 +43,4 @@ timeout 900 "$client" "$namesrv" bench 2>&1 | while IFS= read -r line; do
     esac
 done
 echo "rokka RSS at the end: $(rss)"
+echo "raw write + fdatasync of 100 MB in the data directory, after: $(raw)"
