@@ -116,28 +116,30 @@ pub(crate) fn update_and_create_topic(ctx: &Ctx, cmd: &RemotingCommand) -> HResu
     Ok(ok(cmd, &[]))
 }
 
-/// GET_ALL_TOPIC_CONFIG (21): `{"dataVersion":..,"topicConfigTable":{..}}`.
-pub(crate) fn all_topic_config(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
-    let table: BTreeMap<String, TopicConfigBody> = ctx
-        .broker
+/// The broker's topic table as GET_ALL_TOPIC_CONFIG and REGISTER_BROKER carry it.
+pub(crate) fn topic_config_bodies(ctx: &Ctx) -> Vec<TopicConfigBody> {
+    ctx.broker
         .store
         .topics()
         .list()
         .into_iter()
-        .map(|t| {
-            (
-                t.topic_name.clone(),
-                TopicConfigBody {
-                    order: t.order,
-                    perm: t.perm,
-                    read_queue_nums: t.read_queue_nums,
-                    topic_filter_type: "SINGLE_TAG".to_owned(),
-                    topic_name: t.topic_name,
-                    topic_sys_flag: t.topic_sys_flag,
-                    write_queue_nums: t.write_queue_nums,
-                },
-            )
+        .map(|t| TopicConfigBody {
+            order: t.order,
+            perm: t.perm,
+            read_queue_nums: t.read_queue_nums,
+            topic_filter_type: "SINGLE_TAG".to_owned(),
+            topic_name: t.topic_name,
+            topic_sys_flag: t.topic_sys_flag,
+            write_queue_nums: t.write_queue_nums,
         })
+        .collect()
+}
+
+/// GET_ALL_TOPIC_CONFIG (21): `{"dataVersion":..,"topicConfigTable":{..}}`.
+pub(crate) fn all_topic_config(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let table: BTreeMap<String, TopicConfigBody> = topic_config_bodies(ctx)
+        .into_iter()
+        .map(|t| (t.topic_name.clone(), t))
         .collect();
     ok_json(
         cmd,

@@ -37,7 +37,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
     let mut last_topics = None;
     let mut since = REGISTER_INTERVAL;
     loop {
-        let topics = topic_table(&ctx);
+        let topics = super::admin::topic_config_bodies(&ctx);
         if since >= REGISTER_INTERVAL || last_topics.as_ref() != Some(&topics) {
             let body = register_body(&topics);
             for ns in &servers {
@@ -68,24 +68,6 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
             Err(e) => warn!(namesrv = %ns, error = %e, "UNREGISTER_BROKER failed"),
         }
     }
-}
-
-fn topic_table(ctx: &Ctx) -> Vec<TopicConfigBody> {
-    ctx.broker
-        .store
-        .topics()
-        .list()
-        .into_iter()
-        .map(|t| TopicConfigBody {
-            order: t.order,
-            perm: t.perm,
-            read_queue_nums: t.read_queue_nums,
-            topic_filter_type: "SINGLE_TAG".to_owned(),
-            topic_name: t.topic_name,
-            topic_sys_flag: t.topic_sys_flag,
-            write_queue_nums: t.write_queue_nums,
-        })
-        .collect()
 }
 
 fn register_body(topics: &[TopicConfigBody]) -> Bytes {
