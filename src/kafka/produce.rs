@@ -106,7 +106,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                         break;
                     }
                 }
-                let (index_keys, tags_codes) = produce_index(&b.batch, &b.keys);
+                let (index_keys, tags_codes) = produce_index(&b);
                 let append = AppendRequest {
                     topic: Bytes::copy_from_slice(t.name.as_bytes()),
                     queue_id: qid,

@@ -38,6 +38,9 @@ pub struct ValidBatch {
     pub count: u32,
     /// Non-empty record keys, by record index (for the store's key index).
     pub keys: Vec<(u32, Bytes)>,
+    /// Values of [`TAGS_HEADER`] headers, by record index, in header order
+    /// (the broker hashes them for tag filtering without decoding again).
+    pub tag_headers: Vec<(u32, Bytes)>,
     /// Producer id (-1 if not idempotent).
     pub producer_id: i64,
     /// Producer epoch.
@@ -45,6 +48,9 @@ pub struct ValidBatch {
     /// First sequence number (-1 if not idempotent).
     pub base_sequence: i32,
 }
+
+/// The record header that carries a RocketMQ tag (see `docs/mapping.md`).
+pub const TAGS_HEADER: &str = "TAGS";
 
 /// One record decoded from any format.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -214,6 +220,7 @@ pub fn validate_v2(batch: &Bytes) -> Result<ValidBatch, DecodeError> {
         &plain[..]
     };
     let mut keys = Vec::new();
+    let mut tag_headers = Vec::new();
     // Every record needs at least 7 bytes, so a huge count fails fast here.
     if count as usize > body.len() {
         return Err(DecodeError::Invalid {
@@ -221,6 +228,14 @@ pub fn validate_v2(batch: &Bytes) -> Result<ValidBatch, DecodeError> {
         });
     }
     parse_v2_records(body, count as usize, base_ts, |i, r| {
+        for (name, value) in &r.headers {
+            if let Some(v) = value
+                .as_ref()
+                .filter(|_| &name[..] == TAGS_HEADER.as_bytes())
+            {
+                tag_headers.push((i, v.clone()));
+            }
+        }
         if let Some(k) = r
             .key
             .filter(|k| !k.is_empty() && k.len() <= i16::MAX as usize)
@@ -232,6 +247,7 @@ pub fn validate_v2(batch: &Bytes) -> Result<ValidBatch, DecodeError> {
         batch: batch.clone(),
         count: count as u32,
         keys,
+        tag_headers,
         producer_id: be_i64(b, 43).unwrap_or(-1),
         producer_epoch: be_i16(b, 51).unwrap_or(-1),
         base_sequence: be_i32(b, 53).unwrap_or(-1),

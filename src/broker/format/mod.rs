@@ -24,7 +24,7 @@ mod tests;
 /// The RocketMQ property that maps to the Kafka record key.
 pub const PROP_KEYS: &str = "KEYS";
 /// The RocketMQ property and the Kafka header name that carry the tag.
-pub const TAGS_HEADER: &str = "TAGS";
+pub const TAGS_HEADER: &str = rokka_protocols::kafka::records::TAGS_HEADER;
 /// Properties never shown to Kafka readers: send-time or pull-time
 /// instructions with no meaning for a stored record.
 pub const HIDDEN_PROPERTIES: &[&str] = &[

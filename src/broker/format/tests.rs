@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use rokka_protocols::kafka::records::{build_v2_batch, decode_v2_records, Record};
+use rokka_protocols::kafka::records::{build_v2_batch, decode_v2_records, validate_v2, Record};
 use rokka_protocols::remoting::message::{decode_message, decode_messages};
 use rokka_store::entry::rocketmq::{self, Placement};
 use rokka_store::{java_string_hash, MessageToStore};
@@ -217,7 +217,7 @@ fn compressed_batches_are_decoded() {
     assert_eq!(&m.body[..], b"compressed value");
     assert_eq!(m.property("TAGS"), Some("T"));
     assert_eq!(out[0].tags_code, java_string_hash("T") as i64);
-    let (keys, codes) = produce_index(&b, &[(0, Bytes::from_static(b"k"))]);
+    let (keys, codes) = produce_index(&validate_v2(&Bytes::from(b)).unwrap());
     assert_eq!(keys, vec![(0, Bytes::from_static(b"k"))]);
     assert_eq!(codes, vec![java_string_hash("T") as i64]);
 }
@@ -263,14 +263,14 @@ fn produce_index_splits_keys_and_codes_tags() {
         Record::default(),
     ];
     let batch = build_v2_batch(0, &recs);
-    let (keys, codes) = produce_index(&batch, &[(0, Bytes::from_static(b"a  b"))]);
+    let (keys, codes) = produce_index(&validate_v2(&batch).unwrap());
     assert_eq!(
         keys,
         vec![(0, Bytes::from_static(b"a")), (0, Bytes::from_static(b"b"))]
     );
     assert_eq!(codes, vec![java_string_hash("X") as i64, 0]);
     let untagged = build_v2_batch(0, &[Record::default()]);
-    assert!(produce_index(&untagged, &[]).1.is_empty());
+    assert!(produce_index(&validate_v2(&untagged).unwrap()).1.is_empty());
 }
 
 struct Rng(u64);

@@ -4,7 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
-use rokka_protocols::kafka::records::{decode_v2_records, Record};
+use rokka_protocols::kafka::records::{decode_v2_records, Record, ValidBatch};
 use rokka_store::entry::kafka::batch_range;
 use rokka_store::entry::rocketmq::{self, Placement};
 use rokka_store::{java_string_hash, MessageToStore, StoredEntry};
@@ -193,10 +193,11 @@ pub fn kafka_entry_to_messages(
 /// What the Kafka produce path stores with a batch for RocketMQ readers:
 /// index keys (each space-separated word of each record key, as RocketMQ
 /// indexes KEYS) and the per-record tags codes (empty when no record has a
-/// `TAGS` header). `keys` are the batch's non-empty record keys by index.
-pub fn produce_index(batch: &[u8], keys: &[(u32, Bytes)]) -> (Vec<(u32, Bytes)>, Vec<i64>) {
+/// usable `TAGS` header). Uses what validation already collected, so the
+/// batch is not decoded a second time.
+pub fn produce_index(batch: &ValidBatch) -> (Vec<(u32, Bytes)>, Vec<i64>) {
     let mut index = Vec::new();
-    for (i, k) in keys {
+    for (i, k) in &batch.keys {
         let mut at = 0;
         for word in k.split(|b| *b == b' ') {
             if !word.is_empty() {
@@ -205,24 +206,23 @@ pub fn produce_index(batch: &[u8], keys: &[(u32, Bytes)]) -> (Vec<(u32, Bytes)>,
             at += word.len() + 1;
         }
     }
-    // An uncompressed batch without the bytes `TAGS` has no tags header:
-    // skip decoding it again.
-    let codec = batch.get(22).map_or(0, |a| a & 7);
-    if codec == 0
-        && !batch
-            .windows(TAGS_HEADER.len())
-            .any(|w| w == TAGS_HEADER.as_bytes())
-    {
-        return (index, Vec::new());
+    let mut codes = Vec::new();
+    // Header order: the last usable `TAGS` value of a record wins, as in
+    // `record_tags_code`.
+    for (i, v) in &batch.tag_headers {
+        let Some(tag) = Some(&v[..])
+            .filter(|v| prop_ok(v))
+            .and_then(|v| std::str::from_utf8(v).ok())
+        else {
+            continue;
+        };
+        if codes.is_empty() {
+            codes = vec![0; batch.count as usize];
+        }
+        if let Some(c) = codes.get_mut(*i as usize) {
+            *c = java_string_hash(tag) as i64;
+        }
     }
-    let codes: Vec<i64> = decode_v2_records(batch)
-        .map(|rs| rs.iter().map(record_tags_code).collect())
-        .unwrap_or_default();
-    let codes = if codes.iter().any(|c| *c != 0) {
-        codes
-    } else {
-        Vec::new()
-    };
     (index, codes)
 }
 
