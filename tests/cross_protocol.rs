@@ -550,3 +550,99 @@ fn consumer_offsets_are_shared_between_ecosystems() {
         .unwrap();
     assert_eq!(got, vec![vec![23]]);
 }
+
+/// CreatePartitions v1: the error code for growing `topic` to `count`.
+fn create_partitions(c: &mut KConn, topic: &str, count: i32) -> i16 {
+    use rokka_protocols::kafka::create_partitions::{
+        decode_response, CreatePartitionsRequest, CreatePartitionsTopic,
+    };
+    let req = CreatePartitionsRequest {
+        topics: vec![CreatePartitionsTopic {
+            name: topic.to_owned(),
+            count,
+            has_assignments: false,
+        }],
+        validate_only: false,
+    };
+    let b = c.call(37, 1, |w| req.encode(w, 1));
+    let res = decode_response(&mut Reader::new(&b, 0, false), 1).unwrap();
+    assert_eq!(res.len(), 1);
+    res[0].1
+}
+
+/// (readQueueNums, writeQueueNums) of `topic` in the broker's
+/// GET_ALL_TOPIC_CONFIG reply (what it registers with NameServers).
+fn route_queues(c: &mut Conn, topic: &str) -> (u64, u64) {
+    let resp = c.call(request(21, &[], b""));
+    assert_eq!(resp.code, 0, "topic configs: {:?}", resp.remark);
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    let t = &v["topicConfigTable"][topic];
+    let n = |f: &str| {
+        t[f].as_u64()
+            .unwrap_or_else(|| panic!("{f} of {topic} in {v}"))
+    };
+    (n("readQueueNums"), n("writeQueueNums"))
+}
+
+/// UPDATE_AND_CREATE_TOPIC with explicit queue counts; returns the code.
+fn update_topic(c: &mut Conn, topic: &str, read: u32, write: u32) -> i32 {
+    let (r, w) = (read.to_string(), write.to_string());
+    let ext = [
+        ("topic", topic),
+        ("defaultTopic", "TBW102"),
+        ("readQueueNums", r.as_str()),
+        ("writeQueueNums", w.as_str()),
+        ("perm", "6"),
+        ("topicFilterType", "SINGLE_TAG"),
+    ];
+    c.call(request(17, &ext, b"")).code
+}
+
+#[test]
+fn topic_growth_is_consistent_between_ecosystems() {
+    let r = Rokka::start();
+    let mut kc = KConn::open(r.kafka);
+    let mut rc = Conn::open(r.broker);
+    // Created through RocketMQ with 2 queues: Kafka sees 2 partitions.
+    assert_eq!(update_topic(&mut rc, "grow", 2, 2), 0);
+    assert_eq!(metadata(&mut kc, "grow"), 2);
+    // Kafka CreatePartitions to 5: RocketMQ routes 5 read and 5 write queues.
+    assert_eq!(create_partitions(&mut kc, "grow", 5), 0);
+    assert_eq!(route_queues(&mut rc, "grow"), (5, 5));
+    assert_eq!(metadata(&mut kc, "grow"), 5);
+    // A message sent by RocketMQ to the new queue 4 is fetched by Kafka.
+    assert_eq!(send(&mut rc, "grow", 4, 0, "KEYS\u{1}k4", b"on-queue-4"), 0);
+    let (err, recs) = fetch(&mut kc, "grow", 4, 0);
+    assert_eq!(err, 0);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].value.as_deref(), Some(&b"on-queue-4"[..]));
+    // RocketMQ grows it to 8: Kafka sees 8, and produces to partition 7
+    // are pulled by RocketMQ from queue 7.
+    assert_eq!(update_topic(&mut rc, "grow", 8, 8), 0);
+    assert_eq!(metadata(&mut kc, "grow"), 8);
+    let rec = Record {
+        key: Some(Bytes::from_static(b"k7")),
+        value: Some(Bytes::from_static(b"on-partition-7")),
+        ..Record::default()
+    };
+    let (err, base) = produce(&mut kc, "grow", 7, &gzip_batch(&[rec]));
+    assert_eq!((err, base), (0, 0));
+    let got = pulled(&mut rc, "grow", 7, 0, "*");
+    assert_eq!(got.len(), 1);
+    assert_eq!(&got[0].body[..], b"on-partition-7");
+    // Draining the RocketMQ way (writeQueueNums lowered first) keeps every
+    // queue visible to Kafka: partitions = max(read, write).
+    assert_eq!(update_topic(&mut rc, "grow", 8, 6), 0);
+    assert_eq!(route_queues(&mut rc, "grow"), (8, 6));
+    assert_eq!(metadata(&mut kc, "grow"), 8);
+    let (err, recs) = fetch(&mut kc, "grow", 7, 0);
+    assert_eq!((err, recs.len()), (0, 1));
+    // Shrinking below the partition count is refused (INVALID_PARAMETER),
+    // and so is a CreatePartitions that does not grow (INVALID_PARTITIONS).
+    assert_eq!(update_topic(&mut rc, "grow", 4, 4), 29);
+    assert_eq!(metadata(&mut kc, "grow"), 8);
+    assert_eq!(create_partitions(&mut kc, "grow", 8), 37);
+    // Growing from Kafka sets both RocketMQ counts again.
+    assert_eq!(create_partitions(&mut kc, "grow", 10), 0);
+    assert_eq!(route_queues(&mut rc, "grow"), (10, 10));
+}

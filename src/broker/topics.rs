@@ -1,12 +1,26 @@
 //! Topics as both front-ends see them: look-up and auto-creation in the
-//! store's topic table (queue count = partition count).
+//! store's topic table, and the one rule for how many Kafka partitions a
+//! topic has (see [`partition_count`]).
 
 use rokka_store::topics::TopicConfig;
 use rokka_store::StoreError;
 
 use super::Broker;
 
+/// Kafka partitions of a topic: every RocketMQ queue that can hold
+/// readable messages, i.e. `max(readQueueNums, writeQueueNums)`. RocketMQ
+/// drains a queue by lowering `writeQueueNums` first; Kafka readers must
+/// still see the queues being drained, so the count follows the larger one.
+pub fn partition_count(t: &TopicConfig) -> u32 {
+    t.read_queue_nums.max(t.write_queue_nums)
+}
+
 impl Broker {
+    /// Kafka partitions of `name` (0 when the topic does not exist).
+    pub fn partitions(&self, name: &str) -> u32 {
+        self.topic(name).map_or(0, |t| partition_count(&t))
+    }
+
     /// The topic's config, if it exists.
     pub fn topic(&self, name: &str) -> Option<TopicConfig> {
         self.store.topics().get(name)

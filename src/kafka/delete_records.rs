@@ -9,6 +9,8 @@ use rokka_protocols::kafka::delete_records::{
 use rokka_protocols::kafka::{error_code, Writer};
 use tracing::info;
 
+use crate::broker::topics::partition_count;
+
 use super::dispatch::{CloseReason, Request};
 use super::errors::store_error_code;
 use super::KafkaContext;
@@ -28,7 +30,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 .partitions
                 .iter()
                 .map(|&(p, offset)| {
-                    let exists = known.as_ref().is_some_and(|c| p >= 0 && (p as u32) < c.write_queue_nums);
+                    let exists = known.as_ref().is_some_and(|c| p >= 0 && (p as u32) < partition_count(c));
                     if !exists {
                         return (p, -1, error_code::UNKNOWN_TOPIC_OR_PARTITION);
                     }

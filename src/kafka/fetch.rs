@@ -42,7 +42,7 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
     let max_total = usize::try_from(f.max_bytes).unwrap_or(0).max(1);
     let mut resp = FetchResponse::default();
     for t in &f.topics {
-        let queues = ctx.broker.topic(&t.topic).map_or(0, |c| c.write_queue_nums);
+        let queues = ctx.broker.partitions(&t.topic);
         let mut partitions = Vec::new();
         for p in &t.partitions {
             let mut out = FetchPartitionResponse {

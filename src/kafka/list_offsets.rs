@@ -19,7 +19,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
     let store = &ctx.broker.store;
     let mut resp = ListOffsetsResponse::default();
     for t in l.topics {
-        let queues = ctx.broker.topic(&t.name).map_or(0, |c| c.write_queue_nums);
+        let queues = ctx.broker.partitions(&t.name);
         let partitions = t
             .partitions
             .iter()

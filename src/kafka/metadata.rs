@@ -13,6 +13,8 @@ use rokka_protocols::kafka::metadata::{
 use rokka_protocols::kafka::Writer;
 use tracing::warn;
 
+use crate::broker::topics::partition_count;
+
 use super::conn::ConnInfo;
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
@@ -86,7 +88,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             all.sort_by(|a, b| a.topic_name.cmp(&b.topic_name));
             all.iter()
                 .filter(|t| valid_topic_name(&t.topic_name))
-                .map(|t| topic_entry(ctx, &t.topic_name, t.write_queue_nums))
+                .map(|t| topic_entry(ctx, &t.topic_name, partition_count(&t)))
                 .collect()
         }
         Some(asked) => asked
@@ -103,7 +105,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                         .find(|c| topic_id(&c.topic_name) == t.topic_id)
                         .map_or_else(
                             || error_entry(None, error_code::UNKNOWN_TOPIC_ID),
-                            |c| topic_entry(ctx, &c.topic_name, c.write_queue_nums),
+                            |c| topic_entry(ctx, &c.topic_name, partition_count(&c)),
                         );
                 };
                 if !valid_topic_name(name) {
@@ -115,7 +117,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     Ok(ctx.broker.topic(name))
                 };
                 match found {
-                    Ok(Some(c)) => topic_entry(ctx, name, c.write_queue_nums),
+                    Ok(Some(c)) => topic_entry(ctx, name, partition_count(&c)),
                     Ok(None) => error_entry(Some(name), error_code::UNKNOWN_TOPIC_OR_PARTITION),
                     Err(e) => {
                         warn!(topic = %name, error = %e, "topic auto-creation failed");

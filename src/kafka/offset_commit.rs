@@ -23,7 +23,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
     let offsets = ctx.broker.store.offsets();
     let mut resp = OffsetCommitResponse::default();
     for t in c.topics {
-        let queues = ctx.broker.topic(&t.name).map_or(0, |c| c.write_queue_nums);
+        let queues = ctx.broker.partitions(&t.name);
         let partitions = t
             .partitions
             .iter()

@@ -19,7 +19,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .topics
         .into_iter()
         .map(|(topic, parts)| {
-            let queues = ctx.broker.topic(&topic).map_or(0, |c| c.write_queue_nums);
+            let queues = ctx.broker.partitions(&topic);
             let out = parts
                 .iter()
                 .map(|&(partition, epoch)| match u32::try_from(partition) {

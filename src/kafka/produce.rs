@@ -59,7 +59,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
     let store = &ctx.broker.store;
     let mut resp = ProduceResponse::default();
     for t in p.topics {
-        let queues = ctx.broker.topic(&t.name).map_or(0, |c| c.write_queue_nums);
+        let queues = ctx.broker.partitions(&t.name);
         let mut partitions = Vec::new();
         for part in t.partitions {
             let mut out = ProducePartitionResponse {

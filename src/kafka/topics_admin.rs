@@ -9,6 +9,8 @@ use rokka_protocols::kafka::{error_code, Writer};
 use rokka_store::topics::TopicConfig;
 use tracing::info;
 
+use crate::broker::topics::partition_count;
+
 use super::dispatch::{CloseReason, Request};
 use super::errors::store_error_code;
 use super::metadata::{topic_id, valid_topic_name};
@@ -124,7 +126,7 @@ pub fn create_partitions(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer
             let Some(mut cfg) = ctx.broker.topic(&t.name) else {
                 return (t.name, error_code::UNKNOWN_TOPIC_OR_PARTITION, None);
             };
-            let current = i32::try_from(cfg.write_queue_nums).unwrap_or(i32::MAX);
+            let current = i32::try_from(partition_count(&cfg)).unwrap_or(i32::MAX);
             let refuse = |why: &str| Some(why.to_string());
             if t.has_assignments {
                 return (

@@ -15,6 +15,8 @@ use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use rokka_store::topics::TopicConfig;
 use rokka_store::{AppendPayload, EntryKind, MessageToStore};
 
+use crate::broker::topics::partition_count;
+
 use super::clients::retry_topic;
 use super::conn::ConnInfo;
 use super::context::{map_store_error, Ctx, HResult, HandlerError};
@@ -104,6 +106,18 @@ pub(crate) fn update_and_create_topic(ctx: &Ctx, cmd: &RemotingCommand) -> HResu
         .broker
         .topic(topic)
         .unwrap_or_else(|| TopicConfig::new(topic, read));
+    // Kafka clients cannot follow a partition count that decreases: the
+    // queues may be drained (writeQueueNums lowered) but not hidden.
+    let had = partition_count(&t);
+    if read.max(write) < had {
+        return Err(HandlerError::new(
+            ResponseCode::INVALID_PARAMETER,
+            format!(
+                "topic {topic} has {had} queues (Kafka partitions); rokka does not shrink a \
+                 topic: keep readQueueNums or writeQueueNums at {had} or more"
+            ),
+        ));
+    }
     t.read_queue_nums = read;
     t.write_queue_nums = write;
     t.perm = perm;
