@@ -20,6 +20,7 @@ use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 mod basic;
 mod bench;
 mod groups;
+mod readbench;
 
 use basic::{consume_all, produce, query_and_view, restart_resumes, tag_filter};
 use groups::{delay, lite_pull, orderly, retry_dlq, two_consumers};
@@ -105,6 +106,25 @@ async fn run(rt: Arc<ClientRuntime>, ns: String) -> Failures {
     fails
 }
 
+/// `read-load <topic> <n>` / `read-drain <topic> <group> <n>`, if asked.
+async fn readbench_mode(
+    args: &[String],
+    rt: &Arc<ClientRuntime>,
+    ns: &str,
+) -> Option<Result<(), String>> {
+    let num = |i: usize| {
+        args.get(i)
+            .and_then(|a| a.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    let arg = |i: usize| args.get(i).map_or("", String::as_str);
+    match arg(2) {
+        "read-load" => Some(readbench::load(rt.clone(), ns, arg(3), num(4)).await),
+        "read-drain" => Some(readbench::drain(rt.clone(), ns, arg(3), arg(4), num(5)).await),
+        _ => None,
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let ns = std::env::args()
@@ -127,6 +147,13 @@ async fn main() {
         telemetry.handle(),
     )
     .expect("client runtime");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(result) = readbench_mode(&args, &client_rt, &ns).await {
+        let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
+        std::process::exit(i32::from(
+            result.map_err(|e| println!("BENCH FAILED: {e}")).is_err(),
+        ));
+    }
     if std::env::args().nth(2).as_deref() == Some("bench") {
         let result = bench::run(client_rt.clone(), ns).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
