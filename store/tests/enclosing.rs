@@ -124,8 +124,7 @@ fn batches_across_segments_and_the_blank_filler() {
     for base in [0, seg, 2 * seg] {
         let last = batches
             .iter()
-            .filter(|b| b.0 >= base && b.0 < base + seg)
-            .last()
+            .rfind(|b| b.0 >= base && b.0 < base + seg)
             .unwrap();
         let filler = last.0 + last.1;
         assert!(filler < base + seg, "segment at {base} ends with a filler");
