@@ -1,13 +1,16 @@
 //! Consumer offsets and queue offset look-ups: QUERY_CONSUMER_OFFSET (14),
 //! UPDATE_CONSUMER_OFFSET (15), GET_MAX_OFFSET (30), GET_MIN_OFFSET (31),
 //! SEARCH_OFFSET_BY_TIMESTAMP (29), GET_EARLIEST_MSG_STORETIME (32).
-//! All offsets are ConsumeQueue (logical) offsets.
+//! All offsets are ConsumeQueue (logical) offsets. UPDATE_CONSUMER_OFFSET
+//! is refused while the group has live Kafka members (ADR 006).
 
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
+use tracing::{debug, warn};
 
 use super::context::{Ctx, HResult, HandlerError};
 use super::dispatch::ok;
 use super::header::{opt, req, req_str};
+use crate::broker::groups::Protocol;
 
 fn queue(cmd: &RemotingCommand) -> Result<(&str, u32), HandlerError> {
     let q: i64 = req(cmd, "queueId")?;
@@ -36,7 +39,7 @@ pub(crate) fn query_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
     ))
 }
 
-/// UPDATE_CONSUMER_OFFSET (usually oneway).
+/// UPDATE_CONSUMER_OFFSET (usually oneway, so a refusal is just dropped).
 pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let group = req_str(cmd, "consumerGroup")?;
     let (topic, q) = queue(cmd)?;
@@ -46,6 +49,24 @@ pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResul
             ResponseCode::INVALID_PARAMETER,
             "commitOffset is negative",
         ));
+    }
+    if let Err(r) = ctx.broker.groups.may_commit(group, Protocol::Remoting) {
+        if r.repeated {
+            debug!(
+                group,
+                owner = r.owner.label(),
+                members = r.members,
+                "UPDATE_CONSUMER_OFFSET refused: {r}"
+            );
+        } else {
+            warn!(
+                group,
+                owner = r.owner.label(),
+                members = r.members,
+                "UPDATE_CONSUMER_OFFSET refused: {r}"
+            );
+        }
+        return Err(HandlerError::new(ResponseCode::SYSTEM_ERROR, r.to_string()));
     }
     ctx.broker
         .store
