@@ -671,3 +671,7 @@ pub async fn run_timer(groups: Arc<GroupCoordinator>, broker: Broker) {
         () = broker.shutdown_signal() => {}
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
