@@ -10,7 +10,7 @@ use tracing::{debug, warn};
 use super::context::{Ctx, HResult, HandlerError};
 use super::dispatch::ok;
 use super::header::{opt, req, req_str};
-use crate::broker::groups::Protocol;
+use crate::broker::groups::{Protocol, Refusal};
 
 fn queue(cmd: &RemotingCommand) -> Result<(&str, u32), HandlerError> {
     let q: i64 = req(cmd, "queueId")?;
@@ -39,6 +39,32 @@ pub(crate) fn query_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
     ))
 }
 
+/// Whether a RocketMQ request (`what`, for the log) may write committed
+/// offsets of `group`: refused, logged and counted while the group has live
+/// Kafka members (ADR 006). Every RocketMQ offset write goes through this.
+pub(crate) fn commit_allowed(ctx: &Ctx, group: &str, what: &str) -> Result<(), Refusal> {
+    ctx.broker
+        .groups
+        .may_commit(group, Protocol::Remoting)
+        .inspect_err(|r| {
+            if r.repeated {
+                debug!(
+                    group,
+                    owner = r.owner.label(),
+                    members = r.members,
+                    "{what} refused: {r}"
+                );
+            } else {
+                warn!(
+                    group,
+                    owner = r.owner.label(),
+                    members = r.members,
+                    "{what} refused: {r}"
+                );
+            }
+        })
+}
+
 /// UPDATE_CONSUMER_OFFSET (usually oneway, so a refusal is just dropped).
 pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let group = req_str(cmd, "consumerGroup")?;
@@ -50,22 +76,7 @@ pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResul
             "commitOffset is negative",
         ));
     }
-    if let Err(r) = ctx.broker.groups.may_commit(group, Protocol::Remoting) {
-        if r.repeated {
-            debug!(
-                group,
-                owner = r.owner.label(),
-                members = r.members,
-                "UPDATE_CONSUMER_OFFSET refused: {r}"
-            );
-        } else {
-            warn!(
-                group,
-                owner = r.owner.label(),
-                members = r.members,
-                "UPDATE_CONSUMER_OFFSET refused: {r}"
-            );
-        }
+    if let Err(r) = commit_allowed(ctx, group, "UPDATE_CONSUMER_OFFSET") {
         return Err(HandlerError::new(ResponseCode::SYSTEM_ERROR, r.to_string()));
     }
     ctx.broker
