@@ -571,6 +571,7 @@ impl GroupCoordinator {
         let now = Instant::now();
         self.with_groups(|groups| {
             for (gid, group) in groups.iter_mut() {
+                let before = group.members.len();
                 let expired: Vec<String> = group
                     .members
                     .iter()
@@ -588,7 +589,9 @@ impl GroupCoordinator {
                     group.prepare_rebalance();
                 }
                 group.try_complete_join(gid);
-                self.publish(gid, group);
+                if group.members.len() != before {
+                    self.publish(gid, group);
+                }
             }
             groups.retain(|_, g| g.state != GroupState::Empty || !g.members.is_empty());
         });
