@@ -3,6 +3,7 @@
 //! passed in, so tests get a fresh one; `/metrics` in `http.rs` encodes it.
 
 pub mod collector;
+pub mod topic_traffic;
 pub mod traffic;
 
 use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
@@ -40,6 +41,13 @@ pub fn register_broker_metrics(broker: &crate::broker::Broker) -> prometheus::Re
         broker: broker.config.broker_name.clone(),
     };
     let compat = broker.config.compat_metrics;
+    broker
+        .registry
+        .register(Box::new(topic_traffic::TopicTrafficCollector::new(
+            broker.store.clone(),
+            id.clone(),
+            compat,
+        )))?;
     broker.registry.register(Box::new(OffsetsCollector::new(
         broker.store.clone(),
         id,

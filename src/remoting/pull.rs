@@ -144,7 +144,9 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
         }
         r = read(ctx, &a, codes.as_ref());
     }
-    Ok(respond(ctx, cmd, &r, &a, codes.as_ref()))
+    let reply = respond(ctx, cmd, &r, &a, codes.as_ref());
+    crate::metrics::topic_traffic::pulled(a.topic, a.queue_id, a.group, &reply.body);
+    Ok(reply)
 }
 
 fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&HashSet<i32>>) -> GetResult {
