@@ -1,7 +1,7 @@
 //! Conformance scenarios for rokka's RocketMQ front-end, driven by the
 //! unmodified crates.io `rocketmq-client-rust` 1.0.0.
 //!
-//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench]`. Each scenario prints
+//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench | lag ...]`. Each scenario prints
 //! `PASS <name>` or `FAIL <name>: <why>`; the exit code is non-zero when any
 //! scenario failed. Every wait is bounded.
 
@@ -20,6 +20,7 @@ use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 mod basic;
 mod bench;
 mod groups;
+mod lag;
 
 use basic::{consume_all, produce, query_and_view, restart_resumes, tag_filter};
 use groups::{delay, lite_pull, orderly, retry_dlq, two_consumers};
@@ -127,6 +128,7 @@ async fn main() {
         telemetry.handle(),
     )
     .expect("client runtime");
+    lag::dispatch(client_rt.clone(), &ns).await;
     if std::env::args().nth(2).as_deref() == Some("bench") {
         let result = bench::run(client_rt.clone(), ns).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
