@@ -84,6 +84,9 @@ timeout 60 kcat -b "$kafka" -G "$group" -c "$M" -q \
 # and is counted as an error.
 printf '\x00\x00\x00\x0a\x00\x63\x00\x00\x00\x00\x00\x01\xff\xff' \
     | timeout 5 python3 -c 'import socket,sys; h,p=sys.argv[1].rsplit(":",1); s=socket.create_connection((h,int(p))); s.sendall(sys.stdin.buffer.read()); s.recv(10)' "$kafka" || true
+# A frame over the size limit: refused and counted in rokka_rejected_frames_total.
+printf '\x7f\xff\xff\xff' \
+    | timeout 5 python3 -c 'import socket,sys; h,p=sys.argv[1].rsplit(":",1); s=socket.create_connection((h,int(p))); s.sendall(sys.stdin.buffer.read()); s.recv(10)' "$kafka" || true
 
 # RocketMQ: the rocketmq-client-rust scenarios (send, push/pull/lite-pull
 # consumers with committed offsets, retries), built here if missing, then a

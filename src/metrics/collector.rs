@@ -60,7 +60,14 @@ const TP: &[&str] = &["topic", "partition"];
 const GTP: &[&str] = &["group", "topic", "partition"];
 const KGTP: &[&str] = &["consumergroup", "topic", "partition"];
 const RMQ_GROUP: &[&str] = &["cluster", "node_type", "node_id", "topic", "consumer_group"];
-const RMQ_TOPIC: &[&str] = &["cluster", "node_type", "node_id", "topic", "message_type"];
+const RMQ_TOPIC: &[&str] = &[
+    "cluster",
+    "node_type",
+    "node_id",
+    "topic",
+    "message_type",
+    "is_system",
+];
 
 fn gauge(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     GaugeVec::new(Opts::new(name, help), labels).expect("valid metric definition")
@@ -246,8 +253,9 @@ impl OffsetsCollector {
             c.brokers.set(1);
             for (topic, (parts, msgs)) in &per_topic {
                 c.partitions.with_label_values(&[topic]).set(*parts as f64);
+                let sys = super::topic_traffic::is_system(topic, "");
                 c.rmq_in
-                    .with_label_values(&[cluster, "broker", node, topic, "normal"])
+                    .with_label_values(&[cluster, "broker", node, topic, "normal", sys])
                     .inc_by(*msgs);
             }
         }

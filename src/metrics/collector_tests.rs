@@ -125,7 +125,7 @@ fn offsets_and_lag_of_a_group() {
     );
     has(
         &text,
-        r#"rocketmq_messages_in_total{cluster="C",message_type="normal",node_id="b",node_type="broker",topic="T"} 10"#,
+        r#"rocketmq_messages_in_total{cluster="C",is_system="false",message_type="normal",node_id="b",node_type="broker",topic="T"} 10"#,
     );
     assert!(text.contains("rokka_consumergroup_lag_seconds{"), "{text}");
     assert!(text.contains("rocketmq_consumer_lag_latency{"), "{text}");

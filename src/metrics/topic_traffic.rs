@@ -324,7 +324,7 @@ impl Families {
 }
 
 /// `TopicValidator.isSystemTopic` / system group prefix, approximately.
-fn is_system(topic: &str, group: &str) -> &'static str {
+pub(crate) fn is_system(topic: &str, group: &str) -> &'static str {
     const SYSTEM: [&str; 7] = [
         "TBW102",
         "SCHEDULE_TOPIC_XXXX",

@@ -154,6 +154,14 @@ impl Traffic {
                 .with_label_values(&[&code, &response_code.to_string()])
                 .inc();
         }
+        if let Some(reason) = refusal(response_code) {
+            tracing::info!(
+                request_code = code,
+                response_code,
+                reason,
+                "rejected remoting request"
+            );
+        }
     }
 
     /// Counts an accepted connection from `peer` on `listener` and logs it;
@@ -200,6 +208,20 @@ impl Traffic {
             .with_label_values(&[listener])
             .inc_by(n as u64);
     }
+}
+
+/// The reason logged for a reply that refuses a request; `None` for success
+/// and for the everyday answers (no new message, topic not found, ...).
+fn refusal(response_code: i32) -> Option<&'static str> {
+    Some(match ResponseCode(response_code) {
+        ResponseCode::SYSTEM_ERROR => "system error",
+        ResponseCode::SYSTEM_BUSY => "system busy",
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED => "request code not supported",
+        ResponseCode::MESSAGE_ILLEGAL => "message illegal",
+        ResponseCode::SERVICE_NOT_AVAILABLE => "service not available",
+        ResponseCode::NO_PERMISSION => "no permission",
+        _ => return None,
+    })
 }
 
 /// Byte counts of one connection; the writer task holds a clone.
