@@ -8,7 +8,7 @@ pub mod traffic;
 
 use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
 
-pub use collector::{Identity, OffsetsCollector};
+pub use collector::{Identity, OffsetsCollector, OnlineConsumers};
 pub use traffic::traffic;
 
 /// Registers the process collector (CPU, memory, open fds, start time; Linux
