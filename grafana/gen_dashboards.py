@@ -94,12 +94,36 @@ OVERVIEW = [
     panel("Stored bytes by protocol", [
         ('sum by (kind) (rate(rokka_store_appended_bytes_total[1m]))', "{{kind}}"),
     ], "Bps"),
+    panel("Messages in / out by protocol (msg/s)", [
+        ('sum by (protocol) (rate(rokka_topic_messages_in_total[1m]))', "in {{protocol}}"),
+        ('sum by (protocol) (rate(rokka_topic_messages_out_total[1m]))', "out {{protocol}}"),
+    ]),
+    panel("Bytes in / out by protocol", [
+        ('sum by (protocol) (rate(rokka_topic_bytes_in_total[1m]))', "in {{protocol}}"),
+        ('sum by (protocol) (rate(rokka_topic_bytes_out_total[1m]))', "out {{protocol}}"),
+    ], "Bps"),
+    panel("Top topics by messages in (msg/s)", [
+        ('topk(10, sum by (topic) (rate(rokka_topic_messages_in_total[1m])))', "{{topic}}"),
+    ]),
+    panel("Top topics by messages out (msg/s)", [
+        ('topk(10, sum by (topic) (rate(rokka_topic_messages_out_total[1m])))', "{{topic}}"),
+    ]),
     panel("Top topics by produce rate (msg/s)", [
         ('topk(10, sum by (topic) (deriv(rokka_topic_partition_log_end_offset[1m])))', "{{topic}}"),
     ]),
     panel("Consume rate by group (committed msg/s)", [
         ('topk(10, sum by (group) (deriv(rokka_consumergroup_committed_offset[1m])))', "{{group}}"),
     ]),
+    panel("RocketMQ-compatible rates (both protocols)", [
+        ('sum(rate(rocketmq_messages_in_total[1m]))', "messages in/s"),
+        ('sum(rate(rocketmq_messages_out_total[1m]))', "messages out/s"),
+        ('sum(rocketmq_producer_tps)', "producer TPS (60 s)"),
+        ('sum(rocketmq_consumer_tps)', "consumer TPS (60 s)"),
+    ]),
+    panel("RocketMQ-compatible throughput", [
+        ('sum(rate(rocketmq_throughput_in_total[1m]))', "in"),
+        ('sum(rate(rocketmq_throughput_out_total[1m]))', "out"),
+    ], "Bps"),
     row("Consumer groups (Kafka and RocketMQ)"),
     panel("Lag (messages), top groups", [
         ('topk(20, sum by (group, topic) (rokka_consumergroup_lag_messages))', "{{group}} / {{topic}}"),
@@ -125,6 +149,7 @@ OVERVIEW = [
     panel("Errors", [
         ('sum by (api, reason) (increase(rokka_kafka_request_errors_total[5m]))', "kafka api {{api}}: {{reason}}"),
         ('sum by (code, response_code) (increase(rokka_remoting_request_errors_total[5m]))', "rocketmq code {{code}} -> {{response_code}}"),
+        ('sum by (protocol, reason) (increase(rokka_rejected_frames_total[5m]))', "rejected frames {{protocol}}: {{reason}}"),
     ]),
     panel("Connections", [
         ('sum by (listener) (rokka_listener_connections_open)', "open {{listener}}"),
@@ -161,6 +186,14 @@ TOPIC = [
     panel("Produce rate per partition/queue (msg/s)", [
         ('sum by (partition) (deriv(rokka_topic_partition_log_end_offset{topic="$topic"}[1m]))', "{{partition}}"),
     ]),
+    panel("Messages in / out by protocol (msg/s)", [
+        ('sum by (protocol) (rate(rokka_topic_messages_in_total{topic="$topic"}[1m]))', "in {{protocol}}"),
+        ('sum by (protocol) (rate(rokka_topic_messages_out_total{topic="$topic"}[1m]))', "out {{protocol}}"),
+    ]),
+    panel("Bytes in / out by protocol", [
+        ('sum by (protocol) (rate(rokka_topic_bytes_in_total{topic="$topic"}[1m]))', "in {{protocol}}"),
+        ('sum by (protocol) (rate(rokka_topic_bytes_out_total{topic="$topic"}[1m]))', "out {{protocol}}"),
+    ], "Bps"),
     panel("Log start and end offsets", [
         ('rokka_topic_partition_log_end_offset{topic="$topic"}', "end {{partition}}"),
         ('rokka_topic_partition_log_start_offset{topic="$topic"}', "start {{partition}}"),

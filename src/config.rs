@@ -55,6 +55,29 @@ pub enum BrokerRole {
     SyncMaster,
 }
 
+/// How log lines are written to stderr (`--log-format`, `rokka.logFormat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `message`
+    /// and the event's other fields).
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(v: &str) -> Result<LogFormat, String> {
+        match v.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("expected text or json".to_string()),
+        }
+    }
+}
+
 /// The address Kafka clients are told to connect to (`advertised.listeners`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdvertisedListener {
@@ -88,6 +111,8 @@ pub struct Overrides {
     pub rust_log: Option<String>,
     /// `--no-compat-metrics`: turns the exporter-compatible families off.
     pub no_compat_metrics: bool,
+    /// `--log-format` / `ROKKA_LOG_FORMAT`.
+    pub log_format: Option<LogFormat>,
 }
 
 /// Everything the broker process needs to start, resolved and typed.
@@ -123,6 +148,8 @@ pub struct BrokerConfig {
     pub compat_metrics: bool,
     /// `tracing` filter directive (EnvFilter syntax).
     pub log_filter: String,
+    /// `rokka.logFormat` / `--log-format`: text (default) or json.
+    pub log_format: LogFormat,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// The store's settings; `store.root_dir` is the data directory.
@@ -218,6 +245,7 @@ struct Draft {
     http_port: u16,
     compat_metrics: bool,
     log_level: Option<String>,
+    log_format: LogFormat,
     /// Store knobs; `root_dir`, `commit_log_dir` and `store_host` are set in `finish`.
     store: StoreConfig,
 }
@@ -244,6 +272,7 @@ impl Default for Draft {
             http_port: DEFAULT_HTTP_PORT,
             compat_metrics: true,
             log_level: None,
+            log_format: LogFormat::Text,
             store: StoreConfig::new(DEFAULT_DATA_DIR),
         }
     }
@@ -304,6 +333,9 @@ impl Draft {
         if o.no_compat_metrics {
             self.compat_metrics = false;
         }
+        if let Some(format) = o.log_format {
+            self.log_format = format;
+        }
         // Env (RUST_LOG) over file, flag/ROKKA_LOG_LEVEL over both.
         if let Some(filter) = o.log_level.as_ref().or(o.rust_log.as_ref()) {
             let name = if o.log_level.is_some() {
@@ -359,6 +391,7 @@ impl Draft {
             log_filter: self
                 .log_level
                 .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string()),
+            log_format: self.log_format,
             config_file,
             store,
         })

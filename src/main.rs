@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use rokka::config::{BrokerConfig, Overrides};
+use rokka::config::{BrokerConfig, LogFormat, Overrides};
 use tracing_subscriber::EnvFilter;
 
 /// A message broker for RocketMQ and Kafka clients over one RocketMQ-style store.
@@ -64,6 +64,10 @@ struct Cli {
     #[arg(long, env = "ROKKA_LOG_LEVEL", value_name = "FILTER")]
     log_level: Option<String>,
 
+    /// Log line format: text or json (one JSON object per line) [default: text]
+    #[arg(long, env = "ROKKA_LOG_FORMAT", value_name = "FORMAT", value_parser = parse_log_format)]
+    log_format: Option<LogFormat>,
+
     /// Do not publish the kafka_exporter / RocketMQ exporter compatible metric
     /// families (config key rokka.compatMetrics)
     #[arg(long, env = "ROKKA_NO_COMPAT_METRICS")]
@@ -83,8 +87,13 @@ impl Cli {
             log_level: self.log_level,
             rust_log: std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()),
             no_compat_metrics: self.no_compat_metrics,
+            log_format: self.log_format,
         }
     }
+}
+
+fn parse_log_format(v: &str) -> Result<LogFormat, String> {
+    v.parse()
 }
 
 fn main() -> ExitCode {
@@ -100,11 +109,17 @@ fn main() -> ExitCode {
     let filter = EnvFilter::builder()
         .parse(&config.log_filter)
         .unwrap_or_else(|_| EnvFilter::new(rokka::config::DEFAULT_LOG_FILTER));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -4,11 +4,12 @@
 
 pub mod collector;
 pub mod groups;
+pub mod topic_traffic;
 pub mod traffic;
 
 use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
 
-pub use collector::{Identity, OffsetsCollector};
+pub use collector::{Identity, OffsetsCollector, OnlineConsumers};
 pub use traffic::traffic;
 
 /// Registers the process collector (CPU, memory, open fds, start time; Linux
@@ -49,11 +50,22 @@ pub fn register_broker_metrics(broker: &crate::broker::Broker) -> prometheus::Re
             broker.store.clone(),
             compat,
         )))?;
-    broker.registry.register(Box::new(OffsetsCollector::new(
-        broker.store.clone(),
-        id,
-        compat,
-    )))
+    broker
+        .registry
+        .register(Box::new(topic_traffic::TopicTrafficCollector::new(
+            broker.store.clone(),
+            id.clone(),
+            compat,
+        )))?;
+    // rocketmq_group_diff's countOfOnlineConsumers: the live members of the
+    // ecosystem that holds the group (ADR 006: one at a time).
+    let groups = std::sync::Arc::clone(&broker.groups);
+    let online = OnlineConsumers(std::sync::Arc::new(move |g: &str| {
+        groups.owner(g).map_or(0, |(_, n)| n)
+    }));
+    broker.registry.register(Box::new(
+        OffsetsCollector::new(broker.store.clone(), id, compat).with_online_consumers(online),
+    ))
 }
 
 /// Metrics of the HTTP endpoint.

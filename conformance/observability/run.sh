@@ -3,11 +3,14 @@
 # starts the release rokka ($ROKKA_BIN) on 127.0.0.1 with free ports and a temp
 # data dir, puts load through both protocols with real clients (kcat produces
 # N and a `kcat -G` group consumes M then stops, so it lags N-M; the
-# rocketmq-client-rust scenario binary if built), starts Prometheus on
-# loopback scraping rokka with grafana/prometheus.yml, then:
+# rocketmq-client-rust scenario binary, built here if missing, runs its
+# scenarios and then its `lag` subcommand: N sends, a lite pull group polls M
+# and commits M), starts Prometheus on loopback scraping rokka with
+# grafana/prometheus.yml, then:
 #   - `promtool check metrics` over a scrape of /metrics,
-#   - the Kafka group's lag read through Prometheus is N-M (rokka and
-#     kafka_exporter-compatible families),
+#   - the Kafka group's and the RocketMQ group's lag read through Prometheus
+#     are N-M (rokka's family and the kafka_exporter / RocketMQ-compatible
+#     ones),
 #   - every PromQL expression of every dashboard in grafana/dashboards returns
 #     at least one series (variables substituted with real values).
 # Everything started here is killed on exit.
@@ -81,17 +84,27 @@ timeout 60 kcat -b "$kafka" -G "$group" -c "$M" -q \
 # and is counted as an error.
 printf '\x00\x00\x00\x0a\x00\x63\x00\x00\x00\x00\x00\x01\xff\xff' \
     | timeout 5 python3 -c 'import socket,sys; h,p=sys.argv[1].rsplit(":",1); s=socket.create_connection((h,int(p))); s.sendall(sys.stdin.buffer.read()); s.recv(10)' "$kafka" || true
+# A frame over the size limit: refused and counted in rokka_rejected_frames_total.
+printf '\x7f\xff\xff\xff' \
+    | timeout 5 python3 -c 'import socket,sys; h,p=sys.argv[1].rsplit(":",1); s=socket.create_connection((h,int(p))); s.sendall(sys.stdin.buffer.read()); s.recv(10)' "$kafka" || true
 
 # RocketMQ: the rocketmq-client-rust scenarios (send, push/pull/lite-pull
-# consumers with committed offsets, retries) if the client is built.
+# consumers with committed offsets, retries), built here if missing, then a
+# group that lags: N sends to queue 0, a lite pull group polls M and commits M.
 client="$repo/target/conformance-rocketmq/release/rokka-rocketmq-conformance"
-if [ -x "$client" ]; then
-    echo "RocketMQ load: $client"
-    timeout 360 "$client" "$namesrv" >"$work/client.log" 2>&1 \
-        || { tail -20 "$work/client.log"; fail "RocketMQ client scenarios"; }
-else
-    echo "SKIPPING RocketMQ load: $client not built (conformance/rocketmq/run.sh builds it)"
+if [ ! -x "$client" ]; then
+    echo "building the RocketMQ client ($client)"
+    CARGO_TARGET_DIR="$repo/target/conformance-rocketmq" cargo build --release --locked \
+        --manifest-path "$repo/conformance/rocketmq/client/Cargo.toml" >"$work/client-build.log" 2>&1 \
+        || { tail -20 "$work/client-build.log"; fail "building the RocketMQ client"; }
 fi
+echo "RocketMQ load: $client"
+timeout 360 "$client" "$namesrv" >"$work/client.log" 2>&1 \
+    || { tail -20 "$work/client.log"; fail "RocketMQ client scenarios"; }
+RN=60 RM=25 rtopic=obs-rocketmq rgroup=obs-rocketmq-group
+timeout 240 "$client" "$namesrv" lag "$rtopic" "$rgroup" "$RN" "$RM" >"$work/lag.log" 2>&1 \
+    || { grep -v '^.\[' "$work/lag.log" | tail -5; tail -5 "$work/lag.log"; fail "RocketMQ lag scenario"; }
+grep '^LAG OK' "$work/lag.log"
 
 # Prometheus on loopback, scraping rokka with grafana/prometheus.yml.
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -127,6 +140,10 @@ lag="$(query "sum(rokka_consumergroup_lag_messages{group=\"$group\",topic=\"$top
 compat="$(query "kafka_consumergroup_lag_sum{consumergroup=\"$group\",topic=\"$topic\"}")"
 echo "Kafka group $group lag: rokka $lag, kafka_exporter-compatible $compat (want $((N - M)))"
 [ "$lag" = "$((N - M))" ] && [ "$compat" = "$((N - M))" ] || fail "lag is not N-M"
+rlag="$(query "sum(rokka_consumergroup_lag_messages{group=\"$rgroup\",topic=\"$rtopic\"})")"
+rcompat="$(query "sum(rocketmq_consumer_lag_messages{consumer_group=\"$rgroup\",topic=\"$rtopic\"})")"
+echo "RocketMQ group $rgroup lag: rokka $rlag, RocketMQ-compatible $rcompat (want $((RN - RM)))"
+[ "$rlag" = "$((RN - RM))" ] && [ "$rcompat" = "$((RN - RM))" ] || fail "RocketMQ lag is not N-M"
 
 python3 "$here/check_dashboards.py" "$prom" "$repo/grafana/dashboards" \
     "topic=$topic" "group=$group" || fail "dashboard expressions"

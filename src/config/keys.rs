@@ -40,6 +40,7 @@
 //! | `rokka.diskRefuseRatio` | percent used at which appends are refused | 90 |
 //! | `rokka.compatMetrics` | also publish kafka_exporter / RocketMQ exporter metric families | true |
 //! | `rokka.logLevel` | log filter (EnvFilter syntax) | `info` |
+//! | `rokka.logFormat` | log line format: `text` or `json` | `text` |
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -266,6 +267,10 @@ static KEYS: &[Key] = &[
     Key {
         name: "rokka.diskRefuseRatio",
         apply: |d, v| set(&mut d.store.disk_refuse_ratio, percent(v)),
+    },
+    Key {
+        name: "rokka.logFormat",
+        apply: |d, v| set(&mut d.log_format, v.parse()),
     },
     Key {
         name: "rokka.logLevel",

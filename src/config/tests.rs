@@ -323,3 +323,20 @@ fn unreadable_file_is_reported() {
         "{msg}"
     );
 }
+
+#[test]
+fn log_format_from_file_and_flag() {
+    use crate::config::LogFormat;
+    assert_eq!(from_file("").unwrap().log_format, LogFormat::Text);
+    let json = from_file("rokka.logFormat=JSON\n").unwrap();
+    assert_eq!(json.log_format, LogFormat::Json);
+    let o = Overrides {
+        log_format: Some(LogFormat::Text),
+        ..loopback()
+    };
+    let file = "rokka.logFormat=json\n";
+    let c = BrokerConfig::from_sources(Some((Path::new(FILE), file)), &o).unwrap();
+    assert_eq!(c.log_format, LogFormat::Text);
+    let err = error_text("rokka.logFormat=xml\n");
+    assert!(err.contains("expected text or json"), "{err}");
+}

@@ -4,7 +4,9 @@
 //!
 //! A negative or oversized size, an unparsable header, an unsupported
 //! (api, version) other than ApiVersions, or an unparsable body closes the
-//! connection, as Kafka does; each bumps `rokka_kafka_bad_requests_total`.
+//! connection, as Kafka does; each bumps `rokka_kafka_bad_requests_total`,
+//! and bad sizes and headers also `rokka_rejected_frames_total`. Opening and
+//! closing are logged at `info` (by the guard from `metrics::traffic`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,12 +15,16 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::warn;
 
+use super::dispatch::CloseReason;
 use super::{dispatch, KafkaContext};
 
 /// Largest request accepted (Kafka's `socket.request.max.bytes`).
 pub const MAX_FRAME: usize = 100 * 1024 * 1024;
+
+/// The reason [`read_frame`] gives for a size over [`MAX_FRAME`].
+const OVERSIZED: &str = "oversized frame";
 
 /// What a connection knows about itself (for Metadata's broker address).
 #[derive(Debug, Clone)]
@@ -33,7 +39,8 @@ pub struct ConnInfo {
 /// broker shuts down.
 pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) {
     ctx.metrics.connections_total.inc();
-    let _open = crate::metrics::traffic().connection("kafka");
+    let open = crate::metrics::traffic().connection("kafka", peer);
+    let bytes = open.bytes();
     let _ = socket.set_nodelay(true);
     let local = socket
         .local_addr()
@@ -56,7 +63,7 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
                     return;
                 }
             }
-            crate::metrics::traffic().written("kafka", size as usize + 4);
+            bytes.written(size as usize + 4);
             if rx.is_empty() && wr.flush().await.is_err() {
                 return;
             }
@@ -70,7 +77,7 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
         loop {
             let frame = match read_frame(&mut rd).await {
                 Ok(Some(f)) => {
-                    crate::metrics::traffic().read("kafka", f.len() + 4);
+                    open.read(f.len() + 4);
                     f
                 }
                 Ok(None) => return,
@@ -79,7 +86,13 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
                         .bad_requests_total
                         .with_label_values(&[reason])
                         .inc();
-                    warn!(%peer, reason, "closing kafka connection");
+                    let kind = if reason == OVERSIZED {
+                        "oversized"
+                    } else {
+                        "malformed"
+                    };
+                    crate::metrics::traffic().rejected_frame("kafka", kind, peer, reason);
+                    open.closing(reason);
                     return;
                 }
             };
@@ -95,7 +108,18 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
                         .bad_requests_total
                         .with_label_values(&[reason.label()])
                         .inc();
-                    warn!(%peer, %reason, "closing kafka connection");
+                    if let CloseReason::Header(_) = reason {
+                        let detail = reason.to_string();
+                        crate::metrics::traffic().rejected_frame(
+                            "kafka",
+                            "malformed",
+                            peer,
+                            &detail,
+                        );
+                    } else {
+                        warn!(%peer, %reason, "rejected kafka request, closing the connection");
+                    }
+                    open.closing(reason.label());
                     return;
                 }
             }
@@ -103,11 +127,10 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
     };
     tokio::select! {
         () = reading => {}
-        () = shutdown.shutdown_signal() => {}
+        () = shutdown.shutdown_signal() => open.closing("broker shutdown"),
     }
     drop(tx);
     let _ = writer.await;
-    debug!(%peer, "kafka connection closed");
 }
 
 /// Reads one frame; `Ok(None)` on a clean end of stream.
@@ -121,7 +144,7 @@ async fn read_frame<R: AsyncReadExt + Unpin>(rd: &mut R) -> Result<Option<Bytes>
     let size = i32::from_be_bytes(size);
     let size = usize::try_from(size).map_err(|_| "negative frame size")?;
     if size > MAX_FRAME {
-        return Err("oversized frame");
+        return Err(OVERSIZED);
     }
     // Grow with the data actually received, never from the size alone.
     let mut buf = BytesMut::with_capacity(size.min(1024 * 1024));

@@ -172,6 +172,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         wait_any(ctx, &f, deadline - now).await;
         (resp, total) = read_all(ctx, &f, magic);
     }
+    crate::metrics::topic_traffic::fetched(&resp);
     let mut w = req.writer();
     resp.encode(&mut w, req.version());
     Ok(w)

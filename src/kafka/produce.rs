@@ -19,6 +19,7 @@ use rokka_store::{AppendPayload, AppendRequest, KafkaBatch};
 use tracing::warn;
 
 use crate::broker::format::to_rocketmq::produce_index;
+use crate::metrics::topic_traffic::{self, Protocol};
 
 use super::dispatch::{CloseReason, Request};
 use super::errors::{records_error_code, store_error_code};
@@ -118,6 +119,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                 };
                 match store.append(append).await {
                     Ok(r) => {
+                        topic_traffic::produced(Protocol::Kafka, &t.name, qid, &r);
                         if out.base_offset < 0 {
                             out.base_offset = r.queue_offset as i64;
                         }

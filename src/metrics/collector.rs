@@ -9,6 +9,7 @@
 //! (danielqsj/kafka_exporter) and of RocketMQ 5.x broker metrics.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
@@ -24,12 +25,26 @@ pub struct Identity {
     pub broker: String,
 }
 
+/// Live consumers of a group, for the `countOfOnlineConsumers` label of
+/// rocketmq-exporter's `rocketmq_group_diff`. The broker has no registry of
+/// group members yet; until one is plugged in with
+/// [`OffsetsCollector::with_online_consumers`], that family is not published.
+#[derive(Clone)]
+pub struct OnlineConsumers(pub Arc<dyn Fn(&str) -> usize + Send + Sync>);
+
+impl std::fmt::Debug for OnlineConsumers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnlineConsumers")
+    }
+}
+
 /// The scrape-time collector of offsets and lag.
 #[derive(Debug)]
 pub struct OffsetsCollector {
     store: Store,
     id: Identity,
     compat: bool,
+    online: Option<OnlineConsumers>,
     descs: Vec<Desc>,
 }
 
@@ -54,20 +69,29 @@ struct Compat {
     rmq_in: IntCounterVec,
     rmq_lag: GaugeVec,
     rmq_latency: GaugeVec,
+    /// Only with an [`OnlineConsumers`] source.
+    group_diff: Option<GaugeVec>,
 }
 
 const TP: &[&str] = &["topic", "partition"];
 const GTP: &[&str] = &["group", "topic", "partition"];
 const KGTP: &[&str] = &["consumergroup", "topic", "partition"];
 const RMQ_GROUP: &[&str] = &["cluster", "node_type", "node_id", "topic", "consumer_group"];
-const RMQ_TOPIC: &[&str] = &["cluster", "node_type", "node_id", "topic", "message_type"];
+const RMQ_TOPIC: &[&str] = &[
+    "cluster",
+    "node_type",
+    "node_id",
+    "topic",
+    "message_type",
+    "is_system",
+];
 
 fn gauge(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     GaugeVec::new(Opts::new(name, help), labels).expect("valid metric definition")
 }
 
 impl Families {
-    fn new(compat: bool) -> Families {
+    fn new(compat: bool, online: bool) -> Families {
         Families {
             start: gauge(
                 "rokka_topic_partition_log_start_offset",
@@ -94,7 +118,7 @@ impl Families {
                 "Store time of the newest message minus that of the next unconsumed one.",
                 GTP,
             ),
-            compat: compat.then(Compat::new),
+            compat: compat.then(|| Compat::new(online)),
         }
     }
 
@@ -120,13 +144,16 @@ impl Families {
                 &c.rmq_lag,
                 &c.rmq_latency,
             ]);
+            if let Some(d) = &c.group_diff {
+                v.push(d);
+            }
         }
         v
     }
 }
 
 impl Compat {
-    fn new() -> Compat {
+    fn new(online: bool) -> Compat {
         Compat {
             brokers: IntGauge::new("kafka_brokers", "Number of Brokers in the Kafka Cluster.")
                 .expect("valid metric definition"),
@@ -183,6 +210,16 @@ impl Compat {
                 "Age in milliseconds of the oldest unconsumed message relative to the newest.",
                 RMQ_GROUP,
             ),
+            // rocketmq-exporter: the group's total diff on a topic (retry and
+            // DLQ topics have their own families there, not published here);
+            // msgModel is the MessageModel ordinal, 1 = CLUSTERING.
+            group_diff: online.then(|| {
+                gauge(
+                    "rocketmq_group_diff",
+                    "GroupDiff",
+                    &["group", "topic", "countOfOnlineConsumers", "msgModel"],
+                )
+            }),
         }
     }
 }
@@ -190,17 +227,25 @@ impl Compat {
 impl OffsetsCollector {
     /// A collector over `store`; `compat` adds the exporter-compatible families.
     pub fn new(store: Store, id: Identity, compat: bool) -> OffsetsCollector {
-        let descs = Families::new(compat)
-            .collectors()
-            .iter()
-            .flat_map(|c| c.desc().into_iter().cloned())
-            .collect();
         OffsetsCollector {
+            descs: descs(compat, false),
             store,
             id,
             compat,
-            descs,
+            online: None,
         }
+    }
+
+    /// Adds `rocketmq_group_diff` (with compatibility on), labelled with the
+    /// live consumer count `online` reports for each group.
+    pub fn with_online_consumers(mut self, online: OnlineConsumers) -> OffsetsCollector {
+        self.descs = descs(self.compat, true);
+        self.online = Some(online);
+        self
+    }
+
+    fn families(&self) -> Families {
+        Families::new(self.compat, self.online.is_some())
     }
 
     /// Every queue of a configured topic (empty ones too, as Kafka lists
@@ -246,12 +291,14 @@ impl OffsetsCollector {
             c.brokers.set(1);
             for (topic, (parts, msgs)) in &per_topic {
                 c.partitions.with_label_values(&[topic]).set(*parts as f64);
+                let sys = super::topic_traffic::is_system(topic, "");
                 c.rmq_in
-                    .with_label_values(&[cluster, "broker", node, topic, "normal"])
+                    .with_label_values(&[cluster, "broker", node, topic, "normal", sys])
                     .inc_by(*msgs);
             }
         }
         for group in store.offsets().groups() {
+            let online = self.online.as_ref().map(|f| (f.0)(&group).to_string());
             for (topic, qid, committed) in store.offsets().group_offsets(&group) {
                 let Some(&(min, end)) = queues.get(&(topic.clone(), qid)) else {
                     continue; // the topic or queue is gone
@@ -291,6 +338,12 @@ impl OffsetsCollector {
                         .add(lag as f64);
                     let rl = [cluster, "broker", node, topic.as_str(), group.as_str()];
                     c.rmq_lag.with_label_values(&rl).add(lag as f64);
+                    if let (Some(d), Some(online)) = (&c.group_diff, &online) {
+                        if !topic.starts_with("%RETRY%") && !topic.starts_with("%DLQ%") {
+                            d.with_label_values(&[group.as_str(), topic.as_str(), online, "1"])
+                                .add(lag as f64);
+                        }
+                    }
                     let lat = c.rmq_latency.with_label_values(&rl);
                     lat.set(lat.get().max(lag_ms as f64));
                 }
@@ -299,13 +352,21 @@ impl OffsetsCollector {
     }
 }
 
+fn descs(compat: bool, online: bool) -> Vec<Desc> {
+    Families::new(compat, online)
+        .collectors()
+        .iter()
+        .flat_map(|c| c.desc().into_iter().cloned())
+        .collect()
+}
+
 impl Collector for OffsetsCollector {
     fn desc(&self) -> Vec<&Desc> {
         self.descs.iter().collect()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let f = Families::new(self.compat);
+        let f = self.families();
         self.fill(&f);
         f.collectors().iter().flat_map(|c| c.collect()).collect()
     }

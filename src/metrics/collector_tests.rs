@@ -125,7 +125,7 @@ fn offsets_and_lag_of_a_group() {
     );
     has(
         &text,
-        r#"rocketmq_messages_in_total{cluster="C",message_type="normal",node_id="b",node_type="broker",topic="T"} 10"#,
+        r#"rocketmq_messages_in_total{cluster="C",is_system="false",message_type="normal",node_id="b",node_type="broker",topic="T"} 10"#,
     );
     assert!(text.contains("rokka_consumergroup_lag_seconds{"), "{text}");
     assert!(text.contains("rocketmq_consumer_lag_latency{"), "{text}");
@@ -148,4 +148,30 @@ fn offsets_and_lag_of_a_group() {
     let text = scrape(&store, true);
     assert!(!text.contains("group=\"g\""), "{text}");
     store.shutdown().unwrap();
+}
+
+#[test]
+fn group_diff_only_with_an_online_consumer_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), 10);
+    store.offsets().commit("g", "T", 1, 4, "");
+    assert!(!scrape(&store, true).contains("rocketmq_group_diff"));
+    let id = Identity {
+        cluster: "C".into(),
+        broker: "b".into(),
+    };
+    let online = OnlineConsumers(std::sync::Arc::new(|g: &str| usize::from(g == "g") * 2));
+    let registry = Registry::new();
+    registry
+        .register(Box::new(
+            OffsetsCollector::new(store.clone(), id, true).with_online_consumers(online),
+        ))
+        .unwrap();
+    let text = TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .unwrap();
+    has(
+        &text,
+        r#"rocketmq_group_diff{countOfOnlineConsumers="2",group="g",msgModel="1",topic="T"} 6"#,
+    );
 }

@@ -3,7 +3,9 @@
 //! need no extra plumbing; [`register`] adds them to a registry (any number
 //! of registries may share them, e.g. one per test).
 
-use std::sync::LazyLock;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
 use prometheus::{
@@ -32,6 +34,9 @@ pub struct Traffic {
     pub bytes_read: IntCounterVec,
     /// `rokka_listener_sent_bytes_total{listener}`.
     pub bytes_written: IntCounterVec,
+    /// `rokka_rejected_frames_total{protocol, reason}`: frames that closed
+    /// the connection because they were oversized or malformed.
+    pub rejected_frames: IntCounterVec,
 }
 
 static TRAFFIC: LazyLock<Traffic> =
@@ -53,6 +58,7 @@ pub fn register(registry: &Registry) -> prometheus::Result<()> {
     registry.register(Box::new(t.connections_accepted))?;
     registry.register(Box::new(t.bytes_read))?;
     registry.register(Box::new(t.bytes_written))?;
+    registry.register(Box::new(t.rejected_frames))?;
     Ok(())
 }
 
@@ -111,6 +117,11 @@ impl Traffic {
                 "Bytes written to clients, by listener.",
                 &["listener"],
             )?,
+            rejected_frames: counter(
+                "rokka_rejected_frames_total",
+                "Frames refused by closing the connection, by protocol (kafka, remoting) and reason (malformed, oversized).",
+                &["protocol", "reason"],
+            )?,
         })
     }
 
@@ -143,16 +154,45 @@ impl Traffic {
                 .with_label_values(&[&code, &response_code.to_string()])
                 .inc();
         }
+        if let Some(reason) = refusal(response_code) {
+            tracing::info!(
+                request_code = code,
+                response_code,
+                reason,
+                "rejected remoting request"
+            );
+        }
     }
 
-    /// Counts an accepted connection on `listener`; the returned guard keeps
-    /// it in `rokka_listener_connections_open` until dropped.
-    pub fn connection(&self, listener: &'static str) -> ConnGuard {
+    /// Counts an accepted connection from `peer` on `listener` and logs it;
+    /// the returned guard keeps it in `rokka_listener_connections_open` and
+    /// logs the close (reason, duration, bytes) when dropped.
+    pub fn connection(&self, listener: &'static str, peer: SocketAddr) -> ConnGuard {
         self.connections_accepted
             .with_label_values(&[listener])
             .inc();
         self.connections_open.with_label_values(&[listener]).inc();
-        ConnGuard { listener }
+        tracing::info!(listener, %peer, "connection opened");
+        ConnGuard {
+            listener,
+            peer,
+            opened: Instant::now(),
+            bytes: Arc::new(ConnBytes {
+                listener,
+                read: AtomicU64::new(0),
+                written: AtomicU64::new(0),
+            }),
+            reason: Mutex::new("closed by peer"),
+        }
+    }
+
+    /// Counts a frame refused on a `protocol` listener for `reason`
+    /// (`malformed` or `oversized`) and logs it.
+    pub fn rejected_frame(&self, protocol: &str, reason: &str, peer: SocketAddr, detail: &str) {
+        self.rejected_frames
+            .with_label_values(&[protocol, reason])
+            .inc();
+        tracing::warn!(protocol, %peer, reason, detail, "rejected frame, closing the connection");
     }
 
     /// Counts `n` bytes read on `listener`.
@@ -170,10 +210,68 @@ impl Traffic {
     }
 }
 
-/// Decrements the open-connection gauge when dropped.
+/// The reason logged for a reply that refuses a request; `None` for success
+/// and for the everyday answers (no new message, topic not found, ...).
+fn refusal(response_code: i32) -> Option<&'static str> {
+    Some(match ResponseCode(response_code) {
+        ResponseCode::SYSTEM_ERROR => "system error",
+        ResponseCode::SYSTEM_BUSY => "system busy",
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED => "request code not supported",
+        ResponseCode::MESSAGE_ILLEGAL => "message illegal",
+        ResponseCode::SERVICE_NOT_AVAILABLE => "service not available",
+        ResponseCode::NO_PERMISSION => "no permission",
+        _ => return None,
+    })
+}
+
+/// Byte counts of one connection; the writer task holds a clone.
+#[derive(Debug)]
+pub struct ConnBytes {
+    listener: &'static str,
+    read: AtomicU64,
+    written: AtomicU64,
+}
+
+impl ConnBytes {
+    /// Counts `n` bytes read, for the connection and its listener.
+    pub fn read(&self, n: usize) {
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        traffic().read(self.listener, n);
+    }
+
+    /// Counts `n` bytes written, for the connection and its listener.
+    pub fn written(&self, n: usize) {
+        self.written.fetch_add(n as u64, Ordering::Relaxed);
+        traffic().written(self.listener, n);
+    }
+}
+
+/// One open connection: decrements the open-connection gauge and logs the
+/// close when dropped.
 #[derive(Debug)]
 pub struct ConnGuard {
     listener: &'static str,
+    peer: SocketAddr,
+    opened: Instant,
+    bytes: Arc<ConnBytes>,
+    reason: Mutex<&'static str>,
+}
+
+impl ConnGuard {
+    /// The byte counters, to share with a writer task.
+    pub fn bytes(&self) -> Arc<ConnBytes> {
+        self.bytes.clone()
+    }
+
+    /// Counts `n` bytes read.
+    pub fn read(&self, n: usize) {
+        self.bytes.read(n);
+    }
+
+    /// Sets why the connection ends (logged on close; default "closed by peer").
+    pub fn closing(&self, reason: &'static str) {
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner()) = reason;
+    }
 }
 
 impl Drop for ConnGuard {
@@ -182,6 +280,16 @@ impl Drop for ConnGuard {
             .connections_open
             .with_label_values(&[self.listener])
             .dec();
+        let reason = *self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        tracing::info!(
+            listener = self.listener,
+            peer = %self.peer,
+            reason,
+            duration_ms = self.opened.elapsed().as_millis() as u64,
+            bytes_read = self.bytes.read.load(Ordering::Relaxed),
+            bytes_written = self.bytes.written.load(Ordering::Relaxed),
+            "connection closed"
+        );
     }
 }
 
@@ -200,9 +308,21 @@ mod tests {
         t.remoting_request(12345, Instant::now(), 3);
         assert!(t.remoting_errors.with_label_values(&["other", "3"]).get() >= 1);
         {
-            let _g = t.connection("test");
+            let g = t.connection("test", "127.0.0.1:1".parse().unwrap());
+            g.read(10);
+            g.bytes().written(7);
+            g.closing("test over");
             assert_eq!(t.connections_open.with_label_values(&["test"]).get(), 1);
+            assert_eq!(t.bytes_read.with_label_values(&["test"]).get(), 10);
+            assert_eq!(t.bytes_written.with_label_values(&["test"]).get(), 7);
         }
+        t.rejected_frame("kafka", "oversized", "127.0.0.1:1".parse().unwrap(), "x");
+        assert!(
+            t.rejected_frames
+                .with_label_values(&["kafka", "oversized"])
+                .get()
+                >= 1
+        );
         assert_eq!(t.connections_open.with_label_values(&["test"]).get(), 0);
         assert!(t.remoting_errors.with_label_values(&["10", "17"]).get() >= 1);
         assert!(t.kafka_errors.with_label_values(&["0", "bad body"]).get() >= 1);

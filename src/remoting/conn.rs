@@ -5,19 +5,23 @@
 //! (NOTIFY_CONSUMER_IDS_CHANGED).
 //!
 //! A frame that cannot be split or whose header cannot be decoded closes the
-//! connection and bumps `rokka_remoting_malformed_frames_total`, as both Java
-//! brokers do. A connection idle for 120 s is closed.
+//! connection and bumps `rokka_remoting_malformed_frames_total` and
+//! `rokka_rejected_frames_total{protocol="remoting"}`, as both Java brokers
+//! do. A connection idle for 120 s is closed. Opening and closing are logged
+//! at `info` (by the guard from `metrics::traffic`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use rokka_protocols::remoting::DecodeError;
 use rokka_protocols::remoting::{decode_frame, encode_frame_head, split_frame, DEFAULT_MAX_FRAME};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+
+use crate::metrics::traffic::ConnGuard;
 
 use super::context::{Ctx, Reply, Role};
 use super::dispatch;
@@ -41,7 +45,8 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: 
         Role::NameServer => "namesrv",
         _ => "remoting",
     };
-    let _open = crate::metrics::traffic().connection(listener);
+    let open = crate::metrics::traffic().connection(listener, peer);
+    let bytes = open.bytes();
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Reply>(1024);
     let conn = ConnInfo {
@@ -63,7 +68,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: 
                     return;
                 }
             }
-            crate::metrics::traffic().written(listener, head.len() + len);
+            bytes.written(head.len() + len);
         }
         let _ = wr.shutdown().await;
     });
@@ -93,25 +98,36 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: 
                     }
                     Err(e) => {
                         ctx.metrics.malformed.inc();
-                        warn!(%peer, "malformed remoting frame, closing the connection: {e}");
+                        reject(&open, peer, "malformed", &e.to_string());
                         break 'read;
                     }
                 },
                 Ok(None) => break,
                 Err(e) => {
                     ctx.metrics.malformed.inc();
-                    warn!(%peer, "bad remoting frame length, closing the connection: {e}");
+                    let kind = match e {
+                        DecodeError::FrameLength { len, max } if len > max as i64 => "oversized",
+                        _ => "malformed",
+                    };
+                    reject(&open, peer, kind, &e.to_string());
                     break 'read;
                 }
             }
         }
         tokio::select! {
-            _ = ctx.broker.shutdown_signal() => break,
+            _ = ctx.broker.shutdown_signal() => {
+                open.closing("broker shutdown");
+                break;
+            }
             read = tokio::time::timeout(IDLE, rd.read_buf(&mut buf)) => match read {
-                Ok(Ok(0)) | Ok(Err(_)) => break,
-                Ok(Ok(n)) => crate::metrics::traffic().read(listener, n),
+                Ok(Ok(0)) => break,
+                Ok(Err(_)) => {
+                    open.closing("read error");
+                    break;
+                }
+                Ok(Ok(n)) => open.read(n),
                 Err(_) => {
-                    debug!(%peer, "closing a remoting connection idle for 120 s");
+                    open.closing("idle for 120 s");
                     break;
                 }
             }
@@ -120,4 +136,14 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: 
     ctx.clients.channel_closed(conn.id, &ctx);
     drop(conn);
     writer.abort();
+}
+
+/// Counts and logs a refused frame (`kind`: malformed or oversized).
+fn reject(open: &ConnGuard, peer: SocketAddr, kind: &'static str, detail: &str) {
+    crate::metrics::traffic().rejected_frame("remoting", kind, peer, detail);
+    open.closing(if kind == "oversized" {
+        "oversized frame"
+    } else {
+        "malformed frame"
+    });
 }

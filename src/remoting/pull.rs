@@ -126,7 +126,9 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     }
     let codes = tag_codes(&expr);
     if a.sys_flag & FLAG_COMMIT_OFFSET != 0 {
-        if let Some(c) = opt::<i64>(cmd, "commitOffset")?.filter(|c| *c >= 0) {
+        // A group held by Kafka members keeps its offsets (ADR 006).
+        let allowed = super::offsets::commit_allowed(ctx, a.group, "PULL_MESSAGE commit").is_ok();
+        if let Some(c) = opt::<i64>(cmd, "commitOffset")?.filter(|c| *c >= 0 && allowed) {
             ctx.broker
                 .store
                 .offsets()
@@ -144,7 +146,9 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
         }
         r = read(ctx, &a, codes.as_ref());
     }
-    Ok(respond(ctx, cmd, &r, &a, codes.as_ref()))
+    let reply = respond(ctx, cmd, &r, &a, codes.as_ref());
+    crate::metrics::topic_traffic::pulled(a.topic, a.queue_id, a.group, &reply.body);
+    Ok(reply)
 }
 
 fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&HashSet<i32>>) -> GetResult {

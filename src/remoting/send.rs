@@ -15,6 +15,8 @@ use rokka_protocols::remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rokka_store::topics::TopicConfig;
 use rokka_store::{AppendPayload, AppendRequest, AppendResult, MessageToStore};
 
+use crate::metrics::topic_traffic::{self, Protocol};
+
 use super::conn::ConnInfo;
 use super::context::{map_store_error, Ctx, HResult, HandlerError};
 use super::dispatch::ok;
@@ -265,6 +267,7 @@ pub(crate) async fn send_message(ctx: &Ctx, conn: &ConnInfo, req: &RemotingComma
         properties: props,
     };
     let r = append(ctx, &store_topic, store_qid, AppendPayload::Message(msg)).await?;
+    topic_traffic::produced(Protocol::Remoting, &store_topic, store_qid, &r);
     let id = create_message_id(ctx.advertised, r.phy_offset as i64);
     let _ = &h.producer_group;
     send_response(req, id, queue_id, r.queue_offset)
@@ -303,6 +306,7 @@ pub(crate) async fn send_batch(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand
         });
     }
     let r = append(ctx, &h.topic, queue_id, AppendPayload::Messages(msgs)).await?;
+    topic_traffic::produced(Protocol::Remoting, &h.topic, queue_id, &r);
     // Each record's own physical offset, from the ConsumeQueue.
     let cq = ctx.broker.store.consume_queue(&h.topic, queue_id);
     let ids: Vec<String> = (0..r.count as u64)

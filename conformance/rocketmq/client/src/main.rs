@@ -1,7 +1,7 @@
 //! Conformance scenarios for rokka's RocketMQ front-end, driven by the
 //! unmodified crates.io `rocketmq-client-rust` 1.0.0.
 //!
-//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench]`. Each scenario prints
+//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench | lag ...]`. Each scenario prints
 //! `PASS <name>` or `FAIL <name>: <why>`; the exit code is non-zero when any
 //! scenario failed. Every wait is bounded.
 
@@ -20,6 +20,7 @@ use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 mod basic;
 mod bench;
 mod groups;
+mod lag;
 mod readbench;
 
 use basic::{consume_all, produce, query_and_view, restart_resumes, tag_filter};
@@ -147,6 +148,7 @@ async fn main() {
         telemetry.handle(),
     )
     .expect("client runtime");
+    lag::dispatch(client_rt.clone(), &ns).await;
     let args: Vec<String> = std::env::args().collect();
     if let Some(result) = readbench_mode(&args, &client_rt, &ns).await {
         let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
