@@ -646,3 +646,84 @@ fn topic_growth_is_consistent_between_ecosystems() {
     assert_eq!(create_partitions(&mut kc, "grow", 10), 0);
     assert_eq!(route_queues(&mut rc, "grow"), (10, 10));
 }
+
+/// PULL_MESSAGE with an explicit maxMsgNums: (code, nextBeginOffset, messages).
+fn pull_max(
+    c: &mut Conn,
+    topic: &str,
+    offset: u64,
+    max: u32,
+    sub: &str,
+) -> (i32, u64, Vec<MessageExt>) {
+    let (o, m) = (offset.to_string(), max.to_string());
+    let resp = c.call(request(
+        11,
+        &[
+            ("consumerGroup", "cg-max"),
+            ("topic", topic),
+            ("queueId", "0"),
+            ("queueOffset", &o),
+            ("maxMsgNums", &m),
+            ("sysFlag", "4"),
+            ("commitOffset", "0"),
+            ("suspendTimeoutMillis", "0"),
+            ("subscription", sub),
+            ("subVersion", "0"),
+            ("expressionType", "TAG"),
+        ],
+        b"",
+    ));
+    let next = resp
+        .ext("nextBeginOffset")
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let msgs = if resp.code == 0 {
+        decode_messages(&resp.body).unwrap()
+    } else {
+        Vec::new()
+    };
+    (resp.code, next, msgs)
+}
+
+#[test]
+fn rocketmq_pull_of_a_kafka_batch_returns_at_most_max_msg_nums() {
+    let r = Rokka::start();
+    let mut kc = KConn::open(r.kafka);
+    assert!(metadata(&mut kc, "XM") >= 1);
+    let records: Vec<Record> = (0..10)
+        .map(|i| Record {
+            key: Some(Bytes::from(format!("k{i}"))),
+            value: Some(Bytes::from(format!("v{i}"))),
+            headers: vec![hdr("TAGS", if i % 2 == 0 { "Even" } else { "Odd" })],
+            ..Record::default()
+        })
+        .collect();
+    assert_eq!(produce(&mut kc, "XM", 0, &gzip_batch(&records)), (0, 0));
+    let mut rc = Conn::open(r.broker);
+    // 4 + 4 + 2: each pull stops inside the batch and the next resumes there.
+    let mut offset = 0;
+    let mut bodies = Vec::new();
+    for want in [4usize, 4, 2] {
+        let (code, next, msgs) = pull_max(&mut rc, "XM", offset, 4, "*");
+        assert_eq!((code, msgs.len()), (0, want), "pull at {offset}");
+        assert_eq!(msgs[0].queue_offset, offset as i64);
+        assert_eq!(next, offset + want as u64);
+        bodies.extend(
+            msgs.iter()
+                .map(|m| String::from_utf8_lossy(&m.body).into_owned()),
+        );
+        offset = next;
+    }
+    let want: Vec<String> = (0..10).map(|i| format!("v{i}")).collect();
+    assert_eq!(bodies, want);
+    // With a tag filter the cap counts returned messages; skipped records
+    // are passed over: Odd from 0 gives v1 v3 v5 v7 and resumes at 8.
+    let (code, next, msgs) = pull_max(&mut rc, "XM", 0, 4, "Odd");
+    assert_eq!(code, 0);
+    let got: Vec<_> = msgs
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.body).into_owned())
+        .collect();
+    assert_eq!(got, ["v1", "v3", "v5", "v7"]);
+    assert_eq!(next, 8);
+}

@@ -30,6 +30,8 @@ pub struct Broker {
     pub registry: Registry,
     /// Live consumer-group members per ecosystem (ADR 006).
     pub groups: Arc<groups::GroupRegistry>,
+    /// Kafka batches converted for RocketMQ readers, shared by all pulls.
+    pub converted: Arc<format::cache::ConvertedBatches>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -46,6 +48,7 @@ impl Broker {
             store,
             registry,
             groups: Arc::default(),
+            converted: Arc::default(),
             shutdown,
         }
     }

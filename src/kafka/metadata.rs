@@ -88,7 +88,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             all.sort_by(|a, b| a.topic_name.cmp(&b.topic_name));
             all.iter()
                 .filter(|t| valid_topic_name(&t.topic_name))
-                .map(|t| topic_entry(ctx, &t.topic_name, partition_count(&t)))
+                .map(|t| topic_entry(ctx, &t.topic_name, partition_count(t)))
                 .collect()
         }
         Some(asked) => asked

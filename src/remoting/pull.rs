@@ -20,8 +20,6 @@ use std::time::Duration;
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use rokka_store::{java_string_hash, EntryKind, GetResult, GetStatus};
 
-use crate::broker::format::to_rocketmq::kafka_entry_to_messages;
-
 use super::context::{Ctx, HResult, HandlerError, Reply};
 use super::header::{opt, req, req_str};
 
@@ -211,19 +209,37 @@ fn respond(
         GetStatus::OffsetOverflowOne => offset,
         _ => r.next_offset,
     };
-    let mut body = Vec::with_capacity(r.entries.len());
-    for e in &r.entries {
+    // At most maxMsgNums messages, as RocketMQ brokers answer: a Kafka batch
+    // may hold more records than that, and clients size their consume queues
+    // by it. A pull that stops inside a batch resumes at the next record.
+    let max = a.max_nums as usize;
+    let mut body = Vec::with_capacity(r.entries.len().min(max));
+    let mut next = next;
+    'entries: for e in &r.entries {
+        if body.len() >= max {
+            next = e.queue_offset;
+            break;
+        }
         if e.kind == EntryKind::RocketMq {
             body.push(e.bytes.clone());
             continue;
         }
-        match kafka_entry_to_messages(e, ctx.broker.store.store_host()) {
-            Ok(msgs) => body.extend(
-                msgs.into_iter()
-                    .filter(|m| m.queue_offset >= offset)
-                    .filter(|m| codes.is_none_or(|s| s.contains(&(m.tags_code as i32))))
-                    .map(|m| m.bytes),
-            ),
+        match ctx
+            .broker
+            .converted
+            .messages(e, ctx.broker.store.store_host())
+        {
+            Ok(msgs) => {
+                for m in msgs.iter().filter(|m| m.queue_offset >= offset) {
+                    if body.len() >= max {
+                        next = m.queue_offset;
+                        break 'entries;
+                    }
+                    if codes.is_none_or(|s| s.contains(&(m.tags_code as i32))) {
+                        body.push(m.bytes.clone());
+                    }
+                }
+            }
             Err(err) => {
                 tracing::warn!(topic = a.topic, phy = e.phy_offset, %err, "unreadable Kafka batch");
             }

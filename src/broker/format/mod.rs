@@ -15,6 +15,7 @@
 //! RocketMQ). Broker-internal properties in [`HIDDEN_PROPERTIES`] are not
 //! shown to Kafka readers; UNIQ_KEY and the rest are.
 
+pub mod cache;
 pub mod to_kafka;
 pub mod to_rocketmq;
 

@@ -408,31 +408,7 @@ fn records_carry_their_own_physical_offsets() {
     }
 
     // The same batch as a stored entry at P = 9000, queue offset 20.
-    let kb = KafkaBatch {
-        batch: batch.clone(),
-        index_keys: vec![],
-        tags_codes: vec![],
-    };
-    let count = check_batch(&kb).unwrap();
-    let mut buf = vec![0u8; encoded_len(&kb, 5)];
-    let p = Placement {
-        topic: b"Cross",
-        queue_id: 2,
-        queue_offset: 20,
-        phy_offset: 9000,
-        store_timestamp: 1_700_000_000_500,
-        store_host: host,
-    };
-    encode(&mut buf, &kb, &p, count);
-    let e = StoredEntry {
-        kind: EntryKind::KafkaBatch,
-        phy_offset: 9000,
-        queue_offset: 20,
-        count,
-        tags_code: 0,
-        store_timestamp: 1_700_000_000_500,
-        bytes: Bytes::from(buf),
-    };
+    let e = kafka_entry(batch, 9000, 20);
     for i in 0..4u64 {
         let c = kafka_record_at(&e, 9000 + i, host).unwrap();
         assert_eq!(c.queue_offset, 20 + i);
@@ -444,4 +420,75 @@ fn records_carry_their_own_physical_offsets() {
     for phy in [8999, 9004, 9005, 9100, u64::MAX] {
         assert!(kafka_record_at(&e, phy, host).is_none(), "offset {phy}");
     }
+}
+
+/// `batch` as the store keeps it: a Kafka entry at CommitLog offset `phy`
+/// whose first record has queue offset `base` (topic `Cross`, queue 2).
+fn kafka_entry(batch: Bytes, phy: u64, base: u64) -> StoredEntry {
+    let kb = KafkaBatch {
+        batch,
+        index_keys: vec![],
+        tags_codes: vec![],
+    };
+    let count = check_batch(&kb).unwrap();
+    let mut buf = vec![0u8; encoded_len(&kb, 5)];
+    let p = Placement {
+        topic: b"Cross",
+        queue_id: 2,
+        queue_offset: base,
+        phy_offset: phy,
+        store_timestamp: 1_700_000_000_500,
+        store_host: HOST.parse().unwrap(),
+    };
+    encode(&mut buf, &kb, &p, count);
+    StoredEntry {
+        kind: EntryKind::KafkaBatch,
+        phy_offset: phy,
+        queue_offset: base,
+        count,
+        tags_code: 0,
+        store_timestamp: 1_700_000_000_500,
+        bytes: Bytes::from(buf),
+    }
+}
+
+#[test]
+fn converted_batches_are_cached_within_a_byte_budget() {
+    use super::cache::ConvertedBatches;
+    let host: SocketAddr = HOST.parse().unwrap();
+    let recs: Vec<Record> = (0..8)
+        .map(|i| Record {
+            value: Some(Bytes::from(vec![b'a' + i as u8; 100])),
+            ..Record::default()
+        })
+        .collect();
+    let one = kafka_entry(build_v2_batch(0, &recs), 1000, 0);
+    let size: usize = super::to_rocketmq::kafka_entry_to_messages(&one, host)
+        .unwrap()
+        .iter()
+        .map(|m| m.bytes.len())
+        .sum();
+    // Room for two converted batches, not three.
+    let cache = ConvertedBatches::new(2 * size + size / 2);
+    let a = cache.messages(&one, host).unwrap();
+    assert_eq!(a.len(), 8);
+    assert_eq!(cache.held_bytes(), size);
+    let again = cache.messages(&one, host).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &again), "second read is a hit");
+    let two = kafka_entry(build_v2_batch(8, &recs), 5000, 8);
+    let three = kafka_entry(build_v2_batch(16, &recs), 9000, 16);
+    cache.messages(&two, host).unwrap();
+    let c = cache.messages(&three, host).unwrap();
+    assert_eq!(c[0].queue_offset, 16);
+    assert_eq!(cache.held_bytes(), 2 * size, "the oldest batch was evicted");
+    let a2 = cache.messages(&one, host).unwrap();
+    assert!(
+        !std::sync::Arc::ptr_eq(&a, &a2),
+        "evicted batch is converted again"
+    );
+    assert_eq!(*a, *a2);
+    // A batch larger than the whole budget is converted but not kept.
+    let tiny = ConvertedBatches::new(size / 2);
+    assert_eq!(tiny.messages(&one, host).unwrap().len(), 8);
+    assert_eq!(tiny.held_bytes(), 0);
 }

@@ -1,7 +1,7 @@
 //! Conformance scenarios for rokka's RocketMQ front-end, driven by the
 //! unmodified crates.io `rocketmq-client-rust` 1.0.0.
 //!
-//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench | lag ...]`. Each scenario prints
+//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench | lag ... | read-load ... | read-drain ...]`. Each scenario prints
 //! `PASS <name>` or `FAIL <name>: <why>`; the exit code is non-zero when any
 //! scenario failed. Every wait is bounded.
 
