@@ -131,6 +131,12 @@ OVERVIEW = [
     panel("Lag (time)", [
         ('topk(20, max by (group, topic) (rokka_consumergroup_lag_seconds))', "{{group}} / {{topic}}"),
     ], "s"),
+    panel("Live members by group and protocol", [
+        ('sum by (group, protocol) (rokka_consumergroup_members)', "{{group}} ({{protocol}})"),
+    ]),
+    panel("Refused group requests (mixed live groups, ADR 006)", [
+        ('sum by (protocol, request) (rate(rokka_consumergroup_refused_total[5m]))', "{{protocol}} {{request}}"),
+    ]),
     row("Requests"),
     panel("Kafka requests by API key", [
         ('sum by (api) (rate(rokka_kafka_requests_total[1m]))', "api {{api}}"),
@@ -210,6 +216,9 @@ TOPIC = [
 ]
 
 GROUP = [
+    panel("Live members by protocol", [
+        ('rokka_consumergroup_members{group="$group"}', "{{protocol}}"),
+    ]),
     panel("Lag (messages) per topic", [
         ('sum by (topic) (rokka_consumergroup_lag_messages{group="$group"})', "{{topic}}"),
     ]),
