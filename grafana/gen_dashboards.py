@@ -219,6 +219,9 @@ GROUP = [
     panel("Live members by protocol", [
         ('rokka_consumergroup_members{group="$group"}', "{{protocol}}"),
     ]),
+    panel("State by protocol", [
+        ('max by (protocol, state) (rokka_consumergroup_state{group="$group"})', "{{protocol}}: {{state}}"),
+    ], kind="stat"),
     panel("Lag (messages) per topic", [
         ('sum by (topic) (rokka_consumergroup_lag_messages{group="$group"})', "{{topic}}"),
     ]),

@@ -136,6 +136,9 @@ impl fmt::Display for Refusal {
 pub struct GroupMembers {
     /// The group.
     pub group: String,
+    /// The Kafka group state (`Empty`, `PreparingRebalance`,
+    /// `CompletingRebalance`, `Stable`) while Kafka members are live.
+    pub kafka_state: Option<&'static str>,
     /// Live Kafka members.
     pub kafka: usize,
     /// Live RocketMQ consumer channels.
@@ -155,6 +158,8 @@ impl GroupMembers {
 #[derive(Debug, Default)]
 struct Entry {
     members: [usize; 2],
+    /// The Kafka coordinator's state name while it has the group.
+    kafka_state: Option<&'static str>,
     /// Bit `protocol * 3 + request`: already refused (and logged at warn).
     refused: u8,
 }
@@ -185,6 +190,14 @@ impl GroupRegistry {
             }
         } else {
             groups.entry(group.to_owned()).or_default().members[protocol.index()] = members;
+        }
+    }
+
+    /// Publishes the Kafka coordinator's state of `group` (kept while the
+    /// group has live members; see [`GroupMembers::kafka_state`]).
+    pub fn set_kafka_state(&self, group: &str, state: &'static str) {
+        if let Some(e) = self.lock().get_mut(group) {
+            e.kafka_state = Some(state);
         }
     }
 
@@ -266,6 +279,9 @@ impl GroupRegistry {
             .iter()
             .map(|(g, e)| GroupMembers {
                 group: g.clone(),
+                kafka_state: e
+                    .kafka_state
+                    .filter(|_| e.members[Protocol::Kafka.index()] > 0),
                 kafka: e.members[Protocol::Kafka.index()],
                 remoting: e.members[Protocol::Remoting.index()],
             })
@@ -361,9 +377,17 @@ mod tests {
             r.snapshot(),
             vec![GroupMembers {
                 group: "g".into(),
+                kafka_state: None,
                 kafka: 0,
                 remoting: 1
             }]
         );
+        // The Kafka state is shown while Kafka members are live.
+        r.set_members("g", Protocol::Remoting, 0);
+        r.set_members("g", Protocol::Kafka, 2);
+        r.set_kafka_state("g", "Stable");
+        assert_eq!(r.snapshot()[0].kafka_state, Some("Stable"));
+        r.set_members("g", Protocol::Kafka, 0);
+        assert!(r.snapshot().is_empty());
     }
 }

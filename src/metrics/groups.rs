@@ -4,6 +4,9 @@
 //! - `rokka_consumergroup_members{group, protocol}`: live members per
 //!   ecosystem (`kafka`, `remoting`), both series for every group that has
 //!   members or committed offsets; a group with neither disappears.
+//! - `rokka_consumergroup_state{group, protocol, state}`: 1 for the current
+//!   state (Kafka: the coordinator's; RocketMQ: Stable with consumers, else
+//!   Empty).
 //! - `rokka_consumergroup_refused_total{protocol, request}`: requests refused
 //!   because the other ecosystem holds the group (the four refusable pairs
 //!   are always exported, starting at 0).
@@ -35,6 +38,7 @@ pub struct GroupsCollector {
 
 struct Families {
     members: IntGaugeVec,
+    state: IntGaugeVec,
     refused: IntCounterVec,
     compat_members: Option<IntGaugeVec>,
 }
@@ -49,6 +53,16 @@ impl Families {
                      RocketMQ consumer channels); a group is live in one protocol at a time.",
                 ),
                 &["group", "protocol"],
+            )
+            .expect("valid metric definition"),
+            state: IntGaugeVec::new(
+                Opts::new(
+                    "rokka_consumergroup_state",
+                    "1 for the consumer group's current state per protocol: Kafka's group \
+                     state (Empty, PreparingRebalance, CompletingRebalance, Stable); for \
+                     RocketMQ, Stable with live consumers and Empty without.",
+                ),
+                &["group", "protocol", "state"],
             )
             .expect("valid metric definition"),
             refused: IntCounterVec::new(
@@ -73,7 +87,7 @@ impl Families {
     }
 
     fn collectors(&self) -> Vec<&dyn Collector> {
-        let mut v: Vec<&dyn Collector> = vec![&self.members, &self.refused];
+        let mut v: Vec<&dyn Collector> = vec![&self.members, &self.state, &self.refused];
         if let Some(c) = &self.compat_members {
             v.push(c);
         }
@@ -100,6 +114,7 @@ impl GroupsCollector {
 
     fn fill(&self, f: &Families) {
         // Groups with committed offsets and no members are listed with 0.
+        let mut states: BTreeMap<String, &'static str> = BTreeMap::new();
         let mut groups: BTreeMap<String, [i64; 2]> = self
             .store
             .offsets()
@@ -110,10 +125,19 @@ impl GroupsCollector {
         for m in self.registry.snapshot() {
             let n = |p| i64::try_from(m.of(p)).unwrap_or(i64::MAX);
             groups.insert(m.group.clone(), [n(Protocol::Kafka), n(Protocol::Remoting)]);
+            if let Some(state) = m.kafka_state {
+                states.insert(m.group.clone(), state);
+            }
         }
         for (group, counts) in &groups {
             for (p, n) in Protocol::ALL.into_iter().zip(counts) {
                 f.members.with_label_values(&[group, p.label()]).set(*n);
+                let state = match p {
+                    Protocol::Kafka => states.get(group).copied().unwrap_or("Empty"),
+                    Protocol::Remoting if *n > 0 => "Stable",
+                    Protocol::Remoting => "Empty",
+                };
+                f.state.with_label_values(&[group, p.label(), state]).set(1);
             }
             if let Some(c) = &f.compat_members {
                 c.with_label_values(&[group]).set(counts.iter().sum());
@@ -187,6 +211,14 @@ mod tests {
         has(
             &text,
             r#"rokka_consumergroup_members{group="live",protocol="remoting"} 2"#,
+        );
+        has(
+            &text,
+            r#"rokka_consumergroup_state{group="live",protocol="remoting",state="Stable"} 1"#,
+        );
+        has(
+            &text,
+            r#"rokka_consumergroup_state{group="idle",protocol="kafka",state="Empty"} 1"#,
         );
         has(
             &text,

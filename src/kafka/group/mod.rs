@@ -93,6 +93,8 @@ struct Group {
     deadline: Instant,
     /// Not before this instant (initial delay of a new group).
     not_before: Instant,
+    /// The state last published to the broker's group registry.
+    published_state: GroupState,
 }
 
 impl Group {
@@ -107,6 +109,7 @@ impl Group {
             members: BTreeMap::new(),
             deadline: now,
             not_before: now,
+            published_state: GroupState::Empty,
         }
     }
 
@@ -296,9 +299,11 @@ impl GroupCoordinator {
     }
 
     /// Publishes the member count of `group_id` (0 frees the group).
-    fn publish(&self, group_id: &str, group: &Group) {
+    fn publish(&self, group_id: &str, group: &mut Group) {
         self.registry
             .set_members(group_id, Protocol::Kafka, group.members.len());
+        self.registry.set_kafka_state(group_id, group.state.name());
+        group.published_state = group.state;
     }
 
     fn with_groups<T>(&self, f: impl FnOnce(&mut HashMap<String, Group>) -> T) -> T {
@@ -589,7 +594,7 @@ impl GroupCoordinator {
                     group.prepare_rebalance();
                 }
                 group.try_complete_join(gid);
-                if group.members.len() != before {
+                if group.members.len() != before || group.state != group.published_state {
                     self.publish(gid, group);
                 }
             }
