@@ -4,318 +4,42 @@
 //! by key, and one committed-offset table for both ecosystems' groups.
 //! Raw TCP with the in-repo codecs; every wait is bounded.
 
-mod remoting_support;
+mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use remoting_support::{pull, request, Conn};
-use rokka_protocols::kafka::records::{build_v2_batch, decode_v2_records, Record};
-use rokka_protocols::kafka::{Reader, Writer};
-use rokka_protocols::remoting::message::{decode_messages, MessageExt};
-
-/// A running rokka with its remoting and Kafka listeners.
-struct Rokka {
-    child: Child,
-    broker: SocketAddr,
-    kafka: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Rokka {
-    fn start() -> Rokka {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rokka"))
-            .args(["--bind-address", "127.0.0.1", "--http-port", "0"])
-            .args(["--kafka-port", "0", "--namesrv-port", "0"])
-            .args(["--listen-port", "0", "--log-level", "info"])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rokka");
-        let pipe = child.stderr.take();
-        let mut rokka = Rokka {
-            child,
-            broker: SocketAddr::from(([127, 0, 0, 1], 0)),
-            kafka: SocketAddr::from(([127, 0, 0, 1], 0)),
-            _dir: dir,
-        };
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let Some(pipe) = pipe else { return };
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let (mut broker, mut kafka) = (None, None);
-        while broker.is_none() || kafka.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("rokka did not log listeners");
-            let addr = |marker: &str| {
-                line.split_once(marker)
-                    .and_then(|(_, r)| r.split_whitespace().next())
-                    .and_then(|a| a.parse::<SocketAddr>().ok())
-            };
-            broker = broker.or(addr("remoting listening on "));
-            kafka = kafka.or(addr("kafka listening on "));
-        }
-        std::thread::spawn(move || while rx.recv().is_ok() {});
-        rokka.broker = broker.unwrap();
-        rokka.kafka = kafka.unwrap();
-        rokka
-    }
-}
-
-impl Drop for Rokka {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A blocking Kafka connection (request header v1).
-struct KConn {
-    s: TcpStream,
-    corr: i32,
-}
-
-impl KConn {
-    fn open(addr: SocketAddr) -> KConn {
-        let s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        KConn { s, corr: 0 }
-    }
-    fn call(&mut self, key: i16, version: i16, body: impl FnOnce(&mut Writer)) -> Bytes {
-        self.corr += 1;
-        let mut w = Writer::new(false);
-        w.i16(key);
-        w.i16(version);
-        w.i32(self.corr);
-        w.str("cross");
-        body(&mut w);
-        let b = w.to_bytes();
-        let mut f = (b.len() as i32).to_be_bytes().to_vec();
-        f.extend_from_slice(&b);
-        self.s.write_all(&f).unwrap();
-        let mut n = [0u8; 4];
-        self.s.read_exact(&mut n).unwrap();
-        let mut b = vec![0u8; i32::from_be_bytes(n) as usize];
-        self.s.read_exact(&mut b).unwrap();
-        assert_eq!(i32::from_be_bytes(b[..4].try_into().unwrap()), self.corr);
-        Bytes::from(b).slice(4..)
-    }
-}
+use rokka_protocols::kafka::records::{build_v2_batch, Record};
+use rokka_protocols::kafka::Reader;
+use rokka_protocols::remoting::message::MessageExt;
+use support::kafka::Conn as KConn;
+use support::kafka::{batches, metadata as kafka_metadata, offset_commit, offset_fetch, produce};
+use support::records::{gzip_batch, zlib};
+use support::remoting::{
+    found, query_offset, query_until_found, request, send_with, update_offset, Conn, Pull,
+};
+use support::Rokka;
 
 /// Metadata v4 with auto-creation; returns the partition count.
 fn metadata(c: &mut KConn, topic: &str) -> usize {
-    let b = c.call(3, 4, |w| {
-        w.array(&[topic], |w, t| w.str(t));
-        w.bool(true);
-    });
-    let mut r = Reader::new(&b, 0, false);
-    r.i32("throttle").unwrap();
-    r.array("brokers", |r| {
-        r.i32("id")?;
-        r.str("host")?;
-        r.i32("port")?;
-        r.nstr("rack")
-    })
-    .unwrap();
-    r.nstr("cluster").unwrap();
-    r.i32("controller").unwrap();
-    let t = r
-        .array("topics", |r| {
-            r.i16("err")?;
-            r.str("name")?;
-            r.bool("internal")?;
-            r.array("parts", |r| {
-                r.i16("e")?;
-                r.i32("p")?;
-                r.i32("leader")?;
-                r.array("replicas", |r| r.i32("n"))?;
-                r.array("isr", |r| r.i32("n"))
-            })
-        })
-        .unwrap();
-    t[0].len()
+    kafka_metadata(c, topic).topics[0].partitions
 }
 
-/// Produce v3 (acks 1); returns (error, base offset).
-fn produce(c: &mut KConn, topic: &str, partition: i32, batch: &Bytes) -> (i16, i64) {
-    let b = c.call(0, 3, |w| {
-        w.nstr(None);
-        w.i16(1);
-        w.i32(5000);
-        w.array(&[()], |w, _| {
-            w.str(topic);
-            w.array(&[()], |w, _| {
-                w.i32(partition);
-                w.bytes(batch);
-            });
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    let res = r
-        .array("topics", |r| {
-            r.str("name")?;
-            r.array("parts", |r| {
-                r.i32("p")?;
-                let e = r.i16("e")?;
-                let o = r.i64("o")?;
-                r.i64("t")?;
-                Ok((e, o))
-            })
-        })
-        .unwrap();
-    res[0][0]
-}
-
-/// Fetch v4 of one partition from `offset`; returns (error, records).
+/// Fetch v4 of one partition from `offset` (no wait); returns (error,
+/// records), asserting that each batch's base offset is its queue offset.
 fn fetch(c: &mut KConn, topic: &str, partition: i32, offset: i64) -> (i16, Vec<Record>) {
-    let b = c.call(1, 4, |w| {
-        w.i32(-1);
-        w.i32(0);
-        w.i32(1);
-        w.i32(1 << 20);
-        w.i8(0);
-        w.array(&[()], |w, _| {
-            w.str(topic);
-            w.array(&[()], |w, _| {
-                w.i32(partition);
-                w.i64(offset);
-                w.i32(1 << 20);
-            });
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    r.i32("throttle").unwrap();
-    let res = r
-        .array("topics", |r| {
-            r.str("t")?;
-            r.array("parts", |r| {
-                r.i32("p")?;
-                let e = r.i16("e")?;
-                r.i64("hw")?;
-                r.i64("lso")?;
-                r.array("aborted", |r| {
-                    r.i64("pid")?;
-                    r.i64("o")
-                })?;
-                Ok((e, r.bytes("records")?))
-            })
-        })
-        .unwrap();
-    let (err, records) = res[0][0].clone();
+    let (err, _, records) = support::kafka::fetch(c, topic, partition, offset, 0);
     let mut out = Vec::new();
-    let mut at = 0;
-    while at + 12 <= records.len() {
-        let len = i32::from_be_bytes(records[at + 8..at + 12].try_into().unwrap()) as usize;
-        let base = i64::from_be_bytes(records[at..at + 8].try_into().unwrap());
+    for (base, recs) in batches(&records) {
         assert_eq!(base, offset + out.len() as i64, "baseOffset = queue offset");
-        out.extend(decode_v2_records(&records[at..at + 12 + len]).unwrap());
-        at += 12 + len;
+        out.extend(recs);
     }
     (err, out)
 }
 
-/// Deflate stored blocks (no compression library in this crate's deps).
-fn deflate_stored(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let chunks: Vec<&[u8]> = if data.is_empty() {
-        vec![&[][..]]
-    } else {
-        data.chunks(65535).collect()
-    };
-    for (i, c) in chunks.iter().enumerate() {
-        out.push(u8::from(i + 1 == chunks.len()));
-        out.extend_from_slice(&(c.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(!(c.len() as u16)).to_le_bytes());
-        out.extend_from_slice(c);
-    }
-    out
-}
-
-fn zlib(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x78, 0x01];
-    out.extend(deflate_stored(data));
-    let (mut a, mut b) = (1u32, 0u32);
-    for x in data {
-        a = (a + u32::from(*x)) % 65521;
-        b = (b + a) % 65521;
-    }
-    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    out
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-    out.extend(deflate_stored(data));
-    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
-}
-
-fn crc32c(b: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for x in b {
-        crc ^= u32::from(*x);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x82F6_3B78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// `records` as a gzip-compressed v2 batch.
-fn gzip_batch(records: &[Record]) -> Bytes {
-    let plain = build_v2_batch(0, records);
-    let mut b = plain[..61].to_vec();
-    b[21..23].copy_from_slice(&1i16.to_be_bytes());
-    b.extend(gzip(&plain[61..]));
-    let len = (b.len() - 12) as i32;
-    b[8..12].copy_from_slice(&len.to_be_bytes());
-    let crc = crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    Bytes::from(b)
-}
-
-/// SEND_MESSAGE_V2 with an explicit sysFlag.
+/// SEND_MESSAGE_V2 with an explicit sysFlag (message flag 0).
 fn send(c: &mut Conn, topic: &str, queue: i32, sys_flag: i32, props: &str, body: &[u8]) -> i32 {
-    let (q, f) = (queue.to_string(), sys_flag.to_string());
-    let req = request(
-        310,
-        &[
-            ("a", "pg"),
-            ("b", topic),
-            ("c", "TBW102"),
-            ("d", "4"),
-            ("e", &q),
-            ("f", &f),
-            ("g", "1716800000000"),
-            ("h", "0"),
-            ("i", props),
-            ("j", "0"),
-            ("k", "false"),
-            ("m", "false"),
-            ("n", "broker-a"),
-        ],
-        body,
-    );
-    c.call(req).code
+    send_with(c, topic, queue, sys_flag, 0, props, body).code
 }
 
 fn header<'a>(r: &'a Record, name: &str) -> Option<&'a [u8]> {
@@ -392,13 +116,14 @@ fn kafka_records() -> Vec<Record> {
     ]
 }
 
+/// PULL_MESSAGE (sysFlag 4) from `offset` with subscription `sub`.
 fn pulled(c: &mut Conn, topic: &str, queue: u32, offset: u64, sub: &str) -> Vec<MessageExt> {
-    let p = pull(c, topic, queue, offset, 4, sub, 0);
-    if p.code == 0 {
-        decode_messages(&p.body).unwrap()
-    } else {
-        Vec::new()
-    }
+    let req = Pull {
+        offset,
+        sub,
+        ..Pull::new(topic, queue)
+    };
+    found(&c.call(req.request()))
 }
 
 #[test]
@@ -408,9 +133,9 @@ fn kafka_gzip_batch_is_pulled_and_queried_by_rocketmq() {
     assert!(metadata(&mut kc, "XK") >= 1);
     // one record first so the batch starts at offset 1
     let one = build_v2_batch(0, &[Record::default()]);
-    assert_eq!(produce(&mut kc, "XK", 0, &one), (0, 0));
+    assert_eq!(produce(&mut kc, "XK", 0, &one, 1), (0, 0));
     assert_eq!(
-        produce(&mut kc, "XK", 0, &gzip_batch(&kafka_records())),
+        produce(&mut kc, "XK", 0, gzip_batch(&kafka_records()), 1),
         (0, 1)
     );
     let mut rc = Conn::open(r.broker);
@@ -453,27 +178,9 @@ fn kafka_gzip_batch_is_pulled_and_queried_by_rocketmq() {
         ("order-1", "first"),
         ("order-2", "second"),
     ] {
-        loop {
-            let q = rc.call(request(
-                12,
-                &[
-                    ("topic", "XK"),
-                    ("key", key),
-                    ("maxNum", "32"),
-                    ("beginTimestamp", "0"),
-                    ("endTimestamp", &i64::MAX.to_string()),
-                ],
-                b"",
-            ));
-            if q.code == 0 {
-                let got = decode_messages(&q.body).unwrap();
-                assert_eq!(got.len(), 1, "key {key}");
-                assert_eq!(&got[0].body[..], want.as_bytes());
-                break;
-            }
-            assert!(Instant::now() < deadline, "key {key} never found");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let got = query_until_found(&mut rc, "XK", key, deadline);
+        assert_eq!(got.len(), 1, "key {key}");
+        assert_eq!(&got[0].body[..], want.as_bytes());
     }
 }
 
@@ -483,71 +190,18 @@ fn consumer_offsets_are_shared_between_ecosystems() {
     let mut kc = KConn::open(r.kafka);
     assert!(metadata(&mut kc, "XO") >= 1);
     // Kafka OffsetCommit v2 (no members: generation -1, empty member id)
-    let b = kc.call(8, 2, |w| {
-        w.str("shared");
-        w.i32(-1);
-        w.str("");
-        w.i64(-1);
-        w.array(&[()], |w, _| {
-            w.str("XO");
-            w.array(&[()], |w, _| {
-                w.i32(0);
-                w.i64(17);
-                w.nstr(Some(""));
-            });
-        });
-    });
-    let mut rd = Reader::new(&b, 0, false);
-    let codes = rd
-        .array("t", |r| {
-            r.str("n")?;
-            r.array("p", |r| {
-                r.i32("p")?;
-                r.i16("e")
-            })
-        })
-        .unwrap();
+    let codes = offset_commit(&mut kc, "shared", -1, "", "XO", &[(0, 17, "")]);
     assert_eq!(codes, vec![vec![0]]);
     let mut rc = Conn::open(r.broker);
-    let q = &[
-        ("consumerGroup", "shared"),
-        ("topic", "XO"),
-        ("queueId", "0"),
-    ];
-    let resp = rc.call(request(14, q, b""));
+    let resp = rc.call(query_offset("shared", "XO", 0));
     assert_eq!((resp.code, resp.ext("offset")), (0, Some("17")));
     // RocketMQ UPDATE_CONSUMER_OFFSET → Kafka OffsetFetch v1
-    let upd = rc.call(request(
-        15,
-        &[
-            ("consumerGroup", "shared"),
-            ("topic", "XO"),
-            ("queueId", "0"),
-            ("commitOffset", "23"),
-        ],
-        b"",
-    ));
+    let upd = rc.call(update_offset("shared", "XO", 0, 23));
     assert_eq!(upd.code, 0);
-    let b = kc.call(9, 1, |w| {
-        w.str("shared");
-        w.array(&[()], |w, _| {
-            w.str("XO");
-            w.array(&[0], |w, p| w.i32(*p));
-        });
-    });
-    let mut rd = Reader::new(&b, 0, false);
-    let got = rd
-        .array("t", |r| {
-            r.str("n")?;
-            r.array("p", |r| {
-                r.i32("p")?;
-                let o = r.i64("o")?;
-                r.nstr("m")?;
-                r.i16("e")?;
-                Ok(o)
-            })
-        })
-        .unwrap();
+    let got: Vec<Vec<i64>> = offset_fetch(&mut kc, "shared", "XO", &[0])
+        .into_iter()
+        .map(|t| t.into_iter().map(|(o, _)| o).collect())
+        .collect();
     assert_eq!(got, vec![vec![23]]);
 }
 
@@ -625,7 +279,7 @@ fn topic_growth_is_consistent_between_ecosystems() {
         value: Some(Bytes::from_static(b"on-partition-7")),
         ..Record::default()
     };
-    let (err, base) = produce(&mut kc, "grow", 7, &gzip_batch(&[rec]));
+    let (err, base) = produce(&mut kc, "grow", 7, gzip_batch(&[rec]), 1);
     assert_eq!((err, base), (0, 0));
     let got = pulled(&mut rc, "grow", 7, 0, "*");
     assert_eq!(got.len(), 1);
@@ -655,34 +309,19 @@ fn pull_max(
     max: u32,
     sub: &str,
 ) -> (i32, u64, Vec<MessageExt>) {
-    let (o, m) = (offset.to_string(), max.to_string());
-    let resp = c.call(request(
-        11,
-        &[
-            ("consumerGroup", "cg-max"),
-            ("topic", topic),
-            ("queueId", "0"),
-            ("queueOffset", &o),
-            ("maxMsgNums", &m),
-            ("sysFlag", "4"),
-            ("commitOffset", "0"),
-            ("suspendTimeoutMillis", "0"),
-            ("subscription", sub),
-            ("subVersion", "0"),
-            ("expressionType", "TAG"),
-        ],
-        b"",
-    ));
+    let req = Pull {
+        group: "cg-max",
+        offset,
+        max,
+        sub,
+        ..Pull::new(topic, 0)
+    };
+    let resp = c.call(req.request());
     let next = resp
         .ext("nextBeginOffset")
         .and_then(|n| n.parse().ok())
         .unwrap();
-    let msgs = if resp.code == 0 {
-        decode_messages(&resp.body).unwrap()
-    } else {
-        Vec::new()
-    };
-    (resp.code, next, msgs)
+    (resp.code, next, found(&resp))
 }
 
 #[test]
@@ -698,7 +337,7 @@ fn rocketmq_pull_of_a_kafka_batch_returns_at_most_max_msg_nums() {
             ..Record::default()
         })
         .collect();
-    assert_eq!(produce(&mut kc, "XM", 0, &gzip_batch(&records)), (0, 0));
+    assert_eq!(produce(&mut kc, "XM", 0, gzip_batch(&records), 1), (0, 0));
     let mut rc = Conn::open(r.broker);
     // 4 + 4 + 2: each pull stops inside the batch and the next resumes there.
     let mut offset = 0;

@@ -5,244 +5,27 @@
 //! partition, fetch past the end, oversized frame, unsupported version) and
 //! the group protocol with commits. Every wait is bounded.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod support;
+
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rokka_protocols::kafka::records::{build_v2_batch, decode_v2_records, Record};
-use rokka_protocols::kafka::{Reader, Writer};
+use rokka_protocols::kafka::records::{build_v2_batch, Record};
+use rokka_protocols::kafka::Reader;
+use support::kafka::{
+    self, all_records, fetch, fetch_version, leave, offset_commit, offset_fetch, produce, Conn,
+};
+use support::Rokka;
 
-const LISTENING: &str = "kafka listening on ";
-
-struct Rokka {
-    child: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Rokka {
-    fn start() -> Rokka {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rokka"))
-            .args([
-                "--bind-address",
-                "127.0.0.1",
-                "--http-port",
-                "0",
-                "--kafka-port",
-                "0",
-            ])
-            .args([
-                "--namesrv-port",
-                "0",
-                "--listen-port",
-                "0",
-                "--log-level",
-                "info",
-            ])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rokka");
-        let pipe = child.stderr.take();
-        // From here on, Drop kills and reaps the process, even on a panic.
-        let mut rokka = Rokka {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            _dir: dir,
-        };
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let Some(pipe) = pipe else { return };
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                // Keep draining after the receiver is gone so the broker
-                // never blocks on stderr.
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("no `kafka listening on` line");
-            if let Some((_, a)) = line.split_once(LISTENING) {
-                rokka.addr = a.trim().parse().unwrap();
-                return rokka;
-            }
-        }
-    }
-
-    fn connect(&self) -> Conn {
-        let s = TcpStream::connect(self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Conn { s, corr: 0 }
-    }
-}
-
-impl Drop for Rokka {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Conn {
-    s: TcpStream,
-    corr: i32,
-}
-
-impl Conn {
-    /// Sends a request (header v1) and returns its correlation id.
-    fn send(&mut self, key: i16, version: i16, body: impl FnOnce(&mut Writer)) -> i32 {
-        self.corr += 1;
-        let mut w = Writer::new(false);
-        w.i16(key);
-        w.i16(version);
-        w.i32(self.corr);
-        w.str("e2e");
-        body(&mut w);
-        let b = w.to_bytes();
-        let mut f = (b.len() as i32).to_be_bytes().to_vec();
-        f.extend_from_slice(&b);
-        self.s.write_all(&f).unwrap();
-        self.corr
-    }
-    /// Reads one response; returns (correlation id, body).
-    fn recv(&mut self) -> (i32, Bytes) {
-        let mut n = [0u8; 4];
-        self.s.read_exact(&mut n).unwrap();
-        let mut b = vec![0u8; i32::from_be_bytes(n) as usize];
-        self.s.read_exact(&mut b).unwrap();
-        let b = Bytes::from(b);
-        (i32::from_be_bytes(b[..4].try_into().unwrap()), b.slice(4..))
-    }
-    fn call(&mut self, key: i16, version: i16, body: impl FnOnce(&mut Writer)) -> Bytes {
-        let c = self.send(key, version, body);
-        let (got, b) = self.recv();
-        assert_eq!(got, c, "correlation id");
-        b
-    }
-    fn is_closed(&mut self) -> bool {
-        let mut b = [0u8; 1];
-        matches!(self.s.read(&mut b), Ok(0) | Err(_))
-    }
-}
-
+/// Metadata v4 of `topic` with auto-creation, asserting the cluster id and
+/// controller; returns [error, partition count] of the topic.
 fn metadata(c: &mut Conn, topic: &str) -> Vec<i16> {
-    let b = c.call(3, 4, |w| {
-        w.array(&[topic], |w, t| w.str(t));
-        w.bool(true);
-    });
-    let mut r = Reader::new(&b, 0, false);
-    r.i32("throttle").unwrap();
-    r.array("brokers", |r| {
-        r.i32("id")?;
-        r.str("host")?;
-        r.i32("port")?;
-        r.nstr("rack")
-    })
-    .unwrap();
-    assert!(r.nstr("cluster").unwrap().is_some());
-    assert_eq!(r.i32("controller").unwrap(), 0);
-    let topics = r
-        .array("topics", |r| {
-            let e = r.i16("err")?;
-            r.str("name")?;
-            r.bool("internal")?;
-            let parts = r.array("parts", |r| {
-                r.i16("e")?;
-                r.i32("p")?;
-                r.i32("leader")?;
-                r.array("replicas", |r| r.i32("n"))?;
-                r.array("isr", |r| r.i32("n"))
-            })?;
-            Ok((e, parts.len()))
-        })
-        .unwrap();
-    vec![topics[0].0, topics[0].1 as i16]
-}
-
-/// Produce v3 of `records` to topic/partition; returns (error, base offset)
-/// or None when acks=0.
-fn produce(c: &mut Conn, topic: &str, partition: i32, batch: Bytes, acks: i16) -> (i16, i64) {
-    let body = |w: &mut Writer| {
-        w.nstr(None);
-        w.i16(acks);
-        w.i32(5000);
-        w.array(&[()], |w, _| {
-            w.str(topic);
-            w.array(&[()], |w, _| {
-                w.i32(partition);
-                w.bytes(&batch);
-            });
-        });
-    };
-    let b = c.call(0, 3, body);
-    let mut r = Reader::new(&b, 0, false);
-    let res = r
-        .array("topics", |r| {
-            r.str("name")?;
-            r.array("parts", |r| {
-                r.i32("p")?;
-                let e = r.i16("e")?;
-                let o = r.i64("o")?;
-                r.i64("t")?;
-                Ok((e, o))
-            })
-        })
-        .unwrap();
-    res[0][0]
-}
-
-/// Fetch v4 of one partition; returns (error, high watermark, records).
-fn fetch(
-    c: &mut Conn,
-    topic: &str,
-    partition: i32,
-    offset: i64,
-    wait_ms: i32,
-) -> (i16, i64, Bytes) {
-    let b = c.call(1, 4, |w| {
-        w.i32(-1);
-        w.i32(wait_ms);
-        w.i32(1);
-        w.i32(1 << 20);
-        w.i8(0);
-        w.array(&[()], |w, _| {
-            w.str(topic);
-            w.array(&[()], |w, _| {
-                w.i32(partition);
-                w.i64(offset);
-                w.i32(1 << 20);
-            });
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    r.i32("throttle").unwrap();
-    let res = r
-        .array("topics", |r| {
-            r.str("t")?;
-            r.array("parts", |r| {
-                r.i32("p")?;
-                let e = r.i16("e")?;
-                let hw = r.i64("hw")?;
-                r.i64("lso")?;
-                r.array("aborted", |r| {
-                    r.i64("pid")?;
-                    r.i64("o")
-                })?;
-                Ok((e, hw, r.bytes("records")?))
-            })
-        })
-        .unwrap();
-    res[0][0].clone()
+    let m = kafka::metadata(c, topic);
+    assert!(m.cluster.is_some());
+    assert_eq!(m.controller, 0);
+    let t = &m.topics[0];
+    vec![t.error, t.partitions as i16]
 }
 
 fn rec(k: &str, v: &str) -> Record {
@@ -254,21 +37,10 @@ fn rec(k: &str, v: &str) -> Record {
     }
 }
 
-fn all_records(records: &Bytes) -> Vec<Record> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 12 <= records.len() {
-        let len = i32::from_be_bytes(records[at + 8..at + 12].try_into().unwrap()) as usize;
-        out.extend(decode_v2_records(&records[at..at + 12 + len]).unwrap());
-        at += 12 + len;
-    }
-    out
-}
-
 #[test]
 fn api_versions_answers_every_version_and_falls_back() {
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     let b = c.call(18, 0, |_| {});
     let mut r = Reader::new(&b, 0, false);
     assert_eq!(r.i16("err").unwrap(), 0);
@@ -297,7 +69,7 @@ fn api_versions_answers_every_version_and_falls_back() {
 #[test]
 fn produce_fetch_round_trip_and_bad_input() {
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     assert_eq!(metadata(&mut c, "e2e")[0], 0);
     let b1 = build_v2_batch(0, &[rec("a", "1"), rec("b", "2")]);
     assert_eq!(produce(&mut c, "e2e", 1, b1, 1), (0, 0));
@@ -342,7 +114,7 @@ fn produce_fetch_round_trip_and_bad_input() {
 #[test]
 fn fetch_long_polls_until_data_or_timeout() {
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     metadata(&mut c, "poll");
     let t = Instant::now();
     let (e, _, records) = fetch(&mut c, "poll", 0, 0, 600);
@@ -353,7 +125,7 @@ fn fetch_long_polls_until_data_or_timeout() {
         "{:?}",
         t.elapsed()
     );
-    let mut p = rokka.connect();
+    let mut p = Conn::open(rokka.kafka);
     let writer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
         produce(&mut p, "poll", 0, build_v2_batch(0, &[rec("k", "v")]), 1)
@@ -369,66 +141,41 @@ fn fetch_long_polls_until_data_or_timeout() {
 #[test]
 fn bad_frames_close_the_connection() {
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     c.s.write_all(&(200 * 1024 * 1024i32).to_be_bytes())
         .unwrap();
     assert!(c.is_closed(), "oversized frame");
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     c.send(3, 50, |_| {});
     assert!(c.is_closed(), "unsupported Metadata version");
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     c.send(0, 3, |w| w.i16(7));
     assert!(c.is_closed(), "truncated Produce body");
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     c.s.write_all(&[0, 0, 0, 2, 0, 1]).unwrap();
     assert!(c.is_closed(), "unparsable header");
     // The broker still serves.
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     assert_eq!(metadata(&mut c, "still-up")[0], 0);
 }
 
+/// JoinGroup; returns (error, generation, leader, member id, member
+/// count), asserting that only a successful join names a leader.
 fn join(
     c: &mut Conn,
     version: i16,
     group: &str,
     member: &str,
 ) -> (i16, i32, String, String, usize) {
-    let b = c.call(11, version, |w| {
-        w.str(group);
-        w.i32(10_000);
-        if version >= 1 {
-            w.i32(10_000);
-        }
-        w.str(member);
-        w.str("consumer");
-        w.array(&[()], |w, _| {
-            w.str("range");
-            w.bytes(b"meta");
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    if version >= 2 {
-        r.i32("throttle").unwrap();
-    }
-    let e = r.i16("e").unwrap();
-    let generation = r.i32("gen").unwrap();
-    r.str("proto").unwrap();
-    let leader = r.str("leader").unwrap();
-    let me = r.str("member").unwrap();
-    let members = r
-        .array("members", |r| {
-            r.str("id")?;
-            r.bytes("md")
-        })
-        .unwrap();
-    assert_eq!(leader.is_empty(), e != 0);
-    (e, generation, leader, me, members.len())
+    let j = kafka::join(c, version, group, member);
+    assert_eq!(j.leader.is_empty(), j.error != 0);
+    (j.error, j.generation, j.leader, j.member, j.members)
 }
 
 #[test]
 fn group_join_sync_heartbeat_commit_fetch() {
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     metadata(&mut c, "gt");
     // v4+: an empty member id first gets MEMBER_ID_REQUIRED with an id.
     let (e, _, _, id, _) = join(&mut c, 4, "g4", "");
@@ -463,51 +210,9 @@ fn group_join_sync_heartbeat_commit_fetch() {
     assert_eq!(hb(&mut c, 1), 0);
     assert_eq!(hb(&mut c, 7), 22);
     // OffsetCommit v2 then OffsetFetch v1.
-    let b = c.call(8, 2, |w| {
-        w.str("g0");
-        w.i32(1);
-        w.str(&me);
-        w.i64(-1);
-        w.array(&[()], |w, _| {
-            w.str("gt");
-            w.array(&[()], |w, _| {
-                w.i32(2);
-                w.i64(42);
-                w.nstr(Some("md"));
-            });
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    let codes = r
-        .array("t", |r| {
-            r.str("n")?;
-            r.array("p", |r| {
-                r.i32("p")?;
-                r.i16("e")
-            })
-        })
-        .unwrap();
+    let codes = offset_commit(&mut c, "g0", 1, &me, "gt", &[(2, 42, "md")]);
     assert_eq!(codes, vec![vec![0]]);
-    let b = c.call(9, 1, |w| {
-        w.str("g0");
-        w.array(&[()], |w, _| {
-            w.str("gt");
-            w.array(&[2, 3], |w, p| w.i32(*p));
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    let got = r
-        .array("t", |r| {
-            r.str("n")?;
-            r.array("p", |r| {
-                r.i32("p")?;
-                let o = r.i64("o")?;
-                let m = r.nstr("m")?;
-                r.i16("e")?;
-                Ok((o, m))
-            })
-        })
-        .unwrap();
+    let got = offset_fetch(&mut c, "g0", "gt", &[2, 3]);
     assert_eq!(
         got,
         vec![vec![
@@ -516,18 +221,14 @@ fn group_join_sync_heartbeat_commit_fetch() {
         ]]
     );
     // Leaving empties the group.
-    let b = c.call(13, 0, |w| {
-        w.str("g0");
-        w.str(&me);
-    });
-    assert_eq!(Reader::new(&b, 0, false).i16("e").unwrap(), 0);
+    assert_eq!(leave(&mut c, "g0", &me), 0);
     assert_eq!(hb(&mut c, 1), 25);
 }
 
 #[test]
 fn create_delete_topics_and_old_fetch_down_conversion() {
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     let create = |c: &mut Conn, name: &str, partitions: i32, rf: i16| {
         let b = c.call(19, 0, |w| {
             w.array(&[()], |w, _| {
@@ -566,32 +267,7 @@ fn create_delete_topics_and_old_fetch_down_conversion() {
     // requested offset on.
     let batch = build_v2_batch(0, &[rec("a", "1"), rec("b", "2"), rec("c", "3")]);
     assert_eq!(produce(&mut c, "adm", 0, batch, 1), (0, 0));
-    let b = c.call(1, 0, |w| {
-        w.i32(-1);
-        w.i32(0);
-        w.i32(1);
-        w.array(&[()], |w, _| {
-            w.str("adm");
-            w.array(&[()], |w, _| {
-                w.i32(0);
-                w.i64(1);
-                w.i32(1 << 20);
-            });
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    let parts = r
-        .array("topics", |r| {
-            r.str("t")?;
-            r.array("parts", |r| {
-                r.i32("p")?;
-                let e = r.i16("e")?;
-                let hw = r.i64("hw")?;
-                Ok((e, hw, r.bytes("records")?))
-            })
-        })
-        .unwrap();
-    let (e, hw, set) = parts[0][0].clone();
+    let (e, hw, set) = fetch_version(&mut c, 0, "adm", 0, 1, 0);
     assert_eq!((e, hw), (0, 3));
     assert_eq!(set[16], 0, "magic 0");
     let recs = rokka_protocols::kafka::records::decode_message_set(&set, 0).unwrap();
@@ -618,7 +294,7 @@ fn create_delete_topics_and_old_fetch_down_conversion() {
 fn idempotent_producer_duplicates_and_gaps() {
     use rokka_protocols::kafka::records::with_producer;
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     metadata(&mut c, "idem");
     let b = build_v2_batch(0, &[rec("a", "1"), rec("b", "2")]);
     let first = with_producer(&b, 5, 0, 0);
@@ -653,7 +329,7 @@ fn corrupt_gzip_batch() -> Bytes {
 #[test]
 fn oversized_and_corrupt_compressed_records_are_refused() {
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     metadata(&mut c, "big");
     // Over the store's 4 MiB message.max.bytes default: MESSAGE_TOO_LARGE.
     let huge = "x".repeat(5 * 1024 * 1024);
@@ -669,7 +345,7 @@ fn oversized_and_corrupt_compressed_records_are_refused() {
 #[test]
 fn offset_for_leader_epoch_reports_the_log_end() {
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     metadata(&mut c, "epochs");
     let batch = build_v2_batch(0, &[rec("a", "1"), rec("b", "2")]);
     assert_eq!(produce(&mut c, "epochs", 0, batch, 1), (0, 0));
@@ -699,7 +375,7 @@ fn offset_for_leader_epoch_reports_the_log_end() {
 #[test]
 fn describe_cluster_v0_uses_flexible_headers() {
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     let b = c.call(60, 0, |w| {
         w.uvarint(0); // request header v2 tagged fields
         w.bool(false);
@@ -723,7 +399,7 @@ fn describe_cluster_v0_uses_flexible_headers() {
         .unwrap();
     assert_eq!(
         brokers,
-        vec![(0, "127.0.0.1".to_string(), i32::from(rokka.addr.port()))]
+        vec![(0, "127.0.0.1".to_string(), i32::from(rokka.kafka.port()))]
     );
     r.i32("ops").unwrap();
     r.tags().unwrap();
@@ -736,7 +412,7 @@ fn delete_records_moves_the_low_watermark() {
         decode_response, DeleteRecordsRequest, DeleteRecordsTopic,
     };
     let rokka = Rokka::start();
-    let mut c = rokka.connect();
+    let mut c = Conn::open(rokka.kafka);
     assert_eq!(metadata(&mut c, "dr")[0], 0);
     for i in 0..10 {
         let b = build_v2_batch(0, &[rec(&format!("k{i}"), "v")]);

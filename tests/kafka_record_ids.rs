@@ -5,216 +5,25 @@
 //! a gzip batch, RocketMQ SEND, PULL / LITE_PULL, VIEW, QUERY, send-back.
 //! Raw TCP with the in-repo codecs; every wait is bounded.
 
-mod remoting_support;
+mod support;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use remoting_support::{request, send_v2, wait_for, Conn};
 use rokka_protocols::kafka::records::{build_v2_batch, Record};
-use rokka_protocols::kafka::{Reader, Writer};
 use rokka_protocols::remoting::message::{decode_message_id, decode_messages, MessageExt};
 use rokka_protocols::remoting::RemotingCommand;
+use support::kafka::{metadata, produce, Conn as KConn};
+use support::records::gzip_batch;
+use support::remoting::{
+    query_message, query_until_found, request, send_back, send_v2, wait_for, Conn, Pull,
+};
+use support::Rokka;
 
 const TOPIC: &str = "XIds";
 const SYSTEM_ERROR: i32 = 1;
 const QUERY_NOT_FOUND: i32 = 22;
-
-/// A running rokka with its remoting and Kafka listeners.
-struct Rokka {
-    child: Child,
-    broker: SocketAddr,
-    kafka: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Rokka {
-    fn start() -> Rokka {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rokka"));
-        cmd.args(["--bind-address", "127.0.0.1", "--http-port", "0"])
-            .args(["--kafka-port", "0", "--namesrv-port", "0"])
-            .args(["--listen-port", "0", "--log-level", "info"])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("ROKKA_") || key == "RUST_LOG" {
-                cmd.env_remove(key);
-            }
-        }
-        let mut child = cmd.spawn().expect("spawn rokka");
-        let pipe = child.stderr.take();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let Some(pipe) = pipe else { return };
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let mut rokka = Rokka {
-            child,
-            broker: SocketAddr::from(([127, 0, 0, 1], 0)),
-            kafka: SocketAddr::from(([127, 0, 0, 1], 0)),
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let (mut broker, mut kafka) = (None, None);
-        while broker.is_none() || kafka.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("rokka did not log listeners");
-            let addr = |marker: &str| {
-                line.split_once(marker)
-                    .and_then(|(_, r)| r.split_whitespace().next())
-                    .and_then(|a| a.parse::<SocketAddr>().ok())
-            };
-            broker = broker.or(addr("remoting listening on "));
-            kafka = kafka.or(addr("kafka listening on "));
-        }
-        // Keep draining stderr so the child never blocks on a full pipe.
-        std::thread::spawn(move || while rx.recv().is_ok() {});
-        rokka.broker = broker.unwrap();
-        rokka.kafka = kafka.unwrap();
-        rokka
-    }
-}
-
-impl Drop for Rokka {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A blocking Kafka connection (request header v1).
-struct KConn {
-    s: TcpStream,
-    corr: i32,
-}
-
-impl KConn {
-    fn open(addr: SocketAddr) -> KConn {
-        let s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        KConn { s, corr: 0 }
-    }
-
-    fn call(&mut self, key: i16, version: i16, body: impl FnOnce(&mut Writer)) -> Bytes {
-        self.corr += 1;
-        let mut w = Writer::new(false);
-        w.i16(key);
-        w.i16(version);
-        w.i32(self.corr);
-        w.str("ids");
-        body(&mut w);
-        let b = w.to_bytes();
-        let mut f = (b.len() as i32).to_be_bytes().to_vec();
-        f.extend_from_slice(&b);
-        self.s.write_all(&f).unwrap();
-        let mut n = [0u8; 4];
-        self.s.read_exact(&mut n).unwrap();
-        let mut b = vec![0u8; i32::from_be_bytes(n) as usize];
-        self.s.read_exact(&mut b).unwrap();
-        assert_eq!(i32::from_be_bytes(b[..4].try_into().unwrap()), self.corr);
-        Bytes::from(b).slice(4..)
-    }
-
-    /// Metadata v4 with auto-creation of `topic`.
-    fn create_topic(&mut self, topic: &str) {
-        let b = self.call(3, 4, |w| {
-            w.array(&[topic], |w, t| w.str(t));
-            w.bool(true);
-        });
-        assert!(!b.is_empty());
-    }
-
-    /// Produce v3 (acks 1) to partition 0; returns (error, base offset).
-    fn produce(&mut self, topic: &str, batch: &Bytes) -> (i16, i64) {
-        let b = self.call(0, 3, |w| {
-            w.nstr(None);
-            w.i16(1);
-            w.i32(5000);
-            w.array(&[()], |w, _| {
-                w.str(topic);
-                w.array(&[()], |w, _| {
-                    w.i32(0);
-                    w.bytes(batch);
-                });
-            });
-        });
-        let mut r = Reader::new(&b, 0, false);
-        let res = r
-            .array("topics", |r| {
-                r.str("name")?;
-                r.array("parts", |r| {
-                    r.i32("p")?;
-                    let e = r.i16("e")?;
-                    let o = r.i64("o")?;
-                    r.i64("t")?;
-                    Ok((e, o))
-                })
-            })
-            .unwrap();
-        res[0][0]
-    }
-}
-
-/// Deflate "stored" blocks: a valid stream without a compression library.
-fn deflate_stored(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let chunks: Vec<&[u8]> = if data.is_empty() {
-        vec![&[][..]]
-    } else {
-        data.chunks(65535).collect()
-    };
-    for (i, c) in chunks.iter().enumerate() {
-        out.push(u8::from(i + 1 == chunks.len()));
-        out.extend_from_slice(&(c.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(!(c.len() as u16)).to_le_bytes());
-        out.extend_from_slice(c);
-    }
-    out
-}
-
-fn crc32c(b: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for x in b {
-        crc ^= u32::from(*x);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x82F6_3B78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// `records` as a gzip-compressed (codec 1) v2 batch.
-fn gzip_batch(records: &[Record]) -> Bytes {
-    let plain = build_v2_batch(0, records);
-    let data = &plain[61..];
-    let mut b = plain[..61].to_vec();
-    b[21..23].copy_from_slice(&1i16.to_be_bytes());
-    b.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-    b.extend(deflate_stored(data));
-    b.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
-    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    let len = (b.len() - 12) as i32;
-    b[8..12].copy_from_slice(&len.to_be_bytes());
-    let crc = crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    Bytes::from(b)
-}
 
 /// Six records with distinct keys and values.
 fn records() -> Vec<Record> {
@@ -233,23 +42,12 @@ fn records() -> Vec<Record> {
 
 /// PULL_MESSAGE (11) or LITE_PULL_MESSAGE (361) of queue 0 from offset 0.
 fn pull_with(c: &mut Conn, code: i32) -> Vec<MessageExt> {
-    let p = c.call(request(
+    let req = Pull {
         code,
-        &[
-            ("consumerGroup", "cg-ids"),
-            ("topic", TOPIC),
-            ("queueId", "0"),
-            ("queueOffset", "0"),
-            ("maxMsgNums", "32"),
-            ("sysFlag", "4"),
-            ("commitOffset", "0"),
-            ("suspendTimeoutMillis", "0"),
-            ("subscription", "*"),
-            ("subVersion", "0"),
-            ("expressionType", "TAG"),
-        ],
-        b"",
-    ));
+        group: "cg-ids",
+        ..Pull::new(TOPIC, 0)
+    };
+    let p = c.call(req.request());
     assert_eq!(p.code, 0, "pull {code}: {:?}", p.remark);
     decode_messages(&p.body).unwrap()
 }
@@ -258,19 +56,6 @@ fn view(c: &mut Conn, offset: i64) -> RemotingCommand {
     c.call(request(
         33,
         &[("offset", &offset.to_string()), ("topic", TOPIC)],
-        b"",
-    ))
-}
-
-fn send_back(c: &mut Conn, offset: i64, delay_level: &str, max: &str) -> RemotingCommand {
-    c.call(request(
-        36,
-        &[
-            ("offset", &offset.to_string()),
-            ("group", "gr-ids"),
-            ("delayLevel", delay_level),
-            ("maxReconsumeTimes", max),
-        ],
         b"",
     ))
 }
@@ -291,7 +76,7 @@ fn same_message(got: &MessageExt, want: &MessageExt) {
 fn each_kafka_record_has_its_own_viewable_message_id() {
     let r = Rokka::start();
     let mut kc = KConn::open(r.kafka);
-    kc.create_topic(TOPIC);
+    metadata(&mut kc, TOPIC);
     // A one-record batch, the compressed batch, then a RocketMQ message.
     let one = build_v2_batch(
         0,
@@ -301,9 +86,9 @@ fn each_kafka_record_has_its_own_viewable_message_id() {
             ..Record::default()
         }],
     );
-    assert_eq!(kc.produce(TOPIC, &one), (0, 0));
+    assert_eq!(produce(&mut kc, TOPIC, 0, &one, 1), (0, 0));
     let recs = records();
-    assert_eq!(kc.produce(TOPIC, &gzip_batch(&recs)), (0, 1));
+    assert_eq!(produce(&mut kc, TOPIC, 0, gzip_batch(&recs), 1), (0, 1));
     let mut rc = Conn::open(r.broker);
     let sent = send_v2(&mut rc, TOPIC, 0, "KEYS\u{1}rmq-key", b"rocketmq body");
     assert_eq!(sent.code, 0, "{:?}", sent.remark);
@@ -358,58 +143,30 @@ fn each_kafka_record_has_its_own_viewable_message_id() {
 
     // A Java admin first asks QUERY_MESSAGE with the id as unique key; the
     // not-found answer lets it fall back to the offset id.
-    let q = rc.call(request(
-        12,
-        &[
-            ("topic", TOPIC),
-            ("key", &pulled[3].offset_msg_id()),
-            ("maxNum", "32"),
-            ("beginTimestamp", "0"),
-            ("endTimestamp", &i64::MAX.to_string()),
-            ("_UNIQUE_KEY_QUERY", "true"),
-        ],
-        b"",
-    ));
+    let unique = query_message(TOPIC, &pulled[3].offset_msg_id(), Some(true));
+    let q = rc.call(unique);
     assert_eq!(q.code, QUERY_NOT_FOUND);
     // QUERY_MESSAGE by key returns the record with the same id as a pull.
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let q = rc.call(request(
-            12,
-            &[
-                ("topic", TOPIC),
-                ("key", "rid-key-4"),
-                ("maxNum", "32"),
-                ("beginTimestamp", "0"),
-                ("endTimestamp", &i64::MAX.to_string()),
-            ],
-            b"",
-        ));
-        if q.code == 0 {
-            let got = decode_messages(&q.body).unwrap();
-            assert_eq!(got.len(), 1);
-            same_message(&got[0], &pulled[5]);
-            break;
-        }
-        assert!(Instant::now() < deadline, "key never found");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let got = query_until_found(&mut rc, TOPIC, "rid-key-4", deadline);
+    assert_eq!(got.len(), 1);
+    same_message(&got[0], &pulled[5]);
 }
 
 #[test]
 fn kafka_records_are_sent_back_by_their_offset() {
     let r = Rokka::start();
     let mut kc = KConn::open(r.kafka);
-    kc.create_topic(TOPIC);
+    metadata(&mut kc, TOPIC);
     let recs = records();
-    assert_eq!(kc.produce(TOPIC, &gzip_batch(&recs)), (0, 0));
+    assert_eq!(produce(&mut kc, TOPIC, 0, gzip_batch(&recs), 1), (0, 0));
     let mut rc = Conn::open(r.broker);
     let pulled = pull_with(&mut rc, 11);
     assert_eq!(pulled.len(), 6);
 
     // Reconsume count at the maximum: straight to the DLQ.
     let m = &pulled[3];
-    let back = send_back(&mut rc, m.physical_offset, "0", "0");
+    let back = send_back(&mut rc, m.physical_offset, "gr-ids", 0, 0);
     assert_eq!(back.code, 0, "{:?}", back.remark);
     let dlq = wait_for(&mut rc, "%DLQ%gr-ids", 0, Duration::from_secs(10));
     assert_eq!(dlq.len(), 1);
@@ -423,7 +180,7 @@ fn kafka_records_are_sent_back_by_their_offset() {
 
     // A retry copy of another record after delay level 1 (1 s).
     let m = &pulled[5];
-    let back = send_back(&mut rc, m.physical_offset, "1", "16");
+    let back = send_back(&mut rc, m.physical_offset, "gr-ids", 1, 16);
     assert_eq!(back.code, 0, "{:?}", back.remark);
     let retry = wait_for(&mut rc, "%RETRY%gr-ids", 0, Duration::from_secs(15));
     assert_eq!(retry.len(), 1);
@@ -432,6 +189,6 @@ fn kafka_records_are_sent_back_by_their_offset() {
 
     // An offset past the record count is refused.
     let p = pulled[0].physical_offset;
-    let back = send_back(&mut rc, p + 6, "0", "0");
+    let back = send_back(&mut rc, p + 6, "gr-ids", 0, 0);
     assert_eq!(back.code, SYSTEM_ERROR);
 }

@@ -7,204 +7,32 @@
 //! from the shared committed offsets. Raw TCP with the in-repo codecs;
 //! every wait is bounded.
 
-mod remoting_support;
+mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use remoting_support::{request, Conn};
-use rokka_protocols::kafka::{Reader, Writer};
 use rokka_protocols::remoting::RemotingCommand;
+use support::kafka::{self, leave, metadata, offset_commit, Conn as KConn};
+use support::remoting::{query_offset, request, update_offset, Conn};
+use support::{Rokka, WAIT};
 
-const WAIT: Duration = Duration::from_secs(20);
-
-/// A running rokka with its remoting, Kafka and HTTP listeners and its log.
-struct Rokka {
-    child: Child,
-    broker: SocketAddr,
-    kafka: SocketAddr,
-    http: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Rokka {
-    fn start() -> Rokka {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rokka"))
-            .args(["--bind-address", "127.0.0.1", "--http-port", "0"])
-            .args(["--kafka-port", "0", "--namesrv-port", "0"])
-            .args(["--listen-port", "0", "--log-level", "info"])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rokka");
-        let pipe = child.stderr.take();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let keep = Arc::clone(&log);
-        std::thread::spawn(move || {
-            let Some(pipe) = pipe else { return };
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                keep.lock().unwrap().push(line.clone());
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + WAIT;
-        let (mut broker, mut kafka, mut http) = (None, None, None);
-        while broker.is_none() || kafka.is_none() || http.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("rokka did not log listeners");
-            let addr = |marker: &str| {
-                line.split_once(marker)
-                    .and_then(|(_, r)| r.split_whitespace().next())
-                    .and_then(|a| a.parse::<SocketAddr>().ok())
-            };
-            broker = broker.or(addr("remoting listening on "));
-            kafka = kafka.or(addr("kafka listening on "));
-            http = http.or(addr("http listening on "));
-        }
-        Rokka {
-            child,
-            broker: broker.unwrap(),
-            kafka: kafka.unwrap(),
-            http: http.unwrap(),
-            log,
-            _dir: dir,
-        }
+/// Asserts that each of `lines` is a whole line of `text`.
+fn has_all(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(
+            text.lines().any(|l| l == *line),
+            "missing `{line}` in\n{text}"
+        );
     }
-
-    /// Waits (bounded) for a log line containing every one of `parts`.
-    fn logged(&self, parts: &[&str]) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(l) = self
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|l| parts.iter().all(|p| l.contains(p)))
-            {
-                return l.clone();
-            }
-            assert!(Instant::now() < deadline, "no log line with {parts:?}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The `/metrics` text.
-    fn metrics(&self) -> String {
-        let mut s = TcpStream::connect_timeout(&self.http, WAIT).unwrap();
-        s.set_read_timeout(Some(WAIT)).unwrap();
-        write!(
-            s,
-            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut reply = String::new();
-        s.read_to_string(&mut reply).unwrap();
-        let (head, body) = reply.split_once("\r\n\r\n").expect("response head");
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        body.to_string()
-    }
-}
-
-impl Drop for Rokka {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn has(text: &str, line: &str) {
-    assert!(
-        text.lines().any(|l| l == line),
-        "missing `{line}` in\n{text}"
-    );
-}
-
-/// A blocking Kafka connection (request header v1).
-struct KConn {
-    s: TcpStream,
-    corr: i32,
-}
-
-impl KConn {
-    fn open(addr: SocketAddr) -> KConn {
-        let s = TcpStream::connect_timeout(&addr, WAIT).unwrap();
-        s.set_read_timeout(Some(WAIT)).unwrap();
-        KConn { s, corr: 0 }
-    }
-
-    fn call(&mut self, key: i16, version: i16, body: impl FnOnce(&mut Writer)) -> Bytes {
-        self.corr += 1;
-        let mut w = Writer::new(false);
-        w.i16(key);
-        w.i16(version);
-        w.i32(self.corr);
-        w.str("mixed");
-        body(&mut w);
-        let b = w.to_bytes();
-        let mut f = (b.len() as i32).to_be_bytes().to_vec();
-        f.extend_from_slice(&b);
-        self.s.write_all(&f).unwrap();
-        let mut n = [0u8; 4];
-        self.s.read_exact(&mut n).unwrap();
-        let mut b = vec![0u8; i32::from_be_bytes(n) as usize];
-        self.s.read_exact(&mut b).unwrap();
-        assert_eq!(i32::from_be_bytes(b[..4].try_into().unwrap()), self.corr);
-        Bytes::from(b).slice(4..)
-    }
-}
-
-/// Metadata v1 with auto-creation of `topic`.
-fn metadata(c: &mut KConn, topic: &str) {
-    c.call(3, 4, |w| {
-        w.array(&[topic], |w, t| w.str(t));
-        w.bool(true);
-    });
 }
 
 /// JoinGroup v0 or v5; returns (error, generation, member id).
 fn join(c: &mut KConn, version: i16, group: &str, member: &str) -> (i16, i32, String) {
-    let b = c.call(11, version, |w| {
-        w.str(group);
-        w.i32(10_000);
-        if version >= 1 {
-            w.i32(10_000);
-        }
-        w.str(member);
-        if version >= 5 {
-            w.nstr(None);
-        }
-        w.str("consumer");
-        w.array(&[()], |w, _| {
-            w.str("range");
-            w.bytes(b"meta");
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    if version >= 2 {
-        r.i32("throttle").unwrap();
-    }
-    let e = r.i16("e").unwrap();
-    let generation = r.i32("gen").unwrap();
-    r.str("proto").unwrap();
-    r.str("leader").unwrap();
-    let me = r.str("member").unwrap();
-    (e, generation, me)
+    let j = kafka::join(c, version, group, member);
+    (j.error, j.generation, j.member)
 }
 
-/// OffsetCommit v2 of one partition of `topic`; returns its error code.
+/// OffsetCommit v2 of partition 0 of `topic`; returns its error code.
 fn commit(
     c: &mut KConn,
     group: &str,
@@ -213,57 +41,12 @@ fn commit(
     topic: &str,
     offset: i64,
 ) -> i16 {
-    let b = c.call(8, 2, |w| {
-        w.str(group);
-        w.i32(generation);
-        w.str(member);
-        w.i64(-1);
-        w.array(&[()], |w, _| {
-            w.str(topic);
-            w.array(&[()], |w, _| {
-                w.i32(0);
-                w.i64(offset);
-                w.nstr(Some(""));
-            });
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    let codes = r
-        .array("t", |r| {
-            r.str("n")?;
-            r.array("p", |r| {
-                r.i32("p")?;
-                r.i16("e")
-            })
-        })
-        .unwrap();
-    codes[0][0]
-}
-
-/// LeaveGroup v0; returns the error code.
-fn leave(c: &mut KConn, group: &str, member: &str) -> i16 {
-    let b = c.call(13, 0, |w| {
-        w.str(group);
-        w.str(member);
-    });
-    Reader::new(&b, 0, false).i16("e").unwrap()
+    offset_commit(c, group, generation, member, topic, &[(0, offset, "")])[0][0]
 }
 
 /// HEART_BEAT registering `client` as a consumer of each of `groups`.
 fn heartbeat(c: &mut Conn, client: &str, groups: &[&str]) -> RemotingCommand {
-    let consumers: Vec<String> = groups
-        .iter()
-        .map(|g| {
-            format!(
-                r#"{{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"{g}","messageModel":"CLUSTERING","subscriptionDataSet":[{{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1,"tagsSet":[],"topic":"MG"}}],"unitMode":false}}"#
-            )
-        })
-        .collect();
-    let hb = format!(
-        r#"{{"clientID":"{client}","consumerDataSet":[{}],"producerDataSet":[{{"groupName":"CLIENT_INNER_PRODUCER"}}]}}"#,
-        consumers.join(",")
-    );
-    c.call(request(34, &[], hb.as_bytes()))
+    support::remoting::heartbeat(c, client, groups, "MG", "CONSUME_FROM_LAST_OFFSET")
 }
 
 /// GET_CONSUMER_LIST_BY_GROUP: the listed client ids, or the error code.
@@ -283,26 +66,12 @@ fn consumer_list(c: &mut Conn, group: &str) -> Result<Vec<String>, i32> {
 
 /// UPDATE_CONSUMER_OFFSET (two-way here, to see the answer).
 fn rmq_commit(c: &mut Conn, group: &str, offset: i64) -> RemotingCommand {
-    let o = offset.to_string();
-    c.call(request(
-        15,
-        &[
-            ("consumerGroup", group),
-            ("topic", "MG"),
-            ("queueId", "0"),
-            ("commitOffset", &o),
-        ],
-        b"",
-    ))
+    c.call(update_offset(group, "MG", 0, offset))
 }
 
 /// QUERY_CONSUMER_OFFSET of queue 0.
 fn rmq_offset(c: &mut Conn, group: &str) -> Option<String> {
-    let r = c.call(request(
-        14,
-        &[("consumerGroup", group), ("topic", "MG"), ("queueId", "0")],
-        b"",
-    ));
+    let r = c.call(query_offset(group, "MG", 0));
     assert_eq!(r.code, 0);
     r.ext("offset").map(str::to_string)
 }
@@ -319,7 +88,7 @@ fn kafka_member(c: &mut KConn, group: &str) -> (i32, String) {
 
 #[test]
 fn group_is_live_in_one_ecosystem_at_a_time() {
-    let r = Rokka::start();
+    let r = Rokka::start_capturing_log();
     let mut kc = KConn::open(r.kafka);
     metadata(&mut kc, "MG");
     let mut rmq = Conn::open(r.broker);
@@ -347,22 +116,15 @@ fn group_is_live_in_one_ecosystem_at_a_time() {
     assert_eq!(leave(&mut kc, "H", &other), 0);
 
     let m = r.metrics();
-    has(
+    has_all(
         &m,
-        r#"rokka_consumergroup_members{group="G",protocol="remoting"} 1"#,
-    );
-    has(
-        &m,
-        r#"rokka_consumergroup_members{group="G",protocol="kafka"} 0"#,
-    );
-    has(&m, r#"kafka_consumergroup_members{consumergroup="G"} 1"#);
-    has(
-        &m,
-        r#"rokka_consumergroup_refused_total{protocol="kafka",request="join"} 2"#,
-    );
-    has(
-        &m,
-        r#"rokka_consumergroup_refused_total{protocol="kafka",request="commit"} 1"#,
+        &[
+            r#"rokka_consumergroup_members{group="G",protocol="remoting"} 1"#,
+            r#"rokka_consumergroup_members{group="G",protocol="kafka"} 0"#,
+            r#"kafka_consumergroup_members{consumergroup="G"} 1"#,
+            r#"rokka_consumergroup_refused_total{protocol="kafka",request="join"} 2"#,
+            r#"rokka_consumergroup_refused_total{protocol="kafka",request="commit"} 1"#,
+        ],
     );
 
     // The RocketMQ consumer leaves: the group is free at once.
@@ -398,25 +160,15 @@ fn group_is_live_in_one_ecosystem_at_a_time() {
     );
     assert_eq!(rmq_offset(&mut rmq2, "G").as_deref(), Some("7"));
     let m = r.metrics();
-    has(
+    has_all(
         &m,
-        r#"rokka_consumergroup_members{group="G",protocol="kafka"} 1"#,
-    );
-    has(
-        &m,
-        r#"rokka_consumergroup_members{group="G",protocol="remoting"} 0"#,
-    );
-    has(
-        &m,
-        r#"rokka_consumergroup_members{group="G2",protocol="remoting"} 1"#,
-    );
-    has(
-        &m,
-        r#"rokka_consumergroup_refused_total{protocol="remoting",request="heartbeat"} 1"#,
-    );
-    has(
-        &m,
-        r#"rokka_consumergroup_refused_total{protocol="remoting",request="commit"} 1"#,
+        &[
+            r#"rokka_consumergroup_members{group="G",protocol="kafka"} 1"#,
+            r#"rokka_consumergroup_members{group="G",protocol="remoting"} 0"#,
+            r#"rokka_consumergroup_members{group="G2",protocol="remoting"} 1"#,
+            r#"rokka_consumergroup_refused_total{protocol="remoting",request="heartbeat"} 1"#,
+            r#"rokka_consumergroup_refused_total{protocol="remoting",request="commit"} 1"#,
+        ],
     );
 
     // The Kafka member leaves: the next heartbeat registers the consumer,
@@ -430,13 +182,12 @@ fn group_is_live_in_one_ecosystem_at_a_time() {
     assert_eq!(rmq_offset(&mut rmq2, "G").as_deref(), Some("7"));
     assert_eq!(rmq_commit(&mut rmq2, "G", 8).code, 0);
     let m = r.metrics();
-    has(
+    has_all(
         &m,
-        r#"rokka_consumergroup_members{group="G",protocol="remoting"} 1"#,
-    );
-    has(
-        &m,
-        r#"rokka_consumergroup_members{group="G",protocol="kafka"} 0"#,
+        &[
+            r#"rokka_consumergroup_members{group="G",protocol="remoting"} 1"#,
+            r#"rokka_consumergroup_members{group="G",protocol="kafka"} 0"#,
+        ],
     );
 }
 
@@ -463,8 +214,8 @@ fn closing_the_rocketmq_connection_frees_the_group() {
     let (_, me) = kafka_member(&mut kc, "C");
     assert!(!me.is_empty());
     let m = r.metrics();
-    has(
+    has_all(
         &m,
-        r#"rokka_consumergroup_members{group="C",protocol="kafka"} 1"#,
+        &[r#"rokka_consumergroup_members{group="C",protocol="kafka"} 1"#],
     );
 }

@@ -3,11 +3,12 @@
 //! KV config, unknown codes, binary headers, heartbeats and NOTIFY, consumer
 //! lists, locks, and the mqadmin look-ups.
 
-mod remoting_support;
+mod support;
 
-use remoting_support::*;
 use rokka_protocols::remoting::body::{ConsumerListBody, TopicRouteData};
 use rokka_protocols::remoting::{RemotingCommand, SerializeType};
+use support::remoting::*;
+use support::Rokka;
 
 #[test]
 fn route_unknown_topic_is_not_exist_and_tbw102_resolves() {
@@ -32,11 +33,9 @@ fn route_unknown_topic_is_not_exist_and_tbw102_resolves() {
     assert_eq!(ns.call(request(34, &[], b"{}")).code, 3);
 }
 
-fn heartbeat(c: &mut Conn, client: &str) -> RemotingCommand {
-    let hb = format!(
-        r#"{{"clientID":"{client}","consumerDataSet":[{{"consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"G1","messageModel":"CLUSTERING","subscriptionDataSet":[{{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1,"tagsSet":[],"topic":"T6"}}],"unitMode":false}}],"producerDataSet":[{{"groupName":"CLIENT_INNER_PRODUCER"}}]}}"#
-    );
-    c.call(request(34, &[], hb.as_bytes()))
+/// HEART_BEAT registering `client` as a consumer of G1 (topic T6).
+fn consumer_heartbeat(c: &mut Conn, client: &str) -> RemotingCommand {
+    heartbeat(c, client, &["G1"], "T6", "CONSUME_FROM_FIRST_OFFSET")
 }
 
 fn expect_notify(c: &mut Conn) {
@@ -57,13 +56,13 @@ fn heartbeat_registers_members_and_notifies() {
     let op = a.send(request(34, &[], b"not json"));
     let bad = a.read().unwrap();
     assert_eq!((bad.opaque, bad.code), (op, 1));
-    assert_eq!(heartbeat(&mut a, "10.0.0.1@a").code, 0);
+    assert_eq!(consumer_heartbeat(&mut a, "10.0.0.1@a").code, 0);
     let list = a.call(request(38, &[("consumerGroup", "G1")], b""));
     let ids: ConsumerListBody = serde_json::from_slice(&list.body).unwrap();
     assert_eq!(ids.consumer_id_list, vec!["10.0.0.1@a"]);
     expect_notify(&mut a);
     let mut b = Conn::open(r.broker);
-    assert_eq!(heartbeat(&mut b, "10.0.0.2@b").code, 0);
+    assert_eq!(consumer_heartbeat(&mut b, "10.0.0.2@b").code, 0);
     expect_notify(&mut a);
     let list = a.call(request(38, &[("consumerGroup", "G1")], b""));
     let ids: ConsumerListBody = serde_json::from_slice(&list.body).unwrap();
@@ -165,17 +164,7 @@ fn admin_stats_in_the_fastjson_form() {
     for _ in 0..3 {
         assert_eq!(send_v2(&mut b, "TS", 1, "", b"s").code, 0);
     }
-    let commit = request(
-        15,
-        &[
-            ("consumerGroup", "gs"),
-            ("topic", "TS"),
-            ("queueId", "1"),
-            ("commitOffset", "2"),
-        ],
-        b"",
-    );
-    assert_eq!(b.call(commit).code, 0);
+    assert_eq!(b.call(update_offset("gs", "TS", 1, 2)).code, 0);
     let stats = b.call(request(202, &[("topic", "TS")], b""));
     assert_eq!(stats.code, 0);
     let body = std::str::from_utf8(&stats.body).unwrap();

@@ -4,20 +4,20 @@
 //! send-back → retry → DLQ, and bad input (the connection is closed or an
 //! error answered, never a panic; malformed frames are counted).
 
-mod remoting_support;
+mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use remoting_support::*;
 use rokka_protocols::remoting::body::TopicRouteData;
 use rokka_protocols::remoting::message::{
     decode_message_id, decode_messages, decode_properties, encode_batch, BatchMessage,
 };
 use rokka_protocols::remoting::RemotingCommand;
+use support::remoting::*;
+use support::Rokka;
 
 #[test]
 fn send_auto_creates_and_pull_returns_the_same_message() {
@@ -66,32 +66,10 @@ fn send_auto_creates_and_pull_returns_the_same_message() {
     assert!(!props.iter().any(|(k, _)| *k == "WAIT"));
 
     // Query by key and view by offset id find the same record.
-    let q = b.call(request(
-        12,
-        &[
-            ("topic", "T1"),
-            ("key", "k2"),
-            ("maxNum", "32"),
-            ("beginTimestamp", "0"),
-            ("endTimestamp", &i64::MAX.to_string()),
-            ("_UNIQUE_KEY_QUERY", "false"),
-        ],
-        b"",
-    ));
+    let q = b.call(query_message("T1", "k2", Some(false)));
     assert_eq!(q.code, 0, "{:?}", q.remark);
     assert_eq!(decode_messages(&q.body).unwrap()[0].body, m.body);
-    let q = b.call(request(
-        12,
-        &[
-            ("topic", "T1"),
-            ("key", "nokey"),
-            ("maxNum", "32"),
-            ("beginTimestamp", "0"),
-            ("endTimestamp", &i64::MAX.to_string()),
-            ("_UNIQUE_KEY_QUERY", "false"),
-        ],
-        b"",
-    ));
+    let q = b.call(query_message("T1", "nokey", Some(false)));
     assert_eq!(q.code, 22);
     let v = b.call(request(33, &[("offset", &phy.to_string())], b""));
     assert_eq!(v.code, 0);
@@ -228,23 +206,13 @@ fn consumer_offsets_and_queue_offsets() {
             0
         );
     }
-    let q = &[("consumerGroup", "g7"), ("topic", "T7"), ("queueId", "0")];
-    let resp = b.call(request(14, q, b""));
+    let resp = b.call(query_offset("g7", "T7", 0));
     assert_eq!((resp.code, resp.ext("offset")), (0, Some("0")));
-    let mut upd = request(
-        15,
-        &[
-            ("consumerGroup", "g7"),
-            ("topic", "T7"),
-            ("queueId", "0"),
-            ("commitOffset", "2"),
-        ],
-        b"",
-    );
+    let mut upd = update_offset("g7", "T7", 0, 2);
     upd.flag = 2;
     b.send(upd);
     // Oneway: no answer; the next call's answer is its own.
-    let resp = b.call(request(14, q, b""));
+    let resp = b.call(query_offset("g7", "T7", 0));
     assert_eq!(resp.ext("offset"), Some("2"));
     let tq = &[("topic", "T7"), ("queueId", "0")];
     assert_eq!(b.call(request(30, tq, b"")).ext("offset"), Some("3"));
@@ -333,15 +301,7 @@ fn bad_input_closes_or_answers_never_panics() {
     // The broker still serves.
     assert_eq!(send_v2(&mut c, "T9", 0, "", b"ok").code, 0);
     // Each malformed frame was counted.
-    let mut h = TcpStream::connect_timeout(&r.http, WAIT).unwrap();
-    h.set_read_timeout(Some(WAIT)).unwrap();
-    write!(
-        h,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut metrics = String::new();
-    h.read_to_string(&mut metrics).unwrap();
+    let metrics = r.http_get("/metrics");
     assert!(
         metrics.contains("rokka_remoting_malformed_frames_total 5"),
         "{metrics}"
@@ -378,16 +338,7 @@ fn send_back_goes_to_retry_then_dlq() {
     let mut b = Conn::open(r.broker);
     let resp = send_v2(&mut b, "TR", 0, "KEYS\u{1}rk", b"fail me");
     let (_, phy) = decode_message_id(resp.ext("msgId").unwrap()).unwrap();
-    let back = b.call(request(
-        36,
-        &[
-            ("offset", &phy.to_string()),
-            ("group", "gr"),
-            ("delayLevel", "1"),
-            ("maxReconsumeTimes", "1"),
-        ],
-        b"",
-    ));
+    let back = send_back(&mut b, phy, "gr", 1, 1);
     assert_eq!(back.code, 0, "{:?}", back.remark);
     let retry = wait_for(&mut b, "%RETRY%gr", 0, Duration::from_secs(10));
     assert_eq!(retry.len(), 1);
@@ -396,16 +347,7 @@ fn send_back_goes_to_retry_then_dlq() {
     assert_eq!(m.property("RETRY_TOPIC"), Some("TR"));
     assert!(m.property("ORIGIN_MESSAGE_ID").is_some());
     // Its reconsume count reached the maximum: the next send-back is a DLQ copy.
-    let back = b.call(request(
-        36,
-        &[
-            ("offset", &m.physical_offset.to_string()),
-            ("group", "gr"),
-            ("delayLevel", "0"),
-            ("maxReconsumeTimes", "1"),
-        ],
-        b"",
-    ));
+    let back = send_back(&mut b, m.physical_offset, "gr", 0, 1);
     assert_eq!(back.code, 0);
     let dlq = wait_for(&mut b, "%DLQ%gr", 0, Duration::from_secs(5));
     assert_eq!(dlq.len(), 1);

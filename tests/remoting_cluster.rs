@@ -2,12 +2,13 @@
 //! registers with it through REGISTER_BROKER (its topic table included),
 //! re-registers when its topics change, and unregisters on a clean stop.
 
-mod remoting_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use remoting_support::*;
 use rokka_protocols::remoting::body::TopicRouteData;
+use support::remoting::*;
+use support::Rokka;
 
 /// Polls B's NameServer until `pred` holds for the cluster-info body (bounded).
 fn wait_cluster(b: &Rokka, pred: impl Fn(&str) -> bool) -> String {
