@@ -19,6 +19,19 @@ use tokio::sync::watch;
 
 use crate::config::BrokerConfig;
 
+/// The offset-table group where the RocketMQ scheduler keeps each delay
+/// level's delivered offset: broker bookkeeping, not a consumer group.
+pub const DELAY_PROGRESS_GROUP: &str = "rokka_delay_offset";
+
+/// The consumer groups of the shared offset table (both protocols), without
+/// the broker's own bookkeeping groups; what ListGroups, consumedBy and the
+/// metrics show.
+pub fn consumer_groups(store: &Store) -> Vec<String> {
+    let mut groups = store.offsets().groups();
+    groups.retain(|g| g != DELAY_PROGRESS_GROUP);
+    groups
+}
+
 /// Everything a front-end handler needs; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Broker {

@@ -297,7 +297,7 @@ impl OffsetsCollector {
                     .inc_by(*msgs);
             }
         }
-        for group in store.offsets().groups() {
+        for group in crate::broker::consumer_groups(store) {
             let online = self.online.as_ref().map(|f| (f.0)(&group).to_string());
             for (topic, qid, committed) in store.offsets().group_offsets(&group) {
                 let Some(&(min, end)) = queues.get(&(topic.clone(), qid)) else {

@@ -115,10 +115,7 @@ impl GroupsCollector {
     fn fill(&self, f: &Families) {
         // Groups with committed offsets and no members are listed with 0.
         let mut states: BTreeMap<String, &'static str> = BTreeMap::new();
-        let mut groups: BTreeMap<String, [i64; 2]> = self
-            .store
-            .offsets()
-            .groups()
+        let mut groups: BTreeMap<String, [i64; 2]> = crate::broker::consumer_groups(&self.store)
             .into_iter()
             .map(|g| (g, [0, 0]))
             .collect();
@@ -206,6 +203,14 @@ mod tests {
             .is_err());
         assert!(groups.may_commit("live", Protocol::Kafka).is_err());
         store.offsets().commit("idle", "T", 0, 5, "");
+        // The scheduler's bookkeeping group is not a consumer group.
+        store.offsets().commit(
+            crate::broker::DELAY_PROGRESS_GROUP,
+            "SCHEDULE_TOPIC_XXXX",
+            0,
+            3,
+            "",
+        );
 
         let text = scrape(&groups, &store, true);
         has(
@@ -264,5 +269,6 @@ mod tests {
             &text,
             r#"rokka_consumergroup_refused_total{protocol="kafka",request="join"} 1"#,
         );
+        lacks(&text, crate::broker::DELAY_PROGRESS_GROUP);
     }
 }

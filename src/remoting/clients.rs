@@ -395,7 +395,7 @@ pub(crate) fn consumed_by(ctx: &Ctx, req: &RemotingCommand) -> HResult {
         .map(|(n, _)| n.clone())
         .collect();
     let offsets = ctx.broker.store.offsets();
-    for g in offsets.groups() {
+    for g in crate::broker::consumer_groups(&ctx.broker.store) {
         if offsets.group_offsets(&g).iter().any(|(t, _, _)| t == topic) {
             groups.insert(g);
         }

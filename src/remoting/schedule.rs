@@ -21,7 +21,7 @@ use rokka_protocols::remoting::ResponseCode;
 /// The topic delayed messages wait in.
 pub(crate) const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 /// The offset-table group holding each level's delivered offset.
-pub(crate) const DELAY_GROUP: &str = "rokka_delay_offset";
+pub(crate) const DELAY_GROUP: &str = crate::broker::DELAY_PROGRESS_GROUP;
 /// The 18 standard delay levels, in seconds.
 pub(crate) const LEVELS: [u64; 18] = [
     1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200,

@@ -104,7 +104,7 @@ pub fn list(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason
     let l =
         ListGroupsRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let mut groups = ctx.groups.list();
-    for g in ctx.broker.store.offsets().groups() {
+    for g in crate::broker::consumer_groups(&ctx.broker.store) {
         if !groups.iter().any(|x| x.group_id == g) {
             groups.push(ListedGroup {
                 group_id: g,
@@ -131,7 +131,7 @@ pub fn list(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason
 pub fn describe(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let d = DescribeGroupsRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
-    let known = ctx.broker.store.offsets().groups();
+    let known = crate::broker::consumer_groups(&ctx.broker.store);
     let groups: Vec<DescribedGroup> = d
         .groups
         .iter()
