@@ -31,6 +31,7 @@
 //! | `log.segment.bytes` | Kafka name of `mapedFileSizeCommitLog` | |
 //! | `log.dirs` (or `log.dir`) | Kafka name of the data directory (one directory) | |
 //! | `message.max.bytes` | Kafka name of `maxMessageSize` | |
+//! | `queued.max.request.bytes` | Kafka name of `rokka.maxPendingAppendBytes` (-1 = the default) | |
 //! | `listeners` | `PLAINTEXT://[host]:port`: Kafka bind address | `PLAINTEXT://:9092` |
 //! | `advertised.listeners` | `PLAINTEXT://host:port` given to Kafka clients | the bind address |
 //! | `rokka.dataDir` | data directory (same as `storePathRootDir`) | `./data` |
@@ -38,6 +39,7 @@
 //! | `rokka.httpPort`, `rokka.kafkaPort`, `rokka.namesrvPort` | listener ports | 8080, 9092, 9876 |
 //! | `rokka.diskCleanForciblyRatio` | percent used above which unexpired segments are deleted | 85 |
 //! | `rokka.diskRefuseRatio` | percent used at which appends are refused | 90 |
+//! | `rokka.maxPendingAppendBytes` | bytes of appends in flight before producers wait (backpressure) | 256 MiB |
 //! | `rokka.compatMetrics` | also publish kafka_exporter / RocketMQ exporter metric families | true |
 //! | `rokka.logLevel` | log filter (EnvFilter syntax) | `info` |
 //! | `rokka.logFormat` | log line format: `text` or `json` | `text` |
@@ -263,6 +265,19 @@ static KEYS: &[Key] = &[
     Key {
         name: "rokka.diskCleanForciblyRatio",
         apply: |d, v| set(&mut d.store.disk_clean_forcibly_ratio, percent(v)),
+    },
+    Key {
+        name: "queued.max.request.bytes",
+        apply: |d, v| {
+            if v.trim() == "-1" {
+                return Ok(());
+            }
+            set(&mut d.store.max_pending_append_bytes, message_size(v))
+        },
+    },
+    Key {
+        name: "rokka.maxPendingAppendBytes",
+        apply: |d, v| set(&mut d.store.max_pending_append_bytes, message_size(v)),
     },
     Key {
         name: "rokka.diskRefuseRatio",

@@ -340,3 +340,14 @@ fn log_format_from_file_and_flag() {
     let err = error_text("rokka.logFormat=xml\n");
     assert!(err.contains("expected text or json"), "{err}");
 }
+
+#[test]
+fn pending_append_budget_from_either_vocabulary() {
+    let c = from_file("queued.max.request.bytes=1048576").unwrap();
+    assert_eq!(c.store.max_pending_append_bytes, 1 << 20);
+    let c = from_file("queued.max.request.bytes=-1").unwrap();
+    assert_eq!(c.store.max_pending_append_bytes, 256 << 20);
+    let c = from_file("rokka.maxPendingAppendBytes=65536").unwrap();
+    assert_eq!(c.store.max_pending_append_bytes, 65536);
+    assert!(from_file("rokka.maxPendingAppendBytes=0").is_err());
+}

@@ -49,6 +49,10 @@ pub struct StoreConfig {
     pub clean_interval: Duration,
     /// Largest accepted entry (RocketMQ `maxMessageSize`, 4 MiB).
     pub max_message_size: usize,
+    /// Bytes of appends accepted but not yet stored (and synced, with
+    /// SYNC_FLUSH) before further appenders wait: backpressure, so producers
+    /// faster than the disk slow down instead of growing the writer's queue.
+    pub max_pending_append_bytes: usize,
     /// Address written as storeHost into RocketMQ entries (the broker's client address).
     pub store_host: SocketAddr,
 }
@@ -73,6 +77,7 @@ impl StoreConfig {
             disk_refuse_ratio: 0.90,
             clean_interval: Duration::from_secs(1),
             max_message_size: 4 * 1024 * 1024,
+            max_pending_append_bytes: 256 << 20,
             store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
         }
     }

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use crate::commit_log::CommitLog;
 use crate::config::StoreConfig;
 use crate::consume_queue::{ConsumeQueue, ConsumeQueues};
-use crate::entry::{scan, AppendRequest, AppendResult, EntryKind, Scanned};
+use crate::entry::{scan, AppendPayload, AppendRequest, AppendResult, EntryKind, Scanned};
 use crate::error::{IoContext, Result, StoreError};
 use crate::index_file::IndexService;
 use crate::metrics::StoreMetrics;
@@ -113,6 +113,9 @@ struct Inner {
     offsets: Arc<ConsumerOffsets>,
     topics: TopicConfigs,
     tx: Mutex<Option<Sender<Cmd>>>,
+    /// Permits of 1 KiB for the bytes of appends in flight.
+    pending: tokio::sync::Semaphore,
+    pending_kib: u32,
     threads: Mutex<Vec<JoinHandle<()>>>,
     stop: Arc<Stop>,
     report: RecoveryReport,
@@ -253,12 +256,17 @@ impl Store {
                 )?
             },
         ];
+        let pending_kib = u32::try_from(shared.config.max_pending_append_bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS as u32);
         Ok(Store {
             inner: Arc::new(Inner {
                 shared,
                 offsets,
                 topics,
                 tx: Mutex::new(Some(tx)),
+                pending: tokio::sync::Semaphore::new(pending_kib as usize),
+                pending_kib,
                 threads: Mutex::new(threads),
                 stop,
                 report,
@@ -312,16 +320,56 @@ impl Store {
         Ok(rx)
     }
 
-    /// Appends; completes when stored (and synced, with SYNC_FLUSH).
+    /// 1 KiB permits an append holds while in flight; a request larger than
+    /// the whole budget takes all of it, so it waits for the others but
+    /// never forever.
+    fn permits_for(&self, req: &AppendRequest) -> u32 {
+        let bytes = req.topic.len()
+            + match &req.payload {
+                AppendPayload::Message(m) => m.body.len() + m.properties.len(),
+                AppendPayload::Messages(ms) => {
+                    ms.iter().map(|m| m.body.len() + m.properties.len()).sum()
+                }
+                AppendPayload::Kafka(b) => b.batch.len(),
+            };
+        u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.inner.pending_kib)
+    }
+
+    /// Appends; completes when stored (and synced, with SYNC_FLUSH). Waits
+    /// first while `max_pending_append_bytes` of appends are in flight.
     pub async fn append(&self, req: AppendRequest) -> Result<AppendResult> {
+        let _in_flight = self
+            .inner
+            .pending
+            .acquire_many(self.permits_for(&req))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         self.send(req)?.await.map_err(|_| StoreError::Closed)?
     }
 
     /// `append` for threads outside a runtime.
     pub fn append_blocking(&self, req: AppendRequest) -> Result<AppendResult> {
+        let n = self.permits_for(&req);
+        let _in_flight = loop {
+            match self.inner.pending.try_acquire_many(n) {
+                Ok(p) => break p,
+                Err(tokio::sync::TryAcquireError::Closed) => return Err(StoreError::Closed),
+                Err(tokio::sync::TryAcquireError::NoPermits) => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
+            }
+        };
         self.send(req)?
             .blocking_recv()
             .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Bytes of appends in flight now (rounded up to KiB per append).
+    pub fn pending_append_bytes(&self) -> u64 {
+        let free = self.inner.pending.available_permits() as u64;
+        u64::from(self.inner.pending_kib).saturating_sub(free) * 1024
     }
 
     /// The ConsumeQueue of (topic, queue id), if it exists.
