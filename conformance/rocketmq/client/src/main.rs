@@ -20,6 +20,7 @@ use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 mod basic;
 mod bench;
 mod groups;
+mod migrate;
 
 use basic::{consume_all, produce, query_and_view, restart_resumes, tag_filter};
 use groups::{delay, lite_pull, orderly, retry_dlq, two_consumers};
@@ -127,6 +128,9 @@ async fn main() {
         telemetry.handle(),
     )
     .expect("client runtime");
+    if std::env::args().nth(2).as_deref() == Some("migrate") {
+        std::process::exit(migrate::run(client_rt, ns).await);
+    }
     if std::env::args().nth(2).as_deref() == Some("bench") {
         let result = bench::run(client_rt.clone(), ns).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
