@@ -3,6 +3,7 @@
 //! passed in, so tests get a fresh one; `/metrics` in `http.rs` encodes it.
 
 pub mod collector;
+pub mod groups;
 pub mod traffic;
 
 use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
@@ -31,8 +32,9 @@ pub fn register_process_metrics(registry: &Registry) -> prometheus::Result<()> {
     Ok(())
 }
 
-/// Registers the request/connection metrics and the scrape-time offsets and
-/// lag collector (with the compatibility families if configured).
+/// Registers the request/connection metrics and the scrape-time group
+/// membership and offsets/lag collectors (with the compatibility families if
+/// configured).
 pub fn register_broker_metrics(broker: &crate::broker::Broker) -> prometheus::Result<()> {
     traffic::register(&broker.registry)?;
     let id = Identity {
@@ -40,6 +42,13 @@ pub fn register_broker_metrics(broker: &crate::broker::Broker) -> prometheus::Re
         broker: broker.config.broker_name.clone(),
     };
     let compat = broker.config.compat_metrics;
+    broker
+        .registry
+        .register(Box::new(groups::GroupsCollector::new(
+            std::sync::Arc::clone(&broker.groups),
+            broker.store.clone(),
+            compat,
+        )))?;
     broker.registry.register(Box::new(OffsetsCollector::new(
         broker.store.clone(),
         id,

@@ -5,9 +5,10 @@
 //!
 //! Front-end-specific state (RocketMQ client tables, Kafka group coordinator)
 //! lives in `remoting/` and `kafka/`; operations both use live here, one file
-//! per concern.
+//! per concern (`groups.rs`: which ecosystem a consumer group is live in).
 
 pub mod format;
+pub mod groups;
 pub mod topics;
 
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub struct Broker {
     pub store: Store,
     /// The registry `/metrics` serves.
     pub registry: Registry,
+    /// Live consumer-group members per ecosystem (ADR 006).
+    pub groups: Arc<groups::GroupRegistry>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -42,6 +45,7 @@ impl Broker {
             config,
             store,
             registry,
+            groups: Arc::default(),
             shutdown,
         }
     }

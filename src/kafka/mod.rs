@@ -68,9 +68,10 @@ impl KafkaContext {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_millis() as i64);
+        let groups = Arc::new(group::GroupCoordinator::new(Arc::clone(&broker.groups)));
         Ok(KafkaContext {
             broker,
-            groups: Arc::new(group::GroupCoordinator::default()),
+            groups,
             metrics,
             next_producer_id: AtomicI64::new(seed),
             sequences: idempotence::Sequences::default(),

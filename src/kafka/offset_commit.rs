@@ -1,4 +1,5 @@
-//! OffsetCommit handler: checks the member and generation against the group
+//! OffsetCommit handler: refuses commits to a group with live RocketMQ
+//! consumers (ADR 006), checks the member and generation against the group
 //! coordinator, then writes the shared offset table.
 
 use rokka_protocols::kafka::error_code;
@@ -6,9 +7,11 @@ use rokka_protocols::kafka::offset_commit::{
     OffsetCommitRequest, OffsetCommitResponse, OffsetCommitTopicResponse,
 };
 use rokka_protocols::kafka::Writer;
+use tracing::{debug, warn};
 
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
+use crate::broker::groups::Protocol;
 
 /// Handles OffsetCommit v0–8.
 pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
@@ -16,6 +19,14 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .map_err(|e| req.bad_body(e))?;
     let check = if c.group_id.is_empty() {
         error_code::INVALID_GROUP_ID
+    } else if let Err(r) = ctx.broker.groups.may_commit(&c.group_id, Protocol::Kafka) {
+        // What Kafka answers a commit from a non-member to an active group.
+        if r.repeated {
+            debug!(group = %c.group_id, owner = r.owner.label(), members = r.members, "OffsetCommit refused: {r}");
+        } else {
+            warn!(group = %c.group_id, owner = r.owner.label(), members = r.members, "OffsetCommit refused: {r}");
+        }
+        error_code::UNKNOWN_MEMBER_ID
     } else {
         ctx.groups
             .check_commit(&c.group_id, c.generation_id, &c.member_id)

@@ -3,6 +3,11 @@
 //! NOTIFY_CONSUMER_IDS_CHANGED (oneway, JSON) to a group's members when its
 //! membership or topic set changes. Channels expire 120 s after their last
 //! heartbeat (scanned every 10 s) or at once when the connection closes.
+//!
+//! Consumer counts per group are published to the broker's group registry
+//! whenever they change; a consumer group with live Kafka members is not
+//! joined (ADR 006): the heartbeat's other groups still apply and the reply
+//! is SYSTEM_ERROR naming the group.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -19,6 +24,7 @@ use super::conn::ConnInfo;
 use super::context::{Ctx, HResult, HandlerError, Reply};
 use super::dispatch::{ok, ok_json};
 use super::header::req_str;
+use crate::broker::groups::{GroupRegistry, GroupRequest, Protocol};
 
 const CHANNEL_EXPIRY: Duration = Duration::from_secs(120);
 
@@ -78,6 +84,7 @@ impl Clients {
             let mut inner = self.lock();
             for (name, g) in inner.consumers.iter_mut() {
                 if g.members.remove(&conn).is_some() {
+                    publish(&ctx.broker.groups, name, g);
                     notify.push((name.clone(), senders(g)));
                 }
             }
@@ -100,6 +107,7 @@ impl Clients {
                 let before = g.members.len();
                 g.members.retain(|_, m| m.last.elapsed() < CHANNEL_EXPIRY);
                 if g.members.len() != before {
+                    publish(&ctx.broker.groups, name, g);
                     notify.push((name.clone(), senders(g)));
                 }
             }
@@ -113,6 +121,11 @@ impl Clients {
             send_notify(ctx, &group, txs);
         }
     }
+}
+
+/// Publishes the consumer count of `name` (0 frees the group for Kafka).
+fn publish(registry: &GroupRegistry, name: &str, g: &Group) {
+    registry.set_members(name, Protocol::Remoting, g.members.len());
 }
 
 fn senders(g: &Group) -> Vec<mpsc::Sender<Reply>> {
@@ -156,23 +169,33 @@ pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HR
         )
     })?;
     let now = Instant::now();
+    let mut refused = Vec::new();
     for c in &hb.consumer_data_set {
         if c.group_name.is_empty() {
             continue;
         }
-        let retry = retry_topic(&c.group_name);
-        if ctx.broker.topic(&retry).is_none() {
-            if let Err(e) = ctx
-                .broker
-                .store
-                .topics()
-                .get_or_create(TopicConfig::new(&retry, 1))
-            {
-                warn!(topic = retry, "cannot create the retry topic: {e}");
-            }
-        }
         let txs = {
             let mut inner = ctx.clients.lock();
+            let (known, members) = inner.consumers.get(&c.group_name).map_or((false, 0), |g| {
+                (g.members.contains_key(&conn.id), g.members.len())
+            });
+            let after = if known { members } else { members + 1 };
+            // Checked and published under the registry's lock, so a Kafka
+            // JoinGroup racing this heartbeat cannot get in too.
+            if let Err(r) = ctx.broker.groups.claim(
+                &c.group_name,
+                Protocol::Remoting,
+                after,
+                GroupRequest::Heartbeat,
+            ) {
+                if r.repeated {
+                    debug!(group = %r.group, owner = r.owner.label(), members = r.members, client = %hb.client_id, "consumer not registered: {r}");
+                } else {
+                    warn!(group = %r.group, owner = r.owner.label(), members = r.members, client = %hb.client_id, "consumer not registered: {r}");
+                }
+                refused.push(r.to_string());
+                continue;
+            }
             let g = inner.consumers.entry(c.group_name.clone()).or_default();
             let before: BTreeSet<String> = g.subs.keys().cloned().collect();
             let is_new = !g.members.contains_key(&conn.id);
@@ -207,6 +230,17 @@ pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HR
             let after: BTreeSet<String> = g.subs.keys().cloned().collect();
             (is_new || before != after).then(|| senders(g))
         };
+        let retry = retry_topic(&c.group_name);
+        if ctx.broker.topic(&retry).is_none() {
+            if let Err(e) = ctx
+                .broker
+                .store
+                .topics()
+                .get_or_create(TopicConfig::new(&retry, 1))
+            {
+                warn!(topic = retry, "cannot create the retry topic: {e}");
+            }
+        }
         if let Some(txs) = txs {
             send_notify(ctx, &c.group_name, txs);
         }
@@ -220,6 +254,13 @@ pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HR
                 .or_default()
                 .insert(conn.id, now);
         }
+    }
+    if !refused.is_empty() {
+        // Clients log a failed heartbeat and send the next one on schedule.
+        return Err(HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            refused.join("; "),
+        ));
     }
     Ok(ok(req, &[]))
 }
@@ -236,6 +277,7 @@ pub(crate) fn unregister(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> H
                 g.members
                     .retain(|id, m| *id != conn.id && m.client_id != client_id);
                 if g.members.len() != before {
+                    publish(&ctx.broker.groups, group, g);
                     notify = Some((group.to_owned(), senders(g)));
                 }
                 if g.members.is_empty() {

@@ -1,13 +1,16 @@
 //! Consumer offsets and queue offset look-ups: QUERY_CONSUMER_OFFSET (14),
 //! UPDATE_CONSUMER_OFFSET (15), GET_MAX_OFFSET (30), GET_MIN_OFFSET (31),
 //! SEARCH_OFFSET_BY_TIMESTAMP (29), GET_EARLIEST_MSG_STORETIME (32).
-//! All offsets are ConsumeQueue (logical) offsets.
+//! All offsets are ConsumeQueue (logical) offsets. UPDATE_CONSUMER_OFFSET
+//! is refused while the group has live Kafka members (ADR 006).
 
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
+use tracing::{debug, warn};
 
 use super::context::{Ctx, HResult, HandlerError};
 use super::dispatch::ok;
 use super::header::{opt, req, req_str};
+use crate::broker::groups::{Protocol, Refusal};
 
 fn queue(cmd: &RemotingCommand) -> Result<(&str, u32), HandlerError> {
     let q: i64 = req(cmd, "queueId")?;
@@ -36,7 +39,33 @@ pub(crate) fn query_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
     ))
 }
 
-/// UPDATE_CONSUMER_OFFSET (usually oneway).
+/// Whether a RocketMQ request (`what`, for the log) may write committed
+/// offsets of `group`: refused, logged and counted while the group has live
+/// Kafka members (ADR 006). Every RocketMQ offset write goes through this.
+pub(crate) fn commit_allowed(ctx: &Ctx, group: &str, what: &str) -> Result<(), Refusal> {
+    ctx.broker
+        .groups
+        .may_commit(group, Protocol::Remoting)
+        .inspect_err(|r| {
+            if r.repeated {
+                debug!(
+                    group,
+                    owner = r.owner.label(),
+                    members = r.members,
+                    "{what} refused: {r}"
+                );
+            } else {
+                warn!(
+                    group,
+                    owner = r.owner.label(),
+                    members = r.members,
+                    "{what} refused: {r}"
+                );
+            }
+        })
+}
+
+/// UPDATE_CONSUMER_OFFSET (usually oneway, so a refusal is just dropped).
 pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let group = req_str(cmd, "consumerGroup")?;
     let (topic, q) = queue(cmd)?;
@@ -46,6 +75,9 @@ pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResul
             ResponseCode::INVALID_PARAMETER,
             "commitOffset is negative",
         ));
+    }
+    if let Err(r) = commit_allowed(ctx, group, "UPDATE_CONSUMER_OFFSET") {
+        return Err(HandlerError::new(ResponseCode::SYSTEM_ERROR, r.to_string()));
     }
     ctx.broker
         .store

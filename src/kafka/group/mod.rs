@@ -4,6 +4,11 @@
 //! `group.instance.id`. State lives in one mutex, never held across an
 //! await; waiting JoinGroup/SyncGroup requests hold a oneshot receiver.
 //!
+//! Every membership change is published to the broker's
+//! [`GroupRegistry`]; a JoinGroup for a group with live RocketMQ consumers
+//! is refused with `INCONSISTENT_GROUP_PROTOCOL` before any member id is
+//! assigned (ADR 006).
+//!
 //! ```text
 //! Empty --join--> PreparingRebalance --all joined / timeout--> CompletingRebalance
 //!   ^                    ^                                           | leader SyncGroup
@@ -26,8 +31,9 @@ use rokka_protocols::kafka::groups::join_group::{
 use rokka_protocols::kafka::groups::sync_group::SyncGroupResponse;
 use rokka_protocols::kafka::list_groups::ListedGroup;
 use tokio::sync::oneshot;
-use tracing::info;
+use tracing::{debug, info, warn};
 
+use crate::broker::groups::{GroupRegistry, GroupRequest, Protocol, Refusal};
 use crate::broker::Broker;
 
 /// How long a new group waits for more members before its first generation
@@ -258,6 +264,8 @@ pub enum Outcome<T> {
 pub struct GroupCoordinator {
     groups: Mutex<HashMap<String, Group>>,
     next_member: AtomicU64,
+    /// Where member counts are published and ownership is checked.
+    registry: Arc<GroupRegistry>,
 }
 
 fn join_error(code: i16, member_id: &str) -> JoinGroupResponse {
@@ -269,7 +277,30 @@ fn join_error(code: i16, member_id: &str) -> JoinGroupResponse {
     }
 }
 
+/// Logs a refused JoinGroup: the first one of an ownership at warn level.
+fn log_refused_join(r: &Refusal) {
+    if r.repeated {
+        debug!(group = %r.group, owner = r.owner.label(), members = r.members, "JoinGroup refused: {r}");
+    } else {
+        warn!(group = %r.group, owner = r.owner.label(), members = r.members, "JoinGroup refused: {r}");
+    }
+}
+
 impl GroupCoordinator {
+    /// A coordinator publishing its member counts to `registry`.
+    pub fn new(registry: Arc<GroupRegistry>) -> GroupCoordinator {
+        GroupCoordinator {
+            registry,
+            ..GroupCoordinator::default()
+        }
+    }
+
+    /// Publishes the member count of `group_id` (0 frees the group).
+    fn publish(&self, group_id: &str, group: &Group) {
+        self.registry
+            .set_members(group_id, Protocol::Kafka, group.members.len());
+    }
+
     fn with_groups<T>(&self, f: impl FnOnce(&mut HashMap<String, Group>) -> T) -> T {
         let mut g = self.groups.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut g)
@@ -308,6 +339,41 @@ impl GroupCoordinator {
         }
         let fresh_id = self.new_member_id(client_id);
         self.with_groups(|groups| {
+            let (static_id, known, members) = match groups.get(&req.group_id) {
+                Some(group) => {
+                    // Static members keep their id across restarts.
+                    let static_id = req.group_instance_id.as_ref().and_then(|iid| {
+                        group
+                            .members
+                            .iter()
+                            .find(|(_, m)| m.instance_id.as_ref() == Some(iid))
+                            .map(|(id, _)| id.clone())
+                    });
+                    let known = static_id.is_some() || group.members.contains_key(&req.member_id);
+                    (static_id, known, group.members.len())
+                }
+                None => (None, false, 0),
+            };
+            let needs_id = static_id.is_none()
+                && req.member_id.is_empty()
+                && version >= 4
+                && req.group_instance_id.is_none();
+            // Refused while RocketMQ consumers hold the group, before any
+            // member id is handed out; otherwise the new count is published
+            // under the registry's lock so a RocketMQ heartbeat racing this
+            // join cannot get in too.
+            let after = if needs_id || known {
+                members
+            } else {
+                members + 1
+            };
+            if let Err(r) =
+                self.registry
+                    .claim(&req.group_id, Protocol::Kafka, after, GroupRequest::Join)
+            {
+                log_refused_join(&r);
+                return Outcome::Now(join_error(error_code::INCONSISTENT_GROUP_PROTOCOL, ""));
+            }
             let group = groups
                 .entry(req.group_id.clone())
                 .or_insert_with(Group::new);
@@ -315,23 +381,16 @@ impl GroupCoordinator {
                 && !group.members.is_empty()
                 && group.protocol_type != req.protocol_type
             {
+                self.publish(&req.group_id, group);
                 return Outcome::Now(join_error(
                     error_code::INCONSISTENT_GROUP_PROTOCOL,
                     &req.member_id,
                 ));
             }
-            // Static members keep their id across restarts.
-            let static_id = req.group_instance_id.as_ref().and_then(|iid| {
-                group
-                    .members
-                    .iter()
-                    .find(|(_, m)| m.instance_id.as_ref() == Some(iid))
-                    .map(|(id, _)| id.clone())
-            });
             let member_id = if let Some(id) = static_id {
                 id
             } else if req.member_id.is_empty() {
-                if version >= 4 && req.group_instance_id.is_none() {
+                if needs_id {
                     return Outcome::Now(join_error(error_code::MEMBER_ID_REQUIRED, &fresh_id));
                 }
                 fresh_id
@@ -359,6 +418,7 @@ impl GroupCoordinator {
             group.protocol_type = req.protocol_type.clone();
             group.prepare_rebalance();
             group.try_complete_join(&req.group_id);
+            self.publish(&req.group_id, group);
             Outcome::Wait(rx)
         })
     }
@@ -475,6 +535,7 @@ impl GroupCoordinator {
                 group.prepare_rebalance();
                 group.try_complete_join(group_id);
             }
+            self.publish(group_id, group);
             out
         })
     }
@@ -510,6 +571,7 @@ impl GroupCoordinator {
         let now = Instant::now();
         self.with_groups(|groups| {
             for (gid, group) in groups.iter_mut() {
+                let before = group.members.len();
                 let expired: Vec<String> = group
                     .members
                     .iter()
@@ -527,6 +589,9 @@ impl GroupCoordinator {
                     group.prepare_rebalance();
                 }
                 group.try_complete_join(gid);
+                if group.members.len() != before {
+                    self.publish(gid, group);
+                }
             }
             groups.retain(|_, g| g.state != GroupState::Empty || !g.members.is_empty());
         });
@@ -609,3 +674,7 @@ pub async fn run_timer(groups: Arc<GroupCoordinator>, broker: Broker) {
         () = broker.shutdown_signal() => {}
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
