@@ -124,6 +124,9 @@ def rocketmq_to_kafka():
         window = g.check_handover(name, prod.acked, first, second(), committed, WINDOW_BOUND,
                                   problems, allowed)
         members = {k.name: len(k.got) for k in kcs}
+        for k in kcs:
+            if k.errors:
+                log(f"{name}: {k.name} errors: {[str(e) for e in k.errors[:3]]}")
         return finish(name, problems,
                       f"(produced {len(prod.acked)}, RocketMQ {len(first)}, Kafka {members}, "
                       f"window {fmt_window(window)} <= {WINDOW_BOUND}, "
@@ -202,9 +205,11 @@ def mixed_rocketmq_owns():
         g.poll_all([kc], 6)
         during = len(rc.deliveries()) - before
         codes = kc.error_codes()
-        log(f"{name}: while RocketMQ is live the Kafka member saw errors "
-            f"{sorted(codes)} {[str(e) for e in kc.errors[:2]]}, {len(kc.got)} messages; "
-            f"RocketMQ got {during} meanwhile")
+        polled = len(kc.errors) - len(kc.cb_errors)
+        log(f"{name}: while RocketMQ is live the Kafka member saw error codes {sorted(codes)} "
+            f"({polled} from poll(), {len(kc.cb_errors)} through error_cb; first "
+            f"{[str(e) for e in kc.errors[:1]]}), {len(kc.got)} messages, "
+            f"{len(kc.assigned)} assignments; RocketMQ got {during} meanwhile")
         if KafkaError.INCONSISTENT_GROUP_PROTOCOL not in codes:
             problems.append(f"no INCONSISTENT_GROUP_PROTOCOL for the Kafka member (errors {kc.errors[:3]})")
         if kc.got:
@@ -234,6 +239,8 @@ def mixed_rocketmq_owns():
             kcs.append(kc)
             took = g.poll_all([kc], KAFKA_TAKEOVER_BOUND, lambda: bool(kc.got))
         takeover = (min(d.t for d in kc.got) - t_free) if kc.got else None
+        log(f"{name}: after the push consumer left: {how}; assignments (s after it left) "
+            f"{[(round(t - t_free, 1), ps) for t, ps in kc.assigned]}")
         if not took:
             problems.append("no Kafka consumer took over after RocketMQ left")
         g.poll_all([kc], 2)

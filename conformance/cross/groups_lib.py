@@ -187,7 +187,8 @@ class KafkaGroupConsumer:
     def __init__(self, addr, group, topic, name, tag, commit):
         self.name, self.tag, self.commit_mode = name, tag, commit
         self.got = []
-        self.errors = []
+        self.errors = []      # every error, in order
+        self.cb_errors = []   # the ones reported through error_cb
         self.uncommitted = set()
         self.assigned = []
         self.closed = False
@@ -200,9 +201,13 @@ class KafkaGroupConsumer:
             "auto.commit.interval.ms": 1000,
             "session.timeout.ms": 10000,
             "heartbeat.interval.ms": 500,
-            "error_cb": self.errors.append,
+            "error_cb": self._on_error,
         })
         self.c.subscribe([topic], on_assign=self._on_assign)
+
+    def _on_error(self, err):
+        self.cb_errors.append(err)
+        self.errors.append(err)
 
     def _on_assign(self, _c, parts):
         self.assigned.append((now(), sorted(p.partition for p in parts)))

@@ -20,7 +20,7 @@
 //! `rocketmq.client.rebalance.waitInterval` (set by the orchestrator).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -110,10 +110,9 @@ fn parse_args() -> Result<Args, String> {
 }
 
 /// Waits for SIGTERM, the stop file or [`MAX_LIFETIME`]; returns the reason.
-async fn wait_for_stop(stop_file: &PathBuf) -> &'static str {
+async fn wait_for_stop(stop_file: &Path) -> &'static str {
     let deadline = Instant::now() + MAX_LIFETIME;
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => Some(s),
         Err(e) => {
             eprintln!("no SIGTERM handler ({e}); only the stop file stops this consumer");
