@@ -119,6 +119,7 @@ def rocketmq_to_kafka():
         if prod.errors:
             problems.append(f"producer errors {prod.errors[:3]}")
         g.check_content(prod.acked, deliveries, problems)
+        g.dump(f"{WORK}/{name}.deliveries.jsonl", deliveries)
         g.check_no_loss(name, prod.acked, deliveries, problems)
         allowed = set().union(*(k.uncommitted for k in kcs))
         window = g.check_handover(name, prod.acked, first, second(), committed, WINDOW_BOUND,
@@ -175,6 +176,7 @@ def kafka_to_rocketmq():
         if prod.errors:
             problems.append(f"producer errors {prod.errors[:3]}")
         g.check_content(prod.acked, deliveries, problems)
+        g.dump(f"{WORK}/{name}.deliveries.jsonl", deliveries)
         g.check_no_loss(name, prod.acked, deliveries, problems)
         window = g.check_handover(name, prod.acked, first, second, committed, WINDOW_BOUND,
                                   problems, kc.uncommitted)
@@ -252,6 +254,7 @@ def mixed_rocketmq_owns():
             k.close()
         deliveries = first + second()
         g.check_content(prod.acked, deliveries, problems)
+        g.dump(f"{WORK}/{name}.deliveries.jsonl", deliveries)
         g.check_no_loss(name, prod.acked, deliveries, problems)
         allowed = set().union(*(k.uncommitted for k in kcs))
         window = g.check_handover(name, prod.acked, first, second(), committed, WINDOW_BOUND,
@@ -284,13 +287,17 @@ def mixed_kafka_owns():
                             f"while Kafka owned the group")
         if len(kc.got) == before:
             problems.append("the Kafka consumer stopped receiving while RocketMQ tried to join")
-        # An UPDATE_CONSUMER_OFFSET from RocketMQ is refused (same offset: harmless).
+        # The refused push consumer is not listed, and an UPDATE_CONSUMER_OFFSET
+        # from RocketMQ is refused (same offset: harmless if it were not).
         rem = g.Remoting(REMOTING)
+        listed = rem.consumer_ids(group)
         current = g.kafka_committed(KAFKA, group, topic)
         code, remark = rem.update_offset(group, topic, 0, current.get(0) or 0)
         rem.close()
-        log(f"{name}: while Kafka is live the push consumer got {len(rc.deliveries())} messages; "
-            f"UPDATE_CONSUMER_OFFSET -> code {code} ({remark})")
+        log(f"{name}: while Kafka is live the push consumer got {len(rc.deliveries())} messages, "
+            f"GET_CONSUMER_LIST_BY_GROUP lists {listed}; UPDATE_CONSUMER_OFFSET -> code {code} ({remark})")
+        if listed:
+            problems.append(f"GET_CONSUMER_LIST_BY_GROUP lists {listed} while Kafka owned the group")
         if code == 0:
             problems.append("UPDATE_CONSUMER_OFFSET was accepted while Kafka owned the group")
         g.poll_all([kc], 0.5)
@@ -311,6 +318,7 @@ def mixed_kafka_owns():
         second = rc.deliveries()
         deliveries = first + second
         g.check_content(prod.acked, deliveries, problems)
+        g.dump(f"{WORK}/{name}.deliveries.jsonl", deliveries)
         g.check_no_loss(name, prod.acked, deliveries, problems)
         window = g.check_handover(name, prod.acked, first, second, committed, WINDOW_BOUND,
                                   problems, kc.uncommitted)

@@ -291,6 +291,7 @@ class Remoting:
 
     QUERY_CONSUMER_OFFSET = 14
     UPDATE_CONSUMER_OFFSET = 15
+    GET_CONSUMER_LIST_BY_GROUP = 38
 
     def __init__(self, addr):
         host, port = addr.rsplit(":", 1)
@@ -298,6 +299,12 @@ class Remoting:
         self.opaque = 0
 
     def call(self, code, ext):
+        """One request; returns (response code, extFields, remark)."""
+        code, ext, remark, _ = self.call_with_body(code, ext)
+        return code, ext, remark
+
+    def call_with_body(self, code, ext):
+        """One request; returns (response code, extFields, remark, body bytes)."""
         self.opaque += 1
         hdr = json.dumps({"code": code, "extFields": ext, "flag": 0, "language": "JAVA",
                           "opaque": self.opaque, "serializeTypeCurrentRPC": "JSON",
@@ -307,7 +314,7 @@ class Remoting:
         frame = self._read(total)
         hlen = struct.unpack(">I", frame[:4])[0] & 0xFFFFFF
         h = json.loads(frame[4:4 + hlen])
-        return h.get("code"), h.get("extFields") or {}, h.get("remark")
+        return h.get("code"), h.get("extFields") or {}, h.get("remark"), frame[4 + hlen:]
 
     def _read(self, n):
         buf = b""
@@ -326,6 +333,14 @@ class Remoting:
                                      {"consumerGroup": group, "topic": topic, "queueId": str(q)})
             out[q] = int(ext["offset"]) if code == 0 and "offset" in ext else None
         return out
+
+    def consumer_ids(self, group):
+        """GET_CONSUMER_LIST_BY_GROUP: the registered client ids ([] on an error reply)."""
+        code, _, _, body = self.call_with_body(self.GET_CONSUMER_LIST_BY_GROUP,
+                                               {"consumerGroup": group})
+        if code != 0 or not body:
+            return []
+        return json.loads(body).get("consumerIdList") or []
 
     def update_offset(self, group, topic, queue, offset):
         code, _, remark = self.call(self.UPDATE_CONSUMER_OFFSET,
@@ -398,6 +413,14 @@ def check_handover(name, produced, first, second, committed, bound, problems, al
             if len(problems) > 10:
                 break
     return window
+
+
+def dump(path, deliveries):
+    """Writes the deliveries as JSON lines (kept with KEEP_WORK=1 for post-mortems)."""
+    with open(path, "w") as f:
+        for d in deliveries:
+            f.write(json.dumps({"eco": d.eco, "who": d.who, "partition": d.part,
+                                "offset": d.off, "seq": d.seq, "t": round(d.t, 3)}) + "\n")
 
 
 def check_no_loss(name, produced, deliveries, problems):
