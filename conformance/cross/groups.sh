@@ -30,6 +30,8 @@ if ! "$VENV/bin/python" -c "import confluent_kafka, sys; sys.exit(confluent_kafk
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
         "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
 fi
+# The checks themselves must catch a bad hand-over (synthetic deliveries).
+"$VENV/bin/python" "$HERE/groups_selftest.py" || fail "checker self-test"
 log "building the RocketMQ client (first build takes several minutes)"
 CARGO_TARGET_DIR="$ROOT/target/conformance-rocketmq" \
     cargo build --release --locked --manifest-path "$ROOT/conformance/rocketmq/client/Cargo.toml"
