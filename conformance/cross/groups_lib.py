@@ -100,7 +100,8 @@ class RocketMQConsumer:
     """The rocketmq-client-rust push consumer as a subprocess; collects its
     `MIGRATE <json>` event lines, writes the rest of its output to a log."""
 
-    def __init__(self, client, ns, topic, group, start_from, work, name, tag):
+    def __init__(self, client, ns, topic, group, start_from, work, name, tag,
+                 client_defaults=False):
         self.name, self.tag = name, tag
         self.stop_file = os.path.join(work, f"{name}.stop")
         self.log_path = os.path.join(work, f"{name}.log")
@@ -110,7 +111,8 @@ class RocketMQConsumer:
         # Read by rocketmq-client-rust's RebalanceService (default 20 s).
         env["rocketmq.client.rebalance.waitInterval"] = "2000"
         self.proc = subprocess.Popen(
-            [client, ns, "migrate", topic, group, start_from, self.stop_file],
+            [client, ns, "migrate", topic, group, start_from, self.stop_file]
+            + (["client-defaults"] if client_defaults else []),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -2,7 +2,7 @@
 //! (`conformance/cross/groups.py`) for consumer-group migration tests.
 //!
 //! Usage: `rokka-rocketmq-conformance <namesrv> migrate <topic> <group>
-//! <first|last> <stop file>`. Prints one line `MIGRATE <json>` per event on
+//! <first|last> <stop file> [client-defaults]`. Prints one line `MIGRATE <json>` per event on
 //! stdout (the client's own log lines share stdout, hence the prefix):
 //! `{"ev":"started"}`, one `{"ev":"msg",...}` per delivery (queue, offset,
 //! reconsume times, body), `{"ev":"stopping",...}` when SIGTERM arrives or the
@@ -18,6 +18,8 @@
 //! 30 s / 5 s so takeovers are quick; the rebalance
 //! interval is read by the client from the environment variable
 //! `rocketmq.client.rebalance.waitInterval` (set by the orchestrator).
+//! With `client-defaults` the consume workers and the shutdown wait keep the
+//! client's defaults (20 workers, no wait), to observe the window they give.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -89,12 +91,22 @@ struct Args {
     group: String,
     from: ConsumeFromWhere,
     stop_file: PathBuf,
+    /// Keep the client's default consume workers and shutdown wait.
+    client_defaults: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let rest: Vec<String> = std::env::args().skip(3).collect();
-    let [topic, group, from, stop_file] = rest.as_slice() else {
-        return Err("usage: <namesrv> migrate <topic> <group> <first|last> <stop file>".into());
+    let (topic, group, from, stop_file, client_defaults) = match rest.as_slice() {
+        [t, g, f, s] => (t, g, f, s, false),
+        [t, g, f, s, d] if d == "client-defaults" => (t, g, f, s, true),
+        _ => {
+            return Err(
+                "usage: <namesrv> migrate <topic> <group> <first|last> <stop file> \
+                 [client-defaults]"
+                    .into(),
+            )
+        }
     };
     let from = match from.as_str() {
         "first" => ConsumeFromWhere::ConsumeFromFirstOffset,
@@ -106,6 +118,7 @@ fn parse_args() -> Result<Args, String> {
         group: group.clone(),
         from,
         stop_file: PathBuf::from(stop_file),
+        client_defaults,
     })
 }
 
@@ -149,16 +162,19 @@ pub(crate) async fn run(rt: Arc<ClientRuntime>, ns: String) -> i32 {
     let mut client_config = config(&ns);
     client_config.heartbeat_broker_interval = 10_000;
     client_config.persist_consumer_offset_interval = 1000;
-    let mut consumer = DefaultMQPushConsumer::builder(rt.clone())
+    let mut builder = DefaultMQPushConsumer::builder(rt.clone())
         .client_config(client_config)
         .consumer_group(args.group.as_str())
         .consume_from_where(args.from)
-        .consume_thread_min(1)
-        .consume_thread_max(1)
         .consume_message_batch_max_size(1)
-        .pull_batch_size(32)
-        .await_termination_millis_when_shutdown(10_000)
-        .build();
+        .pull_batch_size(32);
+    if !args.client_defaults {
+        builder = builder
+            .consume_thread_min(1)
+            .consume_thread_max(1)
+            .await_termination_millis_when_shutdown(10_000);
+    }
+    let mut consumer = builder.build();
     let code = match consumer.subscribe(args.topic.as_str(), "*").await {
         Err(e) => {
             eprintln!("subscribe: {e}");
