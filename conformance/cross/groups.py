@@ -40,7 +40,7 @@ WINDOW_BOUND = 0    # see the module doc and GROUPS-FINDINGS.md
 # registers it, then a rebalance (broker notification, or every 2 s) and a pull.
 KAFKA_TAKEOVER_BOUND = 10.0
 ROCKETMQ_TAKEOVER_BOUND = 15.0
-DRAIN = 60          # seconds to consume everything after the producer stops
+DRAIN = 45          # seconds to consume everything after the producer stops
 
 
 def log(msg):

@@ -41,6 +41,15 @@ CLIENT="$ROOT/target/conformance-rocketmq/release/rokka-rocketmq-conformance"
 WORK="$(mktemp -d)"
 ROKKA_PID=""
 cleanup() {
+    # RocketMQ consumer processes left behind by a killed groups.py (by pid,
+    # only if that pid still runs the client).
+    if [ -f "$WORK/rocketmq-consumers.pids" ]; then
+        while read -r pid; do
+            if grep -q rokka-rocketmq-conformance "/proc/$pid/cmdline" 2>/dev/null; then
+                kill "$pid" 2>/dev/null || true
+            fi
+        done <"$WORK/rocketmq-consumers.pids"
+    fi
     if [ -n "$ROKKA_PID" ] && kill -0 "$ROKKA_PID" 2>/dev/null; then
         kill "$ROKKA_PID" 2>/dev/null || true
         for _ in $(seq 1 50); do kill -0 "$ROKKA_PID" 2>/dev/null || break; sleep 0.1; done
@@ -69,7 +78,7 @@ log "rokka pid $ROKKA_PID: kafka $KAFKA, namesrv $NAMESRV, remoting $REMOTING"
 START=$(date +%s)
 status=0
 # rocketmq-client-rust logs to stdout; groups.py keeps those lines in $WORK.
-timeout 300 "$VENV/bin/python" "$HERE/groups.py" "$KAFKA" "$NAMESRV" "$REMOTING" "$CLIENT" "$WORK" "$@" \
+timeout 400 "$VENV/bin/python" "$HERE/groups.py" "$KAFKA" "$NAMESRV" "$REMOTING" "$CLIENT" "$WORK" "$@" \
     || status=$?
 log "groups scenarios took $(( $(date +%s) - START )) s"
 if [ "$status" -ne 0 ]; then

@@ -114,6 +114,9 @@ class RocketMQConsumer:
             [client, ns, "migrate", topic, group, start_from, self.stop_file]
             + (["client-defaults"] if client_defaults else []),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env)
+        # groups.sh kills consumers left behind if this process is killed.
+        with open(os.path.join(work, "rocketmq-consumers.pids"), "a") as f:
+            f.write(f"{self.proc.pid}\n")
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
