@@ -118,7 +118,9 @@ def rocketmq_to_kafka():
         kcs.append(g.KafkaGroupConsumer(KAFKA, group, topic, "r2k-k2", tag, "sync"))
         g.poll_all(kcs, 4)
         prod.stop()
-        second = lambda: [d for k in kcs for d in k.got]
+        def second():
+            return [d for k in kcs for d in k.got]
+
         if not g.poll_all(kcs, DRAIN, produced_all_consumed(prod, lambda: first + second())):
             problems.append("the Kafka phase did not consume everything in time")
         for k in kcs:
@@ -133,13 +135,15 @@ def rocketmq_to_kafka():
         window = g.check_handover(name, prod.acked, first, second(), committed, WINDOW_BOUND,
                                   problems, allowed)
         members = {k.name: len(k.got) for k in kcs}
+        kafka_keys = [(d.part, d.off) for d in second()]
+        redelivered = len(kafka_keys) - len(set(kafka_keys))
         for k in kcs:
             if k.errors:
                 log(f"{name}: {k.name} errors: {[str(e) for e in k.errors[:3]]}")
         return finish(name, problems,
                       f"(produced {len(prod.acked)}, RocketMQ {len(first)}, Kafka {members}, "
                       f"window {fmt_window(window)} <= {WINDOW_BOUND}, "
-                      f"commits refused in rebalance {len(allowed)})")
+                      f"commits refused in rebalance {len(allowed)}, of those re-delivered {redelivered})")
     finally:
         prod.stop()
         rc.kill()
@@ -255,7 +259,9 @@ def mixed_rocketmq_owns():
             problems.append("no Kafka consumer took over after RocketMQ left")
         g.poll_all([kc], 2)
         prod.stop()
-        second = lambda: [d for k in kcs for d in k.got]
+        def second():
+            return [d for k in kcs for d in k.got]
+
         if not g.poll_all([kc], DRAIN, produced_all_consumed(prod, lambda: first + second())):
             problems.append("the Kafka consumer did not consume everything in time")
         for k in kcs:
@@ -317,7 +323,7 @@ def mixed_kafka_owns():
         takeover = (min(d.t for d in rc.deliveries()) - t_free) if took else None
         if not took:
             problems.append(f"the RocketMQ consumer did not take over within {ROCKETMQ_TAKEOVER_BOUND} s")
-        g.wait_for(lambda: False, 2)
+        time.sleep(2)  # the new owner consumes with the producer still sending
         prod.stop()
         g.wait_for(produced_all_consumed(prod, lambda: first + rc.deliveries()), DRAIN)
         clean, _ = rc.stop("sigterm")

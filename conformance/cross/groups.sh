@@ -12,6 +12,10 @@
 # addresses read back from the log), temp data dir, bounds every wait, kills
 # rokka on exit, prints PASS/FAIL per scenario and exits non-zero on failure.
 # Optional arguments: scenario function names to run only those.
+# KEEP_WORK=1 keeps the work dir (rokka log, each client's log, every
+# delivery as JSON lines). GROUPS_RMQ_CLIENT_DEFAULTS=1 runs the push
+# consumers with the client's default consume settings (an experiment that
+# fails, see GROUPS-FINDINGS.md).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
