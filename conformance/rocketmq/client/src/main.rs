@@ -21,6 +21,7 @@ mod basic;
 mod bench;
 mod groups;
 mod lag;
+mod migrate;
 mod readbench;
 
 use basic::{consume_all, produce, query_and_view, restart_resumes, tag_filter};
@@ -155,6 +156,9 @@ async fn main() {
         std::process::exit(i32::from(
             result.map_err(|e| println!("BENCH FAILED: {e}")).is_err(),
         ));
+    }
+    if std::env::args().nth(2).as_deref() == Some("migrate") {
+        std::process::exit(migrate::run(client_rt, ns).await);
     }
     if std::env::args().nth(2).as_deref() == Some("bench") {
         let result = bench::run(client_rt.clone(), ns).await;
