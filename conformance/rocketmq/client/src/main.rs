@@ -19,6 +19,7 @@ use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 
 mod basic;
 mod bench;
+mod cross;
 mod groups;
 
 use basic::{consume_all, produce, query_and_view, restart_resumes, tag_filter};
@@ -127,6 +128,9 @@ async fn main() {
         telemetry.handle(),
     )
     .expect("client runtime");
+    if std::env::args().nth(2).as_deref() == Some("cross") {
+        std::process::exit(cross::main(client_rt, ns, std::env::args().skip(3).collect()).await);
+    }
     if std::env::args().nth(2).as_deref() == Some("bench") {
         let result = bench::run(client_rt.clone(), ns).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
