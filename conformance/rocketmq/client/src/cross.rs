@@ -11,11 +11,12 @@
 //! * `cross consume <topic> <outdir> <want all> <want tagged> <tag expr>
 //!   <query words,...>`: a push consumer and a lite pull consumer on `*`,
 //!   both again on the tag expression, then query-by-key for each word and
-//!   view-by-id of every message the push consumer got. One file per reader.
+//!   view-by-id of every message the lite pull consumer got. One file per
+//!   reader.
 //!
 //! Every wait is bounded; the exit code is non-zero on a client error.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -306,23 +307,29 @@ fn record_line(m: &MessageExt) -> String {
     )
 }
 
-/// Collected lines keyed by (queue, offset), plus every delivery in order.
+/// What one reader got: every delivery as a line, the distinct records (by
+/// identity: the `cid` property of Kafka records from confluent-kafka and
+/// sarama, else the body) and the message id of each first delivery.
 #[derive(Default)]
 struct Got {
-    by_pos: HashMap<(i32, i64), String>,
+    records: HashSet<String>,
     ids: BTreeMap<(i32, i64), String>,
     lines: Vec<String>,
 }
 
 impl Got {
     fn add(&mut self, m: &MessageExt) {
-        let line = record_line(m);
+        let inner = m.message_inner();
+        let identity = match inner.property("cid") {
+            Some(cid) => format!("cid:{cid}"),
+            None => format!("body:{}", hex(inner.body_slice())),
+        };
+        self.records.insert(identity);
         if m.reconsume_times() == 0 {
-            self.by_pos.insert((m.queue_id(), m.queue_offset()), line.clone());
             self.ids
                 .insert((m.queue_id(), m.queue_offset()), m.msg_id().to_string());
         }
-        self.lines.push(line);
+        self.lines.push(record_line(m));
     }
 }
 
@@ -361,7 +368,7 @@ async fn push(
     expr: &str,
     want: usize,
     path: &str,
-) -> Result<BTreeMap<(i32, i64), String>, String> {
+) -> Result<(), String> {
     let got = Arc::new(Mutex::new(Got::default()));
     let mut consumer = DefaultMQPushConsumer::builder(rt.clone())
         .client_config(config(ns))
@@ -378,18 +385,23 @@ async fn push(
         .start()
         .await
         .map_err(|e| format!("{group} start: {e}"))?;
-    let count = || got.lock().map(|g| g.by_pos.len()).unwrap_or(0);
+    let count = || got.lock().map(|g| g.records.len()).unwrap_or(0);
     wait_until(Duration::from_secs(60), || count() >= want).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     consumer.shutdown().await;
     let got = got.lock().map_err(|_| "poisoned")?;
     write_lines(path, &got.lines)?;
-    println!("{group}: {} distinct, {} deliveries", got.by_pos.len(), got.lines.len());
-    Ok(got.ids.clone())
+    println!(
+        "{group}: {} distinct, {} deliveries",
+        got.records.len(),
+        got.lines.len()
+    );
+    Ok(())
 }
 
 /// Lite pull consumer (subscribe mode, own group) on `expr`, polled until
-/// `want` distinct messages arrived and then 2 s more.
+/// `want` distinct messages arrived and then 2 s more. Returns the message
+/// id of every record (a lite pull consumer never redelivers).
 async fn lite(
     rt: &Arc<ClientRuntime>,
     ns: &str,
@@ -398,11 +410,14 @@ async fn lite(
     expr: &str,
     want: usize,
     path: &str,
-) -> Result<(), String> {
+) -> Result<BTreeMap<(i32, i64), String>, String> {
     let consumer = DefaultLitePullConsumer::builder(rt.clone())
         .name_server_addr(ns.to_owned())
         .consumer_group(group)
         .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        // Short long-polls: shutdown waits for the pulls in flight.
+        .broker_suspend_max_time_millis(1000)
+        .consumer_timeout_millis_when_suspend(3000)
         .build()
         .map_err(|e| format!("{group} build: {e}"))?;
     consumer
@@ -414,23 +429,30 @@ async fn lite(
         .await
         .map_err(|e| format!("{group} start: {e}"))?;
     let mut got = Got::default();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let started = std::time::Instant::now();
+    let deadline = started + Duration::from_secs(60);
     let mut grace: Option<std::time::Instant> = None;
     while std::time::Instant::now() < deadline {
         for m in consumer.poll_with_timeout(500).await {
             got.add(&m);
         }
-        if got.by_pos.len() >= want {
+        if got.records.len() >= want {
             let until = *grace.get_or_insert_with(|| std::time::Instant::now() + Duration::from_secs(2));
             if std::time::Instant::now() >= until {
                 break;
             }
         }
     }
+    let polled = started.elapsed();
     consumer.shutdown().await;
     write_lines(path, &got.lines)?;
-    println!("{group}: {} distinct, {} deliveries", got.by_pos.len(), got.lines.len());
-    Ok(())
+    println!(
+        "{group}: {} distinct, {} deliveries, polled {polled:.1?}, shut down after {:.1?}",
+        got.records.len(),
+        got.lines.len(),
+        started.elapsed()
+    );
+    Ok(got.ids)
 }
 
 async fn consume(rt: &Arc<ClientRuntime>, ns: &str, args: &[String]) -> Result<(), String> {
@@ -439,8 +461,8 @@ async fn consume(rt: &Arc<ClientRuntime>, ns: &str, args: &[String]) -> Result<(
     let want_tag: usize = args[3].parse().map_err(|_| "bad want-tagged count")?;
     let expr = args[4].as_str();
     let words: Vec<&str> = args[5].split(',').filter(|w| !w.is_empty()).collect();
-    let ids = push(rt, ns, topic, "cross_push_all", "*", want_all, &format!("{dir}/push.jsonl")).await?;
-    lite(rt, ns, topic, "cross_lite_all", "*", want_all, &format!("{dir}/lite.jsonl")).await?;
+    push(rt, ns, topic, "cross_push_all", "*", want_all, &format!("{dir}/push.jsonl")).await?;
+    let ids = lite(rt, ns, topic, "cross_lite_all", "*", want_all, &format!("{dir}/lite.jsonl")).await?;
     push(rt, ns, topic, "cross_push_tag", expr, want_tag, &format!("{dir}/push-tag.jsonl")).await?;
     lite(rt, ns, topic, "cross_lite_tag", expr, want_tag, &format!("{dir}/lite-tag.jsonl")).await?;
 
@@ -465,7 +487,7 @@ async fn consume(rt: &Arc<ClientRuntime>, ns: &str, args: &[String]) -> Result<(
         }
     }
     write_lines(&format!("{dir}/query.jsonl"), &query_lines)?;
-    // View by id every message the push consumer got, by the id it carried.
+    // View by id every message the lite pull consumer got, by the id it carried.
     let mut view_lines = Vec::new();
     for ((q, o), id) in &ids {
         let line = match producer.view_message(topic, id).await {
