@@ -13,7 +13,7 @@ use rokka_protocols::remoting::body::{
 use rokka_protocols::remoting::message::{decode_message, decode_properties, encode_properties};
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use rokka_store::topics::TopicConfig;
-use rokka_store::{AppendPayload, EntryKind, MessageToStore};
+use rokka_store::{AppendPayload, MessageToStore};
 
 use super::clients::retry_topic;
 use super::conn::ConnInfo;
@@ -157,17 +157,14 @@ pub(crate) async fn send_back(ctx: &Ctx, _conn: &ConnInfo, cmd: &RemotingCommand
     let group = req_str(cmd, "group")?;
     let delay_level: i32 = opt(cmd, "delayLevel")?.unwrap_or(0);
     let max = opt::<i32>(cmd, "maxReconsumeTimes")?.unwrap_or(DEFAULT_MAX_RECONSUME);
-    let entry = u64::try_from(offset)
-        .ok()
-        .and_then(|o| ctx.broker.store.read_at(o))
-        .filter(|e| e.kind == EntryKind::RocketMq)
-        .ok_or_else(|| {
-            HandlerError::new(
-                ResponseCode::SYSTEM_ERROR,
-                format!("look message by offset failed, {offset}"),
-            )
-        })?;
-    let (m, _) = decode_message(&entry.bytes)
+    // A RocketMQ entry, or the record of a Kafka batch its offset names.
+    let stored = super::query::message_at(&ctx.broker.store, offset).ok_or_else(|| {
+        HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("look message by offset failed, {offset}"),
+        )
+    })?;
+    let (m, _) = decode_message(&stored)
         .map_err(|e| HandlerError::new(ResponseCode::SYSTEM_ERROR, e.to_string()))?;
     let target = if m.reconsume_times >= max || delay_level < 0 {
         format!("%DLQ%{group}")

@@ -1,11 +1,14 @@
 //! QUERY_MESSAGE (12, by KEYS word or by UNIQ_KEY through the index) and
 //! VIEW_MESSAGE_BY_ID (33, by CommitLog offset). Bodies are whole stored
-//! records, as a pull returns them.
+//! records, as a pull returns them. Record `i` of a Kafka batch entry at
+//! CommitLog offset `P` is converted with physical offset `P + i`
+//! everywhere, so its offset message id names it alone.
 
+use bytes::Bytes;
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
-use rokka_store::EntryKind;
+use rokka_store::{EntryKind, Store};
 
-use crate::broker::format::to_rocketmq::{has_key, kafka_entry_to_messages};
+use crate::broker::format::to_rocketmq::{has_key, kafka_entry_to_messages, kafka_record_at};
 
 use super::context::{now_ms, Ctx, HResult, HandlerError, Reply};
 use super::header::{opt, req, req_str};
@@ -58,21 +61,32 @@ pub(crate) fn query_message(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     Ok(Reply { cmd: resp, body })
 }
 
-/// VIEW_MESSAGE_BY_ID: the record at CommitLog offset `offset`.
+/// The stored message a CommitLog offset names, as a pull returns it: the
+/// RocketMQ entry starting at `offset`, or, for `offset = P + i`, record `i`
+/// of the Kafka batch entry stored at `P` (the physical offset, hence offset
+/// message id, that record carries in pulls and queries). `None` otherwise,
+/// e.g. for `P + i` with `i` past the record count or a control batch.
+pub(crate) fn message_at(store: &Store, offset: i64) -> Option<Bytes> {
+    let phy = u64::try_from(offset).ok()?;
+    let e = store.read_enclosing(phy)?;
+    match e.kind {
+        EntryKind::RocketMq => (e.phy_offset == phy).then_some(e.bytes),
+        EntryKind::KafkaBatch => kafka_record_at(&e, phy, store.store_host()).map(|m| m.bytes),
+    }
+}
+
+/// VIEW_MESSAGE_BY_ID: the message at CommitLog offset `offset` (see
+/// [`message_at`]), or SYSTEM_ERROR.
 pub(crate) fn view_by_id(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let offset: i64 = req(cmd, "offset")?;
-    let entry = u64::try_from(offset)
-        .ok()
-        .and_then(|o| ctx.broker.store.read_at(o))
-        .filter(|e| e.kind == EntryKind::RocketMq)
-        .ok_or_else(|| {
-            HandlerError::new(
-                ResponseCode::SYSTEM_ERROR,
-                format!("can not find message by the offset, {offset}"),
-            )
-        })?;
+    let msg = message_at(&ctx.broker.store, offset).ok_or_else(|| {
+        HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("can not find message by the offset, {offset}"),
+        )
+    })?;
     Ok(Reply {
         cmd: cmd.response_to(ResponseCode::SUCCESS.0),
-        body: vec![entry.bytes],
+        body: vec![msg],
     })
 }

@@ -126,6 +126,42 @@ impl CommitLog {
         Some((seg, pos, size as u32))
     }
 
+    /// Candidate starts of a Kafka batch entry that would contain offset
+    /// `phy`, nearest first: positions `q <= phy` of `phy`'s segment, at most
+    /// `max_entry - 1` bytes back, whose bytes pass the cheap checks (Kafka
+    /// magic, a `totalSize` whose span covers `phy` and stays below the
+    /// published end, the physical offset field equal to `q`). Nothing is
+    /// read outside the published part of that one segment (an entry never
+    /// spans segments); the caller still validates each candidate fully.
+    pub(crate) fn kafka_candidates(&self, phy: u64, max_entry: u64) -> KafkaCandidates {
+        let none = KafkaCandidates {
+            seg: None,
+            lo: 0,
+            hi: 0,
+            pos: 0,
+            end: 0,
+        };
+        let end_phy = self.max_offset();
+        if phy >= end_phy {
+            return none;
+        }
+        let Some(seg) = self.segment_for(phy) else {
+            return none;
+        };
+        let pos = phy - seg.base();
+        let end = seg.size().min(end_phy - seg.base());
+        if pos >= end {
+            return none;
+        }
+        KafkaCandidates {
+            lo: pos.saturating_sub(max_entry.saturating_sub(1)),
+            hi: pos + 1,
+            pos,
+            end,
+            seg: Some(seg),
+        }
+    }
+
     /// Syncs `[flushed, upto)` to disk; returns the new flushed offset.
     pub(crate) fn flush(&self, upto: u64) -> std::io::Result<u64> {
         let from = self.flushed.load(Ordering::Acquire);
@@ -180,5 +216,59 @@ impl CommitLog {
         drop(segs);
         std::fs::remove_file(seg.path()).at(seg.path())?;
         Ok(true)
+    }
+}
+
+/// Iterator of [`CommitLog::kafka_candidates`]: walks backwards through a
+/// bounded window of one segment without allocating.
+#[derive(Debug)]
+pub(crate) struct KafkaCandidates {
+    seg: Option<Arc<MappedFile>>,
+    /// Lowest candidate position in the segment.
+    lo: u64,
+    /// Candidates left are below this position.
+    hi: u64,
+    /// Position of the offset looked for.
+    pos: u64,
+    /// End of the published bytes of the segment.
+    end: u64,
+}
+
+impl Iterator for KafkaCandidates {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let magic = crate::entry::kafka::MAGIC.to_be_bytes();
+        let seg = self.seg.as_ref()?;
+        while self.hi > self.lo {
+            // The magic of a candidate `q` sits at `q + 4 .. q + 8`.
+            let from = self.lo + 4;
+            let to = (self.hi + 7).min(self.end);
+            let Some(win) = to
+                .checked_sub(from)
+                .and_then(|len| seg.slice(from, len as usize))
+            else {
+                break;
+            };
+            let Some(k) = win.windows(4).rposition(|w| w == magic) else {
+                break;
+            };
+            let q = self.lo + k as u64;
+            self.hi = q;
+            let total = seg.slice(q, 4).and_then(|b| read_i32(b, 0)).unwrap_or(0);
+            if total <= 0 {
+                continue;
+            }
+            let stop = q + total as u64;
+            let phy = seg.base() + q;
+            let own = seg
+                .slice(q + 24, 8)
+                .and_then(|b| crate::entry::read_i64(b, 0));
+            if stop > self.pos && stop <= self.end && own == Some(phy as i64) {
+                return Some(phy);
+            }
+        }
+        self.seg = None;
+        None
     }
 }

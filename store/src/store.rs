@@ -50,6 +50,9 @@ impl Stop {
     }
 }
 
+/// Candidate entry starts [`Store::read_enclosing`] validates at most.
+const MAX_ENCLOSING_CHECKS: usize = 8;
+
 /// One stored entry handed to a reader: zero-copy bytes of the mapped log.
 #[derive(Debug, Clone)]
 pub struct StoredEntry {
@@ -377,6 +380,30 @@ impl Store {
             store_timestamp: meta.store_timestamp,
             bytes: seg.bytes(pos, size as usize)?,
         })
+    }
+
+    /// The entry that contains CommitLog offset `phy`: the entry starting
+    /// there, else the Kafka batch entry whose bytes cover `phy`. Record `i`
+    /// of a batch at `P` is addressed as `P + i` (its offset message id), so
+    /// the caller checks `phy - entry.phy_offset` against `entry.count`.
+    ///
+    /// The search walks back from `phy` within its segment, at most the
+    /// largest entry the store accepts (`max_message_size`), and takes the
+    /// nearest start that validates like [`Store::read_at`] (length, magic,
+    /// CRC, offset field). At most `MAX_ENCLOSING_CHECKS` (8) candidates are
+    /// validated, so the work stays bounded whatever the bytes hold.
+    pub fn read_enclosing(&self, phy: u64) -> Option<StoredEntry> {
+        if let Some(e) = self.read_at(phy) {
+            return Some(e);
+        }
+        let max_entry = self.inner.shared.config.max_message_size as u64;
+        self.inner
+            .shared
+            .commit_log
+            .kafka_candidates(phy, max_entry)
+            .take(MAX_ENCLOSING_CHECKS)
+            .filter_map(|q| self.read_at(q))
+            .find(|e| e.kind == EntryKind::KafkaBatch && e.phy_offset + e.bytes.len() as u64 > phy)
     }
 
     /// Reads from `offset` up to `max_count` messages/records or `max_bytes`

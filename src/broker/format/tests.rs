@@ -5,12 +5,15 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use rokka_protocols::kafka::records::{build_v2_batch, decode_v2_records, validate_v2, Record};
-use rokka_protocols::remoting::message::{decode_message, decode_messages};
+use rokka_protocols::remoting::message::{create_message_id, decode_message, decode_messages};
+use rokka_store::entry::kafka::{check_batch, encode, encoded_len};
 use rokka_store::entry::rocketmq::{self, Placement};
-use rokka_store::{java_string_hash, MessageToStore};
+use rokka_store::{java_string_hash, EntryKind, KafkaBatch, MessageToStore, StoredEntry};
 
 use super::to_kafka::{message_to_record, rocketmq_entry_to_batch};
-use super::to_rocketmq::{batch_to_messages, produce_index, record_tags_code, BatchPlace};
+use super::to_rocketmq::{
+    batch_to_messages, kafka_record_at, produce_index, record_tags_code, BatchPlace,
+};
 
 const HOST: &str = "127.0.0.1:10911";
 
@@ -382,5 +385,63 @@ fn random_kafka_round_trips() {
             let again = message_to_record(&m);
             assert_eq!(&again, r, "case {case} record {i}");
         }
+    }
+}
+
+#[test]
+fn records_carry_their_own_physical_offsets() {
+    let recs: Vec<Record> = (0..4)
+        .map(|i| Record {
+            timestamp: 1_700_000_000_000 + i,
+            key: Some(Bytes::from(format!("key-{i}"))),
+            value: Some(Bytes::from(format!("value-{i}"))),
+            headers: vec![],
+        })
+        .collect();
+    let batch = build_v2_batch(20, &recs);
+    let out = batch_to_messages(&batch, &place(20)).unwrap();
+    let host: SocketAddr = HOST.parse().unwrap();
+    for (i, c) in out.iter().enumerate() {
+        let m = decode_message(&c.bytes).unwrap().0;
+        assert_eq!(m.physical_offset, 4096 + i as i64);
+        assert_eq!(m.offset_msg_id(), create_message_id(host, 4096 + i as i64));
+    }
+
+    // The same batch as a stored entry at P = 9000, queue offset 20.
+    let kb = KafkaBatch {
+        batch: batch.clone(),
+        index_keys: vec![],
+        tags_codes: vec![],
+    };
+    let count = check_batch(&kb).unwrap();
+    let mut buf = vec![0u8; encoded_len(&kb, 5)];
+    let p = Placement {
+        topic: b"Cross",
+        queue_id: 2,
+        queue_offset: 20,
+        phy_offset: 9000,
+        store_timestamp: 1_700_000_000_500,
+        store_host: host,
+    };
+    encode(&mut buf, &kb, &p, count);
+    let e = StoredEntry {
+        kind: EntryKind::KafkaBatch,
+        phy_offset: 9000,
+        queue_offset: 20,
+        count,
+        tags_code: 0,
+        store_timestamp: 1_700_000_000_500,
+        bytes: Bytes::from(buf),
+    };
+    for i in 0..4u64 {
+        let c = kafka_record_at(&e, 9000 + i, host).unwrap();
+        assert_eq!(c.queue_offset, 20 + i);
+        let m = decode_message(&c.bytes).unwrap().0;
+        assert_eq!(m.physical_offset, 9000 + i as i64);
+        assert_eq!(m.body, format!("value-{i}").into_bytes());
+        assert_eq!(m.property("KEYS"), Some(format!("key-{i}").as_str()));
+    }
+    for phy in [8999, 9004, 9005, 9100, u64::MAX] {
+        assert!(kafka_record_at(&e, phy, host).is_none(), "offset {phy}");
     }
 }

@@ -112,7 +112,9 @@ pub struct BatchPlace<'a> {
     pub queue_id: u32,
     /// Offset of the first record.
     pub base_offset: u64,
-    /// CommitLog offset of the batch entry (shared by its records).
+    /// CommitLog offset `P` of the batch entry; record `i` is given the
+    /// physical offset `P + i`, so each record has its own offset message id
+    /// (`P + i` lies inside the entry, which is longer than its record count).
     pub phy_offset: u64,
     /// Store timestamp of the entry.
     pub store_timestamp: i64,
@@ -121,8 +123,9 @@ pub struct BatchPlace<'a> {
 }
 
 /// One stored message per record of the v2 `batch` (decompressed whatever
-/// its codec); record `i` gets queue offset `base_offset + i`. A control
-/// batch (transaction marker) gives nothing.
+/// its codec); record `i` gets queue offset `base_offset + i` and physical
+/// offset `phy_offset + i`. A control batch (transaction marker) gives
+/// nothing.
 pub fn batch_to_messages(batch: &[u8], p: &BatchPlace<'_>) -> Result<Vec<Converted>, FormatError> {
     let attrs = i16::from_be_bytes(
         batch
@@ -144,7 +147,7 @@ pub fn batch_to_messages(batch: &[u8], p: &BatchPlace<'_>) -> Result<Vec<Convert
             topic: p.topic.as_bytes(),
             queue_id: p.queue_id,
             queue_offset: p.base_offset + i as u64,
-            phy_offset: p.phy_offset,
+            phy_offset: p.phy_offset + i as u64,
             store_timestamp: p.store_timestamp,
             store_host: p.store_host,
         };
@@ -188,6 +191,22 @@ pub fn kafka_entry_to_messages(
             store_host,
         },
     )
+}
+
+/// The message of the record a CommitLog offset names: `phy` is `P + i` for
+/// record `i` of the Kafka batch entry `e` stored at `P` (see
+/// [`BatchPlace::phy_offset`]). `None` when `phy` is outside
+/// `P .. P + recordCount`, for a control batch, or when the batch does not
+/// decode.
+pub fn kafka_record_at(e: &StoredEntry, phy: u64, store_host: SocketAddr) -> Option<Converted> {
+    let i = phy.checked_sub(e.phy_offset)?;
+    if i >= u64::from(e.count) {
+        return None;
+    }
+    kafka_entry_to_messages(e, store_host)
+        .ok()?
+        .into_iter()
+        .find(|m| m.queue_offset == e.queue_offset + i)
 }
 
 /// What the Kafka produce path stores with a batch for RocketMQ readers:
