@@ -41,11 +41,12 @@ const QUEUES: usize = 4;
 /// Entry point: `args` are the words after `cross`. Returns the exit code.
 pub(crate) async fn main(rt: Arc<ClientRuntime>, ns: String, args: Vec<String>) -> i32 {
     let result = match args.first().map(String::as_str) {
-        Some("produce") if args.len() == 3 => {
-            tokio::time::timeout(Duration::from_secs(240), produce(&rt, &ns, &args[1], &args[2]))
-                .await
-                .unwrap_or_else(|_| Err("produce did not finish within 240 s".into()))
-        }
+        Some("produce") if args.len() == 3 => tokio::time::timeout(
+            Duration::from_secs(240),
+            produce(&rt, &ns, &args[1], &args[2]),
+        )
+        .await
+        .unwrap_or_else(|_| Err("produce did not finish within 240 s".into())),
         Some("consume") if args.len() == 7 => {
             tokio::time::timeout(Duration::from_secs(240), consume(&rt, &ns, &args[1..]))
                 .await
@@ -126,13 +127,22 @@ impl Rng {
 }
 
 /// What message `i` carries: (keys, tags, user properties, body).
-type Spec = (Option<Vec<String>>, Option<&'static str>, Vec<(String, String)>, Vec<u8>);
+type Spec = (
+    Option<Vec<String>>,
+    Option<&'static str>,
+    Vec<(String, String)>,
+    Vec<u8>,
+);
 
 fn spec(i: usize) -> Spec {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
     let keys = match i % 5 {
         0 => None,
-        1 => Some(vec![format!("k{i}"), format!("grp{}", i % 50), "multi".to_owned()]),
+        1 => Some(vec![
+            format!("k{i}"),
+            format!("grp{}", i % 50),
+            "multi".to_owned(),
+        ]),
         _ => Some(vec![format!("k{i}")]),
     };
     let tags = match i % 4 {
@@ -195,7 +205,12 @@ fn build(topic: &str, spec: &Spec) -> ClientResult<Message> {
 }
 
 /// Sends message `i` to queue `q` and returns its manifest line.
-async fn send_one(p: &DefaultMQProducer, topic: &str, i: usize, q: usize) -> Result<String, String> {
+async fn send_one(
+    p: &DefaultMQProducer,
+    topic: &str,
+    i: usize,
+    q: usize,
+) -> Result<String, String> {
     let s = spec(i);
     let msg = build(topic, &s).map_err(|e| format!("message {i}: {e}"))?;
     let select = |mqs: &[MessageQueue], _m: &Message, q: &usize| {
@@ -226,12 +241,20 @@ async fn send_one(p: &DefaultMQProducer, topic: &str, i: usize, q: usize) -> Res
     ))
 }
 
-async fn produce(rt: &Arc<ClientRuntime>, ns: &str, topic: &str, manifest: &str) -> Result<(), String> {
+async fn produce(
+    rt: &Arc<ClientRuntime>,
+    ns: &str,
+    topic: &str,
+    manifest: &str,
+) -> Result<(), String> {
     let mut producer = DefaultMQProducer::builder(rt.clone())
         .client_config(config(ns))
         .producer_group("cross_pg")
         .build();
-    producer.start().await.map_err(|e| format!("producer start: {e}"))?;
+    producer
+        .start()
+        .await
+        .map_err(|e| format!("producer start: {e}"))?;
     let started = std::time::Instant::now();
     // Message 0 alone first: it creates the topic (4 queues) for the others.
     let mut lines = vec![send_one(&producer, topic, 0, 0).await?];
@@ -254,7 +277,10 @@ async fn produce(rt: &Arc<ClientRuntime>, ns: &str, topic: &str, manifest: &str)
     let mut text = lines.join("\n");
     text.push('\n');
     std::fs::write(manifest, text).map_err(|e| format!("write {manifest}: {e}"))?;
-    println!("PASS rmq-produce ({} messages over {QUEUES} queues in {took:.2?})", lines.len());
+    println!(
+        "PASS rmq-produce ({} messages over {QUEUES} queues in {took:.2?})",
+        lines.len()
+    );
     // Was a large body stored compressed? View message 27 (a 5–20 KiB text
     // body) by its offset id: sysFlag bit 0, and the entry is smaller than
     // the body.
@@ -289,10 +315,7 @@ async fn produce(rt: &Arc<ClientRuntime>, ns: &str, topic: &str, manifest: &str)
 
 /// One JSON line for a consumed or viewed message.
 fn record_line(m: &MessageExt) -> String {
-    let props = m
-        .properties()
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()));
+    let props = m.properties().iter().map(|(k, v)| (k.as_str(), v.as_str()));
     format!(
         "{{\"topic\":{},\"queue\":{},\"offset\":{},\"msg_id\":{},\"reconsume\":{},\"born\":{},\"sys_flag\":{},\"props\":{},\"body_hex\":\"{}\"}}",
         js(m.topic().as_str()),
@@ -437,7 +460,8 @@ async fn lite(
             got.add(&m);
         }
         if got.records.len() >= want {
-            let until = *grace.get_or_insert_with(|| std::time::Instant::now() + Duration::from_secs(2));
+            let until =
+                *grace.get_or_insert_with(|| std::time::Instant::now() + Duration::from_secs(2));
             if std::time::Instant::now() >= until {
                 break;
             }
@@ -461,23 +485,66 @@ async fn consume(rt: &Arc<ClientRuntime>, ns: &str, args: &[String]) -> Result<(
     let want_tag: usize = args[3].parse().map_err(|_| "bad want-tagged count")?;
     let expr = args[4].as_str();
     let words: Vec<&str> = args[5].split(',').filter(|w| !w.is_empty()).collect();
-    push(rt, ns, topic, "cross_push_all", "*", want_all, &format!("{dir}/push.jsonl")).await?;
-    let ids = lite(rt, ns, topic, "cross_lite_all", "*", want_all, &format!("{dir}/lite.jsonl")).await?;
-    push(rt, ns, topic, "cross_push_tag", expr, want_tag, &format!("{dir}/push-tag.jsonl")).await?;
-    lite(rt, ns, topic, "cross_lite_tag", expr, want_tag, &format!("{dir}/lite-tag.jsonl")).await?;
+    push(
+        rt,
+        ns,
+        topic,
+        "cross_push_all",
+        "*",
+        want_all,
+        &format!("{dir}/push.jsonl"),
+    )
+    .await?;
+    let ids = lite(
+        rt,
+        ns,
+        topic,
+        "cross_lite_all",
+        "*",
+        want_all,
+        &format!("{dir}/lite.jsonl"),
+    )
+    .await?;
+    push(
+        rt,
+        ns,
+        topic,
+        "cross_push_tag",
+        expr,
+        want_tag,
+        &format!("{dir}/push-tag.jsonl"),
+    )
+    .await?;
+    lite(
+        rt,
+        ns,
+        topic,
+        "cross_lite_tag",
+        expr,
+        want_tag,
+        &format!("{dir}/lite-tag.jsonl"),
+    )
+    .await?;
 
     let mut producer = DefaultMQProducer::builder(rt.clone())
         .client_config(config(ns))
         .producer_group("cross_query_pg")
         .build();
-    producer.start().await.map_err(|e| format!("query producer start: {e}"))?;
+    producer
+        .start()
+        .await
+        .map_err(|e| format!("query producer start: {e}"))?;
     let end = now_ms() as u64 + 60_000;
     let mut query_lines = Vec::new();
     for w in &words {
         match producer.query_message(topic, w, 64, 0, end).await {
             Ok(r) => {
                 let found: Vec<String> = r.message_list().iter().map(record_line).collect();
-                query_lines.push(format!("{{\"word\":{},\"results\":[{}]}}", js(w), found.join(",")));
+                query_lines.push(format!(
+                    "{{\"word\":{},\"results\":[{}]}}",
+                    js(w),
+                    found.join(",")
+                ));
             }
             Err(e) => query_lines.push(format!(
                 "{{\"word\":{},\"error\":{}}}",
@@ -491,7 +558,11 @@ async fn consume(rt: &Arc<ClientRuntime>, ns: &str, args: &[String]) -> Result<(
     let mut view_lines = Vec::new();
     for ((q, o), id) in &ids {
         let line = match producer.view_message(topic, id).await {
-            Ok(m) => format!("{{\"id\":{},\"queue\":{q},\"offset\":{o},\"viewed\":{}}}", js(id), record_line(&m)),
+            Ok(m) => format!(
+                "{{\"id\":{},\"queue\":{q},\"offset\":{o},\"viewed\":{}}}",
+                js(id),
+                record_line(&m)
+            ),
             Err(e) => format!(
                 "{{\"id\":{},\"queue\":{q},\"offset\":{o},\"error\":{}}}",
                 js(id),
