@@ -154,8 +154,11 @@ for p in 0 1 2 3; do
 done
 if [ "$produced" = 1 ]; then
     log "kafka producers done: $(cat "$S2"/manifest-*.jsonl | wc -l) records"
-    read -r WANT_ALL WANT_TAG WORDS < <("${CHECK[@]}" kafka-expect "$S2" "$EXPR")
-    if rmq "$S2/consume.log" consume "$T2" "$S2" "$WANT_ALL" "$WANT_TAG" "$EXPR" "$WORDS"; then
+    WANT_ALL="" WANT_TAG="" WORDS=""
+    read -r WANT_ALL WANT_TAG WORDS < <("${CHECK[@]}" kafka-expect "$S2" "$EXPR") || true
+    if [ -z "$WORDS" ]; then
+        failed "kafka-to-rocketmq/expectations (check.py kafka-expect)"
+    elif rmq "$S2/consume.log" consume "$T2" "$S2" "$WANT_ALL" "$WANT_TAG" "$EXPR" "$WORDS"; then
         "${CHECK[@]}" kafka2rmq "$S2" "$EXPR" "$T2" || failed "kafka-to-rocketmq (see the FAIL line above)"
     else
         failed "kafka-to-rocketmq/consume"

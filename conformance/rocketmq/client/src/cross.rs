@@ -153,7 +153,7 @@ fn spec(i: usize) -> Spec {
         ("seq".to_owned(), i.to_string()),
         ("src".to_owned(), "rocketmq-rust".to_owned()),
     ];
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         props.push(("note".to_owned(), format!("unicode ü 日本 a=b {i}")));
     }
     let body = if i % 20 == 7 {
