@@ -22,6 +22,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 : "${ROKKA_BIN:?set ROKKA_BIN to the rokka release binary}"
 CONFLUENT_KAFKA_VERSION=2.16.1
 export DEBIAN_FRONTEND=noninteractive
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 
 log() { printf '[cross-data] %s\n' "$*"; }
 die() { log "FAIL: $*"; exit 1; }
