@@ -1,7 +1,8 @@
 //! Conformance scenarios for rokka's RocketMQ front-end, driven by the
 //! unmodified crates.io `rocketmq-client-rust` 1.0.0.
 //!
-//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench | lag ... | read-load ... | read-drain ...]`. Each scenario prints
+//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench | lag … | migrate … | cross … |
+//! read-load … | read-drain …]`. Each scenario prints
 //! `PASS <name>` or `FAIL <name>: <why>`; the exit code is non-zero when any
 //! scenario failed. Every wait is bounded.
 
@@ -19,6 +20,7 @@ use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 
 mod basic;
 mod bench;
+mod cross;
 mod groups;
 mod lag;
 mod migrate;
@@ -159,6 +161,9 @@ async fn main() {
     }
     if std::env::args().nth(2).as_deref() == Some("migrate") {
         std::process::exit(migrate::run(client_rt, ns).await);
+    }
+    if std::env::args().nth(2).as_deref() == Some("cross") {
+        std::process::exit(cross::main(client_rt, ns, std::env::args().skip(3).collect()).await);
     }
     if std::env::args().nth(2).as_deref() == Some("bench") {
         let result = bench::run(client_rt.clone(), ns).await;
