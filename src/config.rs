@@ -115,6 +115,30 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
 }
 
+/// RocketMQ's transaction back-check (`transactionTimeOut`,
+/// `transactionCheckInterval`, `transactionCheckMax`): a half message left
+/// unresolved for `timeout` is checked with its producer group every
+/// `interval`, at most `max` times, then discarded (rolled back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionCheck {
+    /// Age of a half message before its first check.
+    pub timeout: std::time::Duration,
+    /// Period of the check pass.
+    pub interval: std::time::Duration,
+    /// Checks per half message before it is discarded.
+    pub max: u32,
+}
+
+impl Default for TransactionCheck {
+    fn default() -> Self {
+        TransactionCheck {
+            timeout: std::time::Duration::from_secs(6),
+            interval: std::time::Duration::from_secs(60),
+            max: 15,
+        }
+    }
+}
+
 /// Everything the broker process needs to start, resolved and typed.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -133,6 +157,8 @@ pub struct BrokerConfig {
     pub auto_create_topic_enable: bool,
     /// `defaultTopicQueueNums` / `num.partitions` for auto-created topics (default 8).
     pub default_topic_queue_nums: u32,
+    /// Back-checks of unresolved transactional (half) messages.
+    pub transaction_check: TransactionCheck,
     /// Where the embedded NameServer listens.
     pub namesrv_listen: SocketAddr,
     /// Where the RocketMQ broker (remoting) listens (`listenPort`).
@@ -232,6 +258,7 @@ struct Draft {
     namesrv_addr: Vec<String>,
     auto_create_topic_enable: bool,
     default_topic_queue_nums: u32,
+    transaction_check: TransactionCheck,
     data_dir: PathBuf,
     commit_log_dir: Option<PathBuf>,
     bind_address: IpAddr,
@@ -260,6 +287,7 @@ impl Default for Draft {
             namesrv_addr: Vec::new(),
             auto_create_topic_enable: true,
             default_topic_queue_nums: 4,
+            transaction_check: TransactionCheck::default(),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             commit_log_dir: None,
             bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -379,6 +407,7 @@ impl Draft {
             namesrv_addr: self.namesrv_addr,
             auto_create_topic_enable: self.auto_create_topic_enable,
             default_topic_queue_nums: self.default_topic_queue_nums,
+            transaction_check: self.transaction_check,
             namesrv_listen: listen(self.bind_address, self.namesrv_port),
             broker_listen: listen(self.bind_address, self.listen_port),
             kafka_listen: listen(

@@ -460,3 +460,123 @@ fn vip_port_serves_broker_codes() {
     let mut main = Conn::open(r.broker);
     assert_eq!(pull_all(&mut main, "VipTopic", 1).len(), 1);
 }
+
+/// The next CHECK_TRANSACTION_STATE the broker sent on `c`, within `limit`.
+fn next_check(c: &mut Conn, limit: Duration) -> Option<RemotingCommand> {
+    let deadline = Instant::now() + limit;
+    c.s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let found = loop {
+        if let Some(i) = c.pending.iter().position(|f| f.code == 39) {
+            break c.pending.remove(i);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        let mut chunk = [0u8; 65536];
+        match std::io::Read::read(&mut c.s, &mut chunk) {
+            Ok(0) => break None,
+            Ok(n) => c.buf.extend_from_slice(&chunk[..n]),
+            Err(_) => {}
+        }
+        while let Some(f) = rokka_protocols::remoting::split_frame(
+            &mut c.buf,
+            rokka_protocols::remoting::DEFAULT_MAX_FRAME,
+        )
+        .unwrap()
+        {
+            c.pending
+                .push_back(rokka_protocols::remoting::decode_frame(&f).unwrap());
+        }
+    };
+    c.s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    found
+}
+
+#[test]
+fn unresolved_transactions_are_checked_then_discarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        "transactionTimeOut=300\ntransactionCheckInterval=200\ntransactionCheckMax=2\n",
+    )
+    .unwrap();
+    let r = Rokka::start_with(0, &["-c", conf.to_str().unwrap()]);
+    let mut p = Conn::open(r.broker);
+    let hb =
+        r#"{"clientID":"txclient","consumerDataSet":[],"producerDataSet":[{"groupName":"txpg"}]}"#;
+    assert_eq!(p.call(request(34, &[], hb.as_bytes())).code, 0);
+    let commit_me = send_half(&mut p, "TXC", b"check me");
+    let ignore_me = send_half(&mut p, "TXD", b"never answered");
+    assert_eq!((commit_me.code, ignore_me.code), (0, 0));
+    let half_q = |h: &RemotingCommand| h.ext("queueOffset").unwrap().to_owned();
+    let (commit_q, ignore_q) = (half_q(&commit_me), half_q(&ignore_me));
+
+    // Checks arrive for both; the first is answered COMMIT, the other
+    // "unknown" (0) until the broker gives up on it.
+    let mut ignored_checks = 0;
+    let mut committed = false;
+    // Once both are settled, one more second shows no further check comes.
+    let wait = |done: bool| Duration::from_secs(if done { 1 } else { 5 });
+    while let Some(check) = next_check(&mut p, wait(committed && ignored_checks >= 2)) {
+        let q = check.ext("tranStateTableOffset").unwrap().to_owned();
+        let msgs = decode_messages(&Bytes::from(check.body.to_vec())).unwrap();
+        assert_eq!(msgs.len(), 1);
+        let m = &msgs[0];
+        assert_eq!(check.ext("msgId"), Some("TX1"));
+        assert_eq!(check.ext("transactionId"), Some("TX1"));
+        assert_eq!(check.ext("brokerName"), Some("broker-a"));
+        assert_eq!(
+            check.ext("commitLogOffset").unwrap(),
+            m.physical_offset.to_string()
+        );
+        assert_eq!(m.queue_offset.to_string(), q);
+        let answer = if q == commit_q {
+            assert_eq!((m.topic.as_str(), &m.body[..]), ("TXC", &b"check me"[..]));
+            assert_eq!(check.ext("topic"), Some("TXC"));
+            committed = true;
+            "8"
+        } else {
+            assert_eq!(q, ignore_q);
+            assert_eq!(
+                (m.topic.as_str(), &m.body[..]),
+                ("TXD", &b"never answered"[..])
+            );
+            ignored_checks += 1;
+            "0"
+        };
+        let phy = check.ext("commitLogOffset").unwrap().to_owned();
+        let mut end = request(
+            37,
+            &[
+                ("producerGroup", "txpg"),
+                ("tranStateTableOffset", &q),
+                ("commitLogOffset", &phy),
+                ("commitOrRollback", answer),
+                ("fromTransactionCheck", "true"),
+                ("msgId", "TX1"),
+            ],
+            b"",
+        );
+        end.flag = 2; // oneway, as clients answer checks
+        p.send(end);
+    }
+    assert!(committed, "the first half message was checked");
+    assert_eq!(ignored_checks, 2, "checked transactionCheckMax times");
+    let got = wait_for(&mut p, "TXC", 0, Duration::from_secs(5));
+    assert_eq!(got.len(), 1);
+    assert_eq!(&got[0].body[..], b"check me");
+    // Discarded: a late commit does nothing, and it was counted.
+    assert_eq!(end_tx(&mut p, &ignore_me, "8").code, 0);
+    assert!(pull_all(&mut p, "TXD", 0).is_empty());
+    let m = r.metrics();
+    assert!(
+        m.lines()
+            .any(|l| l == r#"rokka_remoting_transaction_checks_total{outcome="discarded"} 1"#),
+        "{m}"
+    );
+    assert!(m
+        .lines()
+        .any(|l| l == r#"rokka_remoting_transaction_checks_total{outcome="sent"} 3"#));
+}

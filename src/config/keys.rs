@@ -25,6 +25,9 @@
 //! | `mapedFileSizeConsumeQueue` (or `mapped…`) | ConsumeQueue file bytes, a multiple of 20 | 6 000 000 |
 //! | `maxHashSlotNum`, `maxIndexNum` | IndexFile slots and entries | 5 000 000, 20 000 000 |
 //! | `maxMessageSize` | largest message or batch, bytes | 4 MiB |
+//! | `transactionTimeOut` | ms a half message waits before its first back-check | 6000 |
+//! | `transactionCheckInterval` | ms between back-check passes | 60000 |
+//! | `transactionCheckMax` | back-checks before a half message is discarded | 15 |
 //! | `auto.create.topics.enable` | Kafka name of `autoCreateTopicEnable` | |
 //! | `num.partitions` | Kafka name of `defaultTopicQueueNums` | |
 //! | `log.retention.hours` | Kafka name of `fileReservedTime` (-1 = forever) | |
@@ -129,6 +132,18 @@ static KEYS: &[Key] = &[
                 int(v, 1, 3_600_000).map(Duration::from_millis),
             )
         },
+    },
+    Key {
+        name: "transactionTimeOut",
+        apply: |d, v| set(&mut d.transaction_check.timeout, millis(v)),
+    },
+    Key {
+        name: "transactionCheckInterval",
+        apply: |d, v| set(&mut d.transaction_check.interval, millis(v)),
+    },
+    Key {
+        name: "transactionCheckMax",
+        apply: |d, v| set(&mut d.transaction_check.max, int(v, 1, 10_000)),
     },
     Key {
         name: "autoCreateTopicEnable",
@@ -338,6 +353,11 @@ fn int<T: TryFrom<u64>>(v: &str, min: u64, max: u64) -> Result<T, String> {
         return Err(format!("must be between {min} and {max}"));
     }
     T::try_from(n).map_err(|_| format!("must be between {min} and {max}"))
+}
+
+/// A duration in milliseconds, 1 ms to 1 day.
+fn millis(v: &str) -> Result<std::time::Duration, String> {
+    int(v, 1, 86_400_000).map(std::time::Duration::from_millis)
 }
 
 fn port(v: &str) -> Result<u16, String> {

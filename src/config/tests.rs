@@ -351,3 +351,25 @@ fn pending_append_budget_from_either_vocabulary() {
     assert_eq!(c.store.max_pending_append_bytes, 65536);
     assert!(from_file("rokka.maxPendingAppendBytes=0").is_err());
 }
+
+#[test]
+fn transaction_check_keys() {
+    let c =
+        from_file("transactionTimeOut=500\ntransactionCheckInterval=250\ntransactionCheckMax=3")
+            .unwrap();
+    assert_eq!(
+        c.transaction_check.timeout,
+        std::time::Duration::from_millis(500)
+    );
+    assert_eq!(
+        c.transaction_check.interval,
+        std::time::Duration::from_millis(250)
+    );
+    assert_eq!(c.transaction_check.max, 3);
+    assert!(from_file("transactionCheckMax=0").is_err());
+    let d = from_file("").unwrap();
+    assert_eq!(
+        d.transaction_check.interval,
+        std::time::Duration::from_secs(60)
+    );
+}

@@ -55,7 +55,9 @@ struct Group {
 #[derive(Debug, Default)]
 struct Inner {
     consumers: HashMap<String, Group>,
-    producers: HashMap<String, HashMap<u64, Instant>>,
+    /// Producer groups: connection → (last heartbeat, its reply channel, for
+    /// transaction back-checks).
+    producers: HashMap<String, HashMap<u64, (Instant, mpsc::Sender<Reply>)>>,
 }
 
 /// Consumer and producer groups by connection.
@@ -75,6 +77,16 @@ impl Clients {
             .consumers
             .get(group)
             .and_then(|g| g.subs.get(topic).cloned())
+    }
+
+    /// The reply channel of the producer of `group` heard from last.
+    pub(crate) fn producer_channel(&self, group: &str) -> Option<mpsc::Sender<Reply>> {
+        self.lock()
+            .producers
+            .get(group)?
+            .values()
+            .max_by_key(|(last, _)| *last)
+            .map(|(_, tx)| tx.clone())
     }
 
     /// Drops a closed connection from every group, notifying remaining members.
@@ -113,7 +125,7 @@ impl Clients {
             }
             inner.consumers.retain(|_, g| !g.members.is_empty());
             for p in inner.producers.values_mut() {
-                p.retain(|_, last| last.elapsed() < CHANNEL_EXPIRY);
+                p.retain(|_, (last, _)| last.elapsed() < CHANNEL_EXPIRY);
             }
             inner.producers.retain(|_, p| !p.is_empty());
         }
@@ -252,7 +264,7 @@ pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HR
                 .producers
                 .entry(p.group_name.clone())
                 .or_default()
-                .insert(conn.id, now);
+                .insert(conn.id, (now, conn.tx.clone()));
         }
     }
     if !refused.is_empty() {

@@ -30,6 +30,9 @@ pub(crate) enum Role {
 pub(crate) struct RemotingMetrics {
     pub(crate) requests: IntCounterVec,
     pub(crate) malformed: IntCounter,
+    /// `rokka_remoting_transaction_checks_total{outcome}`: back-checks sent,
+    /// and half messages discarded after the last one.
+    pub(crate) transaction_checks: IntCounterVec,
 }
 
 impl RemotingMetrics {
@@ -45,9 +48,23 @@ impl RemotingMetrics {
             "rokka_remoting_malformed_frames_total",
             "RocketMQ frames that could not be decoded (connection closed)",
         )?;
+        let transaction_checks = IntCounterVec::new(
+            Opts::new(
+                "rokka_remoting_transaction_checks_total",
+                "Transaction back-checks (CHECK_TRANSACTION_STATE) by outcome: sent, \
+                 no_producer (no live producer of the group), discarded (rolled back after \
+                 transactionCheckMax checks)",
+            ),
+            &["outcome"],
+        )?;
+        for outcome in ["sent", "no_producer", "discarded"] {
+            transaction_checks.with_label_values(&[outcome]);
+        }
         reg.register(Box::new(requests.clone()))?;
         reg.register(Box::new(malformed.clone()))?;
+        reg.register(Box::new(transaction_checks.clone()))?;
         Ok(RemotingMetrics {
+            transaction_checks,
             requests,
             malformed,
         })
@@ -88,13 +105,14 @@ impl Ctx {
         if broker.store.store_host() != advertised {
             broker.store.set_store_host(advertised);
         }
+        let transactions = Transactions::load(&broker.store);
         Ok(Ctx {
             advertised,
             metrics,
             namesrv: NameSrv::default(),
             clients: Clients::default(),
             locks: Locks::default(),
-            transactions: Transactions::default(),
+            transactions,
             next_conn: AtomicU64::new(1),
             next_queue: AtomicU64::new(0),
             broker,

@@ -15,7 +15,8 @@
 //! admin.rs       topic admin, locks, CONSUMER_SEND_MSG_BACK
 //! schedule.rs    delay levels: park in SCHEDULE_TOPIC_XXXX, deliver when due
 //! stats.rs       mqadmin look-ups: topic stats, consume stats, runtime info
-//! transaction.rs half messages and END_TRANSACTION (no back-checks yet)
+//! transaction.rs half messages, END_TRANSACTION and the op topic
+//! transaction_check.rs  CHECK_TRANSACTION_STATE back-checks of unresolved halves
 //! dispatch.rs    the one list of served codes per listener
 //! ```
 
@@ -34,6 +35,7 @@ mod schedule;
 mod send;
 mod stats;
 mod transaction;
+mod transaction_check;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -83,6 +85,7 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     }
     tasks.push(tokio::spawn(schedule::run(ctx.clone())));
     tasks.push(tokio::spawn(register::run(ctx.clone())));
+    tasks.push(tokio::spawn(transaction_check::run(ctx.clone())));
     tasks.push(tokio::spawn(clients::housekeeping(ctx)));
     Ok(tasks)
 }

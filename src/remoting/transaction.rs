@@ -1,19 +1,26 @@
-//! Transactional messages (rocketmq-remoting §11), without back-checks: a
-//! PREPARED send (sysFlag 0x4) is parked in `RMQ_SYS_TRANS_HALF_TOPIC` queue 0
-//! with `REAL_TOPIC`/`REAL_QID` and is invisible to consumers;
-//! END_TRANSACTION (37) COMMIT re-appends it to its real queue with sysFlag
-//! COMMIT (0x8) and `preparedTxOffset` = the half record's offset; ROLLBACK
-//! and "unknown" leave it parked. A half offset is committed at most once.
+//! Transactional messages (rocketmq-remoting §11): a PREPARED send (sysFlag
+//! 0x4) is parked in `RMQ_SYS_TRANS_HALF_TOPIC` queue 0 with
+//! `REAL_TOPIC`/`REAL_QID` and is invisible to consumers; END_TRANSACTION
+//! (37) COMMIT re-appends it to its real queue with sysFlag COMMIT (0x8) and
+//! `preparedTxOffset` = the half record's offset; ROLLBACK drops it; "unknown"
+//! leaves it parked for the back-check (`transaction_check.rs`). A half
+//! message is resolved at most once: each resolution is recorded in
+//! `RMQ_SYS_TRANS_OP_HALF_TOPIC` (body = the half queue offset, as RocketMQ's
+//! op messages), which is read back at start-up.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::Bytes;
+use rokka_store::Store;
+use tracing::warn;
 
 use rokka_protocols::remoting::message::{decode_message, decode_properties, encode_properties};
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use rokka_store::topics::TopicConfig;
 use rokka_store::{AppendPayload, EntryKind, MessageToStore};
 
-use super::context::{map_store_error, Ctx, HResult, HandlerError};
+use super::context::{map_store_error, now_ms, Ctx, HResult, HandlerError};
 use super::dispatch::ok;
 use super::header::{opt, req, req_str};
 use super::send::append;
@@ -27,10 +34,92 @@ pub(crate) const TX_PREPARED: i32 = 0x4;
 const TX_COMMIT: i32 = 0x8;
 const TX_ROLLBACK: i32 = 0xC;
 
-/// Half offsets already committed or rolled back.
+/// The op topic: one message per resolved half message.
+pub(crate) const OP_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+
+/// Resolution state of the half messages, by half queue offset.
+#[derive(Debug, Default)]
+pub(crate) struct TxState {
+    /// Committed, rolled back or discarded.
+    pub(crate) done: HashSet<u64>,
+    /// Back-checks sent so far for unresolved ones (reset by a restart).
+    pub(crate) checks: HashMap<u64, u32>,
+}
+
+/// The half messages' resolution state.
 #[derive(Debug, Default)]
 pub(crate) struct Transactions {
-    done: Mutex<HashSet<u64>>,
+    state: Mutex<TxState>,
+}
+
+impl Transactions {
+    /// Rebuilds the resolved set from the op topic.
+    pub(crate) fn load(store: &Store) -> Transactions {
+        let t = Transactions::default();
+        let Some(cq) = store.consume_queue(OP_TOPIC, 0) else {
+            return t;
+        };
+        let mut st = t.lock();
+        for off in cq.min_offset()..cq.max_offset() {
+            let resolved = cq
+                .get(off)
+                .and_then(|e| store.read_at(e.phy_offset))
+                .and_then(|e| decode_message(&e.bytes).ok())
+                .and_then(|(m, _)| std::str::from_utf8(&m.body).ok()?.parse::<u64>().ok());
+            if let Some(q) = resolved {
+                st.done.insert(q);
+            }
+        }
+        drop(st);
+        t
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, TxState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks half `q` resolved; false if it already was.
+    pub(crate) fn resolve(&self, q: u64) -> bool {
+        let mut st = self.lock();
+        st.checks.remove(&q);
+        st.done.insert(q)
+    }
+
+    /// Undoes [`Self::resolve`] after a commit that could not be stored.
+    fn unresolve(&self, q: u64) {
+        self.lock().done.remove(&q);
+    }
+}
+
+/// Records in the op topic that half `q` was resolved (`how`: commit,
+/// rollback or discard), so a restart does not check it again. A failed
+/// append is logged; the resolution then holds until the next restart.
+pub(crate) async fn record_op(ctx: &Ctx, q: u64, how: &str) {
+    let created = ctx
+        .broker
+        .store
+        .topics()
+        .get_or_create(TopicConfig::new(OP_TOPIC, 1));
+    let op = MessageToStore {
+        flag: 0,
+        body: Bytes::from(q.to_string()),
+        sys_flag: 0,
+        born_timestamp: now_ms(),
+        born_host: ctx.advertised,
+        reconsume_times: 0,
+        prepared_tx_offset: 0,
+        properties: encode_properties(vec![("TAGS", "d"), ("RESOLUTION", how)]).into(),
+    };
+    let appended = match created {
+        Ok(_) => append(ctx, OP_TOPIC, 0, AppendPayload::Message(op))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = appended {
+        warn!(half_offset = q, %e, "could not record a transaction resolution");
+    }
 }
 
 /// Rewrites a PREPARED send for the half topic: (topic, queue, properties).
@@ -84,16 +173,14 @@ pub(crate) async fn end_transaction(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
             "the producer group does not match the half message",
         ));
     }
-    if !ctx
-        .transactions
-        .done
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(phy)
-    {
+    let q = u64::try_from(m.queue_offset).map_err(|_| illegal("bad half queue offset"))?;
+    // Reserved before the commit is stored, so two END_TRANSACTIONs for one
+    // half message cannot both commit it.
+    if !ctx.transactions.resolve(q) {
         return Ok(ok(cmd, &[]));
     }
     if state == TX_ROLLBACK {
+        record_op(ctx, q, "rollback").await;
         return Ok(ok(cmd, &[]));
     }
     let props = decode_properties(&m.properties);
@@ -124,13 +211,53 @@ pub(crate) async fn end_transaction(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
         properties: encode_properties(kept).into(),
     };
     if let Err(e) = append(ctx, &topic, qid, AppendPayload::Message(msg)).await {
-        // Let a retried END_TRANSACTION try again.
-        ctx.transactions
-            .done
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&phy);
+        // Let a retried END_TRANSACTION or the back-check try again.
+        ctx.transactions.unresolve(q);
         return Err(e);
     }
+    record_op(ctx, q, "commit").await;
     Ok(ok(cmd, &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use rokka_store::{AppendRequest, StoreConfig};
+
+    use super::*;
+
+    #[test]
+    fn resolutions_are_read_back_from_the_op_topic() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = StoreConfig::for_tests(dir.path());
+        cfg.max_message_size = 64 * 1024;
+        let store = Store::open(cfg, &prometheus::Registry::new()).unwrap();
+        for body in ["3", "7", "not a number", "3"] {
+            let op = MessageToStore {
+                flag: 0,
+                body: Bytes::from(body),
+                sys_flag: 0,
+                born_timestamp: 0,
+                born_host: "127.0.0.1:1".parse().unwrap(),
+                reconsume_times: 0,
+                prepared_tx_offset: 0,
+                properties: Bytes::from_static(b"TAGS\x01d"),
+            };
+            store
+                .append_blocking(AppendRequest {
+                    topic: Bytes::from_static(OP_TOPIC.as_bytes()),
+                    queue_id: 0,
+                    payload: AppendPayload::Message(op),
+                })
+                .unwrap();
+        }
+        let t = Transactions::load(&store);
+        let mut done: Vec<u64> = t.lock().done.iter().copied().collect();
+        done.sort_unstable();
+        assert_eq!(done, [3, 7]);
+        assert!(!t.resolve(7), "already resolved");
+        assert!(t.resolve(8));
+        t.unresolve(8);
+        assert!(!t.lock().done.contains(&8));
+        assert!(Transactions::load(&store).lock().checks.is_empty());
+    }
 }
