@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use rokka_protocols::remoting::body::TopicRouteData;
 use rokka_protocols::remoting::message::{
-    decode_message_id, decode_messages, decode_properties, encode_batch, BatchMessage,
+    create_message_id, decode_message_id, decode_messages, decode_properties, encode_batch,
+    BatchMessage,
 };
 use rokka_protocols::remoting::RemotingCommand;
 use support::remoting::*;
@@ -526,7 +527,11 @@ fn unresolved_transactions_are_checked_then_discarded() {
         let m = &msgs[0];
         assert_eq!(check.ext("msgId"), Some("TX1"));
         assert_eq!(check.ext("transactionId"), Some("TX1"));
-        assert_eq!(check.ext("brokerName"), Some("broker-a"));
+        assert_eq!(check.ext("bname"), Some("broker-a"));
+        assert_eq!(
+            check.ext("offsetMsgId"),
+            Some(create_message_id(r.broker, m.physical_offset).as_str())
+        );
         assert_eq!(
             check.ext("commitLogOffset").unwrap(),
             m.physical_offset.to_string()

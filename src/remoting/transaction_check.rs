@@ -11,7 +11,7 @@
 //! The check request carries the header fields of RocketMQ's
 //! CheckTransactionStateRequestHeader (`tranStateTableOffset`,
 //! `commitLogOffset`, `msgId`, `transactionId`, `offsetMsgId`, plus 5.x's
-//! `topic` and `brokerName`) and the half message as a stored message whose
+//! `topic` and `bname`) and the half message as a stored message whose
 //! topic and queue id are the real ones, as Java brokers send it.
 
 use std::sync::Arc;
@@ -167,7 +167,7 @@ fn check_request(ctx: &Ctx, m: &MessageExt) -> RemotingCommand {
         create_message_id(m.store_host, m.physical_offset),
     );
     ext.insert("topic", m.property("REAL_TOPIC").unwrap_or(""));
-    ext.insert("brokerName", ctx.broker.config.broker_name.as_str());
+    ext.insert("bname", ctx.broker.config.broker_name.as_str());
     let mut cmd = RemotingCommand::request(RequestCode::CHECK_TRANSACTION_STATE.0, ext);
     cmd.flag = FLAG_ONEWAY;
     cmd.opaque = ctx.next_conn_id() as i32;
