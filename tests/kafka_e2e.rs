@@ -312,6 +312,24 @@ fn idempotent_producer_duplicates_and_gaps() {
         45
     );
     assert_eq!(fetch(&mut c, "idem", 0, 0, 0).1, 4);
+    // After a restart the sequences are rebuilt from the stored batches: a
+    // retry of the last batch is still a duplicate, and the next one fits.
+    let rokka = rokka.restart();
+    let mut c = Conn::open(rokka.kafka);
+    assert_eq!(
+        produce(&mut c, "idem", 0, with_producer(&b, 5, 0, 2), -1),
+        (0, 2)
+    );
+    assert_eq!(fetch(&mut c, "idem", 0, 0, 0).1, 4);
+    assert_eq!(
+        produce(&mut c, "idem", 0, with_producer(&b, 5, 0, 9), -1).0,
+        45
+    );
+    assert_eq!(
+        produce(&mut c, "idem", 0, with_producer(&b, 5, 0, 4), -1),
+        (0, 4)
+    );
+    assert_eq!(fetch(&mut c, "idem", 0, 0, 0).1, 6);
 }
 
 /// A v2 batch claiming gzip compression whose body is not gzip, with a

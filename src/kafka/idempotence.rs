@@ -3,15 +3,21 @@
 //! batches are remembered, as Kafka does. A retried batch that matches one of
 //! them is acknowledged with its original offset and not appended again; a
 //! gap in the sequence is `OUT_OF_ORDER_SEQUENCE_NUMBER`; an older epoch is
-//! `INVALID_PRODUCER_EPOCH`. State is in memory (lost on restart, when any
-//! sequence is accepted again), and check and record are not atomic with the
-//! append: a producer sends one partition's batches in order on one
-//! connection, which rokka handles one request at a time.
+//! `INVALID_PRODUCER_EPOCH`. The table lives in memory and is rebuilt at
+//! start-up from the batches at the end of each partition
+//! ([`Sequences::rebuild`]; their headers carry producer id, epoch and
+//! sequence), so a producer retrying across a broker restart is still
+//! de-duplicated, like Kafka's rebuild of producer state from its log. Check
+//! and record are not atomic with the append: a producer sends one
+//! partition's batches in order on one connection, which rokka handles one
+//! request at a time.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use rokka_protocols::kafka::error_code;
+use rokka_store::entry::kafka::batch_range;
+use rokka_store::{EntryKind, Store};
 
 /// Batches remembered per producer and partition (Kafka's
 /// `NUM_BATCHES_TO_RETAIN`).
@@ -47,7 +53,57 @@ pub struct Sequences {
     table: Mutex<HashMap<(i64, String, u32), ProducerState>>,
 }
 
+/// Entries (batches) per partition read back by [`Sequences::rebuild`]:
+/// Kafka keeps the last five batches of each producer, so this covers about
+/// twenty producers interleaving on one partition.
+pub const REBUILD_ENTRIES: usize = 100;
+
+/// (producer id, epoch, base sequence, record count) of a stored v2 batch.
+fn producer_fields(batch: &[u8]) -> Option<(i64, i16, i32, u32)> {
+    let pid = i64::from_be_bytes(batch.get(43..51)?.try_into().ok()?);
+    let epoch = i16::from_be_bytes(batch.get(51..53)?.try_into().ok()?);
+    let seq = i32::from_be_bytes(batch.get(53..57)?.try_into().ok()?);
+    let count = u32::try_from(i32::from_be_bytes(batch.get(57..61)?.try_into().ok()?)).ok()?;
+    Some((pid, epoch, seq, count))
+}
+
 impl Sequences {
+    /// The table as the stored batches leave it: the idempotent batches
+    /// among the last `per_queue` entries of every partition, in log order.
+    pub fn rebuild(store: &Store, per_queue: usize) -> Sequences {
+        let s = Sequences::default();
+        for cq in store.consume_queues() {
+            // Newest first: the batch (CommitLog entry) of each record until
+            // `per_queue` distinct ones; a batch's records share one entry.
+            let mut phys: Vec<u64> = Vec::new();
+            let mut off = cq.max_offset();
+            while off > cq.min_offset() && phys.len() < per_queue {
+                off -= 1;
+                if let Some(e) = cq.get(off) {
+                    if phys.last() != Some(&e.phy_offset) {
+                        phys.push(e.phy_offset);
+                    }
+                }
+            }
+            for phy in phys.into_iter().rev() {
+                let Some(entry) = store.read_at(phy) else {
+                    continue;
+                };
+                if entry.kind != EntryKind::KafkaBatch {
+                    continue;
+                }
+                let fields = batch_range(&entry.bytes)
+                    .and_then(|r| producer_fields(&entry.bytes[r]))
+                    .filter(|f| f.0 >= 0 && f.3 > 0);
+                if let Some((pid, epoch, seq, count)) = fields {
+                    let base = i64::try_from(entry.queue_offset).unwrap_or(i64::MAX);
+                    s.record(pid, epoch, cq.topic(), cq.queue_id(), seq, count, base);
+                }
+            }
+        }
+        s
+    }
+
     /// Checks a batch of `count` records starting at `first_seq`.
     pub fn check(
         &self,

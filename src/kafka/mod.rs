@@ -69,12 +69,13 @@ impl KafkaContext {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_millis() as i64);
         let groups = Arc::new(group::GroupCoordinator::new(Arc::clone(&broker.groups)));
+        let broker_store = broker.store.clone();
         Ok(KafkaContext {
             broker,
             groups,
             metrics,
             next_producer_id: AtomicI64::new(seed),
-            sequences: idempotence::Sequences::default(),
+            sequences: idempotence::Sequences::rebuild(&broker_store, idempotence::REBUILD_ENTRIES),
         })
     }
 

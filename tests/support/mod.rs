@@ -40,39 +40,59 @@ pub struct Rokka {
     /// Every stderr line so far, when started with
     /// [`Rokka::start_capturing_log`].
     log: Option<Arc<Mutex<Vec<String>>>>,
-    _dir: tempfile::TempDir,
+    /// Command-line arguments beyond the defaults, kept for [`Rokka::restart`].
+    extra: Vec<String>,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Rokka {
     /// Starts with every listener on port 0.
     pub fn start() -> Rokka {
-        Rokka::launch(0, &[], false)
+        Rokka::launch(0, &[], false, None)
+    }
+
+    /// Stops this rokka with SIGTERM (asserting a clean exit) and starts a
+    /// new one on the same data directory and arguments, with new ports.
+    pub fn restart(mut self) -> Rokka {
+        let status = self.terminate();
+        assert!(status.success(), "rokka exited with {status}");
+        let dir = self.dir.take();
+        let extra: Vec<String> = std::mem::take(&mut self.extra);
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        Rokka::launch(0, &extra, self.log.is_some(), dir)
     }
 
     /// Starts with a fixed broker port (so that its VIP port, port − 2, is
     /// bound too).
     pub fn start_on_listen_port(listen_port: u16) -> Rokka {
-        Rokka::launch(listen_port, &[], false)
+        Rokka::launch(listen_port, &[], false, None)
     }
 
     /// Starts with a fixed broker port (0 = any) and extra command-line
     /// arguments.
     pub fn start_with(listen_port: u16, extra: &[&str]) -> Rokka {
-        Rokka::launch(listen_port, extra, false)
+        Rokka::launch(listen_port, extra, false, None)
     }
 
     /// Starts like [`Rokka::start`] and keeps every log line for
     /// [`Rokka::logged`].
     pub fn start_capturing_log() -> Rokka {
-        Rokka::launch(0, &[], true)
+        Rokka::launch(0, &[], true, None)
     }
 
-    fn launch(listen_port: u16, extra: &[&str], capture: bool) -> Rokka {
+    fn launch(
+        listen_port: u16,
+        extra: &[&str],
+        capture: bool,
+        dir: Option<tempfile::TempDir>,
+    ) -> Rokka {
         let listen_port = listen_port.to_string();
-        let dir = tempfile::Builder::new()
-            .prefix("rokka-test-")
-            .tempdir()
-            .expect("temporary directory");
+        let dir = dir.unwrap_or_else(|| {
+            tempfile::Builder::new()
+                .prefix("rokka-test-")
+                .tempdir()
+                .expect("temporary directory")
+        });
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_rokka"));
         cmd.current_dir(dir.path())
             .stdin(Stdio::null())
@@ -113,7 +133,8 @@ impl Rokka {
             kafka: SocketAddr::from(([127, 0, 0, 1], 0)),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
-            _dir: dir,
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
+            dir: Some(dir),
         };
         // From here on a panic kills the process through Drop.
         let (mut namesrv, mut broker, mut kafka, mut http) = (None, None, None, None);
