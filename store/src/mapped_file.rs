@@ -147,6 +147,36 @@ impl MappedFile {
         }))
     }
 
+    /// Faults `[from, to)` into the page cache ahead of the writer
+    /// (`MADV_POPULATE_READ`, Linux 5.14+): the first touch of a fresh
+    /// segment allocates and zero-fills page-cache folios, which otherwise
+    /// stalls the writer and every append of its round. Read-populating does
+    /// not dirty the pages, so nothing extra is written back. Best effort: an
+    /// older kernel's EINVAL is returned and ignored by the caller.
+    pub(crate) fn populate(&self, from: u64, to: u64) -> std::io::Result<()> {
+        const PAGE: u64 = 4096;
+        let from = from / PAGE * PAGE;
+        let to = to.min(self.size);
+        if from >= to {
+            return Ok(());
+        }
+        // SAFETY: `[from, to)` lies inside the mapping, which lives as long
+        // as `self`; MADV_POPULATE_READ only faults pages in and changes no
+        // byte of the mapping.
+        let rc = unsafe {
+            libc::madvise(
+                self.map.as_ptr().add(from as usize) as *mut libc::c_void,
+                (to - from) as usize,
+                libc::MADV_POPULATE_READ,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
     /// msync(MS_SYNC) of a range; the durability barrier for mapped writes.
     pub(crate) fn flush_range(&self, pos: u64, len: u64) -> std::io::Result<()> {
         if len == 0 {

@@ -234,7 +234,14 @@ impl Store {
                     source: e,
                 })
         };
+        // Ends when the writer, the only sender, is dropped.
+        let (prefault_tx, prefault_rx) = mpsc::channel();
+        writer.set_prefaulter(prefault_tx);
         let threads = vec![
+            spawn(
+                "rokka-prefault",
+                Box::new(move || crate::writer::run_prefaulter(prefault_rx)),
+            )?,
             spawn("rokka-writer", Box::new(move || writer.run(rx)))?,
             {
                 let (s, c, o, st) = (

@@ -68,6 +68,35 @@ pub(crate) struct Writer {
     cache: HashMap<String, Vec<Option<Arc<ConsumeQueue>>>>,
     touched: Vec<Arc<ConsumeQueue>>,
     done: Vec<Completion>,
+    /// Where the pages ahead of the append position are faulted in.
+    prefault: Option<std::sync::mpsc::Sender<Prefault>>,
+    /// CommitLog offset up to which prefaulting was asked for.
+    prefaulted: u64,
+}
+
+/// A range of a segment to fault in ahead of the writer.
+pub(crate) struct Prefault {
+    segment: Arc<MappedFile>,
+    from: u64,
+    to: u64,
+}
+
+/// How far ahead of the append position pages are faulted in, and the step
+/// at which the next range is asked for.
+const PREFAULT_AHEAD: u64 = 16 << 20;
+const PREFAULT_STEP: u64 = 4 << 20;
+
+/// Faults in the ranges the writer asks for until it goes away.
+pub(crate) fn run_prefaulter(jobs: Receiver<Prefault>) {
+    let mut warned = false;
+    while let Ok(p) = jobs.recv() {
+        if let Err(e) = p.segment.populate(p.from, p.to) {
+            if !warned {
+                tracing::debug!(error = %e, "cannot prefault CommitLog pages; appends fault them in");
+                warned = true;
+            }
+        }
+    }
 }
 
 impl Writer {
@@ -80,6 +109,37 @@ impl Writer {
             cache: HashMap::new(),
             touched: Vec::with_capacity(64),
             done: Vec::with_capacity(256),
+            prefault: None,
+            prefaulted: 0,
+        }
+    }
+
+    /// Asks `prefaulter` to fault in the pages ahead of the append position.
+    pub(crate) fn set_prefaulter(&mut self, prefaulter: std::sync::mpsc::Sender<Prefault>) {
+        self.prefault = Some(prefaulter);
+    }
+
+    /// Keeps about [`PREFAULT_AHEAD`] bytes of the current segment faulted
+    /// in beyond the append position, asking for [`PREFAULT_STEP`] or more
+    /// at a time.
+    fn prefault_ahead(&mut self) {
+        let (Some(tx), Some(seg)) = (&self.prefault, &self.segment) else {
+            return;
+        };
+        let seg_end = seg.base() + seg.size();
+        let from = self.prefaulted.max(self.write_pos).max(seg.base());
+        let to = (self.write_pos + PREFAULT_AHEAD).min(seg_end);
+        if to >= from + PREFAULT_STEP || (to == seg_end && to > from) {
+            let job = Prefault {
+                segment: Arc::clone(seg),
+                from: from - seg.base(),
+                to: to - seg.base(),
+            };
+            if tx.send(job).is_ok() {
+                self.prefaulted = to;
+            } else {
+                self.prefault = None;
+            }
         }
     }
 
@@ -395,6 +455,7 @@ impl Writer {
                 }
             }
             self.publish();
+            self.prefault_ahead();
             self.shared
                 .metrics
                 .group_size
