@@ -7,7 +7,8 @@
 # scenarios and then its `lag` subcommand: N sends, a lite pull group polls M
 # and commits M), starts Prometheus on loopback scraping rokka with
 # grafana/prometheus.yml, then:
-#   - `promtool check metrics` over a scrape of /metrics,
+#   - `promtool check metrics` over a scrape of /metrics, and every
+#     compatibility family of the issue present with the exporters' labels,
 #   - the Kafka group's and the RocketMQ group's lag read through Prometheus
 #     are N-M (rokka's family and the kafka_exporter / RocketMQ-compatible
 #     ones),
@@ -139,6 +140,40 @@ if grep -Ev '^kafka_consumergroup_(lag|current_offset)_sum non-histogram and non
     | grep -q .; then
     fail "promtool check metrics"
 fi
+
+# Every compatibility family the issue names is published, with the label
+# names the exporters use (dashboards built on them match on both).
+missing=""
+while read -r family labels; do
+    line="$(grep -m1 "^$family{" "$work/metrics.txt" || true)"
+    if [ -z "$line" ]; then
+        missing="$missing $family"
+        continue
+    fi
+    for l in ${labels//,/ }; do
+        case "$line" in *"$l=\""*) ;; *) missing="$missing $family(label $l)" ;; esac
+    done
+done <<'FAMILIES'
+kafka_topic_partitions topic
+kafka_topic_partition_current_offset topic,partition
+kafka_topic_partition_oldest_offset topic,partition
+kafka_consumergroup_current_offset consumergroup,topic,partition
+kafka_consumergroup_lag consumergroup,topic,partition
+kafka_consumergroup_lag_sum consumergroup,topic
+kafka_consumergroup_members consumergroup
+rocketmq_messages_in_total cluster,node_type,node_id,topic
+rocketmq_messages_out_total cluster,node_type,node_id,topic,consumer_group
+rocketmq_throughput_in_total cluster,node_type,node_id,topic
+rocketmq_throughput_out_total cluster,node_type,node_id,topic,consumer_group
+rocketmq_consumer_lag_messages cluster,node_type,node_id,topic,consumer_group
+rocketmq_consumer_lag_latency cluster,node_type,node_id,topic,consumer_group
+rocketmq_group_diff group,topic,countOfOnlineConsumers,msgModel
+rocketmq_producer_tps cluster,broker,topic
+rocketmq_consumer_tps cluster,broker,topic,group
+FAMILIES
+grep -q '^kafka_brokers ' "$work/metrics.txt" || missing="$missing kafka_brokers"
+[ -z "$missing" ] || fail "compatibility families missing:$missing"
+echo "all compatibility families present with the exporters' labels"
 
 lag="$(query "sum(rokka_consumergroup_lag_messages{group=\"$group\",topic=\"$topic\"})")"
 compat="$(query "kafka_consumergroup_lag_sum{consumergroup=\"$group\",topic=\"$topic\"}")"
