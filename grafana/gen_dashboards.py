@@ -166,8 +166,9 @@ OVERVIEW = [
         ('sum by (listener) (rate(rokka_listener_sent_bytes_total[1m]))', "out {{listener}}"),
     ], "Bps"),
     row("Store and process"),
-    panel("Append rate", [
+    panel("Append rate and backpressure", [
         ('sum(rate(rokka_store_appended_messages_total[1m]))', "messages/s"),
+        ('rate(rokka_store_append_backpressure_waits_total[1m])', "appends waiting for room/s"),
     ], "short", w=8),
     panel("fsync latency p99", [
         ('histogram_quantile(0.99, sum by (le) (rate(rokka_store_fsync_seconds_bucket[1m])))', "p99"),

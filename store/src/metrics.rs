@@ -32,6 +32,8 @@ pub struct StoreMetrics {
     pub segments_deleted: IntCounter,
     /// Entries replayed by the last recovery.
     pub recovered_entries: IntGauge,
+    /// Appends that waited for room under `max_pending_append_bytes`.
+    pub append_waits: IntCounter,
 }
 
 impl StoreMetrics {
@@ -108,6 +110,10 @@ impl StoreMetrics {
                 "rokka_store_recovered_entries",
                 "Entries replayed from the commit log by the last recovery",
             )?,
+            append_waits: IntCounter::new(
+                "rokka_store_append_backpressure_waits_total",
+                "Appends that waited because max_pending_append_bytes of appends were in flight",
+            )?,
         };
         registry.register(Box::new(m.appended_messages.clone()))?;
         registry.register(Box::new(m.appended_bytes.clone()))?;
@@ -119,6 +125,7 @@ impl StoreMetrics {
         registry.register(Box::new(m.unflushed_bytes.clone()))?;
         registry.register(Box::new(m.segments_deleted.clone()))?;
         registry.register(Box::new(m.recovered_entries.clone()))?;
+        registry.register(Box::new(m.append_waits.clone()))?;
         Ok(m)
     }
 

@@ -347,23 +347,35 @@ impl Store {
     /// Appends; completes when stored (and synced, with SYNC_FLUSH). Waits
     /// first while `max_pending_append_bytes` of appends are in flight.
     pub async fn append(&self, req: AppendRequest) -> Result<AppendResult> {
-        let _in_flight = self
-            .inner
-            .pending
-            .acquire_many(self.permits_for(&req))
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        let n = self.permits_for(&req);
+        let _in_flight = match self.inner.pending.try_acquire_many(n) {
+            Ok(p) => p,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(StoreError::Closed),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                self.inner.shared.metrics.append_waits.inc();
+                self.inner
+                    .pending
+                    .acquire_many(n)
+                    .await
+                    .map_err(|_| StoreError::Closed)?
+            }
+        };
         self.send(req)?.await.map_err(|_| StoreError::Closed)?
     }
 
     /// `append` for threads outside a runtime.
     pub fn append_blocking(&self, req: AppendRequest) -> Result<AppendResult> {
         let n = self.permits_for(&req);
+        let mut waited = false;
         let _in_flight = loop {
             match self.inner.pending.try_acquire_many(n) {
                 Ok(p) => break p,
                 Err(tokio::sync::TryAcquireError::Closed) => return Err(StoreError::Closed),
                 Err(tokio::sync::TryAcquireError::NoPermits) => {
+                    if !waited {
+                        self.inner.shared.metrics.append_waits.inc();
+                        waited = true;
+                    }
                     std::thread::sleep(std::time::Duration::from_millis(1))
                 }
             }

@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use common::{kafka, open, props, rocket, small_config};
+use common::{kafka, props, rocket, small_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appends_in_flight_stay_within_the_budget() {
@@ -15,7 +15,8 @@ async fn appends_in_flight_stay_within_the_budget() {
     let mut cfg = small_config(dir.path());
     cfg.max_pending_append_bytes = 8 * 1024;
     cfg.flush_disk_type = rokka_store::FlushDiskType::SyncFlush;
-    let store = open(cfg);
+    let registry = prometheus::Registry::new();
+    let store = rokka_store::Store::open(cfg, &registry).unwrap();
 
     // Watch the in-flight bytes while 64 appenders of ~4 KiB race.
     let done = Arc::new(AtomicBool::new(false));
@@ -55,6 +56,13 @@ async fn appends_in_flight_stay_within_the_budget() {
     assert!(peak > 0, "the watcher saw appends in flight");
     assert!(peak <= 8 * 1024, "in flight {peak} bytes > budget");
     assert_eq!(store.pending_append_bytes(), 0);
+    let waits = registry
+        .gather()
+        .into_iter()
+        .find(|f| f.name() == "rokka_store_append_backpressure_waits_total")
+        .map(|f| f.get_metric()[0].get_counter().get_value())
+        .unwrap_or_default();
+    assert!(waits >= 1.0, "some appenders waited ({waits})");
     // The blocking variant takes the same permits.
     let s = store.clone();
     let r =
