@@ -22,22 +22,15 @@ cargo build --release --locked --manifest-path "$repo/conformance/rocketmq/clien
 client="$CARGO_TARGET_DIR/release/rokka-rocketmq-conformance"
 
 work="$(mktemp -d)"
-log="$work/rokka.log"
-pid=""
+# shellcheck source=../lib/rokka.sh
+. "$repo/conformance/lib/rokka.sh"
 cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    sleep 0.5
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    rokka_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
-"$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$work/data" --namesrv-port 0 \
-    --listen-port 0 --kafka-port 0 --http-port 0 --log-level warn,rokka=info >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do grep -q "kafka listening on" "$log" && break; sleep 0.1; done
-namesrv="$(sed -n 's/.*namesrv listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)"
-kafka="$(sed -n 's/.*kafka listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)"
-[ -n "$namesrv" ] && [ -n "$kafka" ] || { cat "$log"; exit 1; }
+ROKKA_LOG_LEVEL=warn,rokka=info rokka_start "$work" || exit 1
+namesrv="$ROKKA_NAMESRV" kafka="$ROKKA_KAFKA"
 
 # Load: N RocketMQ messages (1 KiB) and N Kafka records (1 KiB of base64, so
 # lz4 has real work), both over 4 queues/partitions.

@@ -56,12 +56,10 @@ GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$ROOT/target/conformance-cross
     || { cat "$WORK/go/build.log"; die "sarama build"; }
 
 # --- broker --------------------------------------------------------------------
-ROKKA_PID=""
+# shellcheck source=../lib/rokka.sh
+. "$ROOT/conformance/lib/rokka.sh"
 cleanup() {
-    if [ -n "$ROKKA_PID" ]; then
-        kill "$ROKKA_PID" 2>/dev/null || true
-        wait "$ROKKA_PID" 2>/dev/null || true
-    fi
+    rokka_stop
     if [ "${KEEP_WORK:-0}" != 1 ]; then rm -rf "$WORK"; else log "kept $WORK"; fi
 }
 trap cleanup EXIT
@@ -70,18 +68,8 @@ START=$(date +%s)
 # segments early when it is briefly nearly full; small CommitLog segments.
 printf '%s\n' rokka.diskRefuseRatio=100 rokka.diskCleanForciblyRatio=100 \
     mapedFileSizeCommitLog=134217728 >"$WORK/rokka.conf"
-"$ROKKA_BIN" --config "$WORK/rokka.conf" --bind-address 127.0.0.1 --kafka-port 0 --http-port 0 --namesrv-port 0 \
-    --listen-port 0 --data-dir "$WORK/data" --log-level info >"$WORK/rokka.log" 2>&1 &
-ROKKA_PID=$!
-ADDR="" NS=""
-for _ in $(seq 1 200); do
-    ADDR="$(sed -n 's/.*kafka listening on \([0-9.:]*\).*/\1/p' "$WORK/rokka.log" | head -1)"
-    NS="$(sed -n 's/.*namesrv listening on \([0-9.:]*\).*/\1/p' "$WORK/rokka.log" | head -1)"
-    [ -n "$ADDR" ] && [ -n "$NS" ] && break
-    kill -0 "$ROKKA_PID" 2>/dev/null || { cat "$WORK/rokka.log"; die "rokka exited"; }
-    sleep 0.1
-done
-[ -n "$ADDR" ] && [ -n "$NS" ] || { cat "$WORK/rokka.log"; die "no listening lines in the rokka log"; }
+rokka_start "$WORK" --config "$WORK/rokka.conf" || die "rokka did not start"
+ADDR="$ROKKA_KAFKA" NS="$ROKKA_NAMESRV"
 log "rokka: kafka $ADDR, namesrv $NS"
 
 FAILED=()

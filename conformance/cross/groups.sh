@@ -43,7 +43,8 @@ CLIENT="$ROOT/target/conformance-rocketmq/release/rokka-rocketmq-conformance"
 
 # --- broker ------------------------------------------------------------------
 WORK="$(mktemp -d)"
-ROKKA_PID=""
+# shellcheck source=../lib/rokka.sh
+. "$ROOT/conformance/lib/rokka.sh"
 cleanup() {
     # RocketMQ consumer processes left behind by a killed groups.py (by pid,
     # only if that pid still runs the client).
@@ -54,29 +55,13 @@ cleanup() {
             fi
         done <"$WORK/rocketmq-consumers.pids"
     fi
-    if [ -n "$ROKKA_PID" ] && kill -0 "$ROKKA_PID" 2>/dev/null; then
-        kill "$ROKKA_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$ROKKA_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$ROKKA_PID" 2>/dev/null || true
-    fi
+    rokka_stop
     if [ "${KEEP_WORK:-0}" != 1 ]; then rm -rf "$WORK"; else log "work dir kept: $WORK"; fi
 }
 trap cleanup EXIT
 
-"$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$WORK/data" \
-    --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 \
-    --log-level info >"$WORK/rokka.log" 2>&1 &
-ROKKA_PID=$!
-addr() { sed -n "s/.*$1 listening on \([0-9.:]*\).*/\1/p" "$WORK/rokka.log" | head -1; }
-for _ in $(seq 1 200); do
-    [ -n "$(addr kafka)" ] && [ -n "$(addr remoting)" ] && [ -n "$(addr namesrv)" ] && break
-    kill -0 "$ROKKA_PID" 2>/dev/null || { cat "$WORK/rokka.log"; fail "rokka exited"; }
-    sleep 0.1
-done
-KAFKA="$(addr kafka)"
-NAMESRV="$(addr namesrv)"
-REMOTING="$(addr remoting)"
-[ -n "$KAFKA" ] && [ -n "$NAMESRV" ] && [ -n "$REMOTING" ] || { cat "$WORK/rokka.log"; fail "listener addresses not in the log"; }
+rokka_start "$WORK" || fail "rokka did not start"
+KAFKA="$ROKKA_KAFKA" NAMESRV="$ROKKA_NAMESRV" REMOTING="$ROKKA_REMOTING"
 log "rokka pid $ROKKA_PID: kafka $KAFKA, namesrv $NAMESRV, remoting $REMOTING"
 
 START=$(date +%s)

@@ -42,27 +42,16 @@ python3 -m venv "$VENV"
 
 # --- broker ------------------------------------------------------------------
 WORK="$(mktemp -d)"
-ROKKA_PID=""
+# shellcheck source=../lib/rokka.sh
+. "$ROOT/conformance/lib/rokka.sh"
 cleanup() {
-    if [ -n "$ROKKA_PID" ]; then
-        kill "$ROKKA_PID" 2>/dev/null || true
-        wait "$ROKKA_PID" 2>/dev/null || true
-    fi
+    rokka_stop
     if [ "${KEEP_WORK:-0}" != 1 ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
-"$ROKKA_BIN" --bind-address 127.0.0.1 --kafka-port 0 --http-port 0 --namesrv-port 0 \
-    --listen-port 0 --data-dir "$WORK/data" --log-level info 2>"$WORK/rokka.log" &
-ROKKA_PID=$!
-ADDR=""
-for _ in $(seq 1 200); do
-    ADDR="$(sed -n 's/.*kafka listening on \([0-9.:]*\).*/\1/p' "$WORK/rokka.log" | head -1)"
-    [ -n "$ADDR" ] && break
-    kill -0 "$ROKKA_PID" 2>/dev/null || { cat "$WORK/rokka.log"; fail "rokka exited"; }
-    sleep 0.1
-done
-[ -n "$ADDR" ] || { cat "$WORK/rokka.log"; fail "no 'kafka listening on' line"; }
+rokka_start "$WORK" || fail "rokka did not start"
+ADDR="$ROKKA_KAFKA"
 log "rokka kafka listener at $ADDR"
 on_error() { log "rokka log tail:"; tail -30 "$WORK/rokka.log" || true; }
 trap 'on_error' ERR

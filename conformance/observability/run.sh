@@ -33,8 +33,11 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null || ! c
 fi
 
 work="$(mktemp -d)"
+# shellcheck source=../lib/rokka.sh
+. "$repo/conformance/lib/rokka.sh"
 pids=()
 cleanup() {
+    rokka_stop
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do
         for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -60,18 +63,8 @@ print(r[0]["value"][1] if r else "")
 EOF
 }
 
-"$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$work/data" \
-    --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 \
-    --log-level info >"$work/rokka.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 200); do
-    grep -q "rokka .* ready" "$work/rokka.log" && break
-    kill -0 "${pids[0]}" 2>/dev/null || fail "rokka exited"
-    sleep 0.1
-done
-grep -q "rokka .* ready" "$work/rokka.log" || fail "rokka did not start within 20 s"
-addr() { sed -n "s/.*$1 listening on \([0-9.:]*\).*/\1/p" "$work/rokka.log" | head -1; }
-http="$(addr http)" kafka="$(addr kafka)" namesrv="$(addr namesrv)"
+rokka_start "$work" || fail "rokka did not start within 20 s"
+http="$ROKKA_HTTP" kafka="$ROKKA_KAFKA" namesrv="$ROKKA_NAMESRV"
 echo "rokka: http $http, kafka $kafka, namesrv $namesrv"
 
 # Kafka: N records, a group that reads M and commits, then stops.

@@ -16,39 +16,25 @@ cargo build --release --locked --manifest-path "$here/client/Cargo.toml"
 client="$CARGO_TARGET_DIR/release/rokka-rocketmq-conformance"
 
 work="$(mktemp -d)"
-log="$work/rokka.log"
-pid=""
+# shellcheck source=../lib/rokka.sh
+. "$repo/conformance/lib/rokka.sh"
 cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
+    rokka_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 # Port 0 everywhere: the addresses are read back from the log.
-"$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$work/data" \
-    --namesrv-port 0 --listen-port 0 \
-    --kafka-port 0 --http-port 0 --log-level info >"$log" 2>&1 &
-pid=$!
-
-for _ in $(seq 1 200); do
-    grep -q "remoting listening on" "$log" && break
-    kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "rokka exited" >&2; exit 1; }
-    sleep 0.1
-done
-grep -q "remoting listening on" "$log" || { cat "$log"; echo "rokka did not start" >&2; exit 1; }
-namesrv="$(sed -n 's/.*namesrv listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)"
-echo "rokka pid $pid, namesrv $namesrv"
+rokka_start "$work" || exit 1
+namesrv="$ROKKA_NAMESRV"
+echo "rokka pid $ROKKA_PID, namesrv $namesrv"
 
 start=$(date +%s)
 status=0
 timeout 360 "$client" "$namesrv" >"$work/client.log" 2>&1 || status=$?
 grep -E "^(PASS|FAIL|CONFORMANCE)" "$work/client.log" || true
 # Which request codes the client exercised, from rokka's /metrics.
-http="$(sed -n 's/.*http listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)"
+http="$ROKKA_HTTP"
 if [ -n "$http" ] && exec 3<>"/dev/tcp/${http%:*}/${http##*:}" 2>/dev/null; then
     printf 'GET /metrics HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$http" >&3
     echo "request codes served (code=count):"
@@ -59,7 +45,7 @@ fi
 echo "rocketmq conformance took $(( $(date +%s) - start )) s"
 if [ "$status" -ne 0 ]; then
     echo "---- client log (tail) ----"; tail -50 "$work/client.log"
-    echo "---- rokka log (tail) ----"; tail -50 "$log"
+    echo "---- rokka log (tail) ----"; tail -50 "$ROKKA_LOG"
     echo "rocketmq conformance FAILED (exit $status)" >&2
     exit 1
 fi

@@ -1,0 +1,60 @@
+# Sourced by the conformance suites and benchmark scripts: start and stop
+# the release rokka ($ROKKA_BIN) on 127.0.0.1 with every listener on port 0,
+# reading the chosen addresses back from its log.
+#
+#   rokka_start DIR [ARGS...]
+#       Starts rokka with its data in DIR/data, its log in DIR/rokka.log and
+#       ARGS (e.g. --config FILE); the log filter is $ROKKA_LOG_LEVEL (info).
+#       Waits up to 20 s for its "ready" line, then sets ROKKA_PID, ROKKA_LOG
+#       and ROKKA_KAFKA, ROKKA_NAMESRV, ROKKA_REMOTING, ROKKA_HTTP
+#       (host:port). Prints the log and returns 1 if rokka exits or is not
+#       ready in time.
+#   rokka_stop
+#       SIGTERM, up to 5 s to exit, then SIGKILL. Safe to call twice, and
+#       before rokka_start.
+
+ROKKA_PID=""
+ROKKA_LOG=""
+
+rokka_addr() { sed -n "s/.*$1 listening on \([0-9.:]*\).*/\1/p" "$ROKKA_LOG" | head -1; }
+
+rokka_start() {
+    local dir="$1"
+    shift
+    : "${ROKKA_BIN:?set ROKKA_BIN to the rokka release binary}"
+    ROKKA_LOG="$dir/rokka.log"
+    "$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$dir/data" \
+        --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 \
+        --log-level "${ROKKA_LOG_LEVEL:-info}" "$@" >"$ROKKA_LOG" 2>&1 &
+    ROKKA_PID=$!
+    local _
+    for _ in $(seq 1 200); do
+        grep -q "rokka .* ready" "$ROKKA_LOG" && break
+        kill -0 "$ROKKA_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if ! grep -q "rokka .* ready" "$ROKKA_LOG"; then
+        cat "$ROKKA_LOG" >&2
+        echo "rokka did not start (see its log above)" >&2
+        return 1
+    fi
+    ROKKA_KAFKA="$(rokka_addr kafka)"
+    ROKKA_NAMESRV="$(rokka_addr namesrv)"
+    ROKKA_REMOTING="$(rokka_addr remoting)"
+    ROKKA_HTTP="$(rokka_addr http)"
+}
+
+rokka_stop() {
+    [ -n "$ROKKA_PID" ] || return 0
+    if kill -0 "$ROKKA_PID" 2>/dev/null; then
+        kill "$ROKKA_PID" 2>/dev/null || true
+        local _
+        for _ in $(seq 1 50); do
+            kill -0 "$ROKKA_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$ROKKA_PID" 2>/dev/null || true
+    fi
+    wait "$ROKKA_PID" 2>/dev/null || true
+    ROKKA_PID=""
+}
