@@ -17,18 +17,12 @@ repo="$(cd "$here/../.." && pwd)"
 N="${N:-100000}"
 ROUNDS="${ROUNDS:-3}"
 command -v kcat >/dev/null || apt-get install -y --no-install-recommends kcat >/dev/null
-export CARGO_TARGET_DIR="$repo/target/conformance-rocketmq"
-cargo build --release --locked --manifest-path "$repo/conformance/rocketmq/client/Cargo.toml"
-client="$CARGO_TARGET_DIR/release/rokka-rocketmq-conformance"
-
-work="$(mktemp -d)"
 # shellcheck source=../lib/rokka.sh
 . "$repo/conformance/lib/rokka.sh"
-cleanup() {
-    rokka_stop
-    rm -rf "$work"
-}
-trap cleanup EXIT
+rocketmq_client_build
+client="$ROCKETMQ_CLIENT"
+rokka_scratch
+work="$ROKKA_WORK"
 ROKKA_LOG_LEVEL=warn,rokka=info rokka_start "$work" || exit 1
 namesrv="$ROKKA_NAMESRV" kafka="$ROKKA_KAFKA"
 

@@ -45,9 +45,10 @@ fi
 PY="$VENV/bin/python"
 
 log "building the RocketMQ client program (first build takes several minutes)"
-CARGO_TARGET_DIR="$ROOT/target/conformance-rocketmq" \
-    cargo build --release --locked --quiet --manifest-path "$ROOT/conformance/rocketmq/client/Cargo.toml"
-RMQ="$ROOT/target/conformance-rocketmq/release/rokka-rocketmq-conformance"
+# shellcheck source=../lib/rokka.sh
+. "$ROOT/conformance/lib/rokka.sh"
+rocketmq_client_build --quiet
+RMQ="$ROCKETMQ_CLIENT"
 
 WORK="$(mktemp -d)"
 mkdir -p "$WORK/go" "$WORK/s1" "$WORK/s2"
@@ -56,8 +57,6 @@ GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$ROOT/target/conformance-cross
     || { cat "$WORK/go/build.log"; die "sarama build"; }
 
 # --- broker --------------------------------------------------------------------
-# shellcheck source=../lib/rokka.sh
-. "$ROOT/conformance/lib/rokka.sh"
 cleanup() {
     rokka_stop
     if [ "${KEEP_WORK:-0}" != 1 ]; then rm -rf "$WORK"; else log "kept $WORK"; fi

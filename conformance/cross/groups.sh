@@ -37,14 +37,13 @@ fi
 # The checks themselves must catch a bad hand-over (synthetic deliveries).
 "$VENV/bin/python" "$HERE/groups_selftest.py" || fail "checker self-test"
 log "building the RocketMQ client (first build takes several minutes)"
-CARGO_TARGET_DIR="$ROOT/target/conformance-rocketmq" \
-    cargo build --release --locked --manifest-path "$ROOT/conformance/rocketmq/client/Cargo.toml"
-CLIENT="$ROOT/target/conformance-rocketmq/release/rokka-rocketmq-conformance"
+# shellcheck source=../lib/rokka.sh
+. "$ROOT/conformance/lib/rokka.sh"
+rocketmq_client_build
+CLIENT="$ROCKETMQ_CLIENT"
 
 # --- broker ------------------------------------------------------------------
 WORK="$(mktemp -d)"
-# shellcheck source=../lib/rokka.sh
-. "$ROOT/conformance/lib/rokka.sh"
 cleanup() {
     # RocketMQ consumer processes left behind by a killed groups.py (by pid,
     # only if that pid still runs the client).

@@ -14,24 +14,12 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check confluent-kafka==2.16.1
 fi
-work="$(mktemp -d)"
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/data"
-"$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$work/data" --namesrv-port 0 \
-    --listen-port 0 --kafka-port 0 --http-port 0 --log-level warn,rokka=info 2>"$work/rokka.log" &
-pid=$!
-addr=""
-for _ in $(seq 1 200); do
-    addr="$(sed -n 's/.*kafka listening on \([0-9.:]*\).*/\1/p' "$work/rokka.log" | head -1)"
-    [ -n "$addr" ] && break
-    sleep 0.1
-done
-[ -n "$addr" ] || { cat "$work/rokka.log"; exit 1; }
+# shellcheck source=../lib/rokka.sh
+. "$repo/conformance/lib/rokka.sh"
+rokka_scratch
+work="$ROKKA_WORK"
+ROKKA_LOG_LEVEL=warn,rokka=info rokka_start "$work" || exit 1
+addr="$ROKKA_KAFKA" pid="$ROKKA_PID"
 rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$pid/status"; }
 echo "rokka RSS idle: $(rss) kB"

@@ -12,6 +12,14 @@
 #   rokka_stop
 #       SIGTERM, up to 5 s to exit, then SIGKILL. Safe to call twice, and
 #       before rokka_start.
+#   rokka_scratch
+#       For scripts with no other clean-up: a temporary work directory in
+#       ROKKA_WORK, and an EXIT trap that stops rokka and removes it.
+#   rocketmq_client_build [CARGO ARGS...]
+#       Builds the rocketmq-client-rust scenario program
+#       (conformance/rocketmq/client, its own Cargo.lock) into
+#       target/conformance-rocketmq (a no-op when up to date) and sets
+#       ROCKETMQ_CLIENT to it.
 
 ROKKA_PID=""
 ROKKA_LOG=""
@@ -57,4 +65,17 @@ rokka_stop() {
     fi
     wait "$ROKKA_PID" 2>/dev/null || true
     ROKKA_PID=""
+}
+
+rokka_scratch() {
+    ROKKA_WORK="$(mktemp -d)"
+    trap 'rokka_stop; rm -rf "$ROKKA_WORK"' EXIT
+}
+
+rocketmq_client_build() {
+    local repo
+    repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    CARGO_TARGET_DIR="$repo/target/conformance-rocketmq" cargo build --release --locked \
+        --manifest-path "$repo/conformance/rocketmq/client/Cargo.toml" "$@"
+    ROCKETMQ_CLIENT="$repo/target/conformance-rocketmq/release/rokka-rocketmq-conformance"
 }

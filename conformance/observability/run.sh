@@ -3,7 +3,7 @@
 # starts the release rokka ($ROKKA_BIN) on 127.0.0.1 with free ports and a temp
 # data dir, puts load through both protocols with real clients (kcat produces
 # N and a `kcat -G` group consumes M then stops, so it lags N-M; the
-# rocketmq-client-rust scenario binary, built here if missing, runs its
+# rocketmq-client-rust scenario binary (built here, a no-op when up to date) runs its
 # scenarios and then its `lag` subcommand: N sends, a lite pull group polls M
 # and commits M), starts Prometheus on loopback scraping rokka with
 # grafana/prometheus.yml, then:
@@ -83,15 +83,11 @@ printf '\x7f\xff\xff\xff' \
     | timeout 5 python3 -c 'import socket,sys; h,p=sys.argv[1].rsplit(":",1); s=socket.create_connection((h,int(p))); s.sendall(sys.stdin.buffer.read()); s.recv(10)' "$kafka" || true
 
 # RocketMQ: the rocketmq-client-rust scenarios (send, push/pull/lite-pull
-# consumers with committed offsets, retries), built here if missing, then a
+# consumers with committed offsets, retries), then a
 # group that lags: N sends to queue 0, a lite pull group polls M and commits M.
-client="$repo/target/conformance-rocketmq/release/rokka-rocketmq-conformance"
-if [ ! -x "$client" ]; then
-    echo "building the RocketMQ client ($client)"
-    CARGO_TARGET_DIR="$repo/target/conformance-rocketmq" cargo build --release --locked \
-        --manifest-path "$repo/conformance/rocketmq/client/Cargo.toml" >"$work/client-build.log" 2>&1 \
-        || { tail -20 "$work/client-build.log"; fail "building the RocketMQ client"; }
-fi
+rocketmq_client_build >"$work/client-build.log" 2>&1 \
+    || { tail -20 "$work/client-build.log"; fail "building the RocketMQ client"; }
+client="$ROCKETMQ_CLIENT"
 echo "RocketMQ load: $client"
 timeout 360 "$client" "$namesrv" >"$work/client.log" 2>&1 \
     || { tail -20 "$work/client.log"; fail "RocketMQ client scenarios"; }

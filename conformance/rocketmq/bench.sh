@@ -7,25 +7,14 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 : "${ROKKA_BIN:=$repo/target/release/rokka}"
-export CARGO_TARGET_DIR="$repo/target/conformance-rocketmq"
-cargo build --release --locked --manifest-path "$here/client/Cargo.toml"
-client="$CARGO_TARGET_DIR/release/rokka-rocketmq-conformance"
-
-work="$(mktemp -d)"
-log="$work/rokka.log"
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    sleep 0.5
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-"$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$work/data" --namesrv-port 0 \
-    --listen-port 0 --kafka-port 0 --http-port 0 --log-level warn,rokka=info >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do grep -q "remoting listening on" "$log" && break; sleep 0.1; done
-namesrv="$(sed -n 's/.*namesrv listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)"
+# shellcheck source=../lib/rokka.sh
+. "$repo/conformance/lib/rokka.sh"
+rocketmq_client_build
+client="$ROCKETMQ_CLIENT"
+rokka_scratch
+work="$ROKKA_WORK"
+ROKKA_LOG_LEVEL=warn,rokka=info rokka_start "$work" || exit 1
+namesrv="$ROKKA_NAMESRV" pid="$ROKKA_PID"
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
 echo "rokka RSS idle: $(rss)"
 # Baseline in the same run: raw sequential write + fdatasync of 100 MB (about

@@ -10,19 +10,14 @@ repo="$(cd "$here/../.." && pwd)"
 : "${ROKKA_BIN:=$repo/target/release/rokka}"
 [ -x "$ROKKA_BIN" ] || { echo "ROKKA_BIN=$ROKKA_BIN is not executable" >&2; exit 1; }
 
-export CARGO_TARGET_DIR="$repo/target/conformance-rocketmq"
-echo "building the RocketMQ client scenarios (first build takes several minutes)"
-cargo build --release --locked --manifest-path "$here/client/Cargo.toml"
-client="$CARGO_TARGET_DIR/release/rokka-rocketmq-conformance"
-
-work="$(mktemp -d)"
 # shellcheck source=../lib/rokka.sh
 . "$repo/conformance/lib/rokka.sh"
-cleanup() {
-    rokka_stop
-    rm -rf "$work"
-}
-trap cleanup EXIT
+echo "building the RocketMQ client scenarios (first build takes several minutes)"
+rocketmq_client_build
+client="$ROCKETMQ_CLIENT"
+
+rokka_scratch
+work="$ROKKA_WORK"
 
 # Port 0 everywhere: the addresses are read back from the log.
 rokka_start "$work" || exit 1
