@@ -366,3 +366,28 @@ fn rocketmq_pull_of_a_kafka_batch_returns_at_most_max_msg_nums() {
     assert_eq!(got, ["v1", "v3", "v5", "v7"]);
     assert_eq!(next, 8);
 }
+
+#[test]
+fn rocketmq_5x_lz4_and_zstd_bodies_are_decompressed_for_kafka() {
+    use std::io::Write as _;
+    let r = Rokka::start();
+    let mut rc = Conn::open(r.broker);
+    let body: Vec<u8> = (0..30_000u32).map(|i| (i % 97) as u8).collect();
+    let mut l = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    l.write_all(&body).unwrap();
+    let lz4 = l.finish().unwrap();
+    let zstd = zstd::encode_all(&body[..], 3).unwrap();
+    // sysFlag: COMPRESSED | type << 8 (5.x CompressionType LZ4 = 1, ZSTD = 2).
+    assert_eq!(send(&mut rc, "X5", 1, 0x101, "", &lz4), 0);
+    assert_eq!(send(&mut rc, "X5", 1, 0x201, "", &zstd), 0);
+    let mut kc = KConn::open(r.kafka);
+    assert!(metadata(&mut kc, "X5") >= 2);
+    let (err, recs) = fetch(&mut kc, "X5", 1, 0);
+    assert_eq!((err, recs.len()), (0, 2));
+    assert_eq!(recs[0].value.as_deref(), Some(&body[..]), "LZ4 body");
+    assert_eq!(recs[1].value.as_deref(), Some(&body[..]), "ZSTD body");
+    // RocketMQ readers get the stored (compressed) bodies, as RocketMQ does.
+    let pulled = pulled(&mut rc, "X5", 1, 0, "*");
+    assert_eq!(pulled.len(), 2);
+    assert_eq!(&pulled[0].body[..], &lz4[..]);
+}

@@ -10,8 +10,9 @@ use super::{FormatError, HIDDEN_PROPERTIES, PROP_KEYS};
 ///
 /// * key: the KEYS property verbatim (several keys stay one space-separated
 ///   string), `None` without KEYS;
-/// * value: the body, inflated when sysFlag bit 0 (zlib) is set; a body that
-///   does not inflate (or uses a 5.x LZ4/ZSTD flag) is passed as stored;
+/// * value: the body, decompressed when sysFlag bit 0 is set (zlib, or the
+///   5.x LZ4 / ZSTD types in bits 8–10); a body that does not decompress is
+///   passed as stored;
 /// * timestamp: bornTimestamp (the batch is CreateTime);
 /// * headers: every other property in stored order, name and value as UTF-8
 ///   bytes, except [`HIDDEN_PROPERTIES`]; a name repeated in the properties
