@@ -95,11 +95,20 @@ fn group_is_live_in_one_ecosystem_at_a_time() {
     // Nobody live yet: either ecosystem may write the shared offsets.
     assert_eq!(rmq_commit(&mut rmq, "G", 5).code, 0);
 
+    // Before: a group with offsets only is Empty to Kafka tools.
+    assert_eq!(kafka_view(&mut kc, "G"), ("".into(), "Empty".into()));
+
     // A RocketMQ consumer takes the group.
     assert_eq!(heartbeat(&mut rmq, "10.0.0.1@rmq", &["G"]).code, 0);
     assert_eq!(
         consumer_list(&mut rmq, "G"),
         Ok(vec!["10.0.0.1@rmq".into()])
+    );
+    // Kafka tools see it as an active consumer group (so an offset reset
+    // waits for it), although no Kafka member is in it.
+    assert_eq!(
+        kafka_view(&mut kc, "G"),
+        ("consumer".into(), "Stable".into())
     );
 
     // Kafka JoinGroup: 23 and no member id, in v5 and v0.
@@ -218,4 +227,38 @@ fn closing_the_rocketmq_connection_frees_the_group() {
         &m,
         &[r#"rokka_consumergroup_members{group="C",protocol="kafka"} 1"#],
     );
+}
+
+/// How Kafka tools see `group`: (protocol type from ListGroups v2, state
+/// from DescribeGroups v0).
+fn kafka_view(c: &mut KConn, group: &str) -> (String, String) {
+    use rokka_protocols::kafka::list_groups::{decode_response, ListGroupsRequest};
+    use rokka_protocols::kafka::Reader;
+    let b = c.call(16, 2, |w| ListGroupsRequest::default().encode(w, 2));
+    let listed = decode_response(&mut Reader::new(&b, 0, false), 2).unwrap();
+    let protocol_type = listed
+        .into_iter()
+        .find(|g| g.group_id == group)
+        .map(|g| g.protocol_type)
+        .unwrap_or_else(|| panic!("{group} not listed"));
+    let b = c.call(15, 0, |w| w.array(&[group], |w, g| w.str(g)));
+    let mut r = Reader::new(&b, 0, false);
+    let states = r
+        .array("groups", |r| {
+            r.i16("error")?;
+            r.str("id")?;
+            let state = r.str("state")?;
+            r.str("protocol_type")?;
+            r.str("protocol")?;
+            r.array("members", |r| {
+                r.str("member")?;
+                r.str("client")?;
+                r.str("host")?;
+                r.bytes("metadata")?;
+                r.bytes("assignment")
+            })?;
+            Ok(state)
+        })
+        .unwrap();
+    (protocol_type, states[0].clone())
 }

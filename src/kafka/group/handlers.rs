@@ -14,6 +14,7 @@ use rokka_protocols::kafka::list_groups::{self, ListGroupsRequest, ListedGroup};
 use rokka_protocols::kafka::Writer;
 
 use super::Outcome;
+use crate::broker::groups::Protocol;
 use crate::kafka::dispatch::{CloseReason, Request};
 use crate::kafka::KafkaContext;
 
@@ -98,18 +99,43 @@ pub fn leave(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReaso
     Ok(w)
 }
 
+/// How Kafka tools see a group the Kafka coordinator does not hold: one with
+/// live RocketMQ consumers (ADR 006) is Stable with protocol type
+/// "consumer" (so `kafka-consumer-groups --list` shows it and offset resets
+/// wait for it to be inactive); one with committed offsets only is Empty
+/// with no protocol type; anything else is Dead.
+fn outside_kafka(
+    ctx: &KafkaContext,
+    group: &str,
+    has_offsets: bool,
+) -> Option<(&'static str, &'static str)> {
+    match ctx.broker.groups.owner(group) {
+        Some((Protocol::Remoting, _)) => Some(("Stable", "consumer")),
+        _ if has_offsets => Some(("Empty", "")),
+        _ => None,
+    }
+}
+
 /// Handles ListGroups v0–4: live groups plus groups that only have
-/// committed offsets (listed as Empty with no protocol type).
+/// committed offsets (Empty) or live RocketMQ consumers (Stable).
 pub fn list(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let l =
         ListGroupsRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let mut groups = ctx.groups.list();
-    for g in crate::broker::consumer_groups(&ctx.broker.store) {
-        if !groups.iter().any(|x| x.group_id == g) {
+    let with_offsets = crate::broker::consumer_groups(&ctx.broker.store);
+    let live = ctx.broker.groups.snapshot().into_iter().map(|m| m.group);
+    let mut others: Vec<String> = with_offsets.iter().cloned().chain(live).collect();
+    others.sort();
+    others.dedup();
+    for g in others {
+        if groups.iter().any(|x| x.group_id == g) {
+            continue;
+        }
+        if let Some((state, protocol_type)) = outside_kafka(ctx, &g, with_offsets.contains(&g)) {
             groups.push(ListedGroup {
                 group_id: g,
-                protocol_type: String::new(),
-                group_state: "Empty".to_string(),
+                protocol_type: protocol_type.to_string(),
+                group_state: state.to_string(),
             });
         }
     }
@@ -126,8 +152,8 @@ pub fn list(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason
     Ok(w)
 }
 
-/// Handles DescribeGroups v0–5; a group nobody has joined is described as
-/// Empty (with committed offsets) or Dead.
+/// Handles DescribeGroups v0–5; a group no Kafka member has joined is
+/// described by [`outside_kafka`] (no members listed) or as Dead.
 pub fn describe(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let d = DescribeGroupsRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
@@ -136,17 +162,21 @@ pub fn describe(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseRe
         .groups
         .iter()
         .map(|id| {
-            ctx.groups.describe(id).unwrap_or_else(|| DescribedGroup {
-                error_code: if id.is_empty() {
-                    error_code::INVALID_GROUP_ID
-                } else {
-                    error_code::NONE
-                },
-                group_id: id.clone(),
-                group_state: if known.contains(id) { "Empty" } else { "Dead" }.to_string(),
-                protocol_type: String::new(),
-                protocol_data: String::new(),
-                members: Vec::new(),
+            ctx.groups.describe(id).unwrap_or_else(|| {
+                let (state, protocol_type) =
+                    outside_kafka(ctx, id, known.contains(id)).unwrap_or(("Dead", ""));
+                DescribedGroup {
+                    error_code: if id.is_empty() {
+                        error_code::INVALID_GROUP_ID
+                    } else {
+                        error_code::NONE
+                    },
+                    group_id: id.clone(),
+                    group_state: state.to_string(),
+                    protocol_type: protocol_type.to_string(),
+                    protocol_data: String::new(),
+                    members: Vec::new(),
+                }
             })
         })
         .collect();
