@@ -40,10 +40,35 @@ pub(crate) const OP_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 /// Resolution state of the half messages, by half queue offset.
 #[derive(Debug, Default)]
 pub(crate) struct TxState {
-    /// Committed, rolled back or discarded.
-    pub(crate) done: HashSet<u64>,
+    /// Every half message below this offset is resolved; the back-check
+    /// starts here.
+    progress: u64,
+    /// Resolved ones at or above `progress` (committed, rolled back or
+    /// discarded).
+    done: HashSet<u64>,
     /// Back-checks sent so far for unresolved ones (reset by a restart).
     pub(crate) checks: HashMap<u64, u32>,
+}
+
+impl TxState {
+    /// Whether half `q` is resolved.
+    pub(crate) fn is_done(&self, q: u64) -> bool {
+        q < self.progress || self.done.contains(&q)
+    }
+
+    /// Where the back-check starts: the first unresolved offset at or after
+    /// `min` (the half queue's oldest), forgetting resolutions below it.
+    pub(crate) fn advance(&mut self, min: u64) -> u64 {
+        let mut p = self.progress.max(min);
+        while self.done.contains(&p) {
+            p += 1;
+        }
+        if p != self.progress {
+            self.progress = p;
+            self.done.retain(|q| *q >= p);
+        }
+        p
+    }
 }
 
 /// The half messages' resolution state.
@@ -82,7 +107,7 @@ impl Transactions {
     pub(crate) fn resolve(&self, q: u64) -> bool {
         let mut st = self.lock();
         st.checks.remove(&q);
-        st.done.insert(q)
+        !st.is_done(q) && st.done.insert(q)
     }
 
     /// Undoes [`Self::resolve`] after a commit that could not be stored.
@@ -251,13 +276,24 @@ mod tests {
                 .unwrap();
         }
         let t = Transactions::load(&store);
-        let mut done: Vec<u64> = t.lock().done.iter().copied().collect();
-        done.sort_unstable();
+        let done: Vec<u64> = (0..10).filter(|q| t.lock().is_done(*q)).collect();
         assert_eq!(done, [3, 7]);
         assert!(!t.resolve(7), "already resolved");
         assert!(t.resolve(8));
         t.unresolve(8);
-        assert!(!t.lock().done.contains(&8));
+        assert!(!t.lock().is_done(8));
         assert!(Transactions::load(&store).lock().checks.is_empty());
+        // The check starts at the first unresolved offset and forgets what
+        // lies below it, which still counts as resolved.
+        for q in [0, 1, 2] {
+            assert!(t.resolve(q));
+        }
+        let mut st = t.lock();
+        assert_eq!(st.advance(0), 4, "0..=3 resolved");
+        assert_eq!(st.done.len(), 1, "only 7 is kept");
+        assert!(st.is_done(1) && st.is_done(7) && !st.is_done(4));
+        assert_eq!(st.advance(6), 6, "the queue's minimum moved up");
+        drop(st);
+        assert!(!t.resolve(2), "resolved before progress moved past it");
     }
 }

@@ -61,10 +61,10 @@ pub(crate) async fn check_pass(ctx: &Ctx) {
     };
     let cfg = ctx.broker.config.transaction_check;
     let timeout_ms = i64::try_from(cfg.timeout.as_millis()).unwrap_or(i64::MAX);
-    let (min, max) = (cq.min_offset(), cq.max_offset());
-    let end = max.min(min.saturating_add(PASS_LIMIT));
-    for q in min..end {
-        if ctx.transactions.lock().done.contains(&q) {
+    let start = ctx.transactions.lock().advance(cq.min_offset());
+    let end = cq.max_offset().min(start.saturating_add(PASS_LIMIT));
+    for q in start..end {
+        if ctx.transactions.lock().is_done(q) {
             continue;
         }
         let Some((m, raw)) = cq
