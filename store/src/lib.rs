@@ -11,6 +11,9 @@
 //! consume_queue.rs  per (topic, queue) 20-byte entries: phy offset, size, tags code
 //! index_file.rs     key → phy offset hash index with store times
 //! recovery.rs       checkpoint + abort marker, re-scan, torn-tail cut
+//! queue_check.rs    start-up check of ConsumeQueue tails against the log, rebuild
+//! integrity.rs      entry-vs-queue checks, resync past damage, damaged-entry record
+//! verify.rs         offline scan of a stopped data directory (`rokka verify`)
 //! flush.rs          the periodic flusher and checkpoint writer
 //! retention.rs      segment deletion by age and disk pressure, disk-full guard
 //! offsets.rs        consumer offsets, one table for both protocols
@@ -27,9 +30,11 @@ pub mod entry;
 pub mod error;
 mod flush;
 pub mod index_file;
+mod integrity;
 mod mapped_file;
 pub mod metrics;
 pub mod offsets;
+mod queue_check;
 mod recovery;
 mod retention;
 mod store;

@@ -34,6 +34,10 @@ pub struct StoreMetrics {
     pub recovered_entries: IntGauge,
     /// Appends that waited for room under `max_pending_append_bytes`.
     pub append_waits: IntCounter,
+    /// Damaged CommitLog entries readers skipped (each counted once).
+    pub corrupt_entries: IntCounter,
+    /// ConsumeQueue entries recovery dropped or rebuilt after damage.
+    pub queue_entries_repaired: IntCounterVec,
 }
 
 impl StoreMetrics {
@@ -114,6 +118,17 @@ impl StoreMetrics {
                 "rokka_store_append_backpressure_waits_total",
                 "Appends that waited because max_pending_append_bytes of appends were in flight",
             )?,
+            corrupt_entries: IntCounter::new(
+                "rokka_store_corrupt_entries_total",
+                "Damaged commit log entries met by readers and skipped (each counted once)",
+            )?,
+            queue_entries_repaired: IntCounterVec::new(
+                Opts::new(
+                    "rokka_store_queue_entries_repaired_total",
+                    "ConsumeQueue entries recovery dropped or rebuilt from the commit log",
+                ),
+                &["action"],
+            )?,
         };
         registry.register(Box::new(m.appended_messages.clone()))?;
         registry.register(Box::new(m.appended_bytes.clone()))?;
@@ -126,6 +141,8 @@ impl StoreMetrics {
         registry.register(Box::new(m.segments_deleted.clone()))?;
         registry.register(Box::new(m.recovered_entries.clone()))?;
         registry.register(Box::new(m.append_waits.clone()))?;
+        registry.register(Box::new(m.corrupt_entries.clone()))?;
+        registry.register(Box::new(m.queue_entries_repaired.clone()))?;
         Ok(m)
     }
 

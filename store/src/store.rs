@@ -93,6 +93,30 @@ pub enum GetStatus {
     OffsetFoundNull,
 }
 
+/// Builds the reader's view of a validated entry.
+fn stored_entry(
+    seg: &Arc<crate::mapped_file::MappedFile>,
+    pos: u64,
+    phy: u64,
+    e: &Scanned<'_>,
+) -> Option<StoredEntry> {
+    let meta = e.meta()?;
+    let tags_code = match e {
+        Scanned::RocketMq(m) => m.tags_code(),
+        Scanned::Kafka(b) => b.tags_code(0),
+        Scanned::Blank => 0,
+    };
+    Some(StoredEntry {
+        kind: meta.kind,
+        phy_offset: phy,
+        queue_offset: meta.queue_offset,
+        count: meta.count,
+        tags_code,
+        store_timestamp: meta.store_timestamp,
+        bytes: seg.bytes(pos, meta.total_size as usize)?,
+    })
+}
+
 /// A read's entries and the queue's bounds.
 #[derive(Debug, Clone)]
 pub struct GetResult {
@@ -106,6 +130,8 @@ pub struct GetResult {
     pub min_offset: u64,
     /// The queue's end offset.
     pub max_offset: u64,
+    /// Offsets skipped because their entry is damaged (ADR 007), in order.
+    pub skipped: Vec<std::ops::Range<u64>>,
 }
 
 struct Inner {
@@ -146,6 +172,7 @@ pub(crate) fn open_shared(
         disk_ratio: AtomicU64::new(0f64.to_bits()),
         poisoned: AtomicBool::new(false),
         store_host: std::sync::RwLock::new(config.store_host),
+        corrupt: Default::default(),
         config,
     });
     shared
@@ -432,21 +459,37 @@ impl Store {
         let (seg, pos, size) = self.inner.shared.commit_log.entry_at(phy)?;
         let buf = seg.slice(pos, size as usize)?;
         let e = scan(buf, phy).ok()?;
-        let meta = e.meta()?;
-        let tags_code = match &e {
-            Scanned::RocketMq(m) => m.tags_code(),
-            Scanned::Kafka(b) => b.tags_code(0),
-            Scanned::Blank => 0,
+        stored_entry(&seg, pos, phy, &e)
+    }
+
+    /// The entry the queue entry `e` at logical `off` of `cq` points at,
+    /// checked against the queue (topic, queue id, offset, size). `Ok(None)`
+    /// if its segment is gone (retention); `Err(why)` if the bytes are damaged.
+    fn read_for_queue(
+        &self,
+        cq: &ConsumeQueue,
+        off: u64,
+        e: &crate::consume_queue::CqEntry,
+    ) -> std::result::Result<Option<StoredEntry>, &'static str> {
+        let log = &self.inner.shared.commit_log;
+        let Some(seg) = log.segment_for(e.phy_offset) else {
+            return Ok(None);
         };
-        Some(StoredEntry {
-            kind: meta.kind,
-            phy_offset: phy,
-            queue_offset: meta.queue_offset,
-            count: meta.count,
-            tags_code,
-            store_timestamp: meta.store_timestamp,
-            bytes: seg.bytes(pos, size as usize)?,
-        })
+        if e.phy_offset + u64::from(e.size) > log.max_offset() {
+            return Err("queue entry points past the log end");
+        }
+        let pos = e.phy_offset - seg.base();
+        let buf = seg
+            .slice(pos, e.size as usize)
+            .ok_or("queue entry crosses a segment end")?;
+        let s = scan(buf, e.phy_offset).map_err(|i| match i {
+            crate::entry::Invalid::Empty => "zeroed entry",
+            crate::entry::Invalid::Corrupt(why) => why,
+        })?;
+        if !crate::integrity::entry_matches(&s, e, cq.topic(), cq.queue_id(), off) {
+            return Err("entry belongs to another queue, offset or size");
+        }
+        Ok(stored_entry(&seg, pos, e.phy_offset, &s))
     }
 
     /// The entry that contains CommitLog offset `phy`: the entry starting
@@ -492,6 +535,7 @@ impl Store {
                 next_offset: 0,
                 min_offset: 0,
                 max_offset: 0,
+                skipped: Vec::new(),
             };
         };
         let (min, max) = (cq.min_offset(), cq.max_offset());
@@ -501,6 +545,7 @@ impl Store {
             next_offset,
             min_offset: min,
             max_offset: max,
+            skipped: Vec::new(),
         };
         if max == min {
             return result(GetStatus::NoMessageInQueue, Vec::new(), max);
@@ -517,13 +562,20 @@ impl Store {
         let log = &self.inner.shared.commit_log;
         let log_min = log.min_offset();
         let mut entries: Vec<StoredEntry> = Vec::new();
+        let mut skipped: Vec<std::ops::Range<u64>> = Vec::new();
         let (mut count, mut bytes, mut next, mut filtered) = (0u32, 0usize, offset, false);
         // Scan at most a bounded window so a selective filter cannot stall a reader.
         let scan_limit = offset
             .saturating_add(max_count.max(1) as u64 * 4 + 1000)
             .min(max);
         while next < scan_limit && count < max_count.max(1) {
-            let Some(e) = cq.get(next) else { break };
+            let Some(e) = cq.get(next) else {
+                // A hole below the end: queue damage recovery could not fill.
+                self.report_damage(&cq, next, None, "empty queue entry");
+                push_gap(&mut skipped, next..next + 1);
+                next += 1;
+                continue;
+            };
             if e.phy_offset < log_min {
                 next += 1;
                 continue;
@@ -540,8 +592,20 @@ impl Store {
             if !entries.is_empty() && bytes + e.size as usize > max_bytes {
                 break;
             }
-            let Some(se) = self.read_at(e.phy_offset) else {
-                break;
+            let se = match self.read_for_queue(&cq, next, &e) {
+                Ok(Some(se)) => se,
+                Ok(None) => break,
+                Err(why) => {
+                    // Skip every offset of the damaged entry (ADR 007).
+                    self.report_damage(&cq, next, Some(e.phy_offset), why);
+                    let mut to = next + 1;
+                    while to < max && cq.get(to).is_some_and(|x| x.phy_offset == e.phy_offset) {
+                        to += 1;
+                    }
+                    push_gap(&mut skipped, next..to);
+                    next = to;
+                    continue;
+                }
             };
             let end = se.queue_offset + se.count as u64;
             count += end.saturating_sub(next) as u32;
@@ -559,7 +623,39 @@ impl Store {
         } else {
             GetStatus::OffsetFoundNull
         };
-        result(status, entries, next)
+        GetResult {
+            skipped,
+            ..result(status, entries, next)
+        }
+    }
+
+    /// Logs and counts a damaged entry met by a reader, once per entry.
+    fn report_damage(&self, cq: &ConsumeQueue, off: u64, phy: Option<u64>, why: &str) {
+        let sh = &self.inner.shared;
+        // Holes have no log position; key them by queue and offset instead.
+        let key = phy.unwrap_or_else(|| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (cq.topic(), cq.queue_id(), off).hash(&mut h);
+            h.finish() | 1 << 63
+        });
+        sh.corrupt
+            .report(&sh.metrics, key, why, cq.topic(), cq.queue_id(), off);
+    }
+
+    /// The first offset at or after `offset` whose entry is not known to be
+    /// damaged (bounded walk), so waiters do not spin on a damaged tail.
+    fn past_known_damage(&self, cq: &ConsumeQueue, offset: u64) -> u64 {
+        let mut off = offset;
+        let stop = cq.max_offset().min(offset.saturating_add(100_000));
+        while off < stop
+            && cq
+                .get(off)
+                .is_some_and(|e| self.inner.shared.corrupt.is_known(e.phy_offset))
+        {
+            off += 1;
+        }
+        off
     }
 
     /// First offset of the queue whose store time is at or after `ts_ms`;
@@ -680,11 +776,11 @@ impl Store {
             let notified = cq.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if cq.max_offset() > offset {
+            if cq.max_offset() > self.past_known_damage(&cq, offset) {
                 return true;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return cq.max_offset() > offset;
+                return cq.max_offset() > self.past_known_damage(&cq, offset);
             }
         }
     }
@@ -751,5 +847,13 @@ impl Store {
             "store shut down cleanly"
         );
         Ok(())
+    }
+}
+
+/// Appends `r` to the gaps, merging it with the last one when adjacent.
+fn push_gap(gaps: &mut Vec<std::ops::Range<u64>>, r: std::ops::Range<u64>) {
+    match gaps.last_mut() {
+        Some(l) if l.end == r.start => l.end = r.end,
+        _ => gaps.push(r),
     }
 }

@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     /// storeHost written into RocketMQ entries; starts as `config.store_host`
     /// and follows `Store::set_store_host` (a listener bound to port 0).
     pub store_host: std::sync::RwLock<std::net::SocketAddr>,
+    /// Damaged entries readers have reported (each logged once).
+    pub corrupt: crate::integrity::CorruptSeen,
 }
 
 impl Shared {
@@ -336,6 +338,16 @@ impl Writer {
     /// Writes the ConsumeQueue and IndexFile entries of a stored entry. Shared
     /// by appends and recovery, so both build the same entries.
     pub(crate) fn dispatch(&mut self, e: &Scanned<'_>, phy: u64) -> Result<()> {
+        self.dispatch_to(e, phy, true)
+    }
+
+    /// Writes only the ConsumeQueue entries of a stored entry (recovery's
+    /// rebuild of a damaged queue: its IndexFile entries are already there).
+    pub(crate) fn dispatch_queue_only(&mut self, e: &Scanned<'_>, phy: u64) -> Result<()> {
+        self.dispatch_to(e, phy, false)
+    }
+
+    fn dispatch_to(&mut self, e: &Scanned<'_>, phy: u64, index: bool) -> Result<()> {
         let Some(meta) = e.meta() else { return Ok(()) };
         let (topic, queue_id) = match e {
             Scanned::RocketMq(m) => (m.topic(), m.queue_id()),
@@ -351,7 +363,7 @@ impl Writer {
                     tags_code: m.tags_code(),
                 };
                 cq.put(meta.queue_offset, entry)?;
-                for key in m.index_keys() {
+                for key in m.index_keys().filter(|_| index) {
                     self.shared
                         .index
                         .put(topic, key, phy, meta.store_timestamp)?;
@@ -367,7 +379,7 @@ impl Writer {
                     };
                     cq.put(meta.queue_offset + i, entry)?;
                 }
-                for (_, key) in b.index_keys() {
+                for (_, key) in b.index_keys().filter(|_| index) {
                     self.shared
                         .index
                         .put(topic, key, phy, meta.store_timestamp)?;
