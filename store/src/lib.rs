@@ -40,6 +40,7 @@ mod retention;
 mod store;
 pub mod topics;
 mod util;
+pub mod verify;
 mod writer;
 
 pub use config::{FlushDiskType, StoreConfig};

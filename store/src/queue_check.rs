@@ -119,6 +119,9 @@ struct Rebuild {
     kept: u64,
     /// Log entries of the queue ending at or below this are already in it.
     from_offset: u64,
+    /// An entry below the rebuilt part is known: offsets skipped from here
+    /// on are damage, not history before the queue's start.
+    started: std::cell::Cell<bool>,
 }
 
 /// Checks every queue's tail and rebuilds the damaged ones from the log up
@@ -196,6 +199,7 @@ pub(crate) fn check_and_rebuild(
         rebuilds.insert(
             (cq.topic().to_string(), cq.queue_id()),
             Rebuild {
+                started: std::cell::Cell::new(kept > cq.min_offset()),
                 cq,
                 kept,
                 from_offset: trunc_to,
@@ -252,7 +256,12 @@ fn rebuild(
                 return Ok(Step::To(next));
             }
             let (gap_phy, gap_len) = damage.unwrap_or((pos, u64::from(meta.total_size)));
-            for off in r.cq.next_offset().max(r.from_offset)..meta.queue_offset {
+            let gap_from = if r.started.replace(true) {
+                r.cq.next_offset().max(r.from_offset)
+            } else {
+                meta.queue_offset
+            };
+            for off in gap_from..meta.queue_offset {
                 r.cq.put(
                     off,
                     CqEntry {
@@ -281,6 +290,29 @@ fn rebuild(
         }
     }
     Ok(())
+}
+
+/// Rebuilds `queues` (whose files were moved away) from the whole log up
+/// to `end`, its last valid entry: `rokka verify --repair`.
+pub(crate) fn rebuild_all(w: &mut Writer, queues: &[(String, u32)], end: u64) -> Result<()> {
+    let mut rebuilds = HashMap::new();
+    for (topic, qid) in queues {
+        let cq = w.shared.cqs.get_or_open(topic, *qid)?;
+        rebuilds.insert(
+            (topic.clone(), *qid),
+            Rebuild {
+                cq,
+                kept: 0,
+                from_offset: 0,
+                started: std::cell::Cell::new(false),
+            },
+        );
+    }
+    let log = &w.shared.commit_log;
+    let Some(from) = log.segments().first().map(|f| f.base()) else {
+        return Ok(());
+    };
+    rebuild(w, &rebuilds, from, end)
 }
 
 enum Step {
