@@ -351,3 +351,70 @@ fn zeroed_page_over_properties_is_a_recorded_gap() {
     assert_eq!(append_rocket(&store, 8).queue_offset, 8);
     store.shutdown().unwrap();
 }
+
+/// `verify` reports a damaged queue and a torn log tail; `--repair` moves
+/// the damaged files to quarantine, cuts the tail and rebuilds the queue, and
+/// the store then opens with every record and the right next offset.
+#[test]
+fn verify_reports_and_repair_quarantines_and_rebuilds() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_config(dir.path());
+    let (store, _) = open_with(dir.path());
+    let mut last = None;
+    for i in 0..30 {
+        last = Some(append_rocket(&store, i));
+    }
+    store.shutdown().unwrap();
+    let clean = rokka_store::verify::verify(&cfg, false).unwrap();
+    assert!(clean.is_clean(), "{clean}");
+    assert_eq!(clean.entries, 30);
+    // Queue damage: 0xFF over the last entry; and junk after the log end.
+    overwrite(&newest_cq_file(dir.path(), "R", 0), 29 * 20, &[0xFF; 20]);
+    let last = last.unwrap();
+    let end = last.phy_offset + u64::from(last.bytes);
+    log_patch(dir.path(), end, &[0xAB; 64]);
+    let found = rokka_store::verify::verify(&cfg, false).unwrap();
+    assert!(!found.is_clean());
+    assert_eq!(
+        found.torn_tail.as_ref().map(|t| t.offset),
+        Some(end),
+        "{found}"
+    );
+    assert!(
+        found
+            .queue_problems
+            .iter()
+            .all(|p| p.topic == "R" && p.queue_id == 0),
+        "{found}"
+    );
+    assert!(!found.queue_problems.is_empty(), "{found}");
+    let repaired = rokka_store::verify::verify(&cfg, true).unwrap();
+    assert!(repaired.is_clean(), "{repaired}");
+    assert!(!repaired.repaired.is_empty());
+    let q = dir.path().join("quarantine");
+    assert!(q.join(format!("commitlog-tail-{end:020}")).exists());
+    assert!(q
+        .join("consumequeue/R/0")
+        .read_dir()
+        .unwrap()
+        .next()
+        .is_some());
+    let (store, _) = open_with(dir.path());
+    assert_eq!(store.max_offset("R", 0), 30);
+    assert_rocket_offsets(&store, 30, &[]);
+    assert_eq!(append_rocket(&store, 30).queue_offset, 30);
+    store.shutdown().unwrap();
+}
+
+/// A running store's directory is refused.
+#[test]
+fn verify_refuses_a_locked_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open_with(dir.path());
+    let r = rokka_store::verify::verify(&small_config(dir.path()), false);
+    assert!(
+        matches!(r, Err(rokka_store::StoreError::Locked { .. })),
+        "{r:?}"
+    );
+    store.shutdown().unwrap();
+}
