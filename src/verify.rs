@@ -5,6 +5,7 @@
 //! 1 when damage is found (or remains after repairing); 2 when the check
 //! cannot run (the directory is in use by a running rokka, unreadable).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use rokka_store::{StoreConfig, StoreError};
@@ -13,7 +14,8 @@ use rokka_store::{StoreConfig, StoreError};
 pub fn run(config: &StoreConfig, repair: bool) -> ExitCode {
     match rokka_store::verify::verify(config, repair) {
         Ok(report) => {
-            println!("{report}");
+            // The report is the command's output, for the operator or a script.
+            let _ = writeln!(std::io::stdout().lock(), "{report}");
             if report.is_clean() {
                 ExitCode::SUCCESS
             } else {
