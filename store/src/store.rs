@@ -24,6 +24,9 @@ pub use crate::recovery::RecoveryReport;
 use crate::topics::TopicConfigs;
 use crate::writer::{Cmd, Shared, Writer};
 
+mod damaged;
+use damaged::{push_gap, stored_entry};
+
 /// A stop flag that sleeping threads can wait on.
 #[derive(Debug, Default)]
 pub(crate) struct Stop {
@@ -91,30 +94,6 @@ pub enum GetStatus {
     OffsetOverflowBadly,
     /// Queue entries point at data that retention removed.
     OffsetFoundNull,
-}
-
-/// Builds the reader's view of a validated entry.
-fn stored_entry(
-    seg: &Arc<crate::mapped_file::MappedFile>,
-    pos: u64,
-    phy: u64,
-    e: &Scanned<'_>,
-) -> Option<StoredEntry> {
-    let meta = e.meta()?;
-    let tags_code = match e {
-        Scanned::RocketMq(m) => m.tags_code(),
-        Scanned::Kafka(b) => b.tags_code(0),
-        Scanned::Blank => 0,
-    };
-    Some(StoredEntry {
-        kind: meta.kind,
-        phy_offset: phy,
-        queue_offset: meta.queue_offset,
-        count: meta.count,
-        tags_code,
-        store_timestamp: meta.store_timestamp,
-        bytes: seg.bytes(pos, meta.total_size as usize)?,
-    })
 }
 
 /// A read's entries and the queue's bounds.
@@ -462,36 +441,6 @@ impl Store {
         stored_entry(&seg, pos, phy, &e)
     }
 
-    /// The entry the queue entry `e` at logical `off` of `cq` points at,
-    /// checked against the queue (topic, queue id, offset, size). `Ok(None)`
-    /// if its segment is gone (retention); `Err(why)` if the bytes are damaged.
-    fn read_for_queue(
-        &self,
-        cq: &ConsumeQueue,
-        off: u64,
-        e: &crate::consume_queue::CqEntry,
-    ) -> std::result::Result<Option<StoredEntry>, &'static str> {
-        let log = &self.inner.shared.commit_log;
-        let Some(seg) = log.segment_for(e.phy_offset) else {
-            return Ok(None);
-        };
-        if e.phy_offset + u64::from(e.size) > log.max_offset() {
-            return Err("queue entry points past the log end");
-        }
-        let pos = e.phy_offset - seg.base();
-        let buf = seg
-            .slice(pos, e.size as usize)
-            .ok_or("queue entry crosses a segment end")?;
-        let s = scan(buf, e.phy_offset).map_err(|i| match i {
-            crate::entry::Invalid::Empty => "zeroed entry",
-            crate::entry::Invalid::Corrupt(why) => why,
-        })?;
-        if !crate::integrity::entry_matches(&s, e, cq.topic(), cq.queue_id(), off) {
-            return Err("entry belongs to another queue, offset or size");
-        }
-        Ok(stored_entry(&seg, pos, e.phy_offset, &s))
-    }
-
     /// The entry that contains CommitLog offset `phy`: the entry starting
     /// there, else the Kafka batch entry whose bytes cover `phy`. Record `i`
     /// of a batch at `P` is addressed as `P + i` (its offset message id), so
@@ -627,35 +576,6 @@ impl Store {
             skipped,
             ..result(status, entries, next)
         }
-    }
-
-    /// Logs and counts a damaged entry met by a reader, once per entry.
-    fn report_damage(&self, cq: &ConsumeQueue, off: u64, phy: Option<u64>, why: &str) {
-        let sh = &self.inner.shared;
-        // Holes have no log position; key them by queue and offset instead.
-        let key = phy.unwrap_or_else(|| {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            (cq.topic(), cq.queue_id(), off).hash(&mut h);
-            h.finish() | 1 << 63
-        });
-        sh.corrupt
-            .report(&sh.metrics, key, why, cq.topic(), cq.queue_id(), off);
-    }
-
-    /// The first offset at or after `offset` whose entry is not known to be
-    /// damaged (bounded walk), so waiters do not spin on a damaged tail.
-    fn past_known_damage(&self, cq: &ConsumeQueue, offset: u64) -> u64 {
-        let mut off = offset;
-        let stop = cq.max_offset().min(offset.saturating_add(100_000));
-        while off < stop
-            && cq
-                .get(off)
-                .is_some_and(|e| self.inner.shared.corrupt.is_known(e.phy_offset))
-        {
-            off += 1;
-        }
-        off
     }
 
     /// First offset of the queue whose store time is at or after `ts_ms`;
@@ -847,13 +767,5 @@ impl Store {
             "store shut down cleanly"
         );
         Ok(())
-    }
-}
-
-/// Appends `r` to the gaps, merging it with the last one when adjacent.
-fn push_gap(gaps: &mut Vec<std::ops::Range<u64>>, r: std::ops::Range<u64>) {
-    match gaps.last_mut() {
-        Some(l) if l.end == r.start => l.end = r.end,
-        _ => gaps.push(r),
     }
 }
