@@ -40,8 +40,9 @@
 //! | `rokka.dataDir` | data directory (same as `storePathRootDir`) | `./data` |
 //! | `rokka.bindAddress` | IP every listener binds to | `0.0.0.0` |
 //! | `rokka.httpPort`, `rokka.kafkaPort`, `rokka.namesrvPort` | listener ports | 8080, 9092, 9876 |
-//! | `rokka.diskCleanForciblyRatio` | percent used above which unexpired segments are deleted | 85 |
-//! | `rokka.diskRefuseRatio` | percent used at which appends are refused | 90 |
+//! | `rokka.diskCleanForciblyRatio` (or `diskSpaceCleanForciblyRatio`) | percent used above which unexpired segments are deleted; must exceed `rokka.diskRefuseRatio` | 95 |
+//! | `cleanFileForciblyEnable` | whether unexpired segments are ever deleted under disk pressure | true |
+//! | `rokka.diskRefuseRatio` | percent used (of the fullest store directory's file system) at which appends are refused | 90 |
 //! | `rokka.maxPendingAppendBytes` | bytes of appends in flight before producers wait (backpressure) | 256 MiB |
 //! | `rokka.compatMetrics` | also publish kafka_exporter / RocketMQ exporter metric families | true |
 //! | `rokka.logLevel` | log filter (EnvFilter syntax) | `info` |
@@ -280,6 +281,14 @@ static KEYS: &[Key] = &[
     Key {
         name: "rokka.diskCleanForciblyRatio",
         apply: |d, v| set(&mut d.store.disk_clean_forcibly_ratio, percent(v)),
+    },
+    Key {
+        name: "diskSpaceCleanForciblyRatio",
+        apply: |d, v| set(&mut d.store.disk_clean_forcibly_ratio, percent(v)),
+    },
+    Key {
+        name: "cleanFileForciblyEnable",
+        apply: |d, v| set(&mut d.store.disk_clean_forcibly_enable, boolean(v)),
     },
     Key {
         name: "queued.max.request.bytes",

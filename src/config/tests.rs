@@ -140,7 +140,7 @@ fn rokka_keys() {
         Some((
             Path::new(FILE),
             "rokka.dataDir=/d\nrokka.bindAddress=::1\nrokka.httpPort=18080\nrokka.kafkaPort=19092\n\
-             rokka.namesrvPort=19876\nrokka.diskRefuseRatio=95\nrokka.diskCleanForciblyRatio=90\n\
+             rokka.namesrvPort=19876\nrokka.diskRefuseRatio=93\nrokka.diskCleanForciblyRatio=97\n\
              rokka.logLevel=rokka=debug,warn\n",
         )),
         &Overrides::default(),
@@ -150,8 +150,8 @@ fn rokka_keys() {
     assert_eq!(c.http_listen, "[::1]:18080".parse().unwrap());
     assert_eq!(c.kafka_listen, "[::1]:19092".parse().unwrap());
     assert_eq!(c.namesrv_listen, "[::1]:19876".parse().unwrap());
-    assert_eq!(c.store.disk_refuse_ratio, 0.95);
-    assert_eq!(c.store.disk_clean_forcibly_ratio, 0.90);
+    assert_eq!(c.store.disk_refuse_ratio, 0.93);
+    assert_eq!(c.store.disk_clean_forcibly_ratio, 0.97);
     assert_eq!(c.log_filter, "rokka=debug,warn");
     // A specific bind address is also the default storeHost.
     assert_eq!(c.store.store_host, "[::1]:10911".parse().unwrap());
