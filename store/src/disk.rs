@@ -100,19 +100,27 @@ pub(crate) fn refresh(shared: &Shared) -> f64 {
         }
     }
     shared.set_disk_ratio(worst);
-    *shared.short_of_room.lock().unwrap_or_else(|e| e.into_inner()) = short;
+    *shared
+        .short_of_room
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = short;
     worst
 }
 
 /// The refusal for a directory found short of room for its next file by the
 /// last [`refresh`], if any.
 pub(crate) fn room_error(shared: &Shared) -> Option<StoreError> {
-    let short = shared.short_of_room.lock().unwrap_or_else(|e| e.into_inner());
-    short.as_ref().map(|(path, needed, available)| StoreError::NoSpace {
-        path: path.clone(),
-        needed: *needed,
-        available: *available,
-    })
+    let short = shared
+        .short_of_room
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    short
+        .as_ref()
+        .map(|(path, needed, available)| StoreError::NoSpace {
+            path: path.clone(),
+            needed: *needed,
+            available: *available,
+        })
 }
 
 /// Bytes of one CommitLog segment, ConsumeQueue file and IndexFile, in the order of [`DIRS`].
@@ -218,7 +226,13 @@ mod tests {
         let msg = check_fits(&cfg).unwrap_err().to_string();
         assert!(msg.contains(&format!("{} bytes", cap + 1)), "{msg}");
         let huge = ensure_room(dir.path(), u64::MAX).unwrap_err();
-        assert!(matches!(huge, StoreError::NoSpace { needed: u64::MAX, .. }));
+        assert!(matches!(
+            huge,
+            StoreError::NoSpace {
+                needed: u64::MAX,
+                ..
+            }
+        ));
         ensure_room(dir.path(), 1).unwrap();
     }
 }

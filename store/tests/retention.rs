@@ -126,7 +126,10 @@ fn refusal_must_come_before_forced_deletion() {
     cfg.disk_refuse_ratio = 0.95;
     cfg.disk_clean_forcibly_ratio = 0.90;
     let err = cfg.validate().unwrap_err().to_string();
-    assert!(err.contains("must lie below the forced-clean ratio"), "{err}");
+    assert!(
+        err.contains("must lie below the forced-clean ratio"),
+        "{err}"
+    );
     cfg.disk_clean_forcibly_enable = false;
     cfg.validate().unwrap();
     let defaults = rokka_store::StoreConfig::new(dir.path());
