@@ -1,7 +1,8 @@
 //! Rate-limited WARN logging for what a client can trigger at will (refused
 //! frames and connections): at most N lines per second across the process;
 //! the next line logged after a quiet period carries the count of lines
-//! suppressed since the last one. Counting in metrics is never limited.
+//! suppressed since the last one, and [`report_suppressed`] logs the count
+//! of a burst that no later line reports. Counting in metrics is never limited.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -58,6 +59,36 @@ pub fn warn(line: impl FnOnce(u64)) {
     }
 }
 
+/// Once a second, logs how many lines were suppressed since the last logged
+/// one if no line has carried that count yet (the end of a burst). Runs
+/// until the runtime stops.
+pub async fn report_suppressed() {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let n = {
+            let mut w = WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+            take_stale(&mut w, Instant::now())
+        };
+        if n > 0 {
+            tracing::warn!(
+                suppressed = n,
+                "rate-limited log lines about refused frames and connections were suppressed"
+            );
+        }
+    }
+}
+
+/// The suppressed count of a window that has ended, taken out of it.
+fn take_stale(w: &mut Option<Window>, now: Instant) -> u64 {
+    match w {
+        Some(w) if now.saturating_duration_since(w.started) >= Duration::from_secs(1) => {
+            std::mem::take(&mut w.suppressed)
+        }
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +107,8 @@ mod tests {
             Some(0)
         );
         assert_eq!(allow_at(&mut w, t0 + Duration::from_millis(3000), 0), None);
+        assert_eq!(take_stale(&mut w, t0 + Duration::from_millis(3500)), 0);
+        assert_eq!(take_stale(&mut w, t0 + Duration::from_millis(4000)), 1);
+        assert_eq!(take_stale(&mut w, t0 + Duration::from_millis(4001)), 0);
     }
 }

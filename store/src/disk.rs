@@ -28,6 +28,14 @@ pub(crate) struct FsSpace {
 }
 
 impl FsSpace {
+    /// Bytes that can still be written before the used ratio reaches `ratio`.
+    pub fn room_below(&self, ratio: f64) -> u64 {
+        let used = self.capacity - self.available.min(self.capacity);
+        ((self.capacity as f64 * ratio) as u64)
+            .saturating_sub(used)
+            .min(self.available)
+    }
+
     /// Used fraction, as `df`'s Use% (reserved blocks excluded from the total).
     pub fn used_ratio(&self) -> f64 {
         if self.capacity == 0 {
@@ -95,8 +103,9 @@ pub(crate) fn refresh(shared: &Shared) -> f64 {
             .with_label_values(&[label])
             .set(ratio);
         worst = worst.max(ratio);
-        if let Some(s) = space.filter(|s| *label != "commitlog" && s.available < size) {
-            short = Some((dir, size, s.available));
+        let room = space.map(|s| s.room_below(shared.config.disk_refuse_ratio));
+        if let Some(room) = room.filter(|r| *label != "commitlog" && *r < size) {
+            short = Some((dir, size, room));
         }
     }
     shared.set_disk_ratio(worst);
@@ -107,8 +116,8 @@ pub(crate) fn refresh(shared: &Shared) -> f64 {
     worst
 }
 
-/// The refusal for a directory found short of room for its next file by the
-/// last [`refresh`], if any.
+/// The refusal for a directory found short of room for its next file (below
+/// the refusal ratio) by the last [`refresh`], if any.
 pub(crate) fn room_error(shared: &Shared) -> Option<StoreError> {
     let short = shared
         .short_of_room
@@ -121,6 +130,21 @@ pub(crate) fn room_error(shared: &Shared) -> Option<StoreError> {
             needed: *needed,
             available: *available,
         })
+}
+
+/// Refuses a new file of `size` bytes in `dir` that would take its file
+/// system to the refusal ratio or beyond: the file would be created, the
+/// next append refused, and the disk left closer to the forced-deletion
+/// ratio than writes are ever allowed to take it.
+pub(crate) fn check_new_file(shared: &Shared, dir: &Path, size: u64) -> Result<()> {
+    match fs_space(dir).map(|s| s.room_below(shared.config.disk_refuse_ratio)) {
+        Some(room) if room < size => Err(StoreError::NoSpace {
+            path: dir.to_path_buf(),
+            needed: size,
+            available: room,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Bytes of one CommitLog segment, ConsumeQueue file and IndexFile, in the order of [`DIRS`].
@@ -208,6 +232,9 @@ mod tests {
             available: 250,
         };
         assert_eq!(s.used_ratio(), 0.75);
+        assert_eq!(s.room_below(0.9), 150);
+        assert_eq!(s.room_below(0.5), 0);
+        assert_eq!(s.room_below(1.0), 250);
         let empty = FsSpace {
             fsid: 1,
             capacity: 0,

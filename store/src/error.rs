@@ -29,8 +29,9 @@ pub enum StoreError {
         limit: f64,
     },
     /// A new file (segment, queue or index file) cannot be preallocated: its
-    /// file system has less room than the file needs (ENOSPC for this file;
-    /// the used ratio is measured separately).
+    /// file system has less room than the file needs, below the refusal
+    /// ratio or at all (ENOSPC for this file; the used ratio is measured
+    /// separately).
     #[error("disk full: {needed} bytes needed for {path}, {available} available")]
     NoSpace {
         /// The file that could not be created.

@@ -196,6 +196,11 @@ impl Writer {
         if needs_segment {
             crate::disk::refresh(&self.shared);
             self.check_disk()?;
+            crate::disk::check_new_file(
+                &self.shared,
+                &self.shared.config.commit_log_dir,
+                seg_size,
+            )?;
             let seg = self.shared.commit_log.create_segment(self.write_pos)?;
             self.segment = Some(seg);
         }
