@@ -32,7 +32,7 @@ pub enum StoreError {
     /// file system has less room than the file needs, below the refusal
     /// ratio or at all (ENOSPC for this file; the used ratio is measured
     /// separately).
-    #[error("disk full: {needed} bytes needed for {path}, {available} available")]
+    #[error("disk full: a new file of {needed} bytes is needed in {}, only {available} bytes are free below the refuse ratio", .path.display())]
     NoSpace {
         /// The file that could not be created.
         path: PathBuf,
