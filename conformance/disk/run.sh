@@ -52,7 +52,7 @@ rc=$?
 set -e
 [ "$rc" != 0 ] && [ "$rc" != 124 ] || { cat "$WORK/default.log"; fail "rokka with 1 GiB segments on 64 MiB: exit $rc"; }
 grep -q "1073741824" "$WORK/default.log" || { cat "$WORK/default.log"; fail "no segment size in the start-up error"; }
-log "default sizes on a 64 MiB file system: exit $rc, $(grep -o 'the file system holding.*' "$WORK/default.log" | head -1 | cut -c1-160)..."
+log "default sizes on a 64 MiB file system: exit $rc, $(grep -o 'the file system holding.*' "$WORK/default.log" | head -1 )"
 rm -rf "$MNT/data"
 
 # --- 2. fill, refuse, read, free, resume -------------------------------------
