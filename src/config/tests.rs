@@ -373,3 +373,42 @@ fn transaction_check_keys() {
         std::time::Duration::from_secs(60)
     );
 }
+
+#[test]
+fn connection_and_disk_hygiene_keys() {
+    let c = BrokerConfig::from_sources(
+        Some((
+            Path::new(FILE),
+            "connections.max.idle.ms=2000\nmax.connections=50\nmax.connections.per.ip=5\n\
+             serverChannelMaxIdleTimeSeconds=7\nrokka.remotingMaxConnections=40\n\
+             rokka.remotingMaxConnectionsPerIp=4\nrokka.frameReadTimeoutMs=1500\n\
+             rokka.rejectedLogsPerSecond=3\ncleanFileForciblyEnable=false\n\
+             diskSpaceCleanForciblyRatio=80\nrokka.diskRefuseRatio=85\n",
+        )),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let (k, r) = (c.net.kafka, c.net.remoting);
+    assert_eq!(k.idle, Duration::from_millis(2000));
+    assert_eq!((k.max_connections, k.max_connections_per_ip), (50, 5));
+    assert_eq!(r.idle, Duration::from_secs(7));
+    assert_eq!((r.max_connections, r.max_connections_per_ip), (40, 4));
+    assert_eq!(k.frame_read, Duration::from_millis(1500));
+    assert_eq!(r.frame_read, Duration::from_millis(1500));
+    assert_eq!(c.net.rejected_logs_per_second, 3);
+    assert!(!c.store.disk_clean_forcibly_enable);
+    // Forced deletion below the refusal ratio is refused while it is enabled.
+    let err = BrokerConfig::from_sources(
+        Some((Path::new(FILE), "rokka.diskCleanForciblyRatio=80\n")),
+        &Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("must lie below the forced-clean ratio"),
+        "{err}"
+    );
+    let d = BrokerConfig::from_sources(None, &Overrides::default()).unwrap();
+    assert_eq!(d.net.kafka.idle, Duration::from_millis(600_000));
+    assert_eq!(d.net.remoting.idle, Duration::from_secs(120));
+}
