@@ -180,6 +180,8 @@ pub struct BrokerConfig {
     pub config_file: Option<PathBuf>,
     /// The store's settings; `store.root_dir` is the data directory.
     pub store: StoreConfig,
+    /// Connection limits and timeouts of the listeners.
+    pub net: crate::net::NetConfig,
 }
 
 /// Why the configuration cannot be resolved. Each variant names its source
@@ -275,6 +277,7 @@ struct Draft {
     log_format: LogFormat,
     /// Store knobs; `root_dir`, `commit_log_dir` and `store_host` are set in `finish`.
     store: StoreConfig,
+    net: crate::net::NetConfig,
 }
 
 impl Default for Draft {
@@ -302,6 +305,7 @@ impl Default for Draft {
             log_level: None,
             log_format: LogFormat::Text,
             store: StoreConfig::new(DEFAULT_DATA_DIR),
+            net: crate::net::NetConfig::default(),
         }
     }
 }
@@ -423,6 +427,7 @@ impl Draft {
             log_format: self.log_format,
             config_file,
             store,
+            net: self.net,
         })
     }
 }

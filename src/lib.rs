@@ -23,6 +23,7 @@ pub mod config;
 pub mod http;
 pub mod kafka;
 pub mod metrics;
+pub mod net;
 pub mod remoting;
 pub mod startup;
 pub mod verify;

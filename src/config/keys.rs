@@ -40,8 +40,17 @@
 //! | `rokka.dataDir` | data directory (same as `storePathRootDir`) | `./data` |
 //! | `rokka.bindAddress` | IP every listener binds to | `0.0.0.0` |
 //! | `rokka.httpPort`, `rokka.kafkaPort`, `rokka.namesrvPort` | listener ports | 8080, 9092, 9876 |
-//! | `rokka.diskCleanForciblyRatio` | percent used above which unexpired segments are deleted | 85 |
-//! | `rokka.diskRefuseRatio` | percent used at which appends are refused | 90 |
+//! | `rokka.diskCleanForciblyRatio` (or `diskSpaceCleanForciblyRatio`) | percent used above which unexpired segments are deleted; must exceed `rokka.diskRefuseRatio` | 95 |
+//! | `cleanFileForciblyEnable` | whether unexpired segments are ever deleted under disk pressure | true |
+//! | `rokka.diskRefuseRatio` | percent used (of the fullest store directory's file system) at which appends are refused | 90 |
+//! | `connections.max.idle.ms` | Kafka listener: ms without a request before a connection is closed | 600000 |
+//! | `max.connections` | Kafka listener: connections open at once; more are closed on accept | 4096 |
+//! | `max.connections.per.ip` | Kafka listener: connections open at once from one address | unlimited |
+//! | `serverChannelMaxIdleTimeSeconds` | RocketMQ listeners: seconds without a request before a connection is closed | 120 |
+//! | `rokka.remotingMaxConnections` | each RocketMQ listener (broker, VIP, NameServer): connections open at once | 10000 |
+//! | `rokka.remotingMaxConnectionsPerIp` | each RocketMQ listener: connections open at once from one address | unlimited |
+//! | `rokka.frameReadTimeoutMs` | every listener: ms from a frame's first byte until it must be complete | 30000 |
+//! | `rokka.rejectedLogsPerSecond` | WARN lines per second about refused frames and connections (the rest are counted) | 10 |
 //! | `rokka.maxPendingAppendBytes` | bytes of appends in flight before producers wait (backpressure) | 256 MiB |
 //! | `rokka.compatMetrics` | also publish kafka_exporter / RocketMQ exporter metric families | true |
 //! | `rokka.logLevel` | log filter (EnvFilter syntax) | `info` |
@@ -282,6 +291,14 @@ static KEYS: &[Key] = &[
         apply: |d, v| set(&mut d.store.disk_clean_forcibly_ratio, percent(v)),
     },
     Key {
+        name: "diskSpaceCleanForciblyRatio",
+        apply: |d, v| set(&mut d.store.disk_clean_forcibly_ratio, percent(v)),
+    },
+    Key {
+        name: "cleanFileForciblyEnable",
+        apply: |d, v| set(&mut d.store.disk_clean_forcibly_enable, boolean(v)),
+    },
+    Key {
         name: "queued.max.request.bytes",
         apply: |d, v| {
             if v.trim() == "-1" {
@@ -297,6 +314,63 @@ static KEYS: &[Key] = &[
     Key {
         name: "rokka.diskRefuseRatio",
         apply: |d, v| set(&mut d.store.disk_refuse_ratio, percent(v)),
+    },
+    Key {
+        name: "connections.max.idle.ms",
+        apply: |d, v| set(&mut d.net.kafka.idle, millis(v)),
+    },
+    Key {
+        name: "max.connections",
+        apply: |d, v| set(&mut d.net.kafka.max_connections, int(v, 1, i32::MAX as u64)),
+    },
+    Key {
+        name: "max.connections.per.ip",
+        apply: |d, v| {
+            set(
+                &mut d.net.kafka.max_connections_per_ip,
+                int(v, 1, i32::MAX as u64),
+            )
+        },
+    },
+    Key {
+        name: "serverChannelMaxIdleTimeSeconds",
+        apply: |d, v| {
+            set(
+                &mut d.net.remoting.idle,
+                int(v, 1, 86_400).map(Duration::from_secs),
+            )
+        },
+    },
+    Key {
+        name: "rokka.remotingMaxConnections",
+        apply: |d, v| {
+            set(
+                &mut d.net.remoting.max_connections,
+                int(v, 1, i32::MAX as u64),
+            )
+        },
+    },
+    Key {
+        name: "rokka.remotingMaxConnectionsPerIp",
+        apply: |d, v| {
+            set(
+                &mut d.net.remoting.max_connections_per_ip,
+                int(v, 1, i32::MAX as u64),
+            )
+        },
+    },
+    Key {
+        name: "rokka.frameReadTimeoutMs",
+        apply: |d, v| {
+            let t = millis(v)?;
+            d.net.kafka.frame_read = t;
+            d.net.remoting.frame_read = t;
+            Ok(())
+        },
+    },
+    Key {
+        name: "rokka.rejectedLogsPerSecond",
+        apply: |d, v| set(&mut d.net.rejected_logs_per_second, int(v, 0, 1_000_000)),
     },
     Key {
         name: "rokka.logFormat",

@@ -33,7 +33,6 @@ use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -41,9 +40,6 @@ use crate::broker::Broker;
 use crate::startup::StartupError;
 
 pub use metrics::KafkaMetrics;
-
-/// Most connections served at once; more wait in the accept queue.
-const MAX_CONNECTIONS: usize = 4096;
 
 /// State shared by every Kafka connection.
 #[derive(Debug)]
@@ -104,13 +100,10 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
 
 /// Accepts connections until shutdown; one task per connection.
 pub async fn run(listener: TcpListener, ctx: Arc<KafkaContext>) {
-    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let admission = crate::net::admission::Admission::new("kafka", ctx.broker.config.net.kafka);
     let shutdown = ctx.broker.clone();
     let accept = async {
         loop {
-            let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
-                return;
-            };
             let (socket, peer): (_, SocketAddr) = match listener.accept().await {
                 Ok(s) => s,
                 Err(e) => {
@@ -118,6 +111,10 @@ pub async fn run(listener: TcpListener, ctx: Arc<KafkaContext>) {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 }
+            };
+            // Over a cap: closed at once (dropping the socket), counted and logged.
+            let Ok(permit) = admission.admit(peer) else {
+                continue;
             };
             let ctx = Arc::clone(&ctx);
             tokio::spawn(async move {

@@ -134,7 +134,11 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                         );
                     }
                     Err(e) => {
-                        warn!(topic = %t.name, partition = part.index, error = %e, "append failed");
+                        // Counted in rokka_store_appends_refused_total; a client
+                        // retrying against a full disk must not flood the log.
+                        crate::net::log_limit::warn(|suppressed| {
+                            warn!(topic = %t.name, partition = part.index, error = %e, suppressed, "append failed");
+                        });
                         out.error_code = store_error_code(&e);
                         break;
                     }

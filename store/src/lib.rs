@@ -27,6 +27,7 @@
 pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
+mod disk;
 pub mod entry;
 pub mod error;
 mod flush;

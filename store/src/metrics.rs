@@ -22,8 +22,8 @@ pub struct StoreMetrics {
     pub fsync_seconds: Histogram,
     /// Requests served per writer round (group commit size).
     pub group_size: Histogram,
-    /// Used fraction of the CommitLog's file system.
-    pub disk_used_ratio: prometheus::Gauge,
+    /// Used fraction of the file system of each store directory, by `dir`.
+    pub disk_used_ratio: prometheus::GaugeVec,
     /// Bytes of CommitLog segment files.
     pub commit_log_size: IntGauge,
     /// Bytes published but not yet synced.
@@ -94,9 +94,12 @@ impl StoreMetrics {
                     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0,
                 ]),
             )?,
-            disk_used_ratio: prometheus::Gauge::new(
-                "rokka_store_disk_used_ratio",
-                "Used fraction of the file system holding the commit log",
+            disk_used_ratio: prometheus::GaugeVec::new(
+                Opts::new(
+                    "rokka_store_disk_used_ratio",
+                    "Used fraction (statvfs, as df) of the file system holding each store directory",
+                ),
+                &["dir"],
             )?,
             commit_log_size: IntGauge::new(
                 "rokka_store_commit_log_size_bytes",
@@ -155,6 +158,7 @@ impl StoreMetrics {
     pub(crate) fn record_refused(&self, e: &StoreError) {
         let reason = match e {
             StoreError::DiskFull { .. } => "disk_full",
+            StoreError::NoSpace { .. } => "no_space",
             StoreError::MessageTooLarge { .. } => "too_large",
             StoreError::InvalidAppend { .. } => "invalid",
             StoreError::Poisoned => "poisoned",

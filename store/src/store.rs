@@ -150,12 +150,12 @@ pub(crate) fn open_shared(
         metrics,
         disk_ratio: AtomicU64::new(0f64.to_bits()),
         poisoned: AtomicBool::new(false),
+        short_of_room: std::sync::Mutex::new(None),
         store_host: std::sync::RwLock::new(config.store_host),
         corrupt: Default::default(),
         config,
     });
-    shared
-        .set_disk_ratio(crate::util::disk_used_ratio(&shared.config.commit_log_dir).unwrap_or(0.0));
+    crate::disk::refresh(&shared);
     Ok(shared)
 }
 
@@ -188,6 +188,7 @@ impl Store {
         config.validate()?;
         let root = config.root_dir.clone();
         std::fs::create_dir_all(&root).at(&root)?;
+        crate::disk::check_fits(&config)?;
         let lock_path = root.join("lock");
         let lock = OpenOptions::new()
             .read(true)

@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     pub disk_ratio: AtomicU64,
     /// Set after a failed fsync: writes are refused until restart.
     pub poisoned: AtomicBool,
+    /// A directory short of room for its next file: `(dir, needed, available)`,
+    /// refreshed with the disk ratio (`disk.rs`); appends are refused meanwhile.
+    pub short_of_room: std::sync::Mutex<Option<(std::path::PathBuf, u64, u64)>>,
     /// storeHost written into RocketMQ entries; starts as `config.store_host`
     /// and follows `Store::set_store_host` (a listener bound to port 0).
     pub store_host: std::sync::RwLock<std::net::SocketAddr>,
@@ -50,7 +53,6 @@ impl Shared {
     }
     pub(crate) fn set_disk_ratio(&self, r: f64) {
         self.disk_ratio.store(r.to_bits(), Ordering::Relaxed);
-        self.metrics.disk_used_ratio.set(r);
     }
 }
 
@@ -194,10 +196,13 @@ impl Writer {
             .as_ref()
             .is_none_or(|s| self.write_pos >= s.base() + s.size());
         if needs_segment {
-            let ratio =
-                crate::util::disk_used_ratio(&self.shared.config.commit_log_dir).unwrap_or(0.0);
-            self.shared.set_disk_ratio(ratio);
+            crate::disk::refresh(&self.shared);
             self.check_disk()?;
+            crate::disk::check_new_file(
+                &self.shared,
+                &self.shared.config.commit_log_dir,
+                seg_size,
+            )?;
             let seg = self.shared.commit_log.create_segment(self.write_pos)?;
             self.segment = Some(seg);
         }
@@ -216,7 +221,7 @@ impl Writer {
                 limit,
             });
         }
-        Ok(())
+        crate::disk::room_error(&self.shared).map_or(Ok(()), Err)
     }
 
     /// Appends one request: checks, encodes into the log, dispatches. Does not
