@@ -49,7 +49,7 @@ for t in $TARGETS; do
         >"$SCRATCH/$t.log" 2>&1; then
         tail -40 "$SCRATCH/$t.log"
         keep="$ROOT/target/fuzz-artifacts/$t"
-        mkdir -p "$keep"
+        rm -rf "$keep" && mkdir -p "$keep"
         cp "$SCRATCH/artifacts/$t/"* "$keep/" 2>/dev/null || true
         for a in "$keep"/*; do log "crash input: $a"; done
         fail "$t found a crash (reproduce: cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run ${FUZZ_FLAGS[*]} $t <input>)"

@@ -46,7 +46,10 @@ pub fn walk(buf: &[u8], phy: u64) -> Walk {
                 sink ^= m.born_timestamp() as u64 ^ m.store_timestamp() as u64;
                 sink ^= m.body().len() as u64 ^ m.topic().len() as u64;
                 sink ^= m.properties().len() as u64 ^ m.tags_code() as u64;
-                sink ^= m.index_keys().map(|k| k.len() as u64).sum::<u64>();
+                sink ^= m
+                    .index_keys()
+                    .map(|k| k.len() as u64)
+                    .fold(0, u64::wrapping_add);
                 sink ^= m.property("UNIQ_KEY").map_or(0, |v| v.len() as u64);
             }
             Scanned::Kafka(b) => {
@@ -57,8 +60,8 @@ pub fn walk(buf: &[u8], phy: u64) -> Walk {
                 sink ^= b
                     .index_keys()
                     .map(|(i, k)| i as u64 ^ k.len() as u64)
-                    .sum::<u64>();
-                sink ^= b.tags_codes().map(|t| t as u64).sum::<u64>();
+                    .fold(0, u64::wrapping_add);
+                sink ^= b.tags_codes().map(|t| t as u64).fold(0, u64::wrapping_add);
                 sink ^= b.tags_code(0) as u64 ^ b.tags_code(u32::MAX) as u64;
                 let range = kafka::batch_range(b.bytes());
                 sink ^= range.map_or(0, |r| r.start as u64);
