@@ -4,6 +4,15 @@
 
 use bytes::Bytes;
 
+use super::alter_configs::AlterConfigsRequest;
+use super::describe_log_dirs::DescribeLogDirsRequest;
+use super::delete_groups::DeleteGroupsRequest;
+use super::elect_leaders::ElectLeadersRequest;
+use super::incremental_alter_configs::IncrementalAlterConfigsRequest;
+use super::alter_partition_reassignments::AlterPartitionReassignmentsRequest;
+use super::list_partition_reassignments::ListPartitionReassignmentsRequest;
+use super::offset_delete::OffsetDeleteRequest;
+use super::describe_producers::DescribeProducersRequest;
 use super::api_versions::ApiVersionsRequest;
 use super::create_partitions::CreatePartitionsRequest;
 use super::create_topics::CreateTopicsRequest;
@@ -76,6 +85,24 @@ pub enum Request {
     OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
     /// DescribeCluster.
     DescribeCluster(DescribeClusterRequest),
+    /// AlterConfigs.
+    AlterConfigs(AlterConfigsRequest),
+    /// DescribeLogDirs.
+    DescribeLogDirs(DescribeLogDirsRequest),
+    /// DeleteGroups.
+    DeleteGroups(DeleteGroupsRequest),
+    /// ElectLeaders.
+    ElectLeaders(ElectLeadersRequest),
+    /// IncrementalAlterConfigs.
+    IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
+    /// AlterPartitionReassignments.
+    AlterPartitionReassignments(AlterPartitionReassignmentsRequest),
+    /// ListPartitionReassignments.
+    ListPartitionReassignments(ListPartitionReassignmentsRequest),
+    /// OffsetDelete.
+    OffsetDelete(OffsetDeleteRequest),
+    /// DescribeProducers.
+    DescribeProducers(DescribeProducersRequest),
 }
 
 /// Decodes a frame (size prefix removed) into its header and body.
@@ -126,6 +153,15 @@ pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, Request), DecodeE
         ApiKey::DESCRIBE_CONFIGS => {
             Request::DescribeConfigs(DescribeConfigsRequest::decode(&mut r, v)?)
         }
+        ApiKey::ALTER_CONFIGS => Request::AlterConfigs(AlterConfigsRequest::decode(&mut r, v)?),
+        ApiKey::DESCRIBE_LOG_DIRS => Request::DescribeLogDirs(DescribeLogDirsRequest::decode(&mut r, v)?),
+        ApiKey::DELETE_GROUPS => Request::DeleteGroups(DeleteGroupsRequest::decode(&mut r, v)?),
+        ApiKey::ELECT_LEADERS => Request::ElectLeaders(ElectLeadersRequest::decode(&mut r, v)?),
+        ApiKey::INCREMENTAL_ALTER_CONFIGS => Request::IncrementalAlterConfigs(IncrementalAlterConfigsRequest::decode(&mut r, v)?),
+        ApiKey::ALTER_PARTITION_REASSIGNMENTS => Request::AlterPartitionReassignments(AlterPartitionReassignmentsRequest::decode(&mut r, v)?),
+        ApiKey::LIST_PARTITION_REASSIGNMENTS => Request::ListPartitionReassignments(ListPartitionReassignmentsRequest::decode(&mut r, v)?),
+        ApiKey::OFFSET_DELETE => Request::OffsetDelete(OffsetDeleteRequest::decode(&mut r, v)?),
+        ApiKey::DESCRIBE_PRODUCERS => Request::DescribeProducers(DescribeProducersRequest::decode(&mut r, v)?),
         _ => {
             return Err(DecodeError::Unsupported {
                 key: key.0,
@@ -167,6 +203,15 @@ impl Request {
             Request::CreatePartitions(_) => ApiKey::CREATE_PARTITIONS,
             Request::OffsetForLeaderEpoch(_) => ApiKey::OFFSET_FOR_LEADER_EPOCH,
             Request::DescribeCluster(_) => ApiKey::DESCRIBE_CLUSTER,
+            Request::AlterConfigs(_) => ApiKey::ALTER_CONFIGS,
+            Request::DescribeLogDirs(_) => ApiKey::DESCRIBE_LOG_DIRS,
+            Request::DeleteGroups(_) => ApiKey::DELETE_GROUPS,
+            Request::ElectLeaders(_) => ApiKey::ELECT_LEADERS,
+            Request::IncrementalAlterConfigs(_) => ApiKey::INCREMENTAL_ALTER_CONFIGS,
+            Request::AlterPartitionReassignments(_) => ApiKey::ALTER_PARTITION_REASSIGNMENTS,
+            Request::ListPartitionReassignments(_) => ApiKey::LIST_PARTITION_REASSIGNMENTS,
+            Request::OffsetDelete(_) => ApiKey::OFFSET_DELETE,
+            Request::DescribeProducers(_) => ApiKey::DESCRIBE_PRODUCERS,
         }
     }
 
@@ -195,6 +240,15 @@ impl Request {
             Request::CreatePartitions(x) => x.encode(w, version),
             Request::OffsetForLeaderEpoch(x) => x.encode(w, version),
             Request::DescribeCluster(x) => x.encode(w, version),
+            Request::AlterConfigs(x) => x.encode(w, version),
+            Request::DescribeLogDirs(x) => x.encode(w, version),
+            Request::DeleteGroups(x) => x.encode(w, version),
+            Request::ElectLeaders(x) => x.encode(w, version),
+            Request::IncrementalAlterConfigs(x) => x.encode(w, version),
+            Request::AlterPartitionReassignments(x) => x.encode(w, version),
+            Request::ListPartitionReassignments(x) => x.encode(w, version),
+            Request::OffsetDelete(x) => x.encode(w, version),
+            Request::DescribeProducers(x) => x.encode(w, version),
         }
     }
 }
