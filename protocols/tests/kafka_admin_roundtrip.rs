@@ -19,8 +19,8 @@ use rokka_protocols::kafka::list_partition_reassignments::{self as lpr, *};
 use rokka_protocols::kafka::offset_delete::{self, *};
 use rokka_protocols::kafka::request::{decode_request, encode_request, Request};
 use rokka_protocols::kafka::{
-    alter_configs, is_flexible, support, ApiKey, DecodeError, Reader, RequestHeader, TopicPartitions,
-    Writer,
+    alter_configs, is_flexible, support, ApiKey, DecodeError, Reader, RequestHeader,
+    TopicPartitions, Writer,
 };
 
 fn rt<T: PartialEq + std::fmt::Debug>(
@@ -76,10 +76,8 @@ fn ns() -> impl Strategy<Value = Option<String>> {
 }
 fn tps() -> impl Strategy<Value = Vec<TopicPartitions>> {
     vec(
-        (s(), vec(any::<i32>(), 0..3)).prop_map(|(name, partitions)| TopicPartitions {
-            name,
-            partitions,
-        }),
+        (s(), vec(any::<i32>(), 0..3))
+            .prop_map(|(name, partitions)| TopicPartitions { name, partitions }),
         0..3,
     )
 }
@@ -110,15 +108,22 @@ fn alter_resp() -> impl Strategy<Value = Vec<AlterConfigsResult>> {
 fn log_dirs() -> impl Strategy<Value = Vec<LogDir>> {
     let topic = (s(), vec((any::<i32>(), any::<i64>()), 0..3));
     vec(
-        (any::<i16>(), s(), vec(topic, 0..3), any::<i64>(), any::<i64>()).prop_map(
-            |(error_code, log_dir, topics, total_bytes, usable_bytes)| LogDir {
-                error_code,
-                log_dir,
-                topics,
-                total_bytes,
-                usable_bytes,
-            },
-        ),
+        (
+            any::<i16>(),
+            s(),
+            vec(topic, 0..3),
+            any::<i64>(),
+            any::<i64>(),
+        )
+            .prop_map(
+                |(error_code, log_dir, topics, total_bytes, usable_bytes)| LogDir {
+                    error_code,
+                    log_dir,
+                    topics,
+                    total_bytes,
+                    usable_bytes,
+                },
+            ),
         0..3,
     )
 }
@@ -131,13 +136,12 @@ fn producers() -> impl Strategy<Value = Vec<(String, Vec<ProducersPartition>)>> 
             last_timestamp: d,
         }
     });
-    let part = (any::<i32>(), any::<i16>(), vec(st, 0..3)).prop_map(|(p, e, s)| {
-        ProducersPartition {
+    let part =
+        (any::<i32>(), any::<i16>(), vec(st, 0..3)).prop_map(|(p, e, s)| ProducersPartition {
             partition_index: p,
             error_code: e,
             producers: s,
-        }
-    });
+        });
     vec((s(), vec(part, 0..3)), 0..3)
 }
 
@@ -207,8 +211,12 @@ proptest! {
             let want: Vec<(String, Vec<(i32, i16)>)> = parts.iter()
                 .map(|t| (t.name.clone(), t.partitions.iter().map(|p| (*p, code)).collect()))
                 .collect();
+            let results: elect_leaders::ElectionResults = parts.iter()
+                .map(|t| (t.name.clone(),
+                    t.partitions.iter().map(|p| (*p, code, "why".to_string())).collect()))
+                .collect();
             let mut w = Writer::new(flex);
-            elect_leaders::encode_response(&mut w, v, &parts, code, "why");
+            elect_leaders::encode_response(&mut w, v, &results);
             let b = w.to_bytes();
             let mut r = Reader::new(&b, 0, flex);
             prop_assert_eq!(elect_leaders::decode_response(&mut r, v).unwrap(), want);

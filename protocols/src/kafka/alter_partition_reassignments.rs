@@ -83,7 +83,7 @@ pub fn encode_response(
 pub fn decode_response(
     r: &mut Reader<'_>,
     _version: i16,
-) -> Result<Vec<(String, Vec<(i32, i16)>)>, DecodeError> {
+) -> Result<super::TopicErrors, DecodeError> {
     r.i32("throttle_time_ms")?;
     r.i16("error_code")?;
     r.nstr("error_message")?;

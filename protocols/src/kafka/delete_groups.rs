@@ -41,7 +41,10 @@ pub fn encode_response(w: &mut Writer, _version: i16, results: &[(String, i16)])
 }
 
 /// Decodes a DeleteGroups response (the inverse of [`encode_response`]).
-pub fn decode_response(r: &mut Reader<'_>, _version: i16) -> Result<Vec<(String, i16)>, DecodeError> {
+pub fn decode_response(
+    r: &mut Reader<'_>,
+    _version: i16,
+) -> Result<Vec<(String, i16)>, DecodeError> {
     r.i32("throttle_time_ms")?;
     let results = r.array("results", |r| {
         let x = (r.str("group_id")?, r.i16("error_code")?);

@@ -32,7 +32,8 @@ impl DescribeGroupsRequest {
     /// Decodes the body of `version`.
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let groups = r.array("groups", |r| r.str("group"))?;
-        let include_authorized_operations = version >= 3 && r.bool("include_authorized_operations")?;
+        let include_authorized_operations =
+            version >= 3 && r.bool("include_authorized_operations")?;
         r.tags()?;
         Ok(DescribeGroupsRequest {
             groups,

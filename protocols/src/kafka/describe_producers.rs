@@ -58,7 +58,11 @@ pub struct ProducersPartition {
 }
 
 /// Encodes a DescribeProducers response: (topic, partitions).
-pub fn encode_response(w: &mut Writer, _version: i16, topics: &[(String, Vec<ProducersPartition>)]) {
+pub fn encode_response(
+    w: &mut Writer,
+    _version: i16,
+    topics: &[(String, Vec<ProducersPartition>)],
+) {
     w.i32(0);
     w.array(topics, |w, (name, parts)| {
         w.str(name);

@@ -54,24 +54,21 @@ impl ElectLeadersRequest {
     }
 }
 
-/// Encodes a response giving every listed partition `code` and `message`.
-pub fn encode_response(
-    w: &mut Writer,
-    version: i16,
-    topics: &[TopicPartitions],
-    code: i16,
-    message: &str,
-) {
+/// Per topic, (partition, error code, error message).
+pub type ElectionResults = Vec<(String, Vec<(i32, i16, String)>)>;
+
+/// Encodes a response.
+pub fn encode_response(w: &mut Writer, version: i16, topics: &ElectionResults) {
     w.i32(0);
     if version >= 1 {
         w.i16(0);
     }
-    w.array(topics, |w, t| {
-        w.str(&t.name);
-        w.array(&t.partitions, |w, p| {
+    w.array(topics, |w, (name, parts)| {
+        w.str(name);
+        w.array(parts, |w, (p, code, message)| {
             w.i32(*p);
-            w.i16(code);
-            w.nstr(Some(message));
+            w.i16(*code);
+            w.nstr((*code != 0).then_some(message.as_str()));
             w.tags();
         });
         w.tags();
@@ -83,7 +80,7 @@ pub fn encode_response(
 pub fn decode_response(
     r: &mut Reader<'_>,
     version: i16,
-) -> Result<Vec<(String, Vec<(i32, i16)>)>, DecodeError> {
+) -> Result<super::TopicErrors, DecodeError> {
     r.i32("throttle_time_ms")?;
     if version >= 1 {
         r.i16("error_code")?;

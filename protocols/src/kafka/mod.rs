@@ -117,6 +117,9 @@ impl ApiKey {
     pub const DESCRIBE_PRODUCERS: ApiKey = ApiKey(61);
 }
 
+/// Per topic, (partition, error code): what several admin responses decode to.
+pub type TopicErrors = Vec<(String, Vec<(i32, i16)>)>;
+
 /// A topic and some of its partitions, as many admin requests name them:
 /// `name str, partitions [i32], tags`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -448,8 +448,9 @@ pub fn with_log_append_time(batch: &[u8], now_ms: i64) -> Bytes {
     let mut b = BytesMut::from(batch);
     if b.len() >= BATCH_HEADER_LEN {
         if let Some(s) = b.get_mut(21..23) {
-            let attrs = i16::from_be_bytes([s[0], s[1]]) | 0x08;
-            s.copy_from_slice(&attrs.to_be_bytes());
+            let mut attrs = [0u8; 2];
+            attrs.copy_from_slice(s);
+            s.copy_from_slice(&(i16::from_be_bytes(attrs) | 0x08).to_be_bytes());
         }
         if let Some(s) = b.get_mut(35..43) {
             s.copy_from_slice(&now_ms.to_be_bytes());

@@ -5,22 +5,19 @@
 use bytes::Bytes;
 
 use super::alter_configs::AlterConfigsRequest;
-use super::describe_log_dirs::DescribeLogDirsRequest;
-use super::delete_groups::DeleteGroupsRequest;
-use super::elect_leaders::ElectLeadersRequest;
-use super::incremental_alter_configs::IncrementalAlterConfigsRequest;
 use super::alter_partition_reassignments::AlterPartitionReassignmentsRequest;
-use super::list_partition_reassignments::ListPartitionReassignmentsRequest;
-use super::offset_delete::OffsetDeleteRequest;
-use super::describe_producers::DescribeProducersRequest;
 use super::api_versions::ApiVersionsRequest;
 use super::create_partitions::CreatePartitionsRequest;
 use super::create_topics::CreateTopicsRequest;
+use super::delete_groups::DeleteGroupsRequest;
 use super::delete_records::DeleteRecordsRequest;
 use super::delete_topics::DeleteTopicsRequest;
 use super::describe_cluster::DescribeClusterRequest;
 use super::describe_configs::DescribeConfigsRequest;
 use super::describe_groups::DescribeGroupsRequest;
+use super::describe_log_dirs::DescribeLogDirsRequest;
+use super::describe_producers::DescribeProducersRequest;
+use super::elect_leaders::ElectLeadersRequest;
 use super::fetch::FetchRequest;
 use super::find_coordinator::FindCoordinatorRequest;
 use super::groups::heartbeat::HeartbeatRequest;
@@ -28,11 +25,14 @@ use super::groups::join_group::JoinGroupRequest;
 use super::groups::leave_group::LeaveGroupRequest;
 use super::groups::sync_group::SyncGroupRequest;
 use super::header::parse_request_header;
+use super::incremental_alter_configs::IncrementalAlterConfigsRequest;
 use super::init_producer_id::InitProducerIdRequest;
 use super::list_groups::ListGroupsRequest;
 use super::list_offsets::ListOffsetsRequest;
+use super::list_partition_reassignments::ListPartitionReassignmentsRequest;
 use super::metadata::MetadataRequest;
 use super::offset_commit::OffsetCommitRequest;
+use super::offset_delete::OffsetDeleteRequest;
 use super::offset_fetch::OffsetFetchRequest;
 use super::offset_for_leader_epoch::OffsetForLeaderEpochRequest;
 use super::produce::ProduceRequest;
@@ -154,14 +154,24 @@ pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, Request), DecodeE
             Request::DescribeConfigs(DescribeConfigsRequest::decode(&mut r, v)?)
         }
         ApiKey::ALTER_CONFIGS => Request::AlterConfigs(AlterConfigsRequest::decode(&mut r, v)?),
-        ApiKey::DESCRIBE_LOG_DIRS => Request::DescribeLogDirs(DescribeLogDirsRequest::decode(&mut r, v)?),
+        ApiKey::DESCRIBE_LOG_DIRS => {
+            Request::DescribeLogDirs(DescribeLogDirsRequest::decode(&mut r, v)?)
+        }
         ApiKey::DELETE_GROUPS => Request::DeleteGroups(DeleteGroupsRequest::decode(&mut r, v)?),
         ApiKey::ELECT_LEADERS => Request::ElectLeaders(ElectLeadersRequest::decode(&mut r, v)?),
-        ApiKey::INCREMENTAL_ALTER_CONFIGS => Request::IncrementalAlterConfigs(IncrementalAlterConfigsRequest::decode(&mut r, v)?),
-        ApiKey::ALTER_PARTITION_REASSIGNMENTS => Request::AlterPartitionReassignments(AlterPartitionReassignmentsRequest::decode(&mut r, v)?),
-        ApiKey::LIST_PARTITION_REASSIGNMENTS => Request::ListPartitionReassignments(ListPartitionReassignmentsRequest::decode(&mut r, v)?),
+        ApiKey::INCREMENTAL_ALTER_CONFIGS => {
+            Request::IncrementalAlterConfigs(IncrementalAlterConfigsRequest::decode(&mut r, v)?)
+        }
+        ApiKey::ALTER_PARTITION_REASSIGNMENTS => Request::AlterPartitionReassignments(
+            AlterPartitionReassignmentsRequest::decode(&mut r, v)?,
+        ),
+        ApiKey::LIST_PARTITION_REASSIGNMENTS => Request::ListPartitionReassignments(
+            ListPartitionReassignmentsRequest::decode(&mut r, v)?,
+        ),
         ApiKey::OFFSET_DELETE => Request::OffsetDelete(OffsetDeleteRequest::decode(&mut r, v)?),
-        ApiKey::DESCRIBE_PRODUCERS => Request::DescribeProducers(DescribeProducersRequest::decode(&mut r, v)?),
+        ApiKey::DESCRIBE_PRODUCERS => {
+            Request::DescribeProducers(DescribeProducersRequest::decode(&mut r, v)?)
+        }
         _ => {
             return Err(DecodeError::Unsupported {
                 key: key.0,
