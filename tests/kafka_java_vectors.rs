@@ -26,13 +26,20 @@ use support::kafka::Conn;
 use support::Rokka;
 
 fn vectors() -> Vec<(String, Bytes)> {
-    let dir = format!("{}/protocols/tests/golden/kafka", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!(
+        "{}/protocols/tests/golden/kafka",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut v: Vec<(String, Bytes)> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| {
             let name = e.unwrap().file_name().into_string().unwrap();
-            name.starts_with("kafka-clients-3.6.2-")
-                .then(|| (name.clone(), Bytes::from(std::fs::read(format!("{dir}/{name}")).unwrap())))
+            name.starts_with("kafka-clients-3.6.2-").then(|| {
+                (
+                    name.clone(),
+                    Bytes::from(std::fs::read(format!("{dir}/{name}")).unwrap()),
+                )
+            })
         })
         .collect();
     v.sort();
@@ -75,7 +82,10 @@ fn java_client_requests_get_complete_responses() {
                 for t in &m.topics {
                     assert_ne!(t.topic_id, [0; 16], "{name}: topic id of {:?}", t.name);
                     let prev = ids.insert(t.name.clone(), t.topic_id);
-                    assert!(prev.is_none_or(|p| p == t.topic_id), "{name}: topic id changed");
+                    assert!(
+                        prev.is_none_or(|p| p == t.topic_id),
+                        "{name}: topic id changed"
+                    );
                 }
             }
             19 => {
@@ -85,7 +95,9 @@ fn java_client_requests_get_complete_responses() {
                         assert!(t.num_partitions > 0, "{name}: num_partitions");
                         assert_eq!(t.replication_factor, 1, "{name}: replication factor");
                         assert!(
-                            t.configs.iter().any(|c| c.name == "retention.ms" && c.value.is_some()),
+                            t.configs
+                                .iter()
+                                .any(|c| c.name == "retention.ms" && c.value.is_some()),
                             "{name}: configs of the created topic"
                         );
                         assert_ne!(t.topic_id, [0; 16], "{name}: topic id");
