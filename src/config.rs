@@ -159,6 +159,9 @@ pub struct BrokerConfig {
     pub default_topic_queue_nums: u32,
     /// Back-checks of unresolved transactional (half) messages.
     pub transaction_check: TransactionCheck,
+    /// `log.retention.check.interval.ms`: period of the per-topic Kafka
+    /// retention pass (default 300 000 ms, as Kafka).
+    pub retention_check_interval: std::time::Duration,
     /// Where the embedded NameServer listens.
     pub namesrv_listen: SocketAddr,
     /// Where the RocketMQ broker (remoting) listens (`listenPort`).
@@ -261,6 +264,7 @@ struct Draft {
     auto_create_topic_enable: bool,
     default_topic_queue_nums: u32,
     transaction_check: TransactionCheck,
+    retention_check_interval: std::time::Duration,
     data_dir: PathBuf,
     commit_log_dir: Option<PathBuf>,
     bind_address: IpAddr,
@@ -291,6 +295,7 @@ impl Default for Draft {
             auto_create_topic_enable: true,
             default_topic_queue_nums: 4,
             transaction_check: TransactionCheck::default(),
+            retention_check_interval: std::time::Duration::from_secs(300),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             commit_log_dir: None,
             bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -412,6 +417,7 @@ impl Draft {
             auto_create_topic_enable: self.auto_create_topic_enable,
             default_topic_queue_nums: self.default_topic_queue_nums,
             transaction_check: self.transaction_check,
+            retention_check_interval: self.retention_check_interval,
             namesrv_listen: listen(self.bind_address, self.namesrv_port),
             broker_listen: listen(self.bind_address, self.listen_port),
             kafka_listen: listen(

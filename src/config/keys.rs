@@ -35,6 +35,7 @@
 //! | `log.dirs` (or `log.dir`) | Kafka name of the data directory (one directory) | |
 //! | `message.max.bytes` | Kafka name of `maxMessageSize` | |
 //! | `queued.max.request.bytes` | Kafka name of `rokka.maxPendingAppendBytes` (-1 = the default) | |
+//! | `log.retention.check.interval.ms` | ms between per-topic Kafka retention passes (`retention.ms`/`retention.bytes` overrides) | 300000 |
 //! | `listeners` | `PLAINTEXT://[host]:port`: Kafka bind address | `PLAINTEXT://:9092` |
 //! | `advertised.listeners` | `PLAINTEXT://host:port` given to Kafka clients | the bind address |
 //! | `rokka.dataDir` | data directory (same as `storePathRootDir`) | `./data` |
@@ -149,6 +150,10 @@ static KEYS: &[Key] = &[
     Key {
         name: "transactionCheckInterval",
         apply: |d, v| set(&mut d.transaction_check.interval, millis(v)),
+    },
+    Key {
+        name: "log.retention.check.interval.ms",
+        apply: |d, v| set(&mut d.retention_check_interval, millis(v)),
     },
     Key {
         name: "transactionCheckMax",

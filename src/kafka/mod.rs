@@ -8,10 +8,15 @@
 //! ```
 //! Store errors become Kafka error codes in one place, `errors.rs`.
 
+mod alter_configs;
 mod api_versions;
+mod broker_config;
 mod conn;
+mod delete_groups;
 mod delete_records;
 mod describe_configs;
+mod describe_log_dirs;
+mod describe_producers;
 mod dispatch;
 mod errors;
 mod fetch;
@@ -23,9 +28,13 @@ mod list_offsets;
 mod metadata;
 mod metrics;
 mod offset_commit;
+mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
+mod partition_admin;
 mod produce;
+mod topic_config;
+mod topic_retention;
 mod topics_admin;
 
 use std::net::SocketAddr;
@@ -54,6 +63,8 @@ pub struct KafkaContext {
     pub next_producer_id: AtomicI64,
     /// Idempotent producers' sequence numbers.
     pub sequences: idempotence::Sequences,
+    /// Dynamic broker configs (AlterConfigs on the broker resource).
+    pub broker_configs: broker_config::BrokerConfigs,
 }
 
 impl KafkaContext {
@@ -66,7 +77,10 @@ impl KafkaContext {
             .map_or(1, |d| d.as_millis() as i64);
         let groups = Arc::new(group::GroupCoordinator::new(Arc::clone(&broker.groups)));
         let broker_store = broker.store.clone();
+        let broker_configs =
+            broker_config::BrokerConfigs::open(&broker.store.config().config_dir());
         Ok(KafkaContext {
+            broker_configs,
             broker,
             groups,
             metrics,
@@ -94,8 +108,12 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     info!("kafka listening on {local}");
     let ctx = Arc::new(KafkaContext::new(broker.clone())?);
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
+    let retention = tokio::spawn(topic_retention::run_timer(
+        Arc::clone(&ctx),
+        broker.config.retention_check_interval,
+    ));
     let accept = tokio::spawn(run(listener, ctx));
-    Ok(vec![accept, timer])
+    Ok(vec![accept, timer, retention])
 }
 
 /// Accepts connections until shutdown; one task per connection.

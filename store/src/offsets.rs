@@ -114,6 +114,20 @@ impl ConsumerOffsets {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// Forgets a group's offset of one queue; true if there was one.
+    pub fn delete_queue(&self, group: &str, topic: &str, queue_id: u32) -> bool {
+        let k = key(group, topic);
+        let removed = self
+            .table
+            .get_mut(&k)
+            .is_some_and(|mut m| m.remove(&queue_id).is_some());
+        self.table.remove_if(&k, |_, m| m.is_empty());
+        if removed {
+            self.dirty.store(true, Ordering::Release);
+        }
+        removed
+    }
+
     /// Writes the table if it changed since the last write.
     pub fn persist(&self) -> Result<()> {
         if !self.dirty.swap(false, Ordering::AcqRel) {

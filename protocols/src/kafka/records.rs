@@ -440,6 +440,29 @@ pub fn with_producer(batch: &[u8], producer_id: i64, epoch: i16, base_sequence: 
     b.freeze()
 }
 
+/// Returns `batch` stamped with the broker's append time, as Kafka does for
+/// a topic with `message.timestamp.type=LogAppendTime`: the attributes'
+/// timestamp-type bit (0x08) set, `max_timestamp` = `now_ms`, the CRC
+/// recomputed. Readers then take `max_timestamp` as every record's time.
+pub fn with_log_append_time(batch: &[u8], now_ms: i64) -> Bytes {
+    let mut b = BytesMut::from(batch);
+    if b.len() >= BATCH_HEADER_LEN {
+        if let Some(s) = b.get_mut(21..23) {
+            let mut attrs = [0u8; 2];
+            attrs.copy_from_slice(s);
+            s.copy_from_slice(&(i16::from_be_bytes(attrs) | 0x08).to_be_bytes());
+        }
+        if let Some(s) = b.get_mut(35..43) {
+            s.copy_from_slice(&now_ms.to_be_bytes());
+        }
+        let crc = crc32c::crc32c(b.get(21..).unwrap_or_default());
+        if let Some(s) = b.get_mut(17..21) {
+            s.copy_from_slice(&crc.to_be_bytes());
+        }
+    }
+    b.freeze()
+}
+
 /// Down-converts v2 batches to a MessageSet of `magic` 0 or 1 for Fetch
 /// v0–v3: one uncompressed message per record at or after `from_offset`,
 /// headers dropped, control batches skipped. Stops after `max_bytes` (but
