@@ -13,6 +13,7 @@
 //! recovery.rs       checkpoint + abort marker, re-scan, torn-tail cut
 //! flush.rs          the periodic flusher and checkpoint writer
 //! retention.rs      segment deletion by age and disk pressure, disk-full guard
+//! compaction/       the log cleaner of `cleanup.policy=compact` topics (ADR 010)
 //! offsets.rs        consumer offsets, one table for both protocols
 //! topics.rs         topic configs
 //! metrics.rs        Prometheus metrics of the store
@@ -21,6 +22,7 @@
 //! The store knows neither wire protocol beyond the two entry layouts it stores.
 
 pub mod commit_log;
+pub mod compaction;
 pub mod config;
 pub mod consume_queue;
 pub mod entry;
@@ -37,6 +39,7 @@ pub mod topics;
 mod util;
 mod writer;
 
+pub use compaction::{CompactionReport, CrashPoint};
 pub use config::{FlushDiskType, StoreConfig};
 pub use entry::{
     AppendPayload, AppendRequest, AppendResult, EntryKind, KafkaBatch, MessageToStore,
