@@ -18,6 +18,8 @@
 //! of `ROUNDS` rounds. Run: `cargo bench -p rokka-store --bench compaction`
 //! (data under `$ROKKA_BENCH_DIR`, default the system temp dir).
 
+#![allow(clippy::print_stdout)] // the bench prints its results
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

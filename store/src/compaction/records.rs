@@ -151,8 +151,10 @@ mod tests {
         out.push(z as u8);
     }
 
+    type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
     /// A batch of `(key, value)` records with offset deltas 0, 1, ...
-    fn batch(recs: &[(Option<&[u8]>, Option<&[u8]>)]) -> Bytes {
+    fn batch(recs: &[KeyValue<'_>]) -> Bytes {
         let mut body = Vec::new();
         for (i, (k, v)) in recs.iter().enumerate() {
             let mut r = vec![0u8];
