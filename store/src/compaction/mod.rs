@@ -25,6 +25,7 @@
 
 mod journal;
 pub(crate) mod records;
+mod thread;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -42,6 +43,7 @@ use crate::topics::{TopicConfig, TopicConfigs};
 use crate::writer::Shared;
 
 pub(crate) use journal::replay as replay_journal;
+pub(crate) use thread::spawn;
 
 /// Decompresses a Kafka batch's records section: `(codec id, bytes)` to the
 /// plain bytes, `None` if it cannot. Installed by the broker, which knows
@@ -768,35 +770,4 @@ pub(crate) fn place(buf: &mut [u8], phy: u64) {
         }
         _ => {}
     }
-}
-
-/// Starts the cleaner thread: a pass every `compaction_interval` until the
-/// store stops or goes away (it holds the store only during a pass).
-pub(crate) fn spawn<T: Send + Sync + 'static>(
-    store: std::sync::Weak<T>,
-    make: impl Fn(Arc<T>) -> crate::Store + Send + 'static,
-) -> Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("rokka-log-cleaner".into())
-        .spawn(move || loop {
-            let Some((stop, every)) = store.upgrade().map(|s| {
-                let s = make(s);
-                (s.stopping(), s.config().compaction_interval)
-            }) else {
-                return;
-            };
-            if stop.wait(every) {
-                return;
-            }
-            let Some(s) = store.upgrade().map(&make) else {
-                return;
-            };
-            if let Err(e) = s.compact_now() {
-                tracing::warn!(error = %e, "log cleaner pass failed");
-            }
-        })
-        .map_err(|source| crate::StoreError::Io {
-            path: std::path::PathBuf::from("rokka-log-cleaner"),
-            source,
-        })
 }
