@@ -189,7 +189,8 @@ async fn route(method: &str, path: &str, state: &HttpState) -> Response {
         ("/healthz", "GET" | "HEAD") => Response::text(200, "ok\n"),
         ("/metrics", "GET" | "HEAD") => metrics_response(&state.registry).await,
         ("/admin/compact", "POST") => compact_response(state.store.clone()).await,
-        ("/healthz" | "/metrics" | "/admin/compact", _) => Response {
+        ("/admin/compact", _) => Response::text(405, "use POST\n"),
+        ("/healthz" | "/metrics", _) => Response {
             allow: true,
             ..Response::text(405, "method not allowed\n")
         },
