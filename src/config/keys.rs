@@ -16,6 +16,7 @@
 //! | `storePathCommitLog` | CommitLog directory | `<data>/commitlog` |
 //! | `flushDiskType` | `ASYNC_FLUSH` or `SYNC_FLUSH` | `ASYNC_FLUSH` |
 //! | `flushIntervalCommitLog` | background flush period, ms | 500 |
+//! | `log.cleaner.backoff.ms` | period of the log cleaner of compacted topics, ms (ADR 010) | 15000 |
 //! | `autoCreateTopicEnable` | create topics on first use | true |
 //! | `defaultTopicQueueNums` | queues of an auto-created topic (RocketMQ clients ask for 4) | 4 |
 //! | `fileReservedTime` | hours a CommitLog segment is kept | 72 |
@@ -140,6 +141,15 @@ static KEYS: &[Key] = &[
             set(
                 &mut d.store.flush_interval,
                 int(v, 1, 3_600_000).map(Duration::from_millis),
+            )
+        },
+    },
+    Key {
+        name: "log.cleaner.backoff.ms",
+        apply: |d, v| {
+            set(
+                &mut d.store.compaction_interval,
+                int(v, 1, 86_400_000).map(Duration::from_millis),
             )
         },
     },

@@ -56,6 +56,7 @@ fn rocketmq_keys_map_to_store_config() {
          storePathCommitLog = /fast/commitlog\n\
          flushDiskType = SYNC_FLUSH\n\
          flushIntervalCommitLog = 200\n\
+         log.cleaner.backoff.ms = 2500\n\
          autoCreateTopicEnable = false\n\
          defaultTopicQueueNums = 6\n\
          fileReservedTime = 48\n\
@@ -78,6 +79,7 @@ fn rocketmq_keys_map_to_store_config() {
     assert_eq!(s.commit_log_dir, Path::new("/fast/commitlog"));
     assert_eq!(s.flush_disk_type, FlushDiskType::SyncFlush);
     assert_eq!(s.flush_interval, Duration::from_millis(200));
+    assert_eq!(s.compaction_interval, Duration::from_millis(2500));
     assert_eq!(s.file_reserved_hours, 48);
     assert_eq!(s.delete_when, vec![4, 5]);
     assert_eq!(s.disk_max_used_space_ratio, 0.88);

@@ -52,6 +52,8 @@ pub struct StoreConfig {
     pub disk_refuse_ratio: f64,
     /// Period of the retention pass and disk-usage refresh.
     pub clean_interval: Duration,
+    /// Period of the log cleaner of compacted topics (ADR 010).
+    pub compaction_interval: Duration,
     /// Largest accepted entry (RocketMQ `maxMessageSize`, 4 MiB).
     pub max_message_size: usize,
     /// Bytes of appends accepted but not yet stored (and synced, with
@@ -82,6 +84,7 @@ impl StoreConfig {
             disk_clean_forcibly_enable: true,
             disk_refuse_ratio: 0.90,
             clean_interval: Duration::from_secs(1),
+            compaction_interval: Duration::from_secs(15),
             max_message_size: 4 * 1024 * 1024,
             max_pending_append_bytes: 256 << 20,
             store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
@@ -139,8 +142,11 @@ impl StoreConfig {
         if self.delete_when.iter().any(|h| *h > 23) {
             return bad("deleteWhen hours must lie between 00 and 23");
         }
-        if self.flush_interval.is_zero() || self.clean_interval.is_zero() {
-            return bad("flush and clean intervals must be positive");
+        if self.flush_interval.is_zero()
+            || self.clean_interval.is_zero()
+            || self.compaction_interval.is_zero()
+        {
+            return bad("flush, clean and compaction intervals must be positive");
         }
         Ok(())
     }

@@ -267,6 +267,16 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// Syncs every file whole: after the log cleaner rewrote entries below
+    /// the flushed mark (only dirty pages are written).
+    pub(crate) fn sync_all(&self) -> std::io::Result<()> {
+        let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for f in files {
+            f.flush_range(0, f.size())?;
+        }
+        Ok(())
+    }
+
     /// Recovery: drops entries that point at or past `log_end`.
     pub(crate) fn truncate_to_log_end(&self, log_end: u64) -> Result<u64> {
         let mut end = self.next_offset();

@@ -62,6 +62,9 @@ pub enum StoreError {
     #[error("the store is shut down")]
     Closed,
     /// A configuration value is out of range.
+    /// A log cleaner pass stopped at a test's crash point (see `Store::compact_now`).
+    #[error("log cleaner pass interrupted at {0}")]
+    Interrupted(&'static str),
     #[error("invalid store configuration: {0}")]
     Config(String),
     /// A persisted metadata file (offsets, topics, checkpoint) cannot be parsed.

@@ -22,7 +22,9 @@ pub(crate) fn topic_queue<'a>(e: &Scanned<'a>) -> Option<(&'a str, u32)> {
 
 /// True if `e` is the entry a ConsumeQueue entry `cq` of (`topic`, `queue_id`)
 /// at logical `offset` must point at: same queue, same size, and `offset`
-/// inside the entry (for a Kafka batch: the record index within the batch).
+/// inside the entry (for a Kafka batch: the record index within the batch),
+/// or before it: a compacted queue's removed offsets point forward at the
+/// next surviving entry (ADR 010), never backward.
 pub(crate) fn entry_matches(
     e: &Scanned<'_>,
     cq: &CqEntry,
@@ -36,7 +38,6 @@ pub(crate) fn entry_matches(
     t == topic
         && q == queue_id
         && meta.total_size == cq.size
-        && offset >= meta.queue_offset
         && offset < meta.queue_offset + u64::from(meta.count)
 }
 

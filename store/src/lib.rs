@@ -17,6 +17,7 @@
 //! verify.rs         offline scan of a stopped data directory (`rokka verify`)
 //! flush.rs          the periodic flusher and checkpoint writer
 //! retention.rs      segment deletion by age and disk pressure, disk-full guard
+//! compaction/       the log cleaner of `cleanup.policy=compact` topics (ADR 010)
 //! offsets.rs        consumer offsets, one table for both protocols
 //! topics.rs         topic configs
 //! metrics.rs        Prometheus metrics of the store
@@ -25,6 +26,7 @@
 //! The store knows neither wire protocol beyond the two entry layouts it stores.
 
 pub mod commit_log;
+pub mod compaction;
 pub mod config;
 pub mod consume_queue;
 mod disk;
@@ -45,6 +47,7 @@ mod util;
 pub mod verify;
 mod writer;
 
+pub use compaction::{CompactionReport, CrashPoint};
 pub use config::{FlushDiskType, StoreConfig};
 pub use entry::{
     AppendPayload, AppendRequest, AppendResult, EntryKind, KafkaBatch, MessageToStore,

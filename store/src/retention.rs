@@ -43,7 +43,13 @@ pub(crate) fn clean_once(shared: &Shared, now: SystemTime, hour: u8) -> Result<u
                 .ok()
                 .and_then(|m| now.duration_since(m).ok())
                 .is_some_and(|age| age >= reserved);
-            (expired && (in_window || pressure)) || forcibly
+            // A segment a compacted queue still points into waits for the
+            // log cleaner to move those entries (ADR 010).
+            let pinned = seg.base() + seg.size()
+                > shared
+                    .compaction_pin
+                    .load(std::sync::atomic::Ordering::Acquire);
+            (expired && (in_window || pressure) && !pinned) || forcibly
         })?;
         if !gone {
             break;

@@ -127,6 +127,7 @@ struct Inner {
     checkpoint: PathBuf,
     abort: PathBuf,
     closed: AtomicBool,
+    compactor: crate::compaction::Compactor,
     _lock: File,
 }
 
@@ -153,6 +154,7 @@ pub(crate) fn open_shared(
         short_of_room: std::sync::Mutex::new(None),
         store_host: std::sync::RwLock::new(config.store_host),
         corrupt: Default::default(),
+        compaction_pin: AtomicU64::new(u64::MAX),
         config,
     });
     crate::disk::refresh(&shared);
@@ -218,6 +220,7 @@ impl Store {
         let shared = open_shared(config, registry)?;
         let mut writer = Writer::new(Arc::clone(&shared));
         let report = crate::recovery::recover(&mut writer, checkpoint, unclean)?;
+        crate::compaction::replay_journal(&shared)?;
         if unclean {
             tracing::warn!(?report, "recovered after an unclean stop");
         } else {
@@ -229,6 +232,12 @@ impl Store {
         File::create(&abort).at(&abort)?;
         crate::util::sync_dir(&root)?;
         let topics = TopicConfigs::open(&config_dir)?;
+        shared.compaction_pin.store(
+            crate::compaction::compute_pin(&shared, &topics),
+            Ordering::Release,
+        );
+        let compactor = crate::compaction::Compactor::new(registry)
+            .map_err(|e| StoreError::Config(e.to_string()))?;
 
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(Stop::default());
@@ -273,7 +282,7 @@ impl Store {
         let pending_kib = u32::try_from(shared.config.max_pending_append_bytes.div_ceil(1024))
             .unwrap_or(u32::MAX)
             .clamp(1, tokio::sync::Semaphore::MAX_PERMITS as u32);
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 shared,
                 offsets,
@@ -287,9 +296,60 @@ impl Store {
                 checkpoint: checkpoint_path,
                 abort,
                 closed: AtomicBool::new(false),
+                compactor,
                 _lock: lock,
             }),
-        })
+        };
+        let cleaner =
+            crate::compaction::spawn(Arc::downgrade(&store.inner), |i| Store { inner: i })?;
+        store
+            .inner
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cleaner);
+        Ok(store)
+    }
+
+    /// The stop flag of the store's threads.
+    pub(crate) fn stopping(&self) -> Arc<Stop> {
+        Arc::clone(&self.inner.stop)
+    }
+
+    /// Runs one log cleaner pass over the compacted topics now (tests, the
+    /// admin endpoint; the cleaner thread runs one every
+    /// `compaction_interval`). Blocking; call it off any async runtime.
+    pub fn compact_now(&self) -> Result<crate::CompactionReport> {
+        self.compact_at(std::time::SystemTime::now(), None)
+    }
+
+    /// A cleaner pass as if at `now`, stopped at `crash` as a crash would
+    /// stop it (crash-recovery tests).
+    pub fn compact_at(
+        &self,
+        now: std::time::SystemTime,
+        crash: Option<crate::CrashPoint>,
+    ) -> Result<crate::CompactionReport> {
+        let copy = |entries: Vec<Vec<u8>>| -> Result<Vec<u64>> {
+            let (tx, rx) = oneshot::channel();
+            {
+                let guard = self.inner.tx.lock().unwrap_or_else(|e| e.into_inner());
+                let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+                sender
+                    .send(Cmd::Copy(entries, tx))
+                    .map_err(|_| StoreError::Closed)?;
+            }
+            rx.blocking_recv().map_err(|_| StoreError::Closed)?
+        };
+        self.inner
+            .compactor
+            .run_pass(&self.inner.shared, &self.inner.topics, &copy, now, crash)
+    }
+
+    /// Lets the log cleaner read compressed Kafka batches (the store knows
+    /// no codec; the broker does). Without it such batches are kept whole.
+    pub fn set_kafka_decompressor(&self, d: crate::compaction::Decompress) {
+        self.inner.compactor.set_decompressor(d);
     }
 
     /// What recovery did at open.
@@ -542,7 +602,17 @@ impl Store {
             if !entries.is_empty() && bytes + e.size as usize > max_bytes {
                 break;
             }
-            let se = match self.read_for_queue(&cq, next, &e) {
+            // The log cleaner may be rewriting this queue entry: a failed
+            // read is retried once with the entry as it is now.
+            let first = self.read_for_queue(&cq, next, &e);
+            let first = match first {
+                Err(_) => match cq.get(next) {
+                    Some(again) if again != e => self.read_for_queue(&cq, next, &again),
+                    _ => first,
+                },
+                ok => ok,
+            };
+            let se = match first {
                 Ok(Some(se)) => se,
                 Ok(None) => break,
                 Err(why) => {

@@ -45,6 +45,9 @@ pub(crate) struct Shared {
     pub store_host: std::sync::RwLock<std::net::SocketAddr>,
     /// Damaged entries readers have reported (each logged once).
     pub corrupt: crate::integrity::CorruptSeen,
+    /// Lowest CommitLog offset a compacted topic's live entry points at
+    /// (retention keeps that segment); see `compaction`.
+    pub compaction_pin: AtomicU64,
 }
 
 impl Shared {
@@ -59,6 +62,8 @@ impl Shared {
 /// Messages to the writer thread.
 pub(crate) enum Cmd {
     Append(AppendRequest, oneshot::Sender<Result<AppendResult>>),
+    /// Re-append entries the log cleaner rewrote (see `compaction`).
+    Copy(Vec<Vec<u8>>, oneshot::Sender<Result<Vec<u64>>>),
     /// Finish what is queued, sync, and exit.
     Stop,
 }
@@ -340,6 +345,46 @@ impl Writer {
         Ok(res)
     }
 
+    /// Appends entries the log cleaner built (each complete but for its
+    /// physical offset and CRC, which `compaction::place` sets), indexes
+    /// their keys and publishes them in the log, without ConsumeQueue
+    /// entries: the cleaner points its queue at them. Returns their offsets.
+    fn copy_entries(&mut self, entries: Vec<Vec<u8>>) -> Result<Vec<u64>> {
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            return Err(StoreError::Poisoned);
+        }
+        self.check_disk()?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let (seg, phy) = self.reserve(e.len() as u64)?;
+            // SAFETY: the writer owns `[write_pos, ..)`, above anything published.
+            let buf = unsafe { seg.slice_mut(phy - seg.base(), e.len()) };
+            buf.copy_from_slice(&e);
+            crate::compaction::place(buf, phy);
+            self.write_pos += e.len() as u64;
+            match crate::entry::scan(buf, phy) {
+                Ok(Scanned::Kafka(b)) => {
+                    for (_, key) in b.index_keys() {
+                        self.shared
+                            .index
+                            .put(b.topic(), key, phy, b.store_timestamp())?;
+                    }
+                }
+                Ok(Scanned::RocketMq(m)) => {
+                    for key in m.index_keys() {
+                        self.shared
+                            .index
+                            .put(m.topic(), key, phy, m.store_timestamp())?;
+                    }
+                }
+                _ => {}
+            }
+            out.push(phy);
+        }
+        self.shared.commit_log.publish(self.write_pos);
+        Ok(out)
+    }
+
     /// Writes the ConsumeQueue and IndexFile entries of a stored entry. Shared
     /// by appends and recovery, so both build the same entries.
     pub(crate) fn dispatch(&mut self, e: &Scanned<'_>, phy: u64) -> Result<()> {
@@ -462,6 +507,9 @@ impl Writer {
                         let r = self.append(&req);
                         self.done.push((tx, r));
                     }
+                    Cmd::Copy(entries, tx) => {
+                        let _ = tx.send(self.copy_entries(entries));
+                    }
                     Cmd::Stop => stop = true,
                 }
                 if !stop && self.done.len() < 4096 {
@@ -501,8 +549,14 @@ impl Writer {
         }
         // Drain what arrived after Stop so nobody waits forever.
         while let Ok(cmd) = rx.try_recv() {
-            if let Cmd::Append(_, tx) = cmd {
-                let _ = tx.send(Err(StoreError::Closed));
+            match cmd {
+                Cmd::Append(_, tx) => {
+                    let _ = tx.send(Err(StoreError::Closed));
+                }
+                Cmd::Copy(_, tx) => {
+                    let _ = tx.send(Err(StoreError::Closed));
+                }
+                Cmd::Stop => {}
             }
         }
     }

@@ -142,7 +142,7 @@ fn parse_v2_records(
     body: &[u8],
     count: usize,
     base_ts: i64,
-    mut each: impl FnMut(u32, Record),
+    mut each: impl FnMut(u32, Record, i64),
 ) -> Result<(), DecodeError> {
     let mut c = Cursor { buf: body };
     for i in 0..count {
@@ -153,7 +153,7 @@ fn parse_v2_records(
         let mut r = Cursor { buf: c.take(len)? };
         r.take(1)?;
         let ts = r.varlong()?;
-        r.varlong()?;
+        let delta = r.varlong()?;
         let key = r.nbytes()?.map(Bytes::copy_from_slice);
         let value = r.nbytes()?.map(Bytes::copy_from_slice);
         let nh = r.varlong()?;
@@ -171,6 +171,7 @@ fn parse_v2_records(
                 value,
                 headers,
             },
+            delta,
         );
     }
     if !c.buf.is_empty() {
@@ -227,7 +228,7 @@ pub fn validate_v2(batch: &Bytes) -> Result<ValidBatch, DecodeError> {
             field: "recordCount",
         });
     }
-    parse_v2_records(body, count as usize, base_ts, |i, r| {
+    parse_v2_records(body, count as usize, base_ts, |i, r, _| {
         for (name, value) in &r.headers {
             if let Some(v) = value
                 .as_ref()
@@ -256,6 +257,15 @@ pub fn validate_v2(batch: &Bytes) -> Result<ValidBatch, DecodeError> {
 
 /// Decodes every record of a v2 batch (for tests and conversions).
 pub fn decode_v2_records(batch: &[u8]) -> Result<Vec<Record>, DecodeError> {
+    Ok(decode_v2_records_with_deltas(batch)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+}
+
+/// [`decode_v2_records`] with each record's offset delta: a batch the log
+/// cleaner compacted has gaps in them (ADR 010).
+pub fn decode_v2_records_with_deltas(batch: &[u8]) -> Result<Vec<(i64, Record)>, DecodeError> {
     let count = be_i32(batch, 57).ok_or(DecodeError::short("recordCount"))?;
     let attrs = be_i16(batch, 21).unwrap_or(0);
     let base_ts = be_i64(batch, 27).unwrap_or(0);
@@ -274,7 +284,7 @@ pub fn decode_v2_records(batch: &[u8]) -> Result<Vec<Record>, DecodeError> {
         });
     }
     let mut out = Vec::new();
-    parse_v2_records(body, count as usize, base_ts, |_, r| out.push(r))?;
+    parse_v2_records(body, count as usize, base_ts, |_, r, d| out.push((d, r)))?;
     Ok(out)
 }
 
