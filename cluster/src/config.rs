@@ -29,7 +29,8 @@ pub struct ClusterConfig {
     pub master_timeout: Duration,
     /// Raft leader heartbeat interval (default 100 ms).
     pub raft_heartbeat: Duration,
-    /// Raft election timeout, lower bound; the upper bound is twice this (default 500 ms).
+    /// Raft election timeout, lower bound; the upper bound (and openraft's leader lease) is
+    /// twice this, so a dead leader is replaced after 3–4 times this (default 250 ms).
     pub raft_election_timeout: Duration,
     /// Allow electing a master outside the in-sync set when no in-sync member is alive
     /// (RocketMQ `enableElectUncleanMaster`, Kafka `unclean.leader.election.enable`);
@@ -40,10 +41,16 @@ pub struct ClusterConfig {
 impl ClusterConfig {
     /// A config with the defaults above.
     pub fn new(node_id: NodeId, voters: BTreeMap<NodeId, String>, data_dir: PathBuf) -> Self {
-        let listen = voters.get(&node_id).cloned().unwrap_or_else(|| "0.0.0.0:9093".into());
+        let listen = voters
+            .get(&node_id)
+            .cloned()
+            .unwrap_or_else(|| "0.0.0.0:9093".into());
         Self {
             node_id,
-            addrs: NodeAddrs { raft: listen.clone(), ..NodeAddrs::default() },
+            addrs: NodeAddrs {
+                raft: listen.clone(),
+                ..NodeAddrs::default()
+            },
             voters,
             listen,
             data_dir,
@@ -51,7 +58,7 @@ impl ClusterConfig {
             heartbeat_interval: Duration::from_millis(300),
             master_timeout: Duration::from_millis(1500),
             raft_heartbeat: Duration::from_millis(100),
-            raft_election_timeout: Duration::from_millis(500),
+            raft_election_timeout: Duration::from_millis(250),
             unclean_election: false,
         }
     }
@@ -62,10 +69,18 @@ pub fn parse_voters(s: &str) -> Result<BTreeMap<NodeId, String>, ClusterError> {
     let bad = |why: &str| ClusterError::Config(format!("controller.quorum.voters {s:?}: {why}"));
     let mut out = BTreeMap::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (id, addr) = part.split_once('@').ok_or_else(|| bad("expected id@host:port"))?;
-        let id: NodeId = id.trim().parse().map_err(|_| bad("node id is not a number"))?;
+        let (id, addr) = part
+            .split_once('@')
+            .ok_or_else(|| bad("expected id@host:port"))?;
+        let id: NodeId = id
+            .trim()
+            .parse()
+            .map_err(|_| bad("node id is not a number"))?;
         let addr = addr.trim();
-        if addr.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+        if addr
+            .rsplit_once(':')
+            .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+        {
             return Err(bad("address is not host:port"));
         }
         if out.insert(id, addr.to_string()).is_some() {

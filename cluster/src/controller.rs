@@ -86,15 +86,50 @@ pub(crate) struct Policy {
     pub(crate) master_timeout: Duration,
     /// Elect outside the in-sync set when no in-sync member is alive.
     pub(crate) unclean: bool,
+    /// How long a new leader waits for heartbeats before judging masters.
+    pub(crate) new_leader_grace: Duration,
+}
+
+impl Policy {
+    /// The grace of a new leader: the master timeout less `leader_silence`, the time a
+    /// new Raft leader has certainly not heard from the previous one (openraft elects only
+    /// after the leader lease plus an election timeout), so a master that was also the
+    /// previous leader is judged after the same total silence as any other; but never
+    /// under two heartbeat rounds plus one Raft heartbeat, the time a live node needs to
+    /// find the new leader and report to it.
+    pub(crate) fn new(
+        master_timeout: Duration,
+        unclean: bool,
+        leader_silence: Duration,
+        heartbeat_interval: Duration,
+        raft_heartbeat: Duration,
+    ) -> Self {
+        let floor = heartbeat_interval * 2 + raft_heartbeat;
+        let new_leader_grace = master_timeout.saturating_sub(leader_silence).max(floor);
+        Self {
+            master_timeout,
+            unclean,
+            new_leader_grace,
+        }
+    }
 }
 
 /// The elections to propose now: for each group whose master is missing or silent for
 /// `master_timeout`, the live candidate with the highest reported CommitLog offset
 /// (lowest node id on a tie), from the in-sync set unless `unclean` allows otherwise.
-pub(crate) fn decide(state: &ClusterState, soft: &SoftState, policy: Policy, now: Instant) -> Vec<Command> {
-    let Some(since) = soft.leader_since else { return Vec::new() };
+pub(crate) fn decide(
+    state: &ClusterState,
+    soft: &SoftState,
+    policy: Policy,
+    now: Instant,
+) -> Vec<Command> {
+    let Some(since) = soft.leader_since else {
+        return Vec::new();
+    };
     let alive = |n: &NodeId| {
-        soft.seen.get(n).filter(|s| now.saturating_duration_since(s.at) < policy.master_timeout)
+        soft.seen
+            .get(n)
+            .filter(|s| now.saturating_duration_since(s.at) < policy.master_timeout)
     };
     let mut out = Vec::new();
     for (name, g) in &state.groups {
@@ -104,8 +139,10 @@ pub(crate) fn decide(state: &ClusterState, soft: &SoftState, policy: Policy, now
             None if first => g.members.iter().copied().collect(),
             None => g.isr.iter().copied().collect(),
             Some(m) => {
-                // Give every node a full timeout to reach a new leader before judging it.
-                if now.saturating_duration_since(since) < policy.master_timeout || alive(&m).is_some() {
+                // Give every node time to reach a new leader before judging it.
+                if now.saturating_duration_since(since) < policy.new_leader_grace
+                    || alive(&m).is_some()
+                {
                     continue;
                 }
                 let in_sync: Vec<NodeId> = g.isr.iter().copied().filter(|n| *n != m).collect();
@@ -142,31 +179,66 @@ mod tests {
     const T: Duration = Duration::from_millis(1500);
 
     fn policy(unclean: bool) -> Policy {
-        Policy { master_timeout: T, unclean }
+        let ms = Duration::from_millis;
+        Policy::new(T, unclean, ms(750), ms(300), ms(100))
+    }
+
+    #[test]
+    fn new_leader_grace_has_a_floor() {
+        let ms = Duration::from_millis;
+        assert_eq!(policy(false).new_leader_grace, ms(750));
+        assert_eq!(
+            Policy::new(ms(600), false, ms(500), ms(300), ms(100)).new_leader_grace,
+            ms(700)
+        );
     }
 
     fn hb(node: NodeId, off: u64) -> Heartbeat {
-        Heartbeat { node, group: Some("g".into()), role: Role::Slave, epoch: 1, max_offset: off }
+        Heartbeat {
+            node,
+            group: Some("g".into()),
+            role: Role::Slave,
+            epoch: 1,
+            max_offset: off,
+        }
     }
 
     fn group_of_three(master: Option<NodeId>, isr: &[NodeId]) -> ClusterState {
         let mut s = ClusterState::default();
         for id in 1..=3 {
-            let info = NodeInfo { id, addrs: NodeAddrs::default(), group: Some("g".into()) };
+            let info = NodeInfo {
+                id,
+                addrs: NodeAddrs::default(),
+                group: Some("g".into()),
+            };
             s.apply(&Command::RegisterNode { info }).unwrap();
         }
         if let Some(m) = master {
-            let e = Command::ElectMaster { group: "g".into(), node: m, epoch: 1, start_offset: 0, unclean: false };
+            let e = Command::ElectMaster {
+                group: "g".into(),
+                node: m,
+                epoch: 1,
+                start_offset: 0,
+                unclean: false,
+            };
             s.apply(&e).unwrap();
             let isr = isr.iter().copied().collect();
-            s.apply(&Command::AlterSyncStateSet { group: "g".into(), epoch: 1, isr }).unwrap();
+            s.apply(&Command::AlterSyncStateSet {
+                group: "g".into(),
+                epoch: 1,
+                isr,
+            })
+            .unwrap();
         }
         s
     }
 
     /// Leader for 10 s; heartbeats from `fresh` now and from `stale` 2 s ago.
     fn soft(now: Instant, fresh: &[(NodeId, u64)], stale: &[NodeId]) -> SoftState {
-        let mut s = SoftState { leader_since: Some(now - Duration::from_secs(10)), ..Default::default() };
+        let mut s = SoftState {
+            leader_since: Some(now - Duration::from_secs(10)),
+            ..Default::default()
+        };
         for (n, off) in fresh {
             s.record(hb(*n, *off), now);
         }
@@ -179,9 +251,13 @@ mod tests {
     fn elected(cmds: &[Command]) -> Vec<(NodeId, u64, u64, bool)> {
         cmds.iter()
             .filter_map(|c| match c {
-                Command::ElectMaster { node, epoch, start_offset, unclean, .. } => {
-                    Some((*node, *epoch, *start_offset, *unclean))
-                }
+                Command::ElectMaster {
+                    node,
+                    epoch,
+                    start_offset,
+                    unclean,
+                    ..
+                } => Some((*node, *epoch, *start_offset, *unclean)),
                 _ => None,
             })
             .collect()
@@ -198,7 +274,12 @@ mod tests {
     fn dead_master_replaced_by_highest_offset_in_sync_member() {
         let now = Instant::now();
         let s = group_of_three(Some(1), &[1, 2, 3]);
-        let cmds = decide(&s, &soft(now, &[(2, 50), (3, 70)], &[1]), policy(false), now);
+        let cmds = decide(
+            &s,
+            &soft(now, &[(2, 50), (3, 70)], &[1]),
+            policy(false),
+            now,
+        );
         assert_eq!(elected(&cmds), vec![(3, 2, 70, false)]);
     }
 
@@ -206,7 +287,12 @@ mod tests {
     fn out_of_sync_member_not_chosen_even_if_ahead() {
         let now = Instant::now();
         let s = group_of_three(Some(1), &[1, 2]);
-        let cmds = decide(&s, &soft(now, &[(2, 50), (3, 90)], &[1]), policy(false), now);
+        let cmds = decide(
+            &s,
+            &soft(now, &[(2, 50), (3, 90)], &[1]),
+            policy(false),
+            now,
+        );
         assert_eq!(elected(&cmds), vec![(2, 2, 50, false)]);
     }
 
@@ -216,11 +302,14 @@ mod tests {
         let s = group_of_three(Some(1), &[1, 2]);
         let soft = soft(now, &[(3, 90)], &[1, 2]);
         assert!(decide(&s, &soft, policy(false), now).is_empty());
-        assert_eq!(elected(&decide(&s, &soft, policy(true), now)), vec![(3, 2, 90, true)]);
+        assert_eq!(
+            elected(&decide(&s, &soft, policy(true), now)),
+            vec![(3, 2, 90, true)]
+        );
     }
 
     #[test]
-    fn new_leader_waits_a_full_timeout() {
+    fn new_leader_waits_its_grace() {
         let now = Instant::now();
         let s = group_of_three(Some(1), &[1, 2, 3]);
         let mut soft = soft(now, &[(2, 50)], &[]);

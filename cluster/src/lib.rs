@@ -72,7 +72,8 @@ impl ClusterView {
 
     /// The group's master and epoch, if a master has been elected.
     pub fn master_of(&self, group: &str) -> Option<(NodeId, u64)> {
-        self.group(group).and_then(|g| g.master.map(|m| (m, g.epoch)))
+        self.group(group)
+            .and_then(|g| g.master.map(|m| (m, g.epoch)))
     }
 
     /// The group's in-sync set (empty for an unknown group).

@@ -21,17 +21,27 @@ pub(crate) struct Metrics {
 impl Metrics {
     pub(crate) fn new() -> Self {
         let g = |n: &str, h: &str| IntGauge::with_opts(Opts::new(n, h)).expect("valid metric");
-        let gv = |n: &str, h: &str| IntGaugeVec::new(Opts::new(n, h), &["group"]).expect("valid metric");
+        let gv =
+            |n: &str, h: &str| IntGaugeVec::new(Opts::new(n, h), &["group"]).expect("valid metric");
         Self {
             term: g("rokka_cluster_raft_term", "Current Raft term of this node"),
-            leader: g("rokka_cluster_raft_leader_id", "Raft leader this node follows (-1: none)"),
+            leader: g(
+                "rokka_cluster_raft_leader_id",
+                "Raft leader this node follows (-1: none)",
+            ),
             failovers: IntCounter::with_opts(Opts::new(
                 "rokka_cluster_failovers_total",
                 "Master elections that replaced a previous master, cluster-wide",
             ))
             .expect("valid metric"),
-            epoch: gv("rokka_cluster_group_epoch", "Current master epoch per broker group"),
-            isr_size: gv("rokka_cluster_group_isr_size", "In-sync set size per broker group"),
+            epoch: gv(
+                "rokka_cluster_group_epoch",
+                "Current master epoch per broker group",
+            ),
+            isr_size: gv(
+                "rokka_cluster_group_isr_size",
+                "In-sync set size per broker group",
+            ),
             groups_seen: Mutex::new(BTreeSet::new()),
         }
     }
@@ -61,7 +71,9 @@ impl Metrics {
         seen.clear();
         for (name, g) in &v.state.groups {
             self.epoch.with_label_values(&[name]).set(g.epoch as i64);
-            self.isr_size.with_label_values(&[name]).set(g.isr.len() as i64);
+            self.isr_size
+                .with_label_values(&[name])
+                .set(g.isr.len() as i64);
             seen.insert(name.clone());
         }
     }

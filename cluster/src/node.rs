@@ -13,14 +13,18 @@ use tokio::task::JoinHandle;
 
 use crate::controller::{decide, Heartbeat, Policy, SoftState};
 use crate::metrics::Metrics;
-use crate::raft::{read_frame, write_frame, CallError, NetworkFactory, Peer, Reply, Rpc, TypeConfig};
+use crate::raft::{
+    read_frame, write_frame, CallError, NetworkFactory, Peer, Reply, Rpc, TypeConfig,
+};
 use crate::state::{ClusterState, Command, CommandResult, NodeId, NodeInfo};
 use crate::storage::FileStore;
 use crate::{ClusterConfig, ClusterError, ClusterView};
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("node_id", &self.config.node_id).finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("node_id", &self.config.node_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,11 +75,20 @@ impl ClusterNode {
         .validate()
         .map_err(|e| ClusterError::Config(e.to_string()))?;
         let listener = TcpListener::bind(&config.listen).await?;
-        let raft = Raft::new(config.node_id, Arc::new(raft_config), NetworkFactory, log_store, sm)
-            .await
-            .map_err(|e| ClusterError::Raft(e.to_string()))?;
+        let raft = Raft::new(
+            config.node_id,
+            Arc::new(raft_config),
+            NetworkFactory,
+            log_store,
+            sm,
+        )
+        .await
+        .map_err(|e| ClusterError::Raft(e.to_string()))?;
 
-        let initial = ClusterView { node_id: config.node_id, ..Default::default() };
+        let initial = ClusterView {
+            node_id: config.node_id,
+            ..Default::default()
+        };
         let (view_tx, view_rx) = watch::channel(initial);
         let shared = Arc::new(Shared {
             config,
@@ -97,8 +110,11 @@ impl ClusterNode {
 
         let cfg = &shared.config;
         if cfg.voters.contains_key(&cfg.node_id) {
-            let members: BTreeMap<NodeId, BasicNode> =
-                cfg.voters.iter().map(|(id, a)| (*id, BasicNode::new(a))).collect();
+            let members: BTreeMap<NodeId, BasicNode> = cfg
+                .voters
+                .iter()
+                .map(|(id, a)| (*id, BasicNode::new(a)))
+                .collect();
             match shared.raft.initialize(members).await {
                 Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
                 Err(e) => return Err(ClusterError::Raft(e.to_string())),
@@ -155,13 +171,20 @@ impl ClusterNode {
         isr: impl IntoIterator<Item = NodeId>,
     ) -> Result<(), ClusterError> {
         let isr = isr.into_iter().collect();
-        self.propose(Command::AlterSyncStateSet { group: group.to_string(), epoch, isr }).await
+        self.propose(Command::AlterSyncStateSet {
+            group: group.to_string(),
+            epoch,
+            isr,
+        })
+        .await
     }
 
     /// Proposes any command through the Raft leader and waits until it is committed and
     /// applied (or refused).
     pub async fn propose(&self, cmd: Command) -> Result<(), ClusterError> {
-        propose(&self.shared, cmd).await?.map_err(ClusterError::Refused)
+        propose(&self.shared, cmd)
+            .await?
+            .map_err(ClusterError::Refused)
     }
 
     /// Registers the cluster metrics (Raft term, leader id, failovers, per-group epoch and
@@ -177,11 +200,20 @@ impl ClusterNode {
         for c in self.conns.lock().await.drain(..) {
             c.abort();
         }
-        self.shared.raft.shutdown().await.map_err(|e| ClusterError::Raft(e.to_string()))
+        self.shared
+            .raft
+            .shutdown()
+            .await
+            .map_err(|e| ClusterError::Raft(e.to_string()))
     }
 
     fn abort_tasks(&self) {
-        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
     }
@@ -200,13 +232,19 @@ impl Drop for ClusterNode {
 fn leader_addr(shared: &Shared) -> Option<(NodeId, String)> {
     let m = shared.raft.metrics().borrow().clone();
     let leader = m.current_leader?;
-    let addr = m.membership_config.membership().get_node(&leader)?.addr.clone();
+    let addr = m
+        .membership_config
+        .membership()
+        .get_node(&leader)?
+        .addr
+        .clone();
     Some((leader, addr))
 }
 
 /// Sends `rpc` to the current leader; `Ok(None)` when this node is the leader.
 async fn to_leader(shared: &Shared, rpc: &Rpc) -> Result<Option<Reply>, ClusterError> {
-    let (leader, addr) = leader_addr(shared).ok_or_else(|| ClusterError::NoLeader("none known".into()))?;
+    let (leader, addr) =
+        leader_addr(shared).ok_or_else(|| ClusterError::NoLeader("none known".into()))?;
     if leader == shared.config.node_id {
         return Ok(None);
     }
@@ -233,8 +271,12 @@ async fn propose(shared: &Shared, cmd: Command) -> Result<CommandResult, Cluster
     let rpc = Rpc::Write(cmd);
     match to_leader(shared, &rpc).await? {
         None => {
-            let Rpc::Write(cmd) = rpc else { unreachable!("built above") };
-            local_write(shared, cmd).await.map_err(ClusterError::NoLeader)
+            let Rpc::Write(cmd) = rpc else {
+                unreachable!("built above")
+            };
+            local_write(shared, cmd)
+                .await
+                .map_err(ClusterError::NoLeader)
         }
         Some(Reply::Write(r)) => r.map_err(ClusterError::NoLeader),
         Some(_) => Err(ClusterError::NoLeader("unexpected reply".into())),
@@ -245,7 +287,9 @@ async fn send_heartbeat(shared: &Shared, hb: Heartbeat) -> Result<(), ClusterErr
     let rpc = Rpc::Heartbeat(hb);
     match to_leader(shared, &rpc).await? {
         None => {
-            let Rpc::Heartbeat(hb) = rpc else { unreachable!("built above") };
+            let Rpc::Heartbeat(hb) = rpc else {
+                unreachable!("built above")
+            };
             record_heartbeat(shared, hb)
         }
         Some(Reply::Write(r)) => r.map(|_| ()).map_err(ClusterError::NoLeader),
@@ -295,12 +339,17 @@ async fn serve_conn(shared: Arc<Shared>, mut s: TcpStream) {
             Rpc::Append(r) => Reply::Append(shared.raft.append_entries(r).await),
             Rpc::Vote(r) => Reply::Vote(shared.raft.vote(r).await),
             Rpc::Snapshot(r) => Reply::Snapshot(shared.raft.install_snapshot(r).await),
-            Rpc::Heartbeat(hb) => {
-                Reply::Write(record_heartbeat(&shared, hb).map(|_| Ok(())).map_err(|e| e.to_string()))
-            }
+            Rpc::Heartbeat(hb) => Reply::Write(
+                record_heartbeat(&shared, hb)
+                    .map(|_| Ok(()))
+                    .map_err(|e| e.to_string()),
+            ),
             Rpc::Write(cmd) => Reply::Write(local_write(&shared, cmd).await),
             Rpc::Join { id, addr } => {
-                let r = shared.raft.add_learner(id, BasicNode::new(addr), false).await;
+                let r = shared
+                    .raft
+                    .add_learner(id, BasicNode::new(addr), false)
+                    .await;
                 Reply::Write(r.map(|_| Ok(())).map_err(|e| e.to_string()))
             }
         };
@@ -322,11 +371,24 @@ async fn publish_views(
     loop {
         let (leader, term, is_leader) = {
             let m = metrics_rx.borrow_and_update();
-            (m.current_leader, m.current_term, m.state == ServerState::Leader)
+            (
+                m.current_leader,
+                m.current_term,
+                m.state == ServerState::Leader,
+            )
         };
-        shared.soft.lock().unwrap_or_else(|e| e.into_inner()).set_leader(is_leader, Instant::now());
+        shared
+            .soft
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_leader(is_leader, Instant::now());
         let state = state_rx.borrow_and_update().clone();
-        let view = ClusterView { node_id: shared.config.node_id, leader, term, state };
+        let view = ClusterView {
+            node_id: shared.config.node_id,
+            leader,
+            term,
+            state,
+        };
         shared.metrics.update(&view);
         view_tx.send_if_modified(|v| {
             let changed = *v != view;
@@ -343,7 +405,11 @@ async fn publish_views(
 /// Proposes `RegisterNode` for this node until the state shows it as configured.
 async fn register_self(shared: Arc<Shared>) {
     let cfg = &shared.config;
-    let info = NodeInfo { id: cfg.node_id, addrs: cfg.addrs.clone(), group: cfg.group.clone() };
+    let info = NodeInfo {
+        id: cfg.node_id,
+        addrs: cfg.addrs.clone(),
+        group: cfg.group.clone(),
+    };
     loop {
         if shared.view_rx.borrow().state.nodes.get(&info.id) == Some(&info) {
             return;
@@ -358,13 +424,25 @@ async fn register_self(shared: Arc<Shared>) {
 /// A non-voter asks the leader (any voter it can reach) to add it as a learner.
 async fn join_as_learner(shared: Arc<Shared>) {
     let cfg = &shared.config;
-    let rpc = Rpc::Join { id: cfg.node_id, addr: cfg.addrs.raft.clone() };
+    let rpc = Rpc::Join {
+        id: cfg.node_id,
+        addr: cfg.addrs.raft.clone(),
+    };
     loop {
-        if shared.raft.metrics().borrow().membership_config.membership().get_node(&cfg.node_id).is_some() {
+        if shared
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .get_node(&cfg.node_id)
+            .is_some()
+        {
             return;
         }
         for addr in cfg.voters.values() {
-            if let Ok(Reply::Write(Ok(_))) = Peer::new(addr.clone()).call(&rpc, WRITE_TIMEOUT).await {
+            if let Ok(Reply::Write(Ok(_))) = Peer::new(addr.clone()).call(&rpc, WRITE_TIMEOUT).await
+            {
                 return;
             }
         }
@@ -374,7 +452,9 @@ async fn join_as_learner(shared: Arc<Shared>) {
 
 /// Sends this node's heartbeat every `heartbeat_interval` while it has a group.
 async fn heartbeat_loop(shared: Arc<Shared>) {
-    let Some(group) = shared.config.group.clone() else { return };
+    let Some(group) = shared.config.group.clone() else {
+        return;
+    };
     let mut tick = tokio::time::interval(shared.config.heartbeat_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -399,7 +479,16 @@ async fn heartbeat_loop(shared: Arc<Shared>) {
 
 /// On the leader, proposes elections for groups whose master is missing or silent.
 async fn controller_loop(shared: Arc<Shared>) {
-    let policy = Policy { master_timeout: shared.config.master_timeout, unclean: shared.config.unclean_election };
+    let c = &shared.config;
+    let policy = Policy::new(
+        c.master_timeout,
+        c.unclean_election,
+        // openraft: leader lease (election_timeout_max = 2 × min) + at least one minimum
+        // election timeout pass before a new leader is elected.
+        c.raft_election_timeout * 3,
+        c.heartbeat_interval,
+        c.raft_heartbeat,
+    );
     let mut tick = tokio::time::interval(CONTROLLER_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -49,7 +49,10 @@ pub(crate) enum Rpc {
     /// A command forwarded to the leader.
     Write(Command),
     /// A non-voter asks the leader to add it as a learner.
-    Join { id: NodeId, addr: String },
+    Join {
+        id: NodeId,
+        addr: String,
+    },
 }
 
 /// The reply to an [`Rpc`].
@@ -66,7 +69,10 @@ pub(crate) enum Reply {
 pub(crate) async fn write_frame<T: Serialize>(s: &mut TcpStream, v: &T) -> io::Result<()> {
     let body = serde_json::to_vec(v).map_err(io::Error::other)?;
     if body.len() > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too large"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "frame too large",
+        ));
     }
     let mut buf = Vec::with_capacity(4 + body.len());
     buf.extend_from_slice(&(body.len() as u32).to_be_bytes());
@@ -84,11 +90,16 @@ pub(crate) async fn read_frame<T: DeserializeOwned>(s: &mut TcpStream) -> io::Re
     }
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes"),
+        ));
     }
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).await?;
-    serde_json::from_slice(&body).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// A connection to one peer, opened lazily and dropped on any error.
@@ -116,7 +127,9 @@ impl Peer {
     pub(crate) async fn call(&mut self, rpc: &Rpc, timeout: Duration) -> Result<Reply, CallError> {
         let fut = async {
             if self.conn.is_none() {
-                let s = TcpStream::connect(&self.addr).await.map_err(CallError::Connect)?;
+                let s = TcpStream::connect(&self.addr)
+                    .await
+                    .map_err(CallError::Connect)?;
                 let _ = s.set_nodelay(true);
                 self.conn = Some(s);
             }
@@ -148,7 +161,10 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
     type Network = PeerNetwork;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerNetwork {
-        PeerNetwork { target, peer: Peer::new(node.addr.clone()) }
+        PeerNetwork {
+            target,
+            peer: Peer::new(node.addr.clone()),
+        }
     }
 }
 
@@ -162,15 +178,24 @@ pub(crate) struct PeerNetwork {
 type RpcErr<E = openraft::error::Infallible> = RPCError<NodeId, BasicNode, RaftError<NodeId, E>>;
 
 impl PeerNetwork {
-    async fn send<E: std::error::Error>(&mut self, rpc: Rpc, opt: &RPCOption) -> Result<Reply, RpcErr<E>> {
-        self.peer.call(&rpc, opt.hard_ttl()).await.map_err(|e| match e {
-            CallError::Connect(e) => RPCError::Unreachable(Unreachable::new(&e)),
-            CallError::Io(e) => RPCError::Network(NetworkError::new(&e)),
-        })
+    async fn send<E: std::error::Error>(
+        &mut self,
+        rpc: Rpc,
+        opt: &RPCOption,
+    ) -> Result<Reply, RpcErr<E>> {
+        self.peer
+            .call(&rpc, opt.hard_ttl())
+            .await
+            .map_err(|e| match e {
+                CallError::Connect(e) => RPCError::Unreachable(Unreachable::new(&e)),
+                CallError::Io(e) => RPCError::Network(NetworkError::new(&e)),
+            })
     }
 
     fn unexpected<E: std::error::Error>() -> RpcErr<E> {
-        RPCError::Network(NetworkError::new(&io::Error::other("unexpected reply type")))
+        RPCError::Network(NetworkError::new(&io::Error::other(
+            "unexpected reply type",
+        )))
     }
 }
 
@@ -181,7 +206,9 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RpcErr> {
         match self.send(Rpc::Append(rpc), &option).await? {
-            Reply::Append(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+            Reply::Append(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
             _ => Err(Self::unexpected()),
         }
     }
@@ -205,7 +232,9 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RpcErr> {
         match self.send(Rpc::Vote(rpc), &option).await? {
-            Reply::Vote(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+            Reply::Vote(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
             _ => Err(Self::unexpected()),
         }
     }

@@ -207,18 +207,31 @@ impl ClusterState {
                     }
                 }
                 if let Some(group) = &info.group {
-                    self.groups.entry(group.clone()).or_default().members.insert(info.id);
+                    self.groups
+                        .entry(group.clone())
+                        .or_default()
+                        .members
+                        .insert(info.id);
                 }
                 self.nodes.insert(info.id, info.clone());
                 Ok(())
             }
-            Command::ElectMaster { group, node, epoch, start_offset, unclean } => {
+            Command::ElectMaster {
+                group,
+                node,
+                epoch,
+                start_offset,
+                unclean,
+            } => {
                 let g = self
                     .groups
                     .get_mut(group)
                     .ok_or_else(|| CommandError::UnknownGroup(group.clone()))?;
                 if !g.members.contains(node) {
-                    return Err(CommandError::NotAMember { group: group.clone(), node: *node });
+                    return Err(CommandError::NotAMember {
+                        group: group.clone(),
+                        node: *node,
+                    });
                 }
                 if *epoch != g.epoch + 1 {
                     return Err(CommandError::StaleEpoch {
@@ -232,7 +245,10 @@ impl ClusterState {
                 let first = g.epoch == 0 && g.isr.is_empty();
                 let in_sync = g.isr.contains(node);
                 if !first && !in_sync && !unclean {
-                    return Err(CommandError::NotInSync { group: group.clone(), node: *node });
+                    return Err(CommandError::NotInSync {
+                        group: group.clone(),
+                        node: *node,
+                    });
                 }
                 let old_master = g.master;
                 if !first && !in_sync {
@@ -246,7 +262,11 @@ impl ClusterState {
                 g.isr.insert(*node);
                 g.master = Some(*node);
                 g.epoch = *epoch;
-                g.epochs.push(EpochEntry { epoch: *epoch, start_offset: *start_offset, master: *node });
+                g.epochs.push(EpochEntry {
+                    epoch: *epoch,
+                    start_offset: *start_offset,
+                    master: *node,
+                });
                 if old_master.is_some_and(|o| o != *node) {
                     self.failovers += 1;
                 }
@@ -267,11 +287,17 @@ impl ClusterState {
                 match g.master {
                     Some(m) if isr.contains(&m) => {}
                     master => {
-                        return Err(CommandError::IsrWithoutMaster { group: group.clone(), master })
+                        return Err(CommandError::IsrWithoutMaster {
+                            group: group.clone(),
+                            master,
+                        })
                     }
                 }
                 if let Some(n) = isr.iter().find(|n| !g.members.contains(n)) {
-                    return Err(CommandError::NotAMember { group: group.clone(), node: *n });
+                    return Err(CommandError::NotAMember {
+                        group: group.clone(),
+                        node: *n,
+                    });
                 }
                 g.isr = isr.clone();
                 Ok(())
@@ -305,16 +331,30 @@ mod tests {
 
     fn node(id: NodeId, group: &str) -> Command {
         Command::RegisterNode {
-            info: NodeInfo { id, addrs: NodeAddrs::default(), group: Some(group.into()) },
+            info: NodeInfo {
+                id,
+                addrs: NodeAddrs::default(),
+                group: Some(group.into()),
+            },
         }
     }
 
     fn elect(node: NodeId, epoch: u64, unclean: bool) -> Command {
-        Command::ElectMaster { group: "g".into(), node, epoch, start_offset: epoch * 100, unclean }
+        Command::ElectMaster {
+            group: "g".into(),
+            node,
+            epoch,
+            start_offset: epoch * 100,
+            unclean,
+        }
     }
 
     fn isr(epoch: u64, ids: &[NodeId]) -> Command {
-        Command::AlterSyncStateSet { group: "g".into(), epoch, isr: ids.iter().copied().collect() }
+        Command::AlterSyncStateSet {
+            group: "g".into(),
+            epoch,
+            isr: ids.iter().copied().collect(),
+        }
     }
 
     /// Three members, node 1 master at epoch 1, ISR {1,2}.
@@ -345,7 +385,14 @@ mod tests {
         let s = three();
         let g = &s.groups["g"];
         assert_eq!((g.master, g.epoch), (Some(1), 1));
-        assert_eq!(g.epochs, vec![EpochEntry { epoch: 1, start_offset: 100, master: 1 }]);
+        assert_eq!(
+            g.epochs,
+            vec![EpochEntry {
+                epoch: 1,
+                start_offset: 100,
+                master: 1
+            }]
+        );
         assert_eq!(s.failovers, 0);
     }
 
@@ -356,7 +403,14 @@ mod tests {
         let g = &s.groups["g"];
         assert_eq!((g.master, g.epoch), (Some(2), 2));
         assert_eq!(g.isr, BTreeSet::from([2]));
-        assert_eq!(g.epochs.last(), Some(&EpochEntry { epoch: 2, start_offset: 200, master: 2 }));
+        assert_eq!(
+            g.epochs.last(),
+            Some(&EpochEntry {
+                epoch: 2,
+                start_offset: 200,
+                master: 2
+            })
+        );
         assert_eq!(s.failovers, 1);
     }
 
@@ -364,9 +418,18 @@ mod tests {
     fn stale_or_skipping_epoch_refused() {
         let mut s = three();
         let before = s.clone();
-        assert!(matches!(s.apply(&elect(2, 1, false)), Err(CommandError::StaleEpoch { .. })));
-        assert!(matches!(s.apply(&elect(2, 3, false)), Err(CommandError::StaleEpoch { .. })));
-        assert!(matches!(s.apply(&isr(0, &[1])), Err(CommandError::StaleEpoch { .. })));
+        assert!(matches!(
+            s.apply(&elect(2, 1, false)),
+            Err(CommandError::StaleEpoch { .. })
+        ));
+        assert!(matches!(
+            s.apply(&elect(2, 3, false)),
+            Err(CommandError::StaleEpoch { .. })
+        ));
+        assert!(matches!(
+            s.apply(&isr(0, &[1])),
+            Err(CommandError::StaleEpoch { .. })
+        ));
         assert_eq!(s, before);
     }
 
@@ -374,7 +437,10 @@ mod tests {
     fn master_only_from_isr_unless_unclean() {
         let mut s = three();
         let before = s.clone();
-        assert!(matches!(s.apply(&elect(3, 2, false)), Err(CommandError::NotInSync { .. })));
+        assert!(matches!(
+            s.apply(&elect(3, 2, false)),
+            Err(CommandError::NotInSync { .. })
+        ));
         assert_eq!(s, before);
         s.apply(&elect(3, 2, true)).unwrap();
         let g = &s.groups["g"];
@@ -385,7 +451,10 @@ mod tests {
     #[test]
     fn elect_refuses_non_members_and_unknown_groups() {
         let mut s = three();
-        assert!(matches!(s.apply(&elect(9, 2, true)), Err(CommandError::NotAMember { .. })));
+        assert!(matches!(
+            s.apply(&elect(9, 2, true)),
+            Err(CommandError::NotAMember { .. })
+        ));
         let other = Command::ElectMaster {
             group: "nope".into(),
             node: 1,
@@ -393,15 +462,24 @@ mod tests {
             start_offset: 0,
             unclean: false,
         };
-        assert!(matches!(s.apply(&other), Err(CommandError::UnknownGroup(_))));
+        assert!(matches!(
+            s.apply(&other),
+            Err(CommandError::UnknownGroup(_))
+        ));
     }
 
     #[test]
     fn isr_must_contain_master_and_only_members() {
         let mut s = three();
         let before = s.clone();
-        assert!(matches!(s.apply(&isr(1, &[2, 3])), Err(CommandError::IsrWithoutMaster { .. })));
-        assert!(matches!(s.apply(&isr(1, &[1, 9])), Err(CommandError::NotAMember { .. })));
+        assert!(matches!(
+            s.apply(&isr(1, &[2, 3])),
+            Err(CommandError::IsrWithoutMaster { .. })
+        ));
+        assert!(matches!(
+            s.apply(&isr(1, &[1, 9])),
+            Err(CommandError::NotAMember { .. })
+        ));
         assert_eq!(s, before);
         s.apply(&isr(1, &[1, 2, 3])).unwrap();
         assert_eq!(s.groups["g"].isr, BTreeSet::from([1, 2, 3]));
@@ -411,27 +489,50 @@ mod tests {
     fn isr_change_before_any_master_refused() {
         let mut s = ClusterState::default();
         s.apply(&node(1, "g")).unwrap();
-        assert!(matches!(s.apply(&isr(0, &[1])), Err(CommandError::IsrWithoutMaster { .. })));
+        assert!(matches!(
+            s.apply(&isr(0, &[1])),
+            Err(CommandError::IsrWithoutMaster { .. })
+        ));
     }
 
     #[test]
     fn topics_and_placement() {
         let mut s = three();
         let cfg = BTreeMap::from([("queues".to_string(), "8".to_string())]);
-        s.apply(&Command::PutTopic { topic: "t".into(), config: cfg.clone() }).unwrap();
+        s.apply(&Command::PutTopic {
+            topic: "t".into(),
+            config: cfg.clone(),
+        })
+        .unwrap();
         assert_eq!(s.topics["t"], cfg);
         let bad = BTreeMap::from([(0, "nope".to_string())]);
-        assert!(s.apply(&Command::PutPlacement { topic: "t".into(), queues: bad }).is_err());
+        assert!(s
+            .apply(&Command::PutPlacement {
+                topic: "t".into(),
+                queues: bad
+            })
+            .is_err());
         let good = BTreeMap::from([(0, "g".to_string()), (1, "g".to_string())]);
-        s.apply(&Command::PutPlacement { topic: "t".into(), queues: good.clone() }).unwrap();
+        s.apply(&Command::PutPlacement {
+            topic: "t".into(),
+            queues: good.clone(),
+        })
+        .unwrap();
         assert_eq!(s.placement["t"], good);
-        s.apply(&Command::DeleteTopic { topic: "t".into() }).unwrap();
+        s.apply(&Command::DeleteTopic { topic: "t".into() })
+            .unwrap();
         assert!(!s.topics.contains_key("t") && !s.placement.contains_key("t"));
     }
 
     #[test]
     fn replay_is_deterministic() {
-        let cmds = vec![node(1, "g"), node(2, "g"), elect(1, 1, false), isr(1, &[1, 2]), elect(2, 2, false)];
+        let cmds = vec![
+            node(1, "g"),
+            node(2, "g"),
+            elect(1, 1, false),
+            isr(1, &[1, 2]),
+            elect(2, 2, false),
+        ];
         let (mut a, mut b) = (ClusterState::default(), ClusterState::default());
         let ra: Vec<_> = cmds.iter().map(|c| a.apply(c)).collect();
         let rb: Vec<_> = cmds.iter().map(|c| b.apply(c)).collect();

@@ -79,7 +79,9 @@ fn write_atomic<T: Serialize>(dir: &Path, name: &str, value: &T) -> std::io::Res
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> std::io::Result<Option<T>> {
     match fs::read(path) {
-        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(std::io::Error::other),
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(std::io::Error::other),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
@@ -124,7 +126,12 @@ fn load_log(path: &Path) -> std::io::Result<BTreeMap<u64, Entry<TypeConfig>>> {
             Err(e) if i + 1 == n => {
                 tracing::warn!(error = %e, "raft log: dropping torn last line");
             }
-            Err(e) => return Err(std::io::Error::other(format!("raft log line {}: {e}", i + 1))),
+            Err(e) => {
+                return Err(std::io::Error::other(format!(
+                    "raft log line {}: {e}",
+                    i + 1
+                )))
+            }
         }
     }
     Ok(log)
@@ -137,7 +144,11 @@ impl FileStore {
         let snapshot: Option<StoredSnapshot> = read_json(&dir.join("snapshot.json"))?;
         let mut log = load_log(&dir.join("log.jsonl"))?;
         let (state, last_applied, membership) = match &snapshot {
-            Some(s) => (s.state.clone(), s.meta.last_log_id, s.meta.last_membership.clone()),
+            Some(s) => (
+                s.state.clone(),
+                s.meta.last_log_id,
+                s.meta.last_membership.clone(),
+            ),
             None => (ClusterState::default(), None, Membership::default()),
         };
         // Entries covered by the snapshot were purged (or are about to be).
@@ -158,7 +169,10 @@ impl FileStore {
             snapshot_seq: 0,
         };
         let (state_tx, _) = watch::channel(state);
-        Ok(Self { inner: Arc::new(Mutex::new(inner)), state_tx: Arc::new(state_tx) })
+        Ok(Self {
+            inner: Arc::new(Mutex::new(inner)),
+            state_tx: Arc::new(state_tx),
+        })
     }
 
     /// A receiver of the applied cluster state.
@@ -184,13 +198,19 @@ impl FileStore {
                 g.snapshot_seq
             ),
         };
-        let stored = StoredSnapshot { meta: meta.clone(), state: g.state.clone() };
+        let stored = StoredSnapshot {
+            meta: meta.clone(),
+            state: g.state.clone(),
+        };
         let data = serde_json::to_vec(&stored.state)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), io_err(e)))?;
         write_atomic(&g.dir, "snapshot.json", &stored)
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), io_err(e)))?;
         g.snapshot = Some(stored);
-        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
     }
 }
 
@@ -199,7 +219,12 @@ impl RaftLogReader<TypeConfig> for FileStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry<TypeConfig>>, SErr> {
-        Ok(self.lock().log.range(range).map(|(_, e)| e.clone()).collect())
+        Ok(self
+            .lock()
+            .log
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
     }
 }
 
@@ -215,7 +240,8 @@ impl RaftStorage<TypeConfig> for FileStore {
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), SErr> {
         let mut g = self.lock();
-        write_atomic(&g.dir, "vote.json", vote).map_err(|e| StorageIOError::write_vote(io_err(e)))?;
+        write_atomic(&g.dir, "vote.json", vote)
+            .map_err(|e| StorageIOError::write_vote(io_err(e)))?;
         g.vote = Some(*vote);
         Ok(())
     }
@@ -238,8 +264,16 @@ impl RaftStorage<TypeConfig> for FileStore {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, SErr> {
         let g = self.lock();
-        let last = g.log.values().next_back().map(|e| e.log_id).or(g.last_purged);
-        Ok(LogState { last_purged_log_id: g.last_purged, last_log_id: last })
+        let last = g
+            .log
+            .values()
+            .next_back()
+            .map(|e| e.log_id)
+            .or(g.last_purged);
+        Ok(LogState {
+            last_purged_log_id: g.last_purged,
+            last_log_id: last,
+        })
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -254,7 +288,8 @@ impl RaftStorage<TypeConfig> for FileStore {
         let mut buf = Vec::new();
         let mut new = Vec::new();
         for e in entries {
-            serde_json::to_writer(&mut buf, &e).map_err(|e| StorageIOError::write_logs(io_err(e)))?;
+            serde_json::to_writer(&mut buf, &e)
+                .map_err(|e| StorageIOError::write_logs(io_err(e)))?;
             buf.push(b'\n');
             new.push(e);
         }
@@ -274,7 +309,8 @@ impl RaftStorage<TypeConfig> for FileStore {
     async fn delete_conflict_logs_since(&mut self, log_id: LogId<NodeId>) -> Result<(), SErr> {
         let mut g = self.lock();
         g.log.retain(|i, _| *i < log_id.index);
-        g.rewrite_log().map_err(|e| StorageIOError::write_logs(io_err(e)))?;
+        g.rewrite_log()
+            .map_err(|e| StorageIOError::write_logs(io_err(e)))?;
         Ok(())
     }
 
@@ -282,7 +318,8 @@ impl RaftStorage<TypeConfig> for FileStore {
         let mut g = self.lock();
         g.log.retain(|i, _| *i > log_id.index);
         g.last_purged = Some(log_id);
-        g.rewrite_log().map_err(|e| StorageIOError::write_logs(io_err(e)))?;
+        g.rewrite_log()
+            .map_err(|e| StorageIOError::write_logs(io_err(e)))?;
         Ok(())
     }
 
@@ -338,7 +375,10 @@ impl RaftStorage<TypeConfig> for FileStore {
             .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), io_err(e)))?;
         {
             let mut g = self.lock();
-            let stored = StoredSnapshot { meta: meta.clone(), state: state.clone() };
+            let stored = StoredSnapshot {
+                meta: meta.clone(),
+                state: state.clone(),
+            };
             write_atomic(&g.dir, "snapshot.json", &stored)
                 .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), io_err(e)))?;
             g.snapshot = Some(stored);
@@ -354,7 +394,9 @@ impl RaftStorage<TypeConfig> for FileStore {
         let g = self.lock();
         Ok(g.snapshot.as_ref().map(|s| Snapshot {
             meta: s.meta.clone(),
-            snapshot: Box::new(Cursor::new(serde_json::to_vec(&s.state).unwrap_or_default())),
+            snapshot: Box::new(Cursor::new(
+                serde_json::to_vec(&s.state).unwrap_or_default(),
+            )),
         }))
     }
 }

@@ -22,16 +22,25 @@ struct Cluster {
 
 impl Cluster {
     fn config(&self, id: NodeId) -> ClusterConfig {
-        let mut c = ClusterConfig::new(id, self.voters.clone(), self.dir.path().join(format!("n{id}")));
+        let mut c = ClusterConfig::new(
+            id,
+            self.voters.clone(),
+            self.dir.path().join(format!("n{id}")),
+        );
         c.group = Some(GROUP.into());
         c.addrs.kafka = format!("127.0.0.1:{}", 19000 + id);
         c
     }
 
     async fn start() -> Cluster {
-        let voters: BTreeMap<NodeId, String> =
-            (1..=3).map(|id| (id, format!("127.0.0.1:{}", free_port()))).collect();
-        let mut c = Cluster { voters, dir: tempfile::tempdir().expect("tempdir"), nodes: BTreeMap::new() };
+        let voters: BTreeMap<NodeId, String> = (1..=3)
+            .map(|id| (id, format!("127.0.0.1:{}", free_port())))
+            .collect();
+        let mut c = Cluster {
+            voters,
+            dir: tempfile::tempdir().expect("tempdir"),
+            nodes: BTreeMap::new(),
+        };
         for id in 1..=3 {
             c.restart(id).await;
         }
@@ -39,7 +48,9 @@ impl Cluster {
     }
 
     async fn restart(&mut self, id: NodeId) {
-        let node = ClusterNode::start(self.config(id)).await.expect("start node");
+        let node = ClusterNode::start(self.config(id))
+            .await
+            .expect("start node");
         self.nodes.insert(id, Some(node));
     }
 
@@ -58,7 +69,12 @@ impl Cluster {
     }
 
     /// Waits until every live node's view satisfies `f`; returns the elapsed time.
-    async fn wait_all(&self, what: &str, limit: Duration, f: impl Fn(&ClusterView) -> bool) -> Duration {
+    async fn wait_all(
+        &self,
+        what: &str,
+        limit: Duration,
+        f: impl Fn(&ClusterView) -> bool,
+    ) -> Duration {
         let start = Instant::now();
         loop {
             if self.live().all(|n| f(&n.view())) {
@@ -78,7 +94,11 @@ impl Cluster {
             v.leader.is_some() && self.live().all(|n| n.view().leader == v.leader)
         })
         .await;
-        let leader = self.live().next().and_then(|n| n.view().leader).expect("leader");
+        let leader = self
+            .live()
+            .next()
+            .and_then(|n| n.view().leader)
+            .expect("leader");
         assert!(self.node(leader).is_leader());
         leader
     }
@@ -89,9 +109,19 @@ impl Cluster {
             v.state.nodes.len() == 3 && v.master_of(GROUP).is_some()
         })
         .await;
-        let (master, epoch) = self.live().next().and_then(|n| n.view().master_of(GROUP)).expect("master");
-        self.node(master).propose_sync_state_set(GROUP, epoch, [1, 2, 3]).await.expect("isr");
-        self.wait_all("full isr", Duration::from_secs(5), |v| v.isr_of(GROUP).len() == 3).await;
+        let (master, epoch) = self
+            .live()
+            .next()
+            .and_then(|n| n.view().master_of(GROUP))
+            .expect("master");
+        self.node(master)
+            .propose_sync_state_set(GROUP, epoch, [1, 2, 3])
+            .await
+            .expect("isr");
+        self.wait_all("full isr", Duration::from_secs(5), |v| {
+            v.isr_of(GROUP).len() == 3
+        })
+        .await;
         (master, epoch)
     }
 }
@@ -102,7 +132,11 @@ fn rt_test(f: impl std::future::Future<Output = ()>) {
         .enable_all()
         .build()
         .expect("runtime")
-        .block_on(async { tokio::time::timeout(Duration::from_secs(60), f).await.expect("test timed out") });
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(60), f)
+                .await
+                .expect("test timed out")
+        });
 }
 
 #[test]
@@ -124,7 +158,11 @@ fn elects_leader_and_registers_nodes_and_group() {
             assert_eq!(g.epochs.len(), 1);
         }
         // A stale in-sync-set proposal is refused by the state machine.
-        let err = c.node(1).propose_sync_state_set(GROUP, 0, [master]).await.unwrap_err();
+        let err = c
+            .node(1)
+            .propose_sync_state_set(GROUP, 0, [master])
+            .await
+            .unwrap_err();
         assert!(matches!(err, ClusterError::Refused(_)), "{err}");
         for id in 1..=3 {
             c.node(id).shutdown().await.expect("shutdown");
@@ -142,11 +180,23 @@ fn dead_master_replaced_from_isr_with_next_epoch() {
         // the master timeout alone; the leader-loss test covers both at once.
         let master = if master == leader {
             let to = (1..=3).find(|n| *n != leader).expect("other node");
-            let cmd = Command::ElectMaster { group: GROUP.into(), node: to, epoch: epoch + 1, start_offset: 0, unclean: false };
+            let cmd = Command::ElectMaster {
+                group: GROUP.into(),
+                node: to,
+                epoch: epoch + 1,
+                start_offset: 0,
+                unclean: false,
+            };
             c.node(leader).propose(cmd).await.expect("admin election");
             let isr = [1, 2, 3];
-            c.node(to).propose_sync_state_set(GROUP, epoch + 1, isr).await.expect("isr");
-            c.wait_all("moved master", Duration::from_secs(5), |v| v.isr_of(GROUP).len() == 3).await;
+            c.node(to)
+                .propose_sync_state_set(GROUP, epoch + 1, isr)
+                .await
+                .expect("isr");
+            c.wait_all("moved master", Duration::from_secs(5), |v| {
+                v.isr_of(GROUP).len() == 3
+            })
+            .await;
             to
         } else {
             master
@@ -162,7 +212,8 @@ fn dead_master_replaced_from_isr_with_next_epoch() {
         c.kill(master).await;
         let took = c
             .wait_all("a new master", Duration::from_secs(3), |v| {
-                v.master_of(GROUP).is_some_and(|(m, e)| m != master && e == epoch + 1)
+                v.master_of(GROUP)
+                    .is_some_and(|(m, e)| m != master && e == epoch + 1)
             })
             .await;
         eprintln!("master failover took {took:?}");
@@ -170,7 +221,10 @@ fn dead_master_replaced_from_isr_with_next_epoch() {
         let g = v.group(GROUP).expect("group");
         assert_eq!(g.master, Some(others[1]));
         assert!(!g.isr.contains(&master) && g.isr.contains(&others[1]));
-        assert_eq!(g.epochs.last().map(|e| (e.epoch, e.start_offset)), Some((epoch + 1, 900)));
+        assert_eq!(
+            g.epochs.last().map(|e| (e.epoch, e.start_offset)),
+            Some((epoch + 1, 900))
+        );
         assert_eq!(v.state.failovers, failovers + 1);
         for id in others {
             c.kill(id).await;
@@ -184,25 +238,65 @@ fn raft_leader_loss_elects_new_leader_and_keeps_working() {
         let mut c = Cluster::start().await;
         let leader = c.leader().await;
         let (master, epoch) = c.group_ready().await;
+        // Make the Raft leader the group's master too: the worst case, both lost at once.
+        let epoch = if master == leader {
+            epoch
+        } else {
+            let cmd = Command::ElectMaster {
+                group: GROUP.into(),
+                node: leader,
+                epoch: epoch + 1,
+                start_offset: 0,
+                unclean: false,
+            };
+            c.node(master).propose(cmd).await.expect("admin election");
+            c.node(leader)
+                .propose_sync_state_set(GROUP, epoch + 1, [1, 2, 3])
+                .await
+                .expect("isr");
+            epoch + 1
+        };
+        c.wait_all("leader is master", Duration::from_secs(5), |v| {
+            v.master_of(GROUP) == Some((leader, epoch)) && v.isr_of(GROUP).len() == 3
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
         c.kill(leader).await;
+        let killed = Instant::now();
         let new_leader = {
-            c.wait_all("a new leader", Duration::from_secs(5), |v| v.leader.is_some_and(|l| l != leader)).await;
+            c.wait_all("a new leader", Duration::from_secs(5), |v| {
+                v.leader.is_some_and(|l| l != leader)
+            })
+            .await;
             c.leader().await
         };
         assert_ne!(new_leader, leader);
-        let topic = Command::PutTopic { topic: "t1".into(), config: BTreeMap::from([("queues".into(), "4".into())]) };
-        let follower = (1..=3).find(|n| *n != leader && *n != new_leader).expect("follower");
+        eprintln!("raft leader loss: new leader after {:?}", killed.elapsed());
+        let topic = Command::PutTopic {
+            topic: "t1".into(),
+            config: BTreeMap::from([("queues".into(), "4".into())]),
+        };
+        let follower = (1..=3)
+            .find(|n| *n != leader && *n != new_leader)
+            .expect("follower");
         // Proposed on a follower: forwarded to the new leader.
-        c.node(follower).propose(topic).await.expect("put topic after leader loss");
-        c.wait_all("topic everywhere", Duration::from_secs(3), |v| v.state.topics.contains_key("t1")).await;
-        if master == leader {
-            let took = c
-                .wait_all("a new master", Duration::from_secs(5), |v| {
-                    v.master_of(GROUP).is_some_and(|(m, e)| m != leader && e == epoch + 1)
-                })
-                .await;
-            eprintln!("leader+master loss: new master after {took:?} more");
-        }
+        c.node(follower)
+            .propose(topic)
+            .await
+            .expect("put topic after leader loss");
+        c.wait_all("topic everywhere", Duration::from_secs(3), |v| {
+            v.state.topics.contains_key("t1")
+        })
+        .await;
+        c.wait_all("a new master", Duration::from_secs(5), |v| {
+            v.master_of(GROUP)
+                .is_some_and(|(m, e)| m != leader && e == epoch + 1)
+        })
+        .await;
+        eprintln!(
+            "raft leader + master loss: new master {:?} after the kill",
+            killed.elapsed()
+        );
         for id in (1..=3).filter(|n| *n != leader) {
             c.kill(id).await;
         }
@@ -210,7 +304,9 @@ fn raft_leader_loss_elects_new_leader_and_keeps_working() {
 }
 
 fn dir_has_log(dir: &Path) -> bool {
-    std::fs::metadata(dir.join("log.jsonl")).map(|m| m.len() > 0).unwrap_or(false)
+    std::fs::metadata(dir.join("log.jsonl"))
+        .map(|m| m.len() > 0)
+        .unwrap_or(false)
 }
 
 #[test]
@@ -219,9 +315,15 @@ fn restart_from_directory_keeps_state_and_minority_cannot_commit() {
         let mut c = Cluster::start().await;
         c.leader().await;
         c.group_ready().await;
-        let topic = Command::PutTopic { topic: "kept".into(), config: BTreeMap::new() };
+        let topic = Command::PutTopic {
+            topic: "kept".into(),
+            config: BTreeMap::new(),
+        };
         c.node(1).propose(topic).await.expect("put topic");
-        c.wait_all("topic everywhere", Duration::from_secs(3), |v| v.state.topics.contains_key("kept")).await;
+        c.wait_all("topic everywhere", Duration::from_secs(3), |v| {
+            v.state.topics.contains_key("kept")
+        })
+        .await;
         let before = c.node(1).view().state;
         for id in 1..=3 {
             c.kill(id).await;
@@ -230,10 +332,20 @@ fn restart_from_directory_keeps_state_and_minority_cannot_commit() {
 
         // Alone, node 1 rebuilds its state from disk but is a minority: nothing commits.
         c.restart(1).await;
-        c.wait_all("state replayed from disk", Duration::from_secs(5), |v| v.state == before).await;
+        c.wait_all("state replayed from disk", Duration::from_secs(5), |v| {
+            v.state == before
+        })
+        .await;
         let started = Instant::now();
-        let lone = Command::PutTopic { topic: "lost".into(), config: BTreeMap::new() };
-        let err = c.node(1).propose(lone).await.expect_err("a minority must not commit");
+        let lone = Command::PutTopic {
+            topic: "lost".into(),
+            config: BTreeMap::new(),
+        };
+        let err = c
+            .node(1)
+            .propose(lone)
+            .await
+            .expect_err("a minority must not commit");
         assert!(matches!(err, ClusterError::NoLeader(_)), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
         assert!(!c.node(1).is_leader());
@@ -243,9 +355,18 @@ fn restart_from_directory_keeps_state_and_minority_cannot_commit() {
         c.restart(2).await;
         c.restart(3).await;
         c.leader().await;
-        c.wait_all("state intact", Duration::from_secs(5), |v| v.state.topics.contains_key("kept")).await;
-        let again = Command::PutTopic { topic: "after".into(), config: BTreeMap::new() };
-        c.node(3).propose(again).await.expect("commit after restart");
+        c.wait_all("state intact", Duration::from_secs(5), |v| {
+            v.state.topics.contains_key("kept")
+        })
+        .await;
+        let again = Command::PutTopic {
+            topic: "after".into(),
+            config: BTreeMap::new(),
+        };
+        c.node(3)
+            .propose(again)
+            .await
+            .expect("commit after restart");
         c.wait_all("new topic", Duration::from_secs(3), |v| {
             v.state.topics.contains_key("after") && !v.state.topics.contains_key("lost")
         })
