@@ -526,7 +526,7 @@ mod tests {
 
     #[test]
     fn replay_is_deterministic() {
-        let cmds = vec![
+        let cmds = [
             node(1, "g"),
             node(2, "g"),
             elect(1, 1, false),
