@@ -13,6 +13,8 @@
 //! recovery.rs       checkpoint + abort marker, re-scan, torn-tail cut
 //! flush.rs          the periodic flusher and checkpoint writer
 //! retention.rs      segment deletion by age and disk pressure, disk-full guard
+//! replica.rs        replication: raw chunks out (master), verbatim appends and truncation in (slave)
+//! epoch.rs          the (epoch, start offset) history of master terms
 //! offsets.rs        consumer offsets, one table for both protocols
 //! topics.rs         topic configs
 //! metrics.rs        Prometheus metrics of the store
@@ -24,6 +26,7 @@ pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
 pub mod entry;
+pub mod epoch;
 pub mod error;
 mod flush;
 pub mod index_file;
@@ -31,6 +34,7 @@ mod mapped_file;
 pub mod metrics;
 pub mod offsets;
 mod recovery;
+mod replica;
 mod retention;
 mod store;
 pub mod topics;
