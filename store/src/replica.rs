@@ -206,7 +206,7 @@ fn current_segment(
         return Ok(std::sync::Arc::clone(seg));
     }
     let seg_size = w.shared.commit_log.segment_size();
-    if pos % seg_size != 0 {
+    if !pos.is_multiple_of(seg_size) {
         return err(format!("offset {pos} is inside a segment this log lacks"));
     }
     let seg = w.shared.commit_log.create_segment(pos)?;
@@ -219,7 +219,7 @@ pub(crate) fn truncate(w: &mut Writer, end: u64) -> Result<u64> {
     let log = &w.shared.commit_log;
     let empty = log.segments().is_empty();
     if empty {
-        if end % log.segment_size() != 0 {
+        if !end.is_multiple_of(log.segment_size()) {
             return err(format!(
                 "an empty log can only start at a segment boundary, not {end}"
             ));
