@@ -67,6 +67,13 @@ pub enum StoreError {
     Interrupted(&'static str),
     #[error("invalid store configuration: {0}")]
     Config(String),
+    /// Replicated bytes or a replication request do not fit this log
+    /// (offset gap, invalid entry, truncation below the retained log).
+    #[error("replication: {0}")]
+    Replication(String),
+    /// This store is a slave replica: only the replication stream writes.
+    #[error("this broker is a slave replica; writes go to the master")]
+    SlaveReadOnly,
     /// A persisted metadata file (offsets, topics, checkpoint) cannot be parsed.
     #[error("corrupt metadata file {path}: {reason}")]
     CorruptMetadata {

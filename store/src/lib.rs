@@ -18,6 +18,8 @@
 //! flush.rs          the periodic flusher and checkpoint writer
 //! retention.rs      segment deletion by age and disk pressure, disk-full guard
 //! compaction/       the log cleaner of `cleanup.policy=compact` topics (ADR 010)
+//! replica.rs        replication: raw chunks out (master), verbatim appends and truncation in (slave)
+//! epoch.rs          the (epoch, start offset) history of master terms
 //! offsets.rs        consumer offsets, one table for both protocols
 //! topics.rs         topic configs
 //! metrics.rs        Prometheus metrics of the store
@@ -31,6 +33,7 @@ pub mod config;
 pub mod consume_queue;
 mod disk;
 pub mod entry;
+pub mod epoch;
 pub mod error;
 mod flush;
 pub mod index_file;
@@ -40,6 +43,7 @@ pub mod metrics;
 pub mod offsets;
 mod queue_check;
 mod recovery;
+mod replica;
 mod retention;
 mod store;
 pub mod topics;

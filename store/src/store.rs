@@ -128,6 +128,8 @@ struct Inner {
     abort: PathBuf,
     closed: AtomicBool,
     compactor: crate::compaction::Compactor,
+    /// Set on a slave replica: client appends are refused.
+    read_only: AtomicBool,
     _lock: File,
 }
 
@@ -297,6 +299,7 @@ impl Store {
                 abort,
                 closed: AtomicBool::new(false),
                 compactor,
+                read_only: AtomicBool::new(false),
                 _lock: lock,
             }),
         };
@@ -385,13 +388,35 @@ impl Store {
     }
 
     fn send(&self, req: AppendRequest) -> Result<oneshot::Receiver<Result<AppendResult>>> {
+        if self.inner.read_only.load(Ordering::Acquire) {
+            return Err(StoreError::SlaveReadOnly);
+        }
         let (tx, rx) = oneshot::channel();
+        self.send_cmd(Cmd::Append(req, tx))?;
+        Ok(rx)
+    }
+
+    /// Hands a command to the writer thread.
+    pub(crate) fn send_cmd(&self, cmd: Cmd) -> Result<()> {
         let guard = self.inner.tx.lock().unwrap_or_else(|e| e.into_inner());
         let sender = guard.as_ref().ok_or(StoreError::Closed)?;
-        sender
-            .send(Cmd::Append(req, tx))
-            .map_err(|_| StoreError::Closed)?;
-        Ok(rx)
+        sender.send(cmd).map_err(|_| StoreError::Closed)
+    }
+
+    /// State shared with the writer (for `replica.rs`).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    /// Slave mode: while on, client appends fail with
+    /// [`StoreError::SlaveReadOnly`]; only replication writes.
+    pub fn set_read_only(&self, on: bool) {
+        self.inner.read_only.store(on, Ordering::Release);
+    }
+
+    /// True while client appends are refused (slave mode).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only.load(Ordering::Acquire)
     }
 
     /// 1 KiB permits an append holds while in flight; a request larger than

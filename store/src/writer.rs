@@ -64,6 +64,10 @@ pub(crate) enum Cmd {
     Append(AppendRequest, oneshot::Sender<Result<AppendResult>>),
     /// Re-append entries the log cleaner rewrote (see `compaction`).
     Copy(Vec<Vec<u8>>, oneshot::Sender<Result<Vec<u64>>>),
+    /// Replicated entries to write verbatim at `from` (see `replica.rs`).
+    Replicate(u64, bytes::Bytes, oneshot::Sender<Result<u64>>),
+    /// Cut the log and its queues at an offset (see `replica.rs`).
+    Truncate(u64, oneshot::Sender<Result<u64>>),
     /// Finish what is queued, sync, and exit.
     Stop,
 }
@@ -71,8 +75,8 @@ pub(crate) enum Cmd {
 /// The writer's own state: the append position and queue look-up cache.
 pub(crate) struct Writer {
     pub(crate) shared: Arc<Shared>,
-    write_pos: u64,
-    segment: Option<Arc<MappedFile>>,
+    pub(crate) write_pos: u64,
+    pub(crate) segment: Option<Arc<MappedFile>>,
     last_ts: i64,
     cache: HashMap<String, Vec<Option<Arc<ConsumeQueue>>>>,
     touched: Vec<Arc<ConsumeQueue>>,
@@ -215,7 +219,7 @@ impl Writer {
         Ok((seg, self.write_pos))
     }
 
-    fn check_disk(&self) -> Result<()> {
+    pub(crate) fn check_disk(&self) -> Result<()> {
         let (ratio, limit) = (
             self.shared.disk_ratio(),
             self.shared.config.disk_refuse_ratio,
@@ -510,6 +514,14 @@ impl Writer {
                     Cmd::Copy(entries, tx) => {
                         let _ = tx.send(self.copy_entries(entries));
                     }
+                    Cmd::Replicate(from, bytes, tx) => {
+                        let r = crate::replica::apply(&mut self, from, &bytes);
+                        self.publish();
+                        let _ = tx.send(r);
+                    }
+                    Cmd::Truncate(end, tx) => {
+                        let _ = tx.send(crate::replica::truncate(&mut self, end));
+                    }
                     Cmd::Stop => stop = true,
                 }
                 if !stop && self.done.len() < 4096 {
@@ -554,6 +566,9 @@ impl Writer {
                     let _ = tx.send(Err(StoreError::Closed));
                 }
                 Cmd::Copy(_, tx) => {
+                    let _ = tx.send(Err(StoreError::Closed));
+                }
+                Cmd::Replicate(_, _, tx) | Cmd::Truncate(_, tx) => {
                     let _ = tx.send(Err(StoreError::Closed));
                 }
                 Cmd::Stop => {}
