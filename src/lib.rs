@@ -16,10 +16,12 @@
 //! broker/      the protocol-neutral core both front-ends call (topics, ...)
 //! remoting/    the RocketMQ front-end: NameServer and broker listeners
 //! kafka/       the Kafka front-end
+//! ha/          CommitLog replication to slaves (master and slave sides)
 //! ```
 
 pub mod broker;
 pub mod config;
+pub mod ha;
 pub mod http;
 pub mod kafka;
 pub mod metrics;

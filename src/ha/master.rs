@@ -1,0 +1,123 @@
+//! Master side of the HA link: the accept loop and one session per slave.
+//!
+//! A session answers the slave's handshake with the consistent point of the
+//! two epoch histories, then streams chunks stop-and-wait: the next frame
+//! starts where the slave's ack says its log now ends (a blank filler's
+//! 8-byte header moves the slave to the next segment start). A session ends
+//! on any error, when the socket closes, or when the role changes (slaves
+//! reconnect and hand-shake again, so a new term's history reaches them).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::wire::{self, Answer};
+use super::{lock, HaError, Inner, Role};
+
+/// Largest chunk sent in one frame.
+const CHUNK: usize = 1 << 20;
+/// Poll interval while the slave is at the log end.
+const IDLE_POLL: Duration = Duration::from_millis(5);
+/// Time a slave has to finish its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) async fn serve(inner: Arc<Inner>, listener: TcpListener) -> std::io::Result<()> {
+    loop {
+        let (sock, addr) = listener.accept().await?;
+        if !matches!(*inner.role.borrow(), Role::Master { .. }) {
+            tracing::debug!(%addr, "HA connection refused: not master");
+            continue;
+        }
+        let _ = sock.set_nodelay(true);
+        let inner = inner.clone();
+        tokio::spawn(async move {
+            match session(&inner, sock, addr).await {
+                Ok(()) => tracing::info!(%addr, "HA slave session ended"),
+                Err(e) => tracing::warn!(%addr, error = %e, "HA slave session failed"),
+            }
+        });
+    }
+}
+
+async fn session(inner: &Arc<Inner>, sock: TcpStream, addr: SocketAddr) -> Result<(), HaError> {
+    let mut role = inner.role.subscribe();
+    let term = *role.borrow_and_update();
+    let (rd, mut wr) = sock.into_split();
+    let mut rd = BufReader::new(rd);
+    let from = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(inner, &mut rd, &mut wr))
+        .await
+        .map_err(|_| HaError::Protocol("handshake timed out".into()))??;
+    tracing::info!(%addr, from, "HA slave connected");
+    let id = inner.add_replica(addr, from);
+    let result = stream(inner, &mut rd, &mut wr, id, from, &mut role, term).await;
+    inner.remove_replica(id);
+    result
+}
+
+async fn handshake(
+    inner: &Inner,
+    rd: &mut (impl tokio::io::AsyncRead + Unpin),
+    wr: &mut (impl tokio::io::AsyncWrite + Unpin),
+) -> Result<u64, HaError> {
+    let hello = wire::read_hello(rd).await?;
+    let answer = {
+        let epochs = lock(&inner.epochs);
+        let (start, end) = inner.store.commit_log_bounds();
+        Answer {
+            point: rokka_store::epoch::consistent_point(
+                &hello.history,
+                hello.log_end,
+                epochs.entries(),
+                end,
+            ),
+            master_start: start,
+            history: epochs.entries().to_vec(),
+        }
+    };
+    wire::write_answer(wr, &answer).await?;
+    let from = rd.read_u64().await?;
+    let (start, end) = inner.store.commit_log_bounds();
+    if from < start || from > end {
+        return Err(HaError::Protocol(format!(
+            "slave starts at {from}, outside the master's log [{start}, {end}]"
+        )));
+    }
+    Ok(from)
+}
+
+async fn stream(
+    inner: &Inner,
+    rd: &mut (impl tokio::io::AsyncRead + Unpin),
+    wr: &mut (impl tokio::io::AsyncWrite + Unpin),
+    id: u64,
+    mut from: u64,
+    role: &mut tokio::sync::watch::Receiver<Role>,
+    term: Role,
+) -> Result<(), HaError> {
+    loop {
+        if *role.borrow_and_update() != term {
+            return Ok(());
+        }
+        let chunk = inner.store.read_replica_chunk(from, CHUNK)?;
+        if chunk.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = role.changed() => {}
+            }
+            continue;
+        }
+        wire::write_frame(wr, from, &chunk).await?;
+        let written = rd.read_u64().await?;
+        let _flushed = rd.read_u64().await?;
+        if written <= from {
+            return Err(HaError::Protocol(format!(
+                "slave acked {written} for a frame from {from}"
+            )));
+        }
+        inner.record_ack(id, written);
+        from = written;
+    }
+}

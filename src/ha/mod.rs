@@ -1,0 +1,332 @@
+//! HA service: streams the master's CommitLog to its slaves (ADR 013).
+//!
+//! [`Ha`] owns one store's replication role. As master it serves slaves on a
+//! listener ([`Ha::serve`]) and tracks each slave's acknowledged offset for
+//! [`Ha::wait_acked`]; as slave it runs a client task that connects to the
+//! master, truncates a divergent tail and appends the streamed chunks.
+//! The role comes from outside (the control plane) through [`Ha::set_role`].
+//!
+//! ```text
+//! wire.rs    handshake, frame and ack encoding
+//! master.rs  accept loop and one streaming session per slave
+//! slave.rs   the client task of a slave
+//! ```
+
+mod master;
+mod slave;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use prometheus::{IntGauge, IntGaugeVec, Opts, Registry};
+use rokka_store::epoch::{EpochFile, EPOCH_FILE_NAME};
+use rokka_store::{Store, StoreError};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+/// Errors of the HA layer.
+#[derive(Debug, thiserror::Error)]
+pub enum HaError {
+    /// Socket error.
+    #[error("ha i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The store refused an operation.
+    #[error("ha store: {0}")]
+    Store(#[from] StoreError),
+    /// The peer sent something invalid.
+    #[error("ha protocol: {0}")]
+    Protocol(String),
+    /// A role that cannot be taken (epoch too large or going backwards).
+    #[error("ha role: {0}")]
+    Role(String),
+}
+
+/// The replication role of this store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// No replication: writable, no slaves served.
+    Standalone,
+    /// Master of term `epoch`: writable, serves slaves.
+    Master {
+        /// The term.
+        epoch: u64,
+    },
+    /// Slave of `master` in term `epoch`: read-only, follows the master.
+    Slave {
+        /// The term.
+        epoch: u64,
+        /// The master's HA address.
+        master: SocketAddr,
+    },
+}
+
+impl Role {
+    fn code(&self) -> i64 {
+        match self {
+            Role::Standalone => 0,
+            Role::Master { .. } => 1,
+            Role::Slave { .. } => 2,
+        }
+    }
+
+    fn epoch(&self) -> u64 {
+        match self {
+            Role::Standalone => 0,
+            Role::Master { epoch } | Role::Slave { epoch, .. } => *epoch,
+        }
+    }
+}
+
+/// What a master knows about one connected slave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaState {
+    /// The slave's address.
+    pub addr: SocketAddr,
+    /// The log offset the slave acknowledged as written.
+    pub acked: u64,
+    /// Bytes the slave is behind the master's log end.
+    pub lag_bytes: u64,
+    /// Time since the slave's last ack (or since it connected).
+    pub last_ack_age: Duration,
+}
+
+#[derive(Debug)]
+struct Replica {
+    addr: SocketAddr,
+    acked: u64,
+    last_ack: Instant,
+}
+
+struct Metrics {
+    role: IntGauge,
+    epoch: IntGauge,
+    lag: IntGaugeVec,
+}
+
+impl Metrics {
+    fn new(registry: &Registry) -> Metrics {
+        let role = IntGauge::new(
+            "rokka_ha_role",
+            "HA role of the store: 0 standalone, 1 master, 2 slave",
+        )
+        .expect("valid metric");
+        let epoch =
+            IntGauge::new("rokka_ha_epoch", "HA term of the current role").expect("valid metric");
+        let lag = IntGaugeVec::new(
+            Opts::new(
+                "rokka_ha_replica_lag_bytes",
+                "Bytes a connected slave is behind the master's log end",
+            ),
+            &["replica"],
+        )
+        .expect("valid metric");
+        for c in [
+            Box::new(role.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(epoch.clone()),
+            Box::new(lag.clone()),
+        ] {
+            if let Err(e) = registry.register(c) {
+                tracing::warn!(error = %e, "HA metric not registered");
+            }
+        }
+        Metrics { role, epoch, lag }
+    }
+}
+
+pub(crate) struct Inner {
+    store: Store,
+    epochs: Mutex<EpochFile>,
+    role: watch::Sender<Role>,
+    replicas: Mutex<HashMap<u64, Replica>>,
+    next_id: Mutex<u64>,
+    acked: Notify,
+    slave_task: Mutex<Option<JoinHandle<()>>>,
+    metrics: Metrics,
+}
+
+/// The HA service of one store. Cheap to clone.
+#[derive(Clone)]
+pub struct Ha {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Ha {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ha").field("role", &self.role()).finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Ha {
+    /// The HA service of `store`, standalone. Opens the store's epoch file
+    /// (an unreadable one is logged and replaced by an empty history, which
+    /// makes this store truncate fully when it next follows a master).
+    pub fn new(store: Store, registry: &Registry) -> Ha {
+        let path = store.config().root_dir.join(EPOCH_FILE_NAME);
+        let epochs = EpochFile::open(&path).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "epoch file unreadable; starting an empty history");
+            let _ = std::fs::remove_file(&path);
+            EpochFile::open(&path).expect("a missing epoch file opens empty")
+        });
+        let (role, _) = watch::channel(Role::Standalone);
+        Ha {
+            inner: Arc::new(Inner {
+                store,
+                epochs: Mutex::new(epochs),
+                role,
+                replicas: Mutex::new(HashMap::new()),
+                next_id: Mutex::new(0),
+                acked: Notify::new(),
+                slave_task: Mutex::new(None),
+                metrics: Metrics::new(registry),
+            }),
+        }
+    }
+
+    /// The current role.
+    pub fn role(&self) -> Role {
+        *self.inner.role.borrow()
+    }
+
+    /// Takes `role`; taking the current role again does nothing. Master:
+    /// the store becomes writable and a new epoch is recorded at the log
+    /// end. Slave: the store becomes read-only and a client task follows the
+    /// master. Every change ends the running master sessions and slave task.
+    /// Must be called inside a tokio runtime when `role` is a slave.
+    pub fn set_role(&self, role: Role) -> Result<(), HaError> {
+        if self.role() == role {
+            return Ok(());
+        }
+        let epoch = u32::try_from(role.epoch())
+            .map_err(|_| HaError::Role(format!("epoch {} exceeds u32", role.epoch())))?;
+        if let Some(last) = lock(&self.inner.epochs).last() {
+            if epoch < last.epoch && role != Role::Standalone {
+                return Err(HaError::Role(format!(
+                    "epoch {epoch} is older than the recorded {}",
+                    last.epoch
+                )));
+            }
+        }
+        let handle = match role {
+            Role::Slave { master, .. } => Some(
+                tokio::runtime::Handle::try_current()
+                    .map_err(|_| HaError::Role("slave role needs a tokio runtime".into()))?
+                    .spawn(slave::run(self.inner.clone(), role, master)),
+            ),
+            _ => None,
+        };
+        if let Some(old) = lock(&self.inner.slave_task).take() {
+            old.abort();
+        }
+        match role {
+            Role::Standalone => self.inner.store.set_read_only(false),
+            Role::Master { .. } => {
+                self.inner.store.set_read_only(false);
+                let end = self.inner.store.log_end();
+                lock(&self.inner.epochs).append(epoch, end)?;
+            }
+            Role::Slave { .. } => self.inner.store.set_read_only(true),
+        }
+        *lock(&self.inner.slave_task) = handle;
+        self.inner.role.send_replace(role);
+        self.inner.metrics.role.set(role.code());
+        self.inner.metrics.epoch.set(role.epoch() as i64);
+        tracing::info!(?role, "HA role changed");
+        Ok(())
+    }
+
+    /// Master side: accepts slaves on `listener` until it fails. Connections
+    /// arriving while this store is not master are closed at once.
+    pub async fn serve(&self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        master::serve(self.inner.clone(), listener).await
+    }
+
+    /// Waits until `replicas` connected slaves acknowledged writing up to
+    /// `end`; false when `timeout` passes first.
+    pub async fn wait_acked(&self, end: u64, replicas: usize, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.acked.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.inner.count_acked(end) >= replicas {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.inner.count_acked(end) >= replicas;
+            }
+        }
+    }
+
+    /// The connected slaves (master side).
+    pub fn replica_states(&self) -> Vec<ReplicaState> {
+        let end = self.inner.store.log_end();
+        let mut v: Vec<ReplicaState> = lock(&self.inner.replicas)
+            .values()
+            .map(|r| ReplicaState {
+                addr: r.addr,
+                acked: r.acked,
+                lag_bytes: end.saturating_sub(r.acked),
+                last_ack_age: r.last_ack.elapsed(),
+            })
+            .collect();
+        v.sort_by_key(|r| r.addr);
+        v
+    }
+}
+
+impl Inner {
+    fn count_acked(&self, end: u64) -> usize {
+        lock(&self.replicas)
+            .values()
+            .filter(|r| r.acked >= end)
+            .count()
+    }
+
+    fn add_replica(&self, addr: SocketAddr, acked: u64) -> u64 {
+        let id = {
+            let mut n = lock(&self.next_id);
+            *n += 1;
+            *n
+        };
+        lock(&self.replicas).insert(
+            id,
+            Replica {
+                addr,
+                acked,
+                last_ack: Instant::now(),
+            },
+        );
+        self.record_ack(id, acked);
+        id
+    }
+
+    fn record_ack(&self, id: u64, written: u64) {
+        let addr = {
+            let mut reps = lock(&self.replicas);
+            let Some(r) = reps.get_mut(&id) else { return };
+            r.acked = written;
+            r.last_ack = Instant::now();
+            r.addr
+        };
+        let lag = self.store.log_end().saturating_sub(written);
+        self.metrics
+            .lag
+            .with_label_values(&[&addr.to_string()])
+            .set(lag as i64);
+        self.acked.notify_waiters();
+    }
+
+    fn remove_replica(&self, id: u64) {
+        if let Some(r) = lock(&self.replicas).remove(&id) {
+            let _ = self.metrics.lag.remove_label_values(&[&r.addr.to_string()]);
+        }
+        self.acked.notify_waiters();
+    }
+}
