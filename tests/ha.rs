@@ -201,8 +201,18 @@ async fn old_master_truncates_divergent_tail() {
 async fn roles_refuse_older_epochs_and_serve_only_as_master() {
     let d = tempfile::tempdir().unwrap();
     let st = open(d.path());
-    let ha = Ha::new(st.clone(), &prometheus::Registry::new());
+    let registry = prometheus::Registry::new();
+    let ha = Ha::new(st.clone(), &registry);
     ha.set_role(Role::Master { epoch: 5 }).unwrap();
+    let gauge = |name: &str| {
+        registry
+            .gather()
+            .iter()
+            .find(|f| f.name() == name)
+            .map(|f| f.get_metric()[0].get_gauge().get_value())
+    };
+    assert_eq!(gauge("rokka_ha_role"), Some(1.0));
+    assert_eq!(gauge("rokka_ha_epoch"), Some(5.0));
     assert!(ha.set_role(Role::Master { epoch: 3 }).is_err());
     assert_eq!(ha.role(), Role::Master { epoch: 5 });
     ha.set_role(Role::Standalone).unwrap();
