@@ -25,6 +25,7 @@ mod metrics;
 mod offset_commit;
 mod offset_fetch;
 mod offset_for_leader_epoch;
+pub mod offsets_topic;
 mod produce;
 mod topics_admin;
 
@@ -96,10 +97,14 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     let listener = crate::startup::bind("kafka", broker.config.kafka_listen).await?;
     let local = listener.local_addr().unwrap_or(broker.config.kafka_listen);
     info!("kafka listening on {local}");
+    let (offsets_log, writer) = offsets_topic::start(broker)
+        .await
+        .map_err(StartupError::OffsetsTopic)?;
     let ctx = Arc::new(KafkaContext::new(broker.clone())?);
+    ctx.groups.set_offsets_log(offsets_log);
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
     let accept = tokio::spawn(run(listener, ctx));
-    Ok(vec![accept, timer])
+    Ok(vec![accept, timer, writer])
 }
 
 /// Accepts connections until shutdown; one task per connection.

@@ -5,9 +5,10 @@
 use rokka_protocols::kafka::create_partitions::{self, CreatePartitionsRequest};
 use rokka_protocols::kafka::create_topics::{self, CreateTopicResult, CreateTopicsRequest};
 use rokka_protocols::kafka::delete_topics::{self, DeleteTopicsRequest};
+use rokka_protocols::kafka::offsets_topic::is_internal_topic;
 use rokka_protocols::kafka::{error_code, Writer};
 use rokka_store::topics::TopicConfig;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::broker::topics::partition_count;
 
@@ -99,6 +100,10 @@ pub fn delete(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .topic_names
         .into_iter()
         .map(|name| {
+            if is_internal_topic(&name) {
+                warn!(topic = %name, "refusing to delete an internal topic");
+                return (name, error_code::INVALID_TOPIC_EXCEPTION);
+            }
             let code = match ctx.broker.store.topics().remove(&name) {
                 Ok(true) => {
                     info!(topic = %name, "deleted topic");

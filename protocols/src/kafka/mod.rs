@@ -31,6 +31,7 @@ pub mod metadata;
 pub mod offset_commit;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
+pub mod offsets_topic;
 pub mod produce;
 pub mod records;
 pub mod request;
