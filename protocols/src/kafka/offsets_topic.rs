@@ -17,8 +17,8 @@
 //!                        assignment bytes]                    (Kafka 0.10.1+)
 //! ```
 //!
-//! A null value (tombstone) deletes its key. Also here: Kafka's rules for
-//! which topic names are internal or legal.
+//! A null value (tombstone) deletes its key. Also here: Kafka's rule for
+//! which topics are internal.
 
 use bytes::Bytes;
 
@@ -43,17 +43,6 @@ pub const GROUP_METADATA_VALUE_VERSION: i16 = 1;
 /// True for Kafka's internal topics (`Topic.isInternal`).
 pub fn is_internal_topic(name: &str) -> bool {
     name == OFFSETS_TOPIC || name == TRANSACTION_STATE_TOPIC
-}
-
-/// True for names Kafka accepts: 1..=249 of `[a-zA-Z0-9._-]`, not `.`/`..`.
-pub fn is_legal_topic_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 249
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A decoded key of the offsets topic.
@@ -350,12 +339,7 @@ mod tests {
     #[test]
     fn names() {
         assert!(is_internal_topic("__consumer_offsets"));
+        assert!(is_internal_topic("__transaction_state"));
         assert!(!is_internal_topic("__other"));
-        assert!(is_legal_topic_name("a.b_c-D9"));
-        assert!(!is_legal_topic_name("."));
-        assert!(!is_legal_topic_name(".."));
-        assert!(!is_legal_topic_name("a b"));
-        assert!(!is_legal_topic_name(&"x".repeat(250)));
-        assert!(is_legal_topic_name(&"x".repeat(249)));
     }
 }

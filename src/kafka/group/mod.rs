@@ -332,6 +332,11 @@ impl GroupCoordinator {
         }
     }
 
+    /// The `__consumer_offsets` writer, once started.
+    pub fn offsets_log(&self) -> Option<&OffsetsLog> {
+        self.offsets_log.get()
+    }
+
     /// Records membership changes in `__consumer_offsets` from now on.
     pub fn set_offsets_log(&self, log: OffsetsLog) {
         let _ = self.offsets_log.set(log);

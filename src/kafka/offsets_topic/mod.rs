@@ -28,7 +28,7 @@ use rokka_protocols::kafka::records::{build_v2_batch, Record};
 use rokka_store::offsets::{CommittedOffset, OffsetEvent, OffsetObserver};
 use rokka_store::topics::TopicConfig;
 use rokka_store::{java_string_hash, AppendPayload, AppendRequest, KafkaBatch, Store, StoreError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -65,10 +65,18 @@ struct PendingRecord {
     value: Option<Bytes>,
 }
 
+/// What the writer task receives, in order.
+#[derive(Debug)]
+enum Msg {
+    Record(PendingRecord),
+    /// Answered once every record sent before it is appended.
+    Barrier(oneshot::Sender<()>),
+}
+
 /// The sending side of the writer: cheap to clone.
 #[derive(Debug, Clone)]
 pub struct OffsetsLog {
-    tx: mpsc::UnboundedSender<PendingRecord>,
+    tx: mpsc::UnboundedSender<Msg>,
     partitions: u32,
 }
 
@@ -79,7 +87,17 @@ impl OffsetsLog {
         }
         // Fails only once the writer has stopped (shutdown); recovery
         // appends what the topic misses at the next start.
-        let _ = self.tx.send(rec);
+        let _ = self.tx.send(Msg::Record(rec));
+    }
+
+    /// Resolves once every record sent before this call is in the store
+    /// (or the writer has stopped): a commit acknowledged after it survives
+    /// a crash in the topic even if the table file missed it.
+    pub async fn written(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Barrier(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Records a commit as `OffsetCommitKey` v1 / `OffsetCommitValue` v3.
@@ -261,31 +279,46 @@ pub async fn start(broker: &Broker) -> Result<(OffsetsLog, JoinHandle<()>), Stor
     Ok((log, task))
 }
 
-async fn run_writer(broker: Broker, mut rx: mpsc::UnboundedReceiver<PendingRecord>) {
-    let mut buf = Vec::new();
+async fn run_writer(broker: Broker, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut msgs = Vec::new();
     loop {
         tokio::select! {
-            n = rx.recv_many(&mut buf, MAX_BATCH_RECORDS) => {
+            n = rx.recv_many(&mut msgs, MAX_BATCH_RECORDS) => {
                 if n == 0 {
                     return;
                 }
-                write_all(&broker.store, &mut buf).await;
+                write_all(&broker.store, &mut msgs).await;
             }
             () = broker.shutdown_signal() => {
-                while let Ok(r) = rx.try_recv() {
-                    buf.push(r);
+                while let Ok(m) = rx.try_recv() {
+                    msgs.push(m);
                 }
-                write_all(&broker.store, &mut buf).await;
+                write_all(&broker.store, &mut msgs).await;
                 return;
             }
         }
     }
 }
 
-/// Appends `recs` in order: each run of records of one partition as one
-/// batch. A failed append is logged; recovery appends it at the next start.
-async fn write_all(store: &Store, recs: &mut Vec<PendingRecord>) {
-    for (partition, run) in runs(std::mem::take(recs)) {
+/// Appends the records of `msgs` in order, answering each barrier once
+/// the records before it are appended. A failed append is logged; recovery
+/// appends it at the next start.
+async fn write_all(store: &Store, msgs: &mut Vec<Msg>) {
+    let mut recs = Vec::new();
+    for m in msgs.drain(..) {
+        match m {
+            Msg::Record(r) => recs.push(r),
+            Msg::Barrier(done) => {
+                append_runs(store, std::mem::take(&mut recs)).await;
+                let _ = done.send(());
+            }
+        }
+    }
+    append_runs(store, recs).await;
+}
+
+async fn append_runs(store: &Store, recs: Vec<PendingRecord>) {
+    for (partition, run) in runs(recs) {
         if let Err(e) = append_records(store, partition, run).await {
             warn!(error = %e, partition, "cannot append to __consumer_offsets; the next start appends what is missing");
         }

@@ -116,7 +116,7 @@ async fn observer_records_changes_and_skips_quick_repeats() {
     store.offsets().commit(DELAY_PROGRESS_GROUP, "t", 0, 1, "");
     store.offsets().delete("g", None);
     let mut got = Vec::new();
-    while let Ok(r) = rx.try_recv() {
+    while let Ok(Msg::Record(r)) = rx.try_recv() {
         got.push(r);
     }
     assert_eq!(
