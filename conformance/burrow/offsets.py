@@ -10,6 +10,7 @@ lines and exits non-zero on failure.
 """
 
 import json
+import os
 import struct
 import sys
 import time
@@ -18,6 +19,7 @@ import urllib.request
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import ConsumerGroupTopicPartitions
 from kafka import KafkaAdminClient
 
 OFFSETS = "__consumer_offsets"
@@ -171,19 +173,18 @@ def read_offsets_topic(boot):
 
 
 def offset_fetch_all(boot, extra_groups=()):
-    admin = KafkaAdminClient(bootstrap_servers=boot, request_timeout_ms=10000)
-    try:
-        listed = {g[0] for g in admin.list_consumer_groups()}
-        out = {}
-        for g in sorted(listed | set(extra_groups)):
-            got = admin.list_consumer_group_offsets(g)
-            view = {(tp.topic, tp.partition): (om.offset, om.metadata or "")
-                    for tp, om in got.items() if om.offset >= 0}
-            if view:
-                out[g] = view
-        return out
-    finally:
-        admin.close()
+    """OffsetFetch (all topics) for every listed group and `extra_groups`."""
+    a = AdminClient({"bootstrap.servers": boot})
+    listed = {g.group_id for g in a.list_consumer_groups(request_timeout=10).result(timeout=15).valid}
+    out = {}
+    for g in sorted(listed | set(extra_groups)):
+        got = a.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g)],
+                                            request_timeout=10)[g].result(timeout=15)
+        view = {(tp.topic, tp.partition): (tp.offset, tp.metadata or "")
+                for tp in got.topic_partitions if tp.offset >= 0}
+        if view:
+            out[g] = view
+    return out
 
 
 def cmd_agree(boot, label):
@@ -362,7 +363,7 @@ def cmd_crash_load(boot, out):
           for g in ("crash-a", "crash-b", "crash-c")}
     for i in range(1, 201):
         for g, c in cs.items():
-            part = i % 2
+            part = 0
             got = c.commit(offsets=[TopicPartition("burrow-kafka-t", part, i)], asynchronous=False)
             if got and not got[0].error:
                 acked[f"{g}|burrow-kafka-t|{part}"] = i
@@ -395,8 +396,10 @@ def cmd_delete_group(boot, group):
         a.delete_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
     except KafkaException as e:
         if e.args[0].code() in (KafkaError._UNSUPPORTED_FEATURE, KafkaError.UNSUPPORTED_VERSION):
-            print(f"DeleteGroups unsupported: {e}")
-            sys.exit(3)
+            print(f"DeleteGroups unsupported: {e}", flush=True)
+            # os._exit: librdkafka asserts when the admin client is torn
+            # down by the interpreter right after this error.
+            os._exit(3)
         fail(f"DeleteGroups {group}: {e}")
     topic = read_offsets_topic(boot)
     if group in topic["offsets"] or group in topic["groups"]:
@@ -405,6 +408,7 @@ def cmd_delete_group(boot, group):
 
 
 def main():
+    # boot is Burrow's base URL for the burrow-* commands.
     cmd, boot, *args = sys.argv[1:]
     if cmd == "agree":
         cmd_agree(boot, args[0])
@@ -417,11 +421,11 @@ def main():
     elif cmd == "commit":
         commit(boot, args[0], args[1], int(args[2]), int(args[3]))
     elif cmd == "burrow-lag":
-        cmd_burrow_lag(args[0], args[1], int(args[2]), int(args[3]))
+        cmd_burrow_lag(boot, args[0], int(args[1]), int(args[2]))
     elif cmd == "burrow-gone":
-        cmd_burrow_gone(args[0], args[1], args[2], int(args[3]))
+        cmd_burrow_gone(boot, args[0], args[1], int(args[2]))
     elif cmd == "burrow-topic":
-        cmd_burrow_topic(args[0], args[1], int(args[2]))
+        cmd_burrow_topic(boot, args[0], int(args[1]))
     elif cmd == "delete-group":
         cmd_delete_group(boot, args[0])
     elif cmd == "crash-load":
