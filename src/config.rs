@@ -162,6 +162,9 @@ pub struct BrokerConfig {
     pub offsets_topic_partitions: u32,
     /// Back-checks of unresolved transactional (half) messages.
     pub transaction_check: TransactionCheck,
+    /// `log.retention.check.interval.ms`: period of the per-topic Kafka
+    /// retention pass (default 300 000 ms, as Kafka).
+    pub retention_check_interval: std::time::Duration,
     /// Where the embedded NameServer listens.
     pub namesrv_listen: SocketAddr,
     /// Where the RocketMQ broker (remoting) listens (`listenPort`).
@@ -183,6 +186,8 @@ pub struct BrokerConfig {
     pub config_file: Option<PathBuf>,
     /// The store's settings; `store.root_dir` is the data directory.
     pub store: StoreConfig,
+    /// Connection limits and timeouts of the listeners.
+    pub net: crate::net::NetConfig,
 }
 
 /// Why the configuration cannot be resolved. Each variant names its source
@@ -263,6 +268,7 @@ struct Draft {
     default_topic_queue_nums: u32,
     offsets_topic_partitions: u32,
     transaction_check: TransactionCheck,
+    retention_check_interval: std::time::Duration,
     data_dir: PathBuf,
     commit_log_dir: Option<PathBuf>,
     bind_address: IpAddr,
@@ -279,6 +285,7 @@ struct Draft {
     log_format: LogFormat,
     /// Store knobs; `root_dir`, `commit_log_dir` and `store_host` are set in `finish`.
     store: StoreConfig,
+    net: crate::net::NetConfig,
 }
 
 impl Default for Draft {
@@ -293,6 +300,7 @@ impl Default for Draft {
             default_topic_queue_nums: 4,
             offsets_topic_partitions: 50,
             transaction_check: TransactionCheck::default(),
+            retention_check_interval: std::time::Duration::from_secs(300),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             commit_log_dir: None,
             bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -307,6 +315,7 @@ impl Default for Draft {
             log_level: None,
             log_format: LogFormat::Text,
             store: StoreConfig::new(DEFAULT_DATA_DIR),
+            net: crate::net::NetConfig::default(),
         }
     }
 }
@@ -414,6 +423,7 @@ impl Draft {
             default_topic_queue_nums: self.default_topic_queue_nums,
             offsets_topic_partitions: self.offsets_topic_partitions,
             transaction_check: self.transaction_check,
+            retention_check_interval: self.retention_check_interval,
             namesrv_listen: listen(self.bind_address, self.namesrv_port),
             broker_listen: listen(self.bind_address, self.listen_port),
             kafka_listen: listen(
@@ -429,6 +439,7 @@ impl Draft {
             log_format: self.log_format,
             config_file,
             store,
+            net: self.net,
         })
     }
 }

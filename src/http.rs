@@ -1,5 +1,6 @@
-//! The HTTP endpoint: `GET /healthz` and `GET /metrics` (Prometheus text
-//! format), beside the protocol listeners. A deliberately tiny HTTP/1.1
+//! The HTTP endpoint: `GET /healthz`, `GET /metrics` (Prometheus text
+//! format) and `POST /admin/compact` (a log cleaner pass now), beside the
+//! protocol listeners. A deliberately tiny HTTP/1.1
 //! responder: one request per connection, `Connection: close`, no bodies read.
 //!
 //! Like mini-redis `server::run`, [`run`] takes a bound listener and a shutdown
@@ -38,6 +39,8 @@ pub struct HttpState {
     pub registry: Registry,
     /// Counters of this endpoint.
     pub metrics: HttpMetrics,
+    /// The store, for `POST /admin/compact` (a log cleaner pass now).
+    pub store: Option<rokka_store::Store>,
 }
 
 /// Serves `listener` until `shutdown` completes, then stops accepting, gives
@@ -179,12 +182,14 @@ fn parse_request_line(head: &[u8]) -> Option<(&str, &str)> {
 /// Picks the response for `method` and `path`.
 async fn route(method: &str, path: &str, state: &HttpState) -> Response {
     let label = match path {
-        "/healthz" | "/metrics" => path,
+        "/healthz" | "/metrics" | "/admin/compact" => path,
         _ => "other",
     };
     let mut response = match (path, method) {
         ("/healthz", "GET" | "HEAD") => Response::text(200, "ok\n"),
         ("/metrics", "GET" | "HEAD") => metrics_response(&state.registry).await,
+        ("/admin/compact", "POST") => compact_response(state.store.clone()).await,
+        ("/admin/compact", _) => Response::text(405, "use POST\n"),
         ("/healthz" | "/metrics", _) => Response {
             allow: true,
             ..Response::text(405, "method not allowed\n")
@@ -198,6 +203,22 @@ async fn route(method: &str, path: &str, state: &HttpState) -> Response {
         .with_label_values(&[label, &response.status.to_string()])
         .inc();
     response
+}
+
+/// Runs a log cleaner pass (ADR 010) off the async workers and answers
+/// with its report.
+async fn compact_response(store: Option<rokka_store::Store>) -> Response {
+    let Some(store) = store else {
+        return Response::text(404, "not found\n");
+    };
+    match tokio::task::spawn_blocking(move || store.compact_now()).await {
+        Ok(Ok(r)) => Response::text(200, &format!("{r:?}\n")),
+        Ok(Err(e)) => {
+            warn!(error = %e, "forced log cleaner pass failed");
+            Response::text(500, &format!("{e}\n"))
+        }
+        Err(e) => Response::text(500, &format!("{e}\n")),
+    }
 }
 
 /// Encodes the registry off the async workers: the process collector reads `/proc`.
@@ -288,7 +309,11 @@ mod tests {
         let registry = Registry::new();
         crate::metrics::register_process_metrics(&registry).unwrap();
         let metrics = HttpMetrics::register(&registry).unwrap();
-        HttpState { registry, metrics }
+        HttpState {
+            registry,
+            metrics,
+            store: None,
+        }
     }
 
     async fn read_all(input: &[u8]) -> Head {

@@ -10,6 +10,7 @@
 //!   config/properties.rs  Java-properties reader (broker.conf syntax)
 //!   config/keys.rs        the table of RocketMQ, Kafka and rokka.* keys
 //! startup.rs   lifecycle: data dir, store open/recovery, signals, shutdown
+//! verify.rs    `rokka verify [--repair]`: offline check of a stopped data dir
 //! http.rs      /healthz and /metrics on a tiny HTTP/1.1 responder
 //! metrics.rs   the binary's Prometheus metrics
 //! broker/      the protocol-neutral core both front-ends call (topics, ...)
@@ -22,5 +23,7 @@ pub mod config;
 pub mod http;
 pub mod kafka;
 pub mod metrics;
+pub mod net;
 pub mod remoting;
 pub mod startup;
+pub mod verify;

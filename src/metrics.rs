@@ -38,6 +38,11 @@ pub fn register_process_metrics(registry: &Registry) -> prometheus::Result<()> {
 /// configured).
 pub fn register_broker_metrics(broker: &crate::broker::Broker) -> prometheus::Result<()> {
     traffic::register(&broker.registry)?;
+    crate::net::admission::register(&broker.registry)?;
+    crate::net::log_limit::set_per_second(broker.config.net.rejected_logs_per_second);
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(crate::net::log_limit::report_suppressed());
+    }
     let id = Identity {
         cluster: broker.config.broker_cluster_name.clone(),
         broker: broker.config.broker_name.clone(),

@@ -128,6 +128,10 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
     metrics::register_process_metrics(&registry)?;
     let http_metrics = HttpMetrics::register(&registry)?;
     let store = open_store(config.store.clone(), registry.clone()).await?;
+    // The log cleaner reads compressed Kafka batches with the broker's codecs.
+    store.set_kafka_decompressor(Arc::new(|codec, data| {
+        rokka_protocols::kafka::compression::decompress(codec, data).ok()
+    }));
     // rokka-store logs the report at info level itself.
     debug!(report = ?store.recovery_report(), "store opened");
 
@@ -157,6 +161,7 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
     let state = HttpState {
         registry,
         metrics: http_metrics,
+        store: Some(store.clone()),
     };
     http::run(http_listener, state, async {
         let name = signals.recv().await;

@@ -120,7 +120,7 @@ fn at_produce_req(mut x: ProduceRequest, v: i16) -> ProduceRequest {
 fn produce_resp() -> impl Strategy<Value = ProduceResponse> {
     let part = st! { ProducePartitionResponse {
         index: any::<i32>(), error_code: any::<i16>(), base_offset: any::<i64>(),
-        log_start_offset: any::<i64>(),
+        log_start_offset: any::<i64>(), log_append_time_ms: any::<i64>(),
     } };
     let topic = st! { ProduceTopicResponse { name: s(), partitions: list(part) } };
     st! { ProduceResponse { responses: list(topic) } }
@@ -128,6 +128,7 @@ fn produce_resp() -> impl Strategy<Value = ProduceResponse> {
 fn at_produce_resp(mut x: ProduceResponse, v: i16) -> ProduceResponse {
     for p in x.responses.iter_mut().flat_map(|t| &mut t.partitions) {
         p.log_start_offset = since(v, 5, p.log_start_offset, -1);
+        p.log_append_time_ms = since(v, 2, p.log_append_time_ms, -1);
     }
     x
 }
@@ -410,8 +411,12 @@ fn at_sync_resp(mut x: SyncGroupResponse, v: i16) -> SyncGroupResponse {
     x
 }
 
+fn at_describe_groups_req(mut x: DescribeGroupsRequest, v: i16) -> DescribeGroupsRequest {
+    x.include_authorized_operations = since(v, 3, x.include_authorized_operations, false);
+    x
+}
 fn describe_groups_req() -> impl Strategy<Value = DescribeGroupsRequest> {
-    st! { DescribeGroupsRequest { groups: list(s()) } }
+    st! { DescribeGroupsRequest { groups: list(s()), include_authorized_operations: any::<bool>() } }
 }
 fn describe_groups_resp() -> impl Strategy<Value = Vec<DescribedGroup>> {
     let m = st! { DescribedMember {
@@ -431,9 +436,10 @@ fn at_describe_groups_resp(mut x: Vec<DescribedGroup>, v: i16) -> Vec<DescribedG
 }
 
 fn list_groups_req() -> impl Strategy<Value = ListGroupsRequest> {
-    st! { ListGroupsRequest { states_filter: list(s()) } }
+    st! { ListGroupsRequest { states_filter: list(s()), types_filter: list(s()) } }
 }
-fn at_list_groups_req(x: ListGroupsRequest, v: i16) -> ListGroupsRequest {
+fn at_list_groups_req(mut x: ListGroupsRequest, v: i16) -> ListGroupsRequest {
+    x.types_filter = since(v, 5, std::mem::take(&mut x.types_filter), Vec::new());
     since(v, 4, x, ListGroupsRequest::default())
 }
 fn list_groups_resp() -> impl Strategy<Value = Vec<ListedGroup>> {
@@ -488,7 +494,12 @@ fn at_create_topics_req(mut x: CreateTopicsRequest, v: i16) -> CreateTopicsReque
 fn create_topics_resp() -> impl Strategy<Value = Vec<CreateTopicResult>> {
     list(st! { CreateTopicResult {
         name: s(), topic_id: uuid(), error_code: any::<i16>(), error_message: ns(),
-        num_partitions: any::<i32>(),
+        num_partitions: any::<i32>(), replication_factor: any::<i16>(), configs: list(st! {
+            CreatedTopicConfig {
+                name: s(), value: ns(), read_only: any::<bool>(), config_source: any::<i8>(),
+                is_sensitive: any::<bool>(),
+            }
+        }),
     } })
 }
 fn at_create_topics_resp(mut x: Vec<CreateTopicResult>, v: i16) -> Vec<CreateTopicResult> {
@@ -496,6 +507,8 @@ fn at_create_topics_resp(mut x: Vec<CreateTopicResult>, v: i16) -> Vec<CreateTop
         t.topic_id = since(v, 7, t.topic_id, [0; 16]);
         t.error_message = since(v, 1, t.error_message.take(), None);
         t.num_partitions = since(v, 5, t.num_partitions, -1);
+        t.replication_factor = since(v, 5, t.replication_factor, -1);
+        t.configs = since(v, 5, std::mem::take(&mut t.configs), Vec::new());
     }
     x
 }
@@ -522,12 +535,20 @@ fn describe_configs_req() -> impl Strategy<Value = DescribeConfigsRequest> {
     let res = st! { ConfigResource {
         resource_type: any::<i8>(), resource_name: s(), configuration_keys: of(list(s())),
     } };
-    st! { DescribeConfigsRequest { resources: list(res) } }
+    st! { DescribeConfigsRequest {
+        resources: list(res), include_synonyms: any::<bool>(), include_documentation: any::<bool>(),
+    } }
+}
+fn at_describe_configs_req(mut x: DescribeConfigsRequest, v: i16) -> DescribeConfigsRequest {
+    x.include_synonyms = since(v, 1, x.include_synonyms, false);
+    x.include_documentation = since(v, 3, x.include_documentation, false);
+    x
 }
 fn describe_configs_resp() -> impl Strategy<Value = Vec<ConfigResult>> {
     let entry = st! { ConfigEntry {
         name: s(), value: ns(), source: prop_oneof![Just(SOURCE_DEFAULT), any::<i8>()],
-        config_type: any::<i8>(),
+        config_type: any::<i8>(), read_only: any::<bool>(),
+        synonyms: list((s(), ns(), any::<i8>())), documentation: ns(),
     } };
     list(st! { ConfigResult {
         error_code: any::<i16>(), error_message: ns(), resource_type: any::<i8>(),
@@ -540,6 +561,8 @@ fn at_describe_configs_resp(mut x: Vec<ConfigResult>, v: i16) -> Vec<ConfigResul
             c.source = -1; // v0 only says is_default
         }
         c.config_type = since(v, 3, c.config_type, 0);
+        c.documentation = since(v, 3, c.documentation.take(), None);
+        c.synonyms = since(v, 1, std::mem::take(&mut c.synonyms), Vec::new());
     }
     x
 }
@@ -594,12 +617,12 @@ fn any_request() -> impl Strategy<Value = (i16, Request)> {
         SYNC_GROUP: sync_req(), same => SyncGroup;
         API_VERSIONS: api_versions_req(), at_api_versions_req => ApiVersions;
         INIT_PRODUCER_ID: init_pid_req(), at_init_pid_req => InitProducerId;
-        DESCRIBE_GROUPS: describe_groups_req(), same => DescribeGroups;
+        DESCRIBE_GROUPS: describe_groups_req(), at_describe_groups_req => DescribeGroups;
         LIST_GROUPS: list_groups_req(), at_list_groups_req => ListGroups;
         CREATE_TOPICS: create_topics_req(), at_create_topics_req => CreateTopics;
         DELETE_TOPICS: delete_topics_req(), same => DeleteTopics;
         DELETE_RECORDS: delete_records_req(), same => DeleteRecords;
-        DESCRIBE_CONFIGS: describe_configs_req(), same => DescribeConfigs;
+        DESCRIBE_CONFIGS: describe_configs_req(), at_describe_configs_req => DescribeConfigs;
         CREATE_PARTITIONS: create_partitions_req(), same => CreatePartitions;
         OFFSET_FOR_LEADER_EPOCH: epoch_req(), same => OffsetForLeaderEpoch;
         DESCRIBE_CLUSTER: describe_cluster_req(), at_describe_cluster_req => DescribeCluster;
@@ -705,7 +728,8 @@ proptest! {
 
     #[test]
     fn describe_groups(req in describe_groups_req(), resp in describe_groups_resp()) {
-        check_api!(ApiKey::DESCRIBE_GROUPS, req, resp, same, at_describe_groups_resp,
+        check_api!(ApiKey::DESCRIBE_GROUPS, req, resp, at_describe_groups_req,
+            at_describe_groups_resp,
             DescribeGroupsRequest::decode,
             |x: &Vec<DescribedGroup>, w, v| describe_groups::encode_response(w, v, x),
             describe_groups::decode_response);
@@ -757,7 +781,8 @@ proptest! {
 
     #[test]
     fn describe_configs(req in describe_configs_req(), resp in describe_configs_resp()) {
-        check_api!(ApiKey::DESCRIBE_CONFIGS, req, resp, same, at_describe_configs_resp,
+        check_api!(ApiKey::DESCRIBE_CONFIGS, req, resp, at_describe_configs_req,
+            at_describe_configs_resp,
             DescribeConfigsRequest::decode,
             |x: &Vec<ConfigResult>, w, v| describe_configs::encode_response(w, v, x),
             describe_configs::decode_response);
@@ -827,7 +852,8 @@ proptest! {
 #[test]
 fn every_advertised_api_is_covered() {
     let covered = [
-        0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 32, 37, 60,
+        0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 32, 33, 35, 37, 42,
+        43, 44, 45, 46, 47, 60, 61,
     ];
     let mut advertised: Vec<i16> = SUPPORTED.iter().map(|s| s.key.0).collect();
     advertised.sort_unstable();

@@ -16,6 +16,7 @@
 //! | `storePathCommitLog` | CommitLog directory | `<data>/commitlog` |
 //! | `flushDiskType` | `ASYNC_FLUSH` or `SYNC_FLUSH` | `ASYNC_FLUSH` |
 //! | `flushIntervalCommitLog` | background flush period, ms | 500 |
+//! | `log.cleaner.backoff.ms` | period of the log cleaner of compacted topics, ms (ADR 010) | 15000 |
 //! | `autoCreateTopicEnable` | create topics on first use | true |
 //! | `defaultTopicQueueNums` | queues of an auto-created topic (RocketMQ clients ask for 4) | 4 |
 //! | `fileReservedTime` | hours a CommitLog segment is kept | 72 |
@@ -36,13 +37,23 @@
 //! | `log.dirs` (or `log.dir`) | Kafka name of the data directory (one directory) | |
 //! | `message.max.bytes` | Kafka name of `maxMessageSize` | |
 //! | `queued.max.request.bytes` | Kafka name of `rokka.maxPendingAppendBytes` (-1 = the default) | |
+//! | `log.retention.check.interval.ms` | ms between per-topic Kafka retention passes (`retention.ms`/`retention.bytes` overrides) | 300000 |
 //! | `listeners` | `PLAINTEXT://[host]:port`: Kafka bind address | `PLAINTEXT://:9092` |
 //! | `advertised.listeners` | `PLAINTEXT://host:port` given to Kafka clients | the bind address |
 //! | `rokka.dataDir` | data directory (same as `storePathRootDir`) | `./data` |
 //! | `rokka.bindAddress` | IP every listener binds to | `0.0.0.0` |
 //! | `rokka.httpPort`, `rokka.kafkaPort`, `rokka.namesrvPort` | listener ports | 8080, 9092, 9876 |
-//! | `rokka.diskCleanForciblyRatio` | percent used above which unexpired segments are deleted | 85 |
-//! | `rokka.diskRefuseRatio` | percent used at which appends are refused | 90 |
+//! | `rokka.diskCleanForciblyRatio` (or `diskSpaceCleanForciblyRatio`) | percent used above which unexpired segments are deleted; must exceed `rokka.diskRefuseRatio` | 95 |
+//! | `cleanFileForciblyEnable` | whether unexpired segments are ever deleted under disk pressure | true |
+//! | `rokka.diskRefuseRatio` | percent used (of the fullest store directory's file system) at which appends are refused | 90 |
+//! | `connections.max.idle.ms` | Kafka listener: ms without a request before a connection is closed | 600000 |
+//! | `max.connections` | Kafka listener: connections open at once; more are closed on accept | 4096 |
+//! | `max.connections.per.ip` | Kafka listener: connections open at once from one address | unlimited |
+//! | `serverChannelMaxIdleTimeSeconds` | RocketMQ listeners: seconds without a request before a connection is closed | 120 |
+//! | `rokka.remotingMaxConnections` | each RocketMQ listener (broker, VIP, NameServer): connections open at once | 10000 |
+//! | `rokka.remotingMaxConnectionsPerIp` | each RocketMQ listener: connections open at once from one address | unlimited |
+//! | `rokka.frameReadTimeoutMs` | every listener: ms from a frame's first byte until it must be complete | 30000 |
+//! | `rokka.rejectedLogsPerSecond` | WARN lines per second about refused frames and connections (the rest are counted) | 10 |
 //! | `rokka.maxPendingAppendBytes` | bytes of appends in flight before producers wait (backpressure) | 256 MiB |
 //! | `rokka.compatMetrics` | also publish kafka_exporter / RocketMQ exporter metric families | true |
 //! | `rokka.logLevel` | log filter (EnvFilter syntax) | `info` |
@@ -135,12 +146,25 @@ static KEYS: &[Key] = &[
         },
     },
     Key {
+        name: "log.cleaner.backoff.ms",
+        apply: |d, v| {
+            set(
+                &mut d.store.compaction_interval,
+                int(v, 1, 86_400_000).map(Duration::from_millis),
+            )
+        },
+    },
+    Key {
         name: "transactionTimeOut",
         apply: |d, v| set(&mut d.transaction_check.timeout, millis(v)),
     },
     Key {
         name: "transactionCheckInterval",
         apply: |d, v| set(&mut d.transaction_check.interval, millis(v)),
+    },
+    Key {
+        name: "log.retention.check.interval.ms",
+        apply: |d, v| set(&mut d.retention_check_interval, millis(v)),
     },
     Key {
         name: "transactionCheckMax",
@@ -287,6 +311,14 @@ static KEYS: &[Key] = &[
         apply: |d, v| set(&mut d.store.disk_clean_forcibly_ratio, percent(v)),
     },
     Key {
+        name: "diskSpaceCleanForciblyRatio",
+        apply: |d, v| set(&mut d.store.disk_clean_forcibly_ratio, percent(v)),
+    },
+    Key {
+        name: "cleanFileForciblyEnable",
+        apply: |d, v| set(&mut d.store.disk_clean_forcibly_enable, boolean(v)),
+    },
+    Key {
         name: "queued.max.request.bytes",
         apply: |d, v| {
             if v.trim() == "-1" {
@@ -302,6 +334,63 @@ static KEYS: &[Key] = &[
     Key {
         name: "rokka.diskRefuseRatio",
         apply: |d, v| set(&mut d.store.disk_refuse_ratio, percent(v)),
+    },
+    Key {
+        name: "connections.max.idle.ms",
+        apply: |d, v| set(&mut d.net.kafka.idle, millis(v)),
+    },
+    Key {
+        name: "max.connections",
+        apply: |d, v| set(&mut d.net.kafka.max_connections, int(v, 1, i32::MAX as u64)),
+    },
+    Key {
+        name: "max.connections.per.ip",
+        apply: |d, v| {
+            set(
+                &mut d.net.kafka.max_connections_per_ip,
+                int(v, 1, i32::MAX as u64),
+            )
+        },
+    },
+    Key {
+        name: "serverChannelMaxIdleTimeSeconds",
+        apply: |d, v| {
+            set(
+                &mut d.net.remoting.idle,
+                int(v, 1, 86_400).map(Duration::from_secs),
+            )
+        },
+    },
+    Key {
+        name: "rokka.remotingMaxConnections",
+        apply: |d, v| {
+            set(
+                &mut d.net.remoting.max_connections,
+                int(v, 1, i32::MAX as u64),
+            )
+        },
+    },
+    Key {
+        name: "rokka.remotingMaxConnectionsPerIp",
+        apply: |d, v| {
+            set(
+                &mut d.net.remoting.max_connections_per_ip,
+                int(v, 1, i32::MAX as u64),
+            )
+        },
+    },
+    Key {
+        name: "rokka.frameReadTimeoutMs",
+        apply: |d, v| {
+            let t = millis(v)?;
+            d.net.kafka.frame_read = t;
+            d.net.remoting.frame_read = t;
+            Ok(())
+        },
+    },
+    Key {
+        name: "rokka.rejectedLogsPerSecond",
+        apply: |d, v| set(&mut d.net.rejected_logs_per_second, int(v, 0, 1_000_000)),
     },
     Key {
         name: "rokka.logFormat",

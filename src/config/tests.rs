@@ -56,6 +56,7 @@ fn rocketmq_keys_map_to_store_config() {
          storePathCommitLog = /fast/commitlog\n\
          flushDiskType = SYNC_FLUSH\n\
          flushIntervalCommitLog = 200\n\
+         log.cleaner.backoff.ms = 2500\n\
          autoCreateTopicEnable = false\n\
          defaultTopicQueueNums = 6\n\
          fileReservedTime = 48\n\
@@ -78,6 +79,7 @@ fn rocketmq_keys_map_to_store_config() {
     assert_eq!(s.commit_log_dir, Path::new("/fast/commitlog"));
     assert_eq!(s.flush_disk_type, FlushDiskType::SyncFlush);
     assert_eq!(s.flush_interval, Duration::from_millis(200));
+    assert_eq!(s.compaction_interval, Duration::from_millis(2500));
     assert_eq!(s.file_reserved_hours, 48);
     assert_eq!(s.delete_when, vec![4, 5]);
     assert_eq!(s.disk_max_used_space_ratio, 0.88);
@@ -140,7 +142,7 @@ fn rokka_keys() {
         Some((
             Path::new(FILE),
             "rokka.dataDir=/d\nrokka.bindAddress=::1\nrokka.httpPort=18080\nrokka.kafkaPort=19092\n\
-             rokka.namesrvPort=19876\nrokka.diskRefuseRatio=95\nrokka.diskCleanForciblyRatio=90\n\
+             rokka.namesrvPort=19876\nrokka.diskRefuseRatio=93\nrokka.diskCleanForciblyRatio=97\n\
              rokka.logLevel=rokka=debug,warn\n",
         )),
         &Overrides::default(),
@@ -150,8 +152,8 @@ fn rokka_keys() {
     assert_eq!(c.http_listen, "[::1]:18080".parse().unwrap());
     assert_eq!(c.kafka_listen, "[::1]:19092".parse().unwrap());
     assert_eq!(c.namesrv_listen, "[::1]:19876".parse().unwrap());
-    assert_eq!(c.store.disk_refuse_ratio, 0.95);
-    assert_eq!(c.store.disk_clean_forcibly_ratio, 0.90);
+    assert_eq!(c.store.disk_refuse_ratio, 0.93);
+    assert_eq!(c.store.disk_clean_forcibly_ratio, 0.97);
     assert_eq!(c.log_filter, "rokka=debug,warn");
     // A specific bind address is also the default storeHost.
     assert_eq!(c.store.store_host, "[::1]:10911".parse().unwrap());
@@ -372,4 +374,43 @@ fn transaction_check_keys() {
         d.transaction_check.interval,
         std::time::Duration::from_secs(60)
     );
+}
+
+#[test]
+fn connection_and_disk_hygiene_keys() {
+    let c = BrokerConfig::from_sources(
+        Some((
+            Path::new(FILE),
+            "connections.max.idle.ms=2000\nmax.connections=50\nmax.connections.per.ip=5\n\
+             serverChannelMaxIdleTimeSeconds=7\nrokka.remotingMaxConnections=40\n\
+             rokka.remotingMaxConnectionsPerIp=4\nrokka.frameReadTimeoutMs=1500\n\
+             rokka.rejectedLogsPerSecond=3\ncleanFileForciblyEnable=false\n\
+             diskSpaceCleanForciblyRatio=80\nrokka.diskRefuseRatio=85\n",
+        )),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let (k, r) = (c.net.kafka, c.net.remoting);
+    assert_eq!(k.idle, Duration::from_millis(2000));
+    assert_eq!((k.max_connections, k.max_connections_per_ip), (50, 5));
+    assert_eq!(r.idle, Duration::from_secs(7));
+    assert_eq!((r.max_connections, r.max_connections_per_ip), (40, 4));
+    assert_eq!(k.frame_read, Duration::from_millis(1500));
+    assert_eq!(r.frame_read, Duration::from_millis(1500));
+    assert_eq!(c.net.rejected_logs_per_second, 3);
+    assert!(!c.store.disk_clean_forcibly_enable);
+    // Forced deletion below the refusal ratio is refused while it is enabled.
+    let err = BrokerConfig::from_sources(
+        Some((Path::new(FILE), "rokka.diskCleanForciblyRatio=80\n")),
+        &Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("must lie below the forced-clean ratio"),
+        "{err}"
+    );
+    let d = BrokerConfig::from_sources(None, &Overrides::default()).unwrap();
+    assert_eq!(d.net.kafka.idle, Duration::from_millis(600_000));
+    assert_eq!(d.net.remoting.idle, Duration::from_secs(120));
 }

@@ -7,24 +7,32 @@
 //! connection, as Kafka does; each bumps `rokka_kafka_bad_requests_total`,
 //! and bad sizes and headers also `rokka_rejected_frames_total`. Opening and
 //! closing are logged at `info` (by the guard from `metrics::traffic`).
+//!
+//! A connection with no request for `connections.max.idle.ms` is closed; a
+//! request whose frame is not complete `rokka.frameReadTimeoutMs` after its
+//! first byte closes the connection as a rejected frame (reason `timeout`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::dispatch::CloseReason;
 use super::{dispatch, KafkaContext};
+use crate::net::Expired;
 
 /// Largest request accepted (Kafka's `socket.request.max.bytes`).
 pub const MAX_FRAME: usize = 100 * 1024 * 1024;
 
 /// The reason [`read_frame`] gives for a size over [`MAX_FRAME`].
 const OVERSIZED: &str = "oversized frame";
+
+/// The reason for a frame not complete within `rokka.frameReadTimeoutMs`.
+const SLOW: &str = "frame read timeout";
 
 /// What a connection knows about itself (for Metadata's broker address).
 #[derive(Debug, Clone)]
@@ -73,9 +81,21 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
     });
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
     let shutdown = ctx.broker.clone();
+    let limits = ctx.broker.config.net.kafka;
     let reading = async {
         loop {
-            let frame = match read_frame(&mut rd).await {
+            // Idle until a request starts; then the whole frame must arrive
+            // within the frame read timeout (a stalled or trickling client).
+            match tokio::time::timeout(limits.idle, rd.fill_buf()).await {
+                Ok(Ok([])) | Ok(Err(_)) => return,
+                Ok(Ok(_)) => {}
+                Err(_) => {
+                    open.closing(Expired::Idle.reason());
+                    return;
+                }
+            }
+            let read = tokio::time::timeout(limits.frame_read, read_frame(&mut rd)).await;
+            let frame = match read.unwrap_or(Err(SLOW)) {
                 Ok(Some(f)) => {
                     open.read(f.len() + 4);
                     f
@@ -86,10 +106,10 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
                         .bad_requests_total
                         .with_label_values(&[reason])
                         .inc();
-                    let kind = if reason == OVERSIZED {
-                        "oversized"
-                    } else {
-                        "malformed"
+                    let kind = match reason {
+                        OVERSIZED => "oversized",
+                        SLOW => "timeout",
+                        _ => "malformed",
                     };
                     crate::metrics::traffic().rejected_frame("kafka", kind, peer, reason);
                     open.closing(reason);
@@ -117,7 +137,14 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
                             &detail,
                         );
                     } else {
-                        warn!(%peer, %reason, "rejected kafka request, closing the connection");
+                        crate::net::log_limit::warn(|suppressed| {
+                            warn!(
+                                %peer,
+                                %reason,
+                                suppressed,
+                                "rejected kafka request, closing the connection"
+                            );
+                        });
                     }
                     open.closing(reason.label());
                     return;

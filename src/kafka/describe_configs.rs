@@ -1,20 +1,27 @@
-//! DescribeConfigs handler: real values for the topic and broker configs
-//! clients ask about, from the broker and store configuration; topic
-//! attributes set at CreateTopics time override the broker defaults.
+//! DescribeConfigs handler: every Kafka topic config with the value in
+//! force for the topic (`topic_config.rs`: topic override, dynamic broker
+//! config, static configuration, built-in default), its synonyms and
+//! documentation when asked; the broker's static and dynamic configs.
 
 use rokka_protocols::kafka::describe_configs::{
     self, ConfigEntry, ConfigResult, DescribeConfigsRequest, RESOURCE_BROKER, RESOURCE_TOPIC,
-    SOURCE_DEFAULT, SOURCE_STATIC_BROKER, SOURCE_TOPIC,
+    SOURCE_DEFAULT, SOURCE_STATIC_BROKER,
 };
 use rokka_protocols::kafka::{error_code, Writer};
 
 use super::dispatch::{CloseReason, Request};
+use super::topic_config::{self, BOOLEAN, INT};
 use super::KafkaContext;
 
-const BOOLEAN: i8 = 1;
-const STRING: i8 = 2;
-const INT: i8 = 3;
-const LONG: i8 = 5;
+/// `Some(per_broker)` if `name` names this broker ("<id>") or the cluster
+/// default (""); `None` for another broker.
+pub fn broker_resource(ctx: &KafkaContext, name: &str) -> Option<bool> {
+    if name.is_empty() {
+        Some(false)
+    } else {
+        (name.trim() == ctx.node_id().to_string()).then_some(true)
+    }
+}
 
 fn entry(name: &str, value: String, source: i8, config_type: i8) -> ConfigEntry {
     ConfigEntry {
@@ -22,54 +29,18 @@ fn entry(name: &str, value: String, source: i8, config_type: i8) -> ConfigEntry 
         value: Some(value),
         source,
         config_type,
+        read_only: true,
+        synonyms: Vec::new(),
+        documentation: None,
     }
 }
 
-/// The topic configs rokka reports, with broker-derived defaults.
-fn topic_defaults(ctx: &KafkaContext) -> Vec<ConfigEntry> {
-    let store = &ctx.broker.store.config();
-    let retention_ms = i64::from(store.file_reserved_hours) * 3_600_000;
-    vec![
-        entry("cleanup.policy", "delete".into(), SOURCE_DEFAULT, 7),
-        entry(
-            "compression.type",
-            "producer".into(),
-            SOURCE_DEFAULT,
-            STRING,
-        ),
-        entry(
-            "max.message.bytes",
-            store.max_message_size.to_string(),
-            SOURCE_STATIC_BROKER,
-            INT,
-        ),
-        entry(
-            "message.timestamp.type",
-            "CreateTime".into(),
-            SOURCE_DEFAULT,
-            STRING,
-        ),
-        entry("min.insync.replicas", "1".into(), SOURCE_DEFAULT, INT),
-        entry("retention.bytes", "-1".into(), SOURCE_DEFAULT, LONG),
-        entry(
-            "retention.ms",
-            retention_ms.to_string(),
-            SOURCE_STATIC_BROKER,
-            LONG,
-        ),
-        entry(
-            "segment.bytes",
-            store.commit_log_segment_size.to_string(),
-            SOURCE_STATIC_BROKER,
-            INT,
-        ),
-    ]
-}
-
-fn broker_configs(ctx: &KafkaContext) -> Vec<ConfigEntry> {
+/// The broker's configs: its static settings (read-only) and every dynamic
+/// synonym of a topic config, with the value in force.
+fn broker_configs(ctx: &KafkaContext, per_broker: bool) -> Vec<ConfigEntry> {
     let c = &ctx.broker.config;
     let store = ctx.broker.store.config();
-    vec![
+    let mut out = vec![
         entry(
             "auto.create.topics.enable",
             c.auto_create_topic_enable.to_string(),
@@ -95,18 +66,6 @@ fn broker_configs(ctx: &KafkaContext) -> Vec<ConfigEntry> {
             INT,
         ),
         entry(
-            "log.segment.bytes",
-            store.commit_log_segment_size.to_string(),
-            SOURCE_STATIC_BROKER,
-            INT,
-        ),
-        entry(
-            "message.max.bytes",
-            store.max_message_size.to_string(),
-            SOURCE_STATIC_BROKER,
-            INT,
-        ),
-        entry(
             "num.partitions",
             c.default_topic_queue_nums.to_string(),
             SOURCE_STATIC_BROKER,
@@ -118,7 +77,38 @@ fn broker_configs(ctx: &KafkaContext) -> Vec<ConfigEntry> {
             SOURCE_DEFAULT,
             4,
         ),
-    ]
+    ];
+    // A dummy topic with no overrides: its chain is the broker's.
+    let none = rokka_store::topics::TopicConfig::new("", 1);
+    for d in topic_config::TOPIC_CONFIGS {
+        let Some(b) = d.broker_name else { continue };
+        if out.iter().any(|e| e.name == b) {
+            continue;
+        }
+        let mut e = topic_config::describe(ctx, &none)
+            .into_iter()
+            .find(|e| e.name == d.name)
+            .unwrap_or_else(|| entry(b, String::new(), SOURCE_DEFAULT, d.config_type));
+        e.name = b.to_string();
+        if !per_broker {
+            // The cluster-default resource shows only what is set there.
+            e.synonyms
+                .retain(|s| s.2 == topic_config::dynamic_source(false));
+            let Some(first) = e.synonyms.first() else {
+                continue;
+            };
+            (e.value, e.source) = (first.1.clone(), first.2);
+        } else {
+            (e.value, e.source) = (e.synonyms[0].1.clone(), e.synonyms[0].2);
+        }
+        for s in &mut e.synonyms {
+            if s.0 == d.name {
+                s.0 = b.to_string();
+            }
+        }
+        out.push(e);
+    }
+    out
 }
 
 /// Handles DescribeConfigs v0–4.
@@ -138,20 +128,22 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             };
             let mut configs = match r.resource_type {
                 RESOURCE_TOPIC => match ctx.broker.topic(&r.resource_name) {
-                    Some(t) => {
-                        let mut c = topic_defaults(ctx);
-                        for (k, v) in &t.attributes {
-                            c.retain(|e| e.name != *k);
-                            c.push(entry(k, v.clone(), SOURCE_TOPIC, STRING));
-                        }
-                        c
-                    }
+                    Some(t) => topic_config::describe(ctx, &t),
                     None => {
                         out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
+                        out.error_message =
+                            Some(format!("Topic {} does not exist", r.resource_name));
                         Vec::new()
                     }
                 },
-                RESOURCE_BROKER => broker_configs(ctx),
+                RESOURCE_BROKER if broker_resource(ctx, &r.resource_name).is_some() => {
+                    broker_configs(ctx, !r.resource_name.is_empty())
+                }
+                RESOURCE_BROKER => {
+                    out.error_code = error_code::INVALID_REQUEST;
+                    out.error_message = Some(format!("no broker {}", r.resource_name));
+                    Vec::new()
+                }
                 _ => {
                     out.error_code = error_code::INVALID_REQUEST;
                     out.error_message = Some("unsupported resource type".into());
@@ -162,6 +154,14 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 configs.retain(|c| keys.contains(&c.name));
             }
             configs.sort_by(|a, b| a.name.cmp(&b.name));
+            for c in &mut configs {
+                if !d.include_synonyms {
+                    c.synonyms.clear();
+                }
+                if !d.include_documentation {
+                    c.documentation = None;
+                }
+            }
             out.configs = configs;
             out
         })

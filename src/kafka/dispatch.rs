@@ -11,9 +11,10 @@ use tracing::debug;
 
 use super::conn::ConnInfo;
 use super::{
-    api_versions, delete_records, describe_configs, fetch, find_coordinator, group,
-    init_producer_id, list_offsets, metadata, offset_commit, offset_fetch, offset_for_leader_epoch,
-    produce, topics_admin, KafkaContext,
+    alter_configs, api_versions, delete_groups, delete_records, describe_configs,
+    describe_log_dirs, describe_producers, fetch, find_coordinator, group, init_producer_id,
+    list_offsets, metadata, offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch,
+    partition_admin, produce, topics_admin, KafkaContext,
 };
 
 /// Why a connection must be closed.
@@ -161,6 +162,15 @@ async fn route(
         ApiKey::CREATE_PARTITIONS => topics_admin::create_partitions(ctx, &req)?,
         ApiKey::OFFSET_FOR_LEADER_EPOCH => offset_for_leader_epoch::handle(ctx, &req)?,
         ApiKey::DESCRIBE_CLUSTER => metadata::describe_cluster(ctx, &req)?,
+        ApiKey::ALTER_CONFIGS => alter_configs::handle(ctx, &req)?,
+        ApiKey::INCREMENTAL_ALTER_CONFIGS => alter_configs::handle_incremental(ctx, &req)?,
+        ApiKey::DESCRIBE_LOG_DIRS => describe_log_dirs::handle(ctx, &req)?,
+        ApiKey::DELETE_GROUPS => delete_groups::handle(ctx, &req)?,
+        ApiKey::OFFSET_DELETE => offset_delete::handle(ctx, &req)?,
+        ApiKey::DESCRIBE_PRODUCERS => describe_producers::handle(ctx, &req)?,
+        ApiKey::ELECT_LEADERS => partition_admin::elect_leaders(ctx, &req)?,
+        ApiKey::LIST_PARTITION_REASSIGNMENTS => partition_admin::list_reassignments(ctx, &req)?,
+        ApiKey::ALTER_PARTITION_REASSIGNMENTS => partition_admin::alter_reassignments(ctx, &req)?,
         _ => {
             return Err(CloseReason::Unsupported {
                 key: key.0,

@@ -14,9 +14,10 @@ pub fn store_error_code(e: &StoreError) -> i16 {
     match e {
         StoreError::MessageTooLarge { .. } => error_code::MESSAGE_TOO_LARGE,
         StoreError::InvalidAppend { .. } => error_code::CORRUPT_MESSAGE,
-        StoreError::DiskFull { .. } | StoreError::Poisoned | StoreError::Closed => {
-            error_code::KAFKA_STORAGE_ERROR
-        }
+        StoreError::DiskFull { .. }
+        | StoreError::NoSpace { .. }
+        | StoreError::Poisoned
+        | StoreError::Closed => error_code::KAFKA_STORAGE_ERROR,
         StoreError::Io { .. } => error_code::KAFKA_STORAGE_ERROR,
         _ => error_code::UNKNOWN_SERVER_ERROR,
     }

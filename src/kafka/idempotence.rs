@@ -104,6 +104,22 @@ impl Sequences {
         s
     }
 
+    /// The idempotent producers of one partition: (producer id, epoch,
+    /// last sequence, base offset of its last batch), by producer id.
+    pub fn producers(&self, topic: &str, queue: u32) -> Vec<(i64, i16, i32, i64)> {
+        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = t
+            .iter()
+            .filter(|((_, tp, q), _)| tp == topic && *q == queue)
+            .filter_map(|((pid, _, _), st)| {
+                let last = st.batches.back()?;
+                Some((*pid, st.epoch, last.last_seq, last.base_offset))
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Checks a batch of `count` records starting at `first_seq`.
     pub fn check(
         &self,

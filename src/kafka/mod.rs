@@ -8,10 +8,15 @@
 //! ```
 //! Store errors become Kafka error codes in one place, `errors.rs`.
 
+mod alter_configs;
 mod api_versions;
+mod broker_config;
 mod conn;
+mod delete_groups;
 mod delete_records;
 mod describe_configs;
+mod describe_log_dirs;
+mod describe_producers;
 mod dispatch;
 mod errors;
 mod fetch;
@@ -23,10 +28,14 @@ mod list_offsets;
 mod metadata;
 mod metrics;
 mod offset_commit;
+mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
 pub mod offsets_topic;
+mod partition_admin;
 mod produce;
+mod topic_config;
+mod topic_retention;
 mod topics_admin;
 
 use std::net::SocketAddr;
@@ -34,7 +43,6 @@ use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -42,9 +50,6 @@ use crate::broker::Broker;
 use crate::startup::StartupError;
 
 pub use metrics::KafkaMetrics;
-
-/// Most connections served at once; more wait in the accept queue.
-const MAX_CONNECTIONS: usize = 4096;
 
 /// State shared by every Kafka connection.
 #[derive(Debug)]
@@ -59,6 +64,8 @@ pub struct KafkaContext {
     pub next_producer_id: AtomicI64,
     /// Idempotent producers' sequence numbers.
     pub sequences: idempotence::Sequences,
+    /// Dynamic broker configs (AlterConfigs on the broker resource).
+    pub broker_configs: broker_config::BrokerConfigs,
 }
 
 impl KafkaContext {
@@ -71,7 +78,10 @@ impl KafkaContext {
             .map_or(1, |d| d.as_millis() as i64);
         let groups = Arc::new(group::GroupCoordinator::new(Arc::clone(&broker.groups)));
         let broker_store = broker.store.clone();
+        let broker_configs =
+            broker_config::BrokerConfigs::open(&broker.store.config().config_dir());
         Ok(KafkaContext {
+            broker_configs,
             broker,
             groups,
             metrics,
@@ -103,19 +113,20 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     let ctx = Arc::new(KafkaContext::new(broker.clone())?);
     ctx.groups.set_offsets_log(offsets_log);
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
+    let retention = tokio::spawn(topic_retention::run_timer(
+        Arc::clone(&ctx),
+        broker.config.retention_check_interval,
+    ));
     let accept = tokio::spawn(run(listener, ctx));
-    Ok(vec![accept, timer, writer])
+    Ok(vec![accept, timer, retention, writer])
 }
 
 /// Accepts connections until shutdown; one task per connection.
 pub async fn run(listener: TcpListener, ctx: Arc<KafkaContext>) {
-    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let admission = crate::net::admission::Admission::new("kafka", ctx.broker.config.net.kafka);
     let shutdown = ctx.broker.clone();
     let accept = async {
         loop {
-            let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
-                return;
-            };
             let (socket, peer): (_, SocketAddr) = match listener.accept().await {
                 Ok(s) => s,
                 Err(e) => {
@@ -123,6 +134,10 @@ pub async fn run(listener: TcpListener, ctx: Arc<KafkaContext>) {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 }
+            };
+            // Over a cap: closed at once (dropping the socket), counted and logged.
+            let Ok(permit) = admission.admit(peer) else {
+                continue;
             };
             let ctx = Arc::clone(&ctx);
             tokio::spawn(async move {

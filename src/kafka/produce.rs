@@ -5,7 +5,10 @@
 //! readers). `acks = 0`
 //! gets no response; acks 1 and -1 are both answered after the append
 //! (single replica, so "all" = the leader). Idempotent batches go through
-//! the sequence check in `idempotence.rs` first.
+//! the sequence check in `idempotence.rs` first. Topic configs enforced
+//! here: `max.message.bytes` (a larger batch gets MESSAGE_TOO_LARGE for its
+//! partition) and `message.timestamp.type=LogAppendTime` (the batch is
+//! stamped with the append time, as Kafka does).
 
 use bytes::Bytes;
 use rokka_protocols::kafka::offsets_topic::is_internal_topic;
@@ -13,11 +16,12 @@ use rokka_protocols::kafka::produce::{
     ProducePartitionResponse, ProduceRequest, ProduceResponse, ProduceTopicResponse,
 };
 use rokka_protocols::kafka::records::{
-    build_v2_batch, decode_message_set, split_entries, validate_v2, ValidBatch,
+    build_v2_batch, decode_message_set, split_entries, validate_v2, with_log_append_time,
+    ValidBatch,
 };
 use rokka_protocols::kafka::{error_code, DecodeError, Writer};
 use rokka_store::{AppendPayload, AppendRequest, KafkaBatch};
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::broker::format::to_rocketmq::produce_index;
 use crate::metrics::topic_traffic::{self, Protocol};
@@ -25,6 +29,7 @@ use crate::metrics::topic_traffic::{self, Protocol};
 use super::dispatch::{CloseReason, Request};
 use super::errors::{records_error_code, store_error_code};
 use super::idempotence::Verdict;
+use super::topic_config;
 use super::KafkaContext;
 
 fn now_ms() -> i64 {
@@ -60,6 +65,31 @@ pub fn to_batches(records: &Bytes) -> Result<Vec<ValidBatch>, DecodeError> {
     validate_v2(&build_v2_batch(0, &recs)).map(|b| vec![b])
 }
 
+/// The topic configs Produce enforces (`topic_config.rs`).
+struct TopicLimits {
+    /// `max.message.bytes`: largest batch accepted.
+    max_message_bytes: Option<usize>,
+    /// `message.timestamp.type=LogAppendTime`.
+    log_append_time: bool,
+}
+
+impl TopicLimits {
+    fn of(ctx: &KafkaContext, topic: &str) -> TopicLimits {
+        let Some(cfg) = ctx.broker.topic(topic) else {
+            return TopicLimits {
+                max_message_bytes: None,
+                log_append_time: false,
+            };
+        };
+        TopicLimits {
+            max_message_bytes: topic_config::effective_i64(ctx, &cfg, "max.message.bytes")
+                .and_then(|v| usize::try_from(v).ok()),
+            log_append_time: topic_config::effective(ctx, &cfg, "message.timestamp.type")
+                .is_some_and(|v| v == "LogAppendTime"),
+        }
+    }
+}
+
 /// Handles Produce v0–11; `Ok(None)` for acks=0.
 pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writer>, CloseReason> {
     let p =
@@ -73,6 +103,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
         } else {
             ctx.broker.partitions(&t.name)
         };
+        let limits = TopicLimits::of(ctx, &t.name);
         let mut partitions = Vec::new();
         for part in t.partitions {
             let mut out = ProducePartitionResponse {
@@ -80,6 +111,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                 error_code: error_code::NONE,
                 base_offset: -1,
                 log_start_offset: -1,
+                log_append_time_ms: -1,
             };
             let qid = match u32::try_from(part.index) {
                 Ok(q) if q < queues => q,
@@ -107,7 +139,24 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                     continue;
                 }
             };
-            for b in batches {
+            if let Some(max) = limits.max_message_bytes {
+                if let Some(big) = batches.iter().find(|b| b.batch.len() > max) {
+                    ctx.metrics
+                        .bad_requests_total
+                        .with_label_values(&["message too large"])
+                        .inc();
+                    debug!(topic = %t.name, partition = part.index, size = big.batch.len(), max, "batch over max.message.bytes");
+                    out.error_code = error_code::MESSAGE_TOO_LARGE;
+                    partitions.push(out);
+                    continue;
+                }
+            }
+            for mut b in batches {
+                if limits.log_append_time {
+                    let now = now_ms();
+                    b.batch = with_log_append_time(&b.batch, now);
+                    out.log_append_time_ms = now;
+                }
                 let (pid, epoch, seq, count) =
                     (b.producer_id, b.producer_epoch, b.base_sequence, b.count);
                 match ctx.sequences.check(pid, epoch, &t.name, qid, seq, count) {
@@ -151,7 +200,11 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                         );
                     }
                     Err(e) => {
-                        warn!(topic = %t.name, partition = part.index, error = %e, "append failed");
+                        // Counted in rokka_store_appends_refused_total; a client
+                        // retrying against a full disk must not flood the log.
+                        crate::net::log_limit::warn(|suppressed| {
+                            warn!(topic = %t.name, partition = part.index, error = %e, suppressed, "append failed");
+                        });
                         out.error_code = store_error_code(&e);
                         break;
                     }

@@ -3,7 +3,9 @@
 //! topic's config; its stored data ages out with retention.
 
 use rokka_protocols::kafka::create_partitions::{self, CreatePartitionsRequest};
-use rokka_protocols::kafka::create_topics::{self, CreateTopicResult, CreateTopicsRequest};
+use rokka_protocols::kafka::create_topics::{
+    self, CreateTopicResult, CreateTopicsRequest, CreatedTopicConfig,
+};
 use rokka_protocols::kafka::delete_topics::{self, DeleteTopicsRequest};
 use rokka_protocols::kafka::offsets_topic::is_internal_topic;
 use rokka_protocols::kafka::{error_code, Writer};
@@ -15,6 +17,7 @@ use crate::broker::topics::partition_count;
 use super::dispatch::{CloseReason, Request};
 use super::errors::store_error_code;
 use super::metadata::{topic_id, valid_topic_name};
+use super::topic_config;
 use super::KafkaContext;
 
 /// Largest partition count accepted for one topic.
@@ -57,13 +60,25 @@ pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 (error_code::NONE, "")
             };
             let mut code = code;
-            if code == error_code::NONE && !c.validate_only {
-                let mut cfg = TopicConfig::new(&t.name, partitions as u32);
-                for (k, v) in &t.configs {
-                    if let Some(v) = v {
-                        cfg.attributes.insert(k.clone(), v.clone());
-                    }
+            let mut msg = msg.to_string();
+            if code == error_code::NONE {
+                if let Some(e) = bad_config(&t.configs) {
+                    (code, msg) = (error_code::INVALID_CONFIG, e);
                 }
+            }
+            let mut cfg = TopicConfig::new(&t.name, partitions.max(1) as u32);
+            for (k, v) in &t.configs {
+                if let Some(v) = v {
+                    cfg.attributes.insert(k.clone(), v.trim().to_string());
+                }
+            }
+            let ok = code == error_code::NONE;
+            let configs = if ok {
+                created_configs(ctx, &cfg)
+            } else {
+                Vec::new()
+            };
+            if ok && !c.validate_only {
                 match ctx.broker.store.topics().put(cfg) {
                     Ok(()) => info!(topic = %t.name, partitions, "created topic"),
                     Err(e) => code = store_error_code(&e),
@@ -77,12 +92,17 @@ pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     [0; 16]
                 },
                 error_code: code,
-                error_message: (code != error_code::NONE && !msg.is_empty())
-                    .then(|| msg.to_string()),
+                error_message: (code != error_code::NONE && !msg.is_empty()).then_some(msg),
                 num_partitions: if code == error_code::NONE {
                     partitions
                 } else {
                     -1
+                },
+                replication_factor: if code == error_code::NONE { 1 } else { -1 },
+                configs: if code == error_code::NONE {
+                    configs
+                } else {
+                    Vec::new()
                 },
             }
         })
@@ -90,6 +110,29 @@ pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
     let mut w = req.writer();
     create_topics::encode_response(&mut w, req.version(), &results);
     Ok(w)
+}
+
+/// The first refused config of a CreateTopics request, in Kafka's words.
+fn bad_config(configs: &[(String, Option<String>)]) -> Option<String> {
+    configs.iter().find_map(|(k, v)| match v {
+        None => Some(format!("Null value not supported for topic config: {k}")),
+        Some(v) => topic_config::validate(k, v.trim()).err(),
+    })
+}
+
+/// The effective configs of a topic about to be created, as CreateTopics
+/// v5+ returns them (the Java AdminClient reads them on success).
+fn created_configs(ctx: &KafkaContext, cfg: &TopicConfig) -> Vec<CreatedTopicConfig> {
+    topic_config::describe(ctx, cfg)
+        .into_iter()
+        .map(|e| CreatedTopicConfig {
+            name: e.name,
+            value: e.value,
+            read_only: e.read_only,
+            config_source: e.source,
+            is_sensitive: false,
+        })
+        .collect()
 }
 
 /// Handles DeleteTopics v0–5.

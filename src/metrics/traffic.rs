@@ -119,7 +119,7 @@ impl Traffic {
             )?,
             rejected_frames: counter(
                 "rokka_rejected_frames_total",
-                "Frames refused by closing the connection, by protocol (kafka, remoting) and reason (malformed, oversized).",
+                "Frames refused by closing the connection, by protocol (kafka, remoting) and reason (malformed, oversized, timeout).",
                 &["protocol", "reason"],
             )?,
         })
@@ -187,12 +187,22 @@ impl Traffic {
     }
 
     /// Counts a frame refused on a `protocol` listener for `reason`
-    /// (`malformed` or `oversized`) and logs it.
+    /// (`malformed`, `oversized` or `timeout`) and logs it, at most
+    /// `rokka.rejectedLogsPerSecond` lines a second (`net::log_limit`).
     pub fn rejected_frame(&self, protocol: &str, reason: &str, peer: SocketAddr, detail: &str) {
         self.rejected_frames
             .with_label_values(&[protocol, reason])
             .inc();
-        tracing::warn!(protocol, %peer, reason, detail, "rejected frame, closing the connection");
+        crate::net::log_limit::warn(|suppressed| {
+            tracing::warn!(
+                protocol,
+                %peer,
+                reason,
+                detail,
+                suppressed,
+                "rejected frame, closing the connection"
+            );
+        });
     }
 
     /// Counts `n` bytes read on `listener`.

@@ -137,16 +137,32 @@ pub(crate) fn topic_config_bodies(ctx: &Ctx) -> Vec<TopicConfigBody> {
         .topics()
         .list()
         .into_iter()
-        .map(|t| TopicConfigBody {
-            order: t.order,
-            perm: t.perm,
-            read_queue_nums: t.read_queue_nums,
-            topic_filter_type: "SINGLE_TAG".to_owned(),
-            topic_name: t.topic_name,
-            topic_sys_flag: t.topic_sys_flag,
-            write_queue_nums: t.write_queue_nums,
-        })
+        .map(topic_body)
         .collect()
+}
+
+/// One topic as RocketMQ admin requests see it. Its attributes include the
+/// Kafka topic configs set on it (ADR 009); Kafka's `cleanup.policy` is shown
+/// as RocketMQ 5's `DELETE` / `COMPACTION`.
+fn topic_body(t: rokka_store::topics::TopicConfig) -> TopicConfigBody {
+    let mut attributes = t.attributes;
+    if let Some(p) = attributes.get_mut("cleanup.policy") {
+        *p = if p.contains("compact") {
+            "COMPACTION".to_owned()
+        } else {
+            "DELETE".to_owned()
+        };
+    }
+    TopicConfigBody {
+        order: t.order,
+        perm: t.perm,
+        read_queue_nums: t.read_queue_nums,
+        topic_filter_type: "SINGLE_TAG".to_owned(),
+        topic_name: t.topic_name,
+        topic_sys_flag: t.topic_sys_flag,
+        write_queue_nums: t.write_queue_nums,
+        attributes,
+    }
 }
 
 /// GET_ALL_TOPIC_CONFIG (21): `{"dataVersion":..,"topicConfigTable":{..}}`.
@@ -235,16 +251,26 @@ pub(crate) fn topic_config(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
             format!("No topic in this broker. topic: {topic}"),
         )
     })?;
-    ok_json(
-        cmd,
-        &TopicConfigBody {
-            order: t.order,
-            perm: t.perm,
-            read_queue_nums: t.read_queue_nums,
-            topic_filter_type: "SINGLE_TAG".to_owned(),
-            topic_name: t.topic_name,
-            topic_sys_flag: t.topic_sys_flag,
-            write_queue_nums: t.write_queue_nums,
-        },
-    )
+    ok_json(cmd, &topic_body(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::topic_body;
+    use rokka_store::topics::TopicConfig;
+
+    #[test]
+    fn kafka_topic_configs_are_shown_as_rocketmq_attributes() {
+        let mut t = TopicConfig::new("t", 2);
+        t.attributes
+            .insert("cleanup.policy".into(), "compact,delete".into());
+        t.attributes.insert("retention.ms".into(), "1000".into());
+        let b = topic_body(t);
+        assert_eq!(b.attributes["cleanup.policy"], "COMPACTION");
+        assert_eq!(b.attributes["retention.ms"], "1000");
+        let json = serde_json::to_string(&b).unwrap();
+        assert!(json.contains(r#""attributes":{"cleanup.policy":"COMPACTION""#));
+        let plain = serde_json::to_string(&topic_body(TopicConfig::new("u", 1))).unwrap();
+        assert!(!plain.contains("attributes"), "{plain}");
+    }
 }

@@ -7,12 +7,14 @@
 //! A frame that cannot be split or whose header cannot be decoded closes the
 //! connection and bumps `rokka_remoting_malformed_frames_total` and
 //! `rokka_rejected_frames_total{protocol="remoting"}`, as both Java brokers
-//! do. A connection idle for 120 s is closed. Opening and closing are logged
-//! at `info` (by the guard from `metrics::traffic`).
+//! do. A connection with no request for `serverChannelMaxIdleTimeSeconds`
+//! (120 s) is closed; a frame not complete `rokka.frameReadTimeoutMs` after
+//! its first byte closes the connection as a rejected frame (reason
+//! `timeout`). Opening and closing are logged at `info` (by the guard from
+//! `metrics::traffic`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::BytesMut;
 use rokka_protocols::remoting::DecodeError;
@@ -22,11 +24,11 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::metrics::traffic::ConnGuard;
+use crate::net::Expired;
 
 use super::context::{Ctx, Reply, Role};
 use super::dispatch;
 
-const IDLE: Duration = Duration::from_secs(120);
 /// Requests of one connection being handled at once; the reader waits for a
 /// slot, so a flooding client is slowed down instead of growing memory.
 const MAX_IN_FLIGHT: usize = 256;
@@ -74,11 +76,13 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: 
     });
     let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut buf = BytesMut::with_capacity(8 * 1024);
+    let mut clock = crate::net::ReadClock::new(ctx.broker.config.net.remoting);
     'read: loop {
         loop {
             match split_frame(&mut buf, DEFAULT_MAX_FRAME) {
                 Ok(Some(frame)) => match decode_frame(&frame) {
                     Ok(cmd) => {
+                        clock.request_done();
                         if cmd.is_response() {
                             // Answers to our oneway NOTIFYs never come; ignore strays.
                             continue;
@@ -114,20 +118,26 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: 
                 }
             }
         }
+        clock.partial(!buf.is_empty());
+        let (deadline, expired) = clock.deadline();
         tokio::select! {
             _ = ctx.broker.shutdown_signal() => {
                 open.closing("broker shutdown");
                 break;
             }
-            read = tokio::time::timeout(IDLE, rd.read_buf(&mut buf)) => match read {
+            read = tokio::time::timeout_at(deadline, rd.read_buf(&mut buf)) => match read {
                 Ok(Ok(0)) => break,
                 Ok(Err(_)) => {
                     open.closing("read error");
                     break;
                 }
                 Ok(Ok(n)) => open.read(n),
+                Err(_) if expired == Expired::SlowFrame => {
+                    reject(&open, peer, "timeout", "frame not complete within rokka.frameReadTimeoutMs");
+                    break;
+                }
                 Err(_) => {
-                    open.closing("idle for 120 s");
+                    open.closing(expired.reason());
                     break;
                 }
             }
@@ -141,9 +151,9 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: 
 /// Counts and logs a refused frame (`kind`: malformed or oversized).
 fn reject(open: &ConnGuard, peer: SocketAddr, kind: &'static str, detail: &str) {
     crate::metrics::traffic().rejected_frame("remoting", kind, peer, detail);
-    open.closing(if kind == "oversized" {
-        "oversized frame"
-    } else {
-        "malformed frame"
+    open.closing(match kind {
+        "oversized" => "oversized frame",
+        "timeout" => Expired::SlowFrame.reason(),
+        _ => "malformed frame",
     });
 }

@@ -176,9 +176,10 @@ pub(crate) fn map_store_error(e: &StoreError) -> HandlerError {
         StoreError::MessageTooLarge { .. } | StoreError::InvalidAppend { .. } => {
             ResponseCode::MESSAGE_ILLEGAL
         }
-        StoreError::DiskFull { .. } | StoreError::Poisoned | StoreError::Closed => {
-            ResponseCode::SERVICE_NOT_AVAILABLE
-        }
+        StoreError::DiskFull { .. }
+        | StoreError::NoSpace { .. }
+        | StoreError::Poisoned
+        | StoreError::Closed => ResponseCode::SERVICE_NOT_AVAILABLE,
         _ => ResponseCode::SYSTEM_ERROR,
     };
     HandlerError::new(code, e.to_string())

@@ -74,14 +74,19 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     info!("namesrv listening on {ns_addr}");
     info!("remoting listening on {main_addr}");
     let mut tasks = vec![
-        tokio::spawn(accept_loop(ns, Role::NameServer, ctx.clone())),
-        tokio::spawn(accept_loop(main, Role::Broker, ctx.clone())),
+        tokio::spawn(accept_loop(ns, Role::NameServer, "namesrv", ctx.clone())),
+        tokio::spawn(accept_loop(main, Role::Broker, "remoting", ctx.clone())),
     ];
     if let Some(vip) = vip {
         if let Ok(a) = vip.local_addr() {
             info!("remoting vip listening on {a}");
         }
-        tasks.push(tokio::spawn(accept_loop(vip, Role::Broker, ctx.clone())));
+        tasks.push(tokio::spawn(accept_loop(
+            vip,
+            Role::Broker,
+            "remoting_vip",
+            ctx.clone(),
+        )));
     }
     tasks.push(tokio::spawn(schedule::run(ctx.clone())));
     tasks.push(tokio::spawn(register::run(ctx.clone())));
@@ -99,19 +104,18 @@ fn local(
         .map_err(|source| StartupError::Bind { what, addr, source })
 }
 
-/// Connections served at once per listener (mini-redis style cap).
-const MAX_CONNECTIONS: usize = 10_000;
-
-async fn accept_loop(listener: TcpListener, role: Role, ctx: Arc<Ctx>) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+/// Accepts connections until shutdown; each listener has its own caps
+/// (`rokka.remotingMaxConnections`, `rokka.remotingMaxConnectionsPerIp`),
+/// counted under `name` in `rokka_connections_refused_total`.
+async fn accept_loop(listener: TcpListener, role: Role, name: &'static str, ctx: Arc<Ctx>) {
+    let admission = crate::net::admission::Admission::new(name, ctx.broker.config.net.remoting);
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            break;
-        };
         tokio::select! {
             _ = ctx.broker.shutdown_signal() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Over a cap: closed at once, counted and logged.
+                    let Ok(slot) = admission.admit(peer) else { continue };
                     let _ = stream.set_nodelay(true);
                     let ctx = ctx.clone();
                     tokio::spawn(async move {

@@ -41,12 +41,19 @@ pub struct StoreConfig {
     pub delete_when: Vec<u8>,
     /// Above this used ratio expired segments are deleted at any hour (`diskMaxUsedSpaceRatio`, 75%).
     pub disk_max_used_space_ratio: f64,
-    /// Above this used ratio the oldest segments are deleted even if not expired.
+    /// Above this used ratio the oldest segments are deleted even if not
+    /// expired (RocketMQ `diskSpaceCleanForciblyRatio`); must lie above
+    /// `disk_refuse_ratio`, so writes stop before unexpired data goes.
     pub disk_clean_forcibly_ratio: f64,
+    /// Whether forced deletion of unexpired segments happens at all
+    /// (RocketMQ `cleanFileForciblyEnable`).
+    pub disk_clean_forcibly_enable: bool,
     /// At or above this used ratio appends are refused (`DiskFull`).
     pub disk_refuse_ratio: f64,
     /// Period of the retention pass and disk-usage refresh.
     pub clean_interval: Duration,
+    /// Period of the log cleaner of compacted topics (ADR 010).
+    pub compaction_interval: Duration,
     /// Largest accepted entry (RocketMQ `maxMessageSize`, 4 MiB).
     pub max_message_size: usize,
     /// Bytes of appends accepted but not yet stored (and synced, with
@@ -73,9 +80,11 @@ impl StoreConfig {
             file_reserved_hours: 72,
             delete_when: vec![4],
             disk_max_used_space_ratio: 0.75,
-            disk_clean_forcibly_ratio: 0.85,
+            disk_clean_forcibly_ratio: 0.95,
+            disk_clean_forcibly_enable: true,
             disk_refuse_ratio: 0.90,
             clean_interval: Duration::from_secs(1),
+            compaction_interval: Duration::from_secs(15),
             max_message_size: 4 * 1024 * 1024,
             max_pending_append_bytes: 256 << 20,
             store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
@@ -121,11 +130,23 @@ impl StoreConfig {
                 return bad("disk ratios must lie between 0 and 1");
             }
         }
+        if self.disk_clean_forcibly_enable
+            && self.disk_refuse_ratio >= self.disk_clean_forcibly_ratio
+        {
+            return bad(
+                "the refuse ratio (rokka.diskRefuseRatio) must lie below the forced-clean ratio \
+                 (rokka.diskCleanForciblyRatio), so that writes stop before unexpired data is \
+                 deleted; or set cleanFileForciblyEnable=false",
+            );
+        }
         if self.delete_when.iter().any(|h| *h > 23) {
             return bad("deleteWhen hours must lie between 00 and 23");
         }
-        if self.flush_interval.is_zero() || self.clean_interval.is_zero() {
-            return bad("flush and clean intervals must be positive");
+        if self.flush_interval.is_zero()
+            || self.clean_interval.is_zero()
+            || self.compaction_interval.is_zero()
+        {
+            return bad("flush, clean and compaction intervals must be positive");
         }
         Ok(())
     }

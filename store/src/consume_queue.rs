@@ -49,6 +49,9 @@ pub struct ConsumeQueue {
     /// Next offset the writer assigns (writer thread only; ahead of `max` mid-round).
     written: AtomicU64,
     flushed: AtomicU64,
+    /// A file of the queue was shorter than its fixed size at open (cut by a
+    /// crash or by hand) and was grown back with zeros: its tail is suspect.
+    regrown: bool,
     /// Woken when `max` grows: the long-poll waiters of this queue.
     pub(crate) notify: Notify,
 }
@@ -65,12 +68,11 @@ impl ConsumeQueue {
             keep -= 1;
         }
         let mut files = Vec::new();
+        let mut regrown = false;
         for b in bases.iter().skip(keep.saturating_sub(1).min(bases.len())) {
-            files.push(Arc::new(MappedFile::open(
-                &dir.join(file_name(*b)),
-                *b,
-                file_bytes,
-            )?));
+            let path = dir.join(file_name(*b));
+            regrown |= std::fs::metadata(&path).is_ok_and(|m| m.len() != file_bytes);
+            files.push(Arc::new(MappedFile::open(&path, *b, file_bytes)?));
         }
         let cq = ConsumeQueue {
             topic: topic.to_string(),
@@ -82,6 +84,7 @@ impl ConsumeQueue {
             max: AtomicU64::new(0),
             written: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
+            regrown,
             notify: Notify::new(),
         };
         let (min, max) = cq.scan_bounds();
@@ -264,6 +267,16 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// Syncs every file whole: after the log cleaner rewrote entries below
+    /// the flushed mark (only dirty pages are written).
+    pub(crate) fn sync_all(&self) -> std::io::Result<()> {
+        let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for f in files {
+            f.flush_range(0, f.size())?;
+        }
+        Ok(())
+    }
+
     /// Recovery: drops entries that point at or past `log_end`.
     pub(crate) fn truncate_to_log_end(&self, log_end: u64) -> Result<u64> {
         let mut end = self.next_offset();
@@ -275,6 +288,20 @@ impl ConsumeQueue {
             }
         }
         let dropped = self.next_offset() - end;
+        self.truncate_at(end, false);
+        Ok(dropped)
+    }
+
+    /// Recovery: forgets the entries from `end` on; with `clear_rest`, also
+    /// zeroes the rest of the file that holds `end` (a damaged tail: no stale
+    /// bytes may pass as entries later).
+    pub(crate) fn truncate_at(&self, end: u64, clear_rest: bool) {
+        let end = end.max(self.min_offset());
+        if let Some(f) = self.file_for(end).filter(|_| clear_rest) {
+            let from = (end % self.per_file) * ENTRY_SIZE;
+            let zeros = vec![0u8; (self.per_file * ENTRY_SIZE - from) as usize];
+            f.write_at(from, &zeros);
+        }
         for off in end..self.next_offset() {
             if let Some(f) = self.file_for(off) {
                 f.write_at(
@@ -289,7 +316,45 @@ impl ConsumeQueue {
             end.min(self.flushed.load(Ordering::Acquire)),
             Ordering::Release,
         );
-        Ok(dropped)
+    }
+
+    /// Recovery: the entry at `offset` as stored, ignoring the bounds.
+    pub(crate) fn raw_at(&self, offset: u64) -> Option<CqEntry> {
+        self.read_entry(offset)
+    }
+
+    /// Recovery: true if a file was found short and grown back at open.
+    pub(crate) fn was_regrown(&self) -> bool {
+        self.regrown
+    }
+
+    /// Recovery: how many slots that should be empty are not: the
+    /// `window_entries` slots from `end` on, and the last slot of the file
+    /// holding `end` (where a partial overwrite of the file's tail lands).
+    pub(crate) fn junk_after(&self, end: u64, window_entries: u64) -> u64 {
+        let Some(f) = self.file_for(end).or_else(|| self.files_last()) else {
+            return 0;
+        };
+        let base = Self::file_base_offset(&f);
+        let in_file = end.saturating_sub(base).min(self.per_file);
+        let upto = (in_file + window_entries).min(self.per_file);
+        let dirty = |slot: u64| {
+            f.slice(slot * ENTRY_SIZE, ENTRY_SIZE as usize)
+                .is_some_and(|b| b.iter().any(|x| *x != 0))
+        };
+        let mut n = (in_file..upto).filter(|s| dirty(*s)).count() as u64;
+        if upto < self.per_file && dirty(self.per_file - 1) {
+            n += 1;
+        }
+        n
+    }
+
+    fn files_last(&self) -> Option<Arc<MappedFile>> {
+        self.files
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .last()
+            .cloned()
     }
 
     /// Retention: drops files whose every entry points below `log_min`, and

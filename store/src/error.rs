@@ -21,12 +21,25 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// Appends are refused because the disk holding the CommitLog is too full.
-    #[error("disk too full to append: {used_ratio:.3} used, limit {limit:.3}")]
+    #[error("disk full: {used_ratio:.3} of the disk used, appends refused from {limit:.3}")]
     DiskFull {
         /// Used fraction of the file system, 0..=1.
         used_ratio: f64,
         /// The configured refusal threshold.
         limit: f64,
+    },
+    /// A new file (segment, queue or index file) cannot be preallocated: its
+    /// file system has less room than the file needs, below the refusal
+    /// ratio or at all (ENOSPC for this file; the used ratio is measured
+    /// separately).
+    #[error("disk full: a new file of {needed} bytes is needed in {}, only {available} bytes are free below the refuse ratio", .path.display())]
+    NoSpace {
+        /// The file that could not be created.
+        path: PathBuf,
+        /// Its size.
+        needed: u64,
+        /// Bytes available on its file system when it was tried.
+        available: u64,
     },
     /// A message or batch is larger than the configured maximum.
     #[error("message of {size} bytes exceeds the maximum of {max} bytes")]
@@ -49,6 +62,9 @@ pub enum StoreError {
     #[error("the store is shut down")]
     Closed,
     /// A configuration value is out of range.
+    /// A log cleaner pass stopped at a test's crash point (see `Store::compact_now`).
+    #[error("log cleaner pass interrupted at {0}")]
+    Interrupted(&'static str),
     #[error("invalid store configuration: {0}")]
     Config(String),
     /// A persisted metadata file (offsets, topics, checkpoint) cannot be parsed.

@@ -23,6 +23,11 @@ use crate::mapped_file::{file_name, list_files, MappedFile};
 const HEADER: u64 = 40;
 const ENTRY: u64 = 20;
 
+/// Bytes of one IndexFile with `slots` hash slots and `max_entries` entries.
+pub(crate) fn file_size(slots: u32, max_entries: u32) -> u64 {
+    HEADER + u64::from(slots) * 4 + u64::from(max_entries) * ENTRY
+}
+
 /// Hash of `topic#key`.
 fn key_hash(topic: &str, key: &[u8]) -> u32 {
     let h = crc32c::crc32c(topic.as_bytes());

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! store.rs          Store: the façade (open/recover, append, read, wait, shutdown)
+//!   store/damaged.rs  readers' checks: damaged entries skipped as recorded gaps
 //! writer.rs         the one writer thread: encode into the CommitLog, dispatch, group commit
 //! entry/            the two stored entry layouts (RocketMQ message, Kafka batch) + the blank filler
 //! commit_log.rs     fixed-size memory-mapped segments named by their 20-digit start offset
@@ -11,8 +12,12 @@
 //! consume_queue.rs  per (topic, queue) 20-byte entries: phy offset, size, tags code
 //! index_file.rs     key → phy offset hash index with store times
 //! recovery.rs       checkpoint + abort marker, re-scan, torn-tail cut
+//! queue_check.rs    start-up check of ConsumeQueue tails against the log, rebuild
+//! integrity.rs      entry-vs-queue checks, resync past damage, damaged-entry record
+//! verify.rs         offline scan of a stopped data directory (`rokka verify`)
 //! flush.rs          the periodic flusher and checkpoint writer
 //! retention.rs      segment deletion by age and disk pressure, disk-full guard
+//! compaction/       the log cleaner of `cleanup.policy=compact` topics (ADR 010)
 //! offsets.rs        consumer offsets, one table for both protocols
 //! topics.rs         topic configs
 //! metrics.rs        Prometheus metrics of the store
@@ -21,22 +26,28 @@
 //! The store knows neither wire protocol beyond the two entry layouts it stores.
 
 pub mod commit_log;
+pub mod compaction;
 pub mod config;
 pub mod consume_queue;
+mod disk;
 pub mod entry;
 pub mod error;
 mod flush;
 pub mod index_file;
+mod integrity;
 mod mapped_file;
 pub mod metrics;
 pub mod offsets;
+mod queue_check;
 mod recovery;
 mod retention;
 mod store;
 pub mod topics;
 mod util;
+pub mod verify;
 mod writer;
 
+pub use compaction::{CompactionReport, CrashPoint};
 pub use config::{FlushDiskType, StoreConfig};
 pub use entry::{
     AppendPayload, AppendRequest, AppendResult, EntryKind, KafkaBatch, MessageToStore,

@@ -27,6 +27,7 @@ impl MappedFile {
     /// Creates `path` with `size` bytes of allocated blocks (so that writing the
     /// map can never hit ENOSPC and raise SIGBUS) and maps it.
     pub(crate) fn create(path: &Path, base: u64, size: u64) -> Result<MappedFile> {
+        crate::disk::ensure_room(path, size)?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -34,12 +35,16 @@ impl MappedFile {
             .open(path)
             .at(path)?;
         if let Err(e) = preallocate(&file, 0, size) {
+            // A failed fallocate may keep the blocks it got: give them back
+            // at once, before anyone measures the disk.
+            let _ = file.set_len(0);
             drop(file);
             let _ = std::fs::remove_file(path);
             if e.raw_os_error() == Some(libc::ENOSPC) {
-                return Err(StoreError::DiskFull {
-                    used_ratio: 1.0,
-                    limit: 1.0,
+                return Err(StoreError::NoSpace {
+                    path: path.to_path_buf(),
+                    needed: size,
+                    available: crate::disk::fs_space(path).map_or(0, |s| s.available),
                 });
             }
             return Err(StoreError::Io {

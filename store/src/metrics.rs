@@ -22,8 +22,8 @@ pub struct StoreMetrics {
     pub fsync_seconds: Histogram,
     /// Requests served per writer round (group commit size).
     pub group_size: Histogram,
-    /// Used fraction of the CommitLog's file system.
-    pub disk_used_ratio: prometheus::Gauge,
+    /// Used fraction of the file system of each store directory, by `dir`.
+    pub disk_used_ratio: prometheus::GaugeVec,
     /// Bytes of CommitLog segment files.
     pub commit_log_size: IntGauge,
     /// Bytes published but not yet synced.
@@ -34,6 +34,10 @@ pub struct StoreMetrics {
     pub recovered_entries: IntGauge,
     /// Appends that waited for room under `max_pending_append_bytes`.
     pub append_waits: IntCounter,
+    /// Damaged CommitLog entries readers skipped (each counted once).
+    pub corrupt_entries: IntCounter,
+    /// ConsumeQueue entries recovery dropped or rebuilt after damage.
+    pub queue_entries_repaired: IntCounterVec,
 }
 
 impl StoreMetrics {
@@ -90,9 +94,12 @@ impl StoreMetrics {
                     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0,
                 ]),
             )?,
-            disk_used_ratio: prometheus::Gauge::new(
-                "rokka_store_disk_used_ratio",
-                "Used fraction of the file system holding the commit log",
+            disk_used_ratio: prometheus::GaugeVec::new(
+                Opts::new(
+                    "rokka_store_disk_used_ratio",
+                    "Used fraction (statvfs, as df) of the file system holding each store directory",
+                ),
+                &["dir"],
             )?,
             commit_log_size: IntGauge::new(
                 "rokka_store_commit_log_size_bytes",
@@ -114,6 +121,17 @@ impl StoreMetrics {
                 "rokka_store_append_backpressure_waits_total",
                 "Appends that waited because max_pending_append_bytes of appends were in flight",
             )?,
+            corrupt_entries: IntCounter::new(
+                "rokka_store_corrupt_entries_total",
+                "Damaged commit log entries met by readers and skipped (each counted once)",
+            )?,
+            queue_entries_repaired: IntCounterVec::new(
+                Opts::new(
+                    "rokka_store_queue_entries_repaired_total",
+                    "ConsumeQueue entries recovery dropped or rebuilt from the commit log",
+                ),
+                &["action"],
+            )?,
         };
         registry.register(Box::new(m.appended_messages.clone()))?;
         registry.register(Box::new(m.appended_bytes.clone()))?;
@@ -126,6 +144,8 @@ impl StoreMetrics {
         registry.register(Box::new(m.segments_deleted.clone()))?;
         registry.register(Box::new(m.recovered_entries.clone()))?;
         registry.register(Box::new(m.append_waits.clone()))?;
+        registry.register(Box::new(m.corrupt_entries.clone()))?;
+        registry.register(Box::new(m.queue_entries_repaired.clone()))?;
         Ok(m)
     }
 
@@ -138,6 +158,7 @@ impl StoreMetrics {
     pub(crate) fn record_refused(&self, e: &StoreError) {
         let reason = match e {
             StoreError::DiskFull { .. } => "disk_full",
+            StoreError::NoSpace { .. } => "no_space",
             StoreError::MessageTooLarge { .. } => "too_large",
             StoreError::InvalidAppend { .. } => "invalid",
             StoreError::Poisoned => "poisoned",

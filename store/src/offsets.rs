@@ -173,25 +173,6 @@ impl ConsumerOffsets {
         self.persisted_at_ms
     }
 
-    /// Forgets one offset, telling the observer.
-    pub fn delete_one(&self, group: &str, topic: &str, queue_id: u32) {
-        if let dashmap::Entry::Occupied(mut e) = self.table.entry(key(group, topic)) {
-            if e.get_mut().remove(&queue_id).is_some() {
-                if let Some(observer) = self.observer.get() {
-                    observer.on_event(OffsetEvent::Deleted {
-                        group,
-                        topic,
-                        queue_id,
-                    });
-                }
-                self.dirty.store(true, Ordering::Release);
-            }
-            if e.get().is_empty() {
-                e.remove();
-            }
-        }
-    }
-
     /// Every (group, topic, queue id, offset) of the table.
     pub fn entries(&self) -> Vec<(String, String, u32, CommittedOffset)> {
         let mut out = Vec::new();
@@ -275,6 +256,29 @@ impl ConsumerOffsets {
             }
         }
         self.dirty.store(true, Ordering::Release);
+    }
+
+    /// Forgets a group's offset of one queue, telling the observer; true if
+    /// there was one.
+    pub fn delete_queue(&self, group: &str, topic: &str, queue_id: u32) -> bool {
+        let k = key(group, topic);
+        let removed = self.table.get_mut(&k).is_some_and(|mut m| {
+            let removed = m.remove(&queue_id).is_some();
+            // Told under the entry's lock, like a commit (ordered per key).
+            if let (true, Some(observer)) = (removed, self.observer.get()) {
+                observer.on_event(OffsetEvent::Deleted {
+                    group,
+                    topic,
+                    queue_id,
+                });
+            }
+            removed
+        });
+        self.table.remove_if(&k, |_, m| m.is_empty());
+        if removed {
+            self.dirty.store(true, Ordering::Release);
+        }
+        removed
     }
 
     /// Writes the table if it changed since the last write.

@@ -2,7 +2,8 @@
 //! every entry, and its ConsumeQueue and IndexFile entries, is on disk. Recovery
 //! re-scans from there, validating each entry (length, magic, CRC, position),
 //! re-dispatches what it finds, cuts the log at the first invalid byte, and drops
-//! queue entries that point past the cut. After a clean stop the checkpoint is
+//! queue entries that point past the cut. Before the replay, the tail of
+//! every ConsumeQueue is checked against the log (queue_check.rs). After a clean stop the checkpoint is
 //! the end of the log, so nothing is re-scanned. The abort marker tells the two
 //! cases apart for the operator.
 
@@ -29,8 +30,13 @@ pub struct RecoveryReport {
     pub entries_replayed: u64,
     /// Why the scan stopped before the end of the written bytes, if it did.
     pub cut_reason: Option<String>,
-    /// ConsumeQueue entries dropped because they pointed past the log end.
+    /// ConsumeQueue entries dropped: they pointed past the log end, or at
+    /// bytes that are not their entry (a damaged queue tail).
     pub queue_entries_dropped: u64,
+    /// ConsumeQueue entries of damaged queues written again from the log.
+    pub queue_entries_rebuilt: u64,
+    /// `topic/queue` of each queue whose tail was damaged and rebuilt.
+    pub damaged_queues: Vec<String>,
     /// Time taken.
     pub duration: Duration,
 }
@@ -96,6 +102,11 @@ pub(crate) fn recover(
         _ => first.base(),
     };
     report.scanned_from = start;
+    // Queue tails are checked against the log below the checkpoint first;
+    // the replay below then covers the rest.
+    let repairs = crate::queue_check::check_and_rebuild(w, start, log_top, unclean)?;
+    report.queue_entries_rebuilt = repairs.rebuilt;
+    report.damaged_queues = repairs.damaged;
     // Replay publishes as it goes so that each batch sees its queue's offsets.
     w.set_write_pos(start);
     let mut pos = start;
@@ -145,7 +156,7 @@ pub(crate) fn recover(
     w.set_write_pos(pos);
     w.publish();
     report.log_end = pos;
-    report.queue_entries_dropped = truncate_queues(w, pos)?;
+    report.queue_entries_dropped = repairs.dropped + truncate_queues(w, pos)?;
     let flushed_dirs = w.shared.config.consume_queue_dir();
     crate::util::sync_dir(&flushed_dirs)
         .or_else(|_| std::fs::create_dir_all(&flushed_dirs).at(&flushed_dirs))?;

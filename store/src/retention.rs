@@ -2,7 +2,9 @@
 //! (appends are refused at `disk_refuse_ratio`); delete whole CommitLog
 //! segments older than `fileReservedTime` at the `deleteWhen` hours, at any hour
 //! above `diskMaxUsedSpaceRatio`, and the oldest ones even if not expired above
-//! the forcible ratio. The active segment is never deleted. ConsumeQueue and
+//! the forcible ratio (when `cleanFileForciblyEnable`; that ratio lies above
+//! the refusal ratio, so writes stop first). The ratio is the highest of the
+//! store directories' file systems (`disk.rs`), never a failed preallocation. The active segment is never deleted. ConsumeQueue and
 //! IndexFile files that only point at deleted segments go with them.
 
 use std::sync::Arc;
@@ -27,11 +29,10 @@ fn current_hour() -> u8 {
 /// One pass of the cleaner; returns the number of segments deleted.
 pub(crate) fn clean_once(shared: &Shared, now: SystemTime, hour: u8) -> Result<u32> {
     let cfg = &shared.config;
-    let ratio = crate::util::disk_used_ratio(&cfg.commit_log_dir).unwrap_or(0.0);
-    shared.set_disk_ratio(ratio);
+    let ratio = crate::disk::refresh(shared);
     let in_window = cfg.delete_when.contains(&hour);
     let pressure = ratio >= cfg.disk_max_used_space_ratio;
-    let forcibly = ratio >= cfg.disk_clean_forcibly_ratio;
+    let forcibly = cfg.disk_clean_forcibly_enable && ratio >= cfg.disk_clean_forcibly_ratio;
     let reserved = Duration::from_secs(cfg.file_reserved_hours as u64 * 3600);
     let mut deleted = 0;
     // Delete at most a few segments per pass so the writer is never starved.
@@ -42,7 +43,13 @@ pub(crate) fn clean_once(shared: &Shared, now: SystemTime, hour: u8) -> Result<u
                 .ok()
                 .and_then(|m| now.duration_since(m).ok())
                 .is_some_and(|age| age >= reserved);
-            (expired && (in_window || pressure)) || forcibly
+            // A segment a compacted queue still points into waits for the
+            // log cleaner to move those entries (ADR 010).
+            let pinned = seg.base() + seg.size()
+                > shared
+                    .compaction_pin
+                    .load(std::sync::atomic::Ordering::Acquire);
+            (expired && (in_window || pressure) && !pinned) || forcibly
         })?;
         if !gone {
             break;
@@ -60,13 +67,14 @@ pub(crate) fn clean_once(shared: &Shared, now: SystemTime, hour: u8) -> Result<u
             deleted,
             min_offset = min,
             disk_used_ratio = ratio,
+            forced = forcibly,
             "retention deleted commit log segments"
         );
         for cq in shared.cqs.all() {
             cq.retire_below(min)?;
         }
         shared.index.retire_below(min)?;
-        shared.set_disk_ratio(crate::util::disk_used_ratio(&cfg.commit_log_dir).unwrap_or(ratio));
+        crate::disk::refresh(shared);
     }
     shared
         .metrics

@@ -24,6 +24,9 @@ pub use crate::recovery::RecoveryReport;
 use crate::topics::TopicConfigs;
 use crate::writer::{Cmd, Shared, Writer};
 
+mod damaged;
+use damaged::{push_gap, stored_entry};
+
 /// A stop flag that sleeping threads can wait on.
 #[derive(Debug, Default)]
 pub(crate) struct Stop {
@@ -106,6 +109,8 @@ pub struct GetResult {
     pub min_offset: u64,
     /// The queue's end offset.
     pub max_offset: u64,
+    /// Offsets skipped because their entry is damaged (ADR 007), in order.
+    pub skipped: Vec<std::ops::Range<u64>>,
 }
 
 struct Inner {
@@ -122,6 +127,7 @@ struct Inner {
     checkpoint: PathBuf,
     abort: PathBuf,
     closed: AtomicBool,
+    compactor: crate::compaction::Compactor,
     _lock: File,
 }
 
@@ -145,11 +151,13 @@ pub(crate) fn open_shared(
         metrics,
         disk_ratio: AtomicU64::new(0f64.to_bits()),
         poisoned: AtomicBool::new(false),
+        short_of_room: std::sync::Mutex::new(None),
         store_host: std::sync::RwLock::new(config.store_host),
+        corrupt: Default::default(),
+        compaction_pin: AtomicU64::new(u64::MAX),
         config,
     });
-    shared
-        .set_disk_ratio(crate::util::disk_used_ratio(&shared.config.commit_log_dir).unwrap_or(0.0));
+    crate::disk::refresh(&shared);
     Ok(shared)
 }
 
@@ -182,6 +190,7 @@ impl Store {
         config.validate()?;
         let root = config.root_dir.clone();
         std::fs::create_dir_all(&root).at(&root)?;
+        crate::disk::check_fits(&config)?;
         let lock_path = root.join("lock");
         let lock = OpenOptions::new()
             .read(true)
@@ -211,6 +220,7 @@ impl Store {
         let shared = open_shared(config, registry)?;
         let mut writer = Writer::new(Arc::clone(&shared));
         let report = crate::recovery::recover(&mut writer, checkpoint, unclean)?;
+        crate::compaction::replay_journal(&shared)?;
         if unclean {
             tracing::warn!(?report, "recovered after an unclean stop");
         } else {
@@ -222,6 +232,12 @@ impl Store {
         File::create(&abort).at(&abort)?;
         crate::util::sync_dir(&root)?;
         let topics = TopicConfigs::open(&config_dir)?;
+        shared.compaction_pin.store(
+            crate::compaction::compute_pin(&shared, &topics),
+            Ordering::Release,
+        );
+        let compactor = crate::compaction::Compactor::new(registry)
+            .map_err(|e| StoreError::Config(e.to_string()))?;
 
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(Stop::default());
@@ -266,7 +282,7 @@ impl Store {
         let pending_kib = u32::try_from(shared.config.max_pending_append_bytes.div_ceil(1024))
             .unwrap_or(u32::MAX)
             .clamp(1, tokio::sync::Semaphore::MAX_PERMITS as u32);
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 shared,
                 offsets,
@@ -280,9 +296,60 @@ impl Store {
                 checkpoint: checkpoint_path,
                 abort,
                 closed: AtomicBool::new(false),
+                compactor,
                 _lock: lock,
             }),
-        })
+        };
+        let cleaner =
+            crate::compaction::spawn(Arc::downgrade(&store.inner), |i| Store { inner: i })?;
+        store
+            .inner
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cleaner);
+        Ok(store)
+    }
+
+    /// The stop flag of the store's threads.
+    pub(crate) fn stopping(&self) -> Arc<Stop> {
+        Arc::clone(&self.inner.stop)
+    }
+
+    /// Runs one log cleaner pass over the compacted topics now (tests, the
+    /// admin endpoint; the cleaner thread runs one every
+    /// `compaction_interval`). Blocking; call it off any async runtime.
+    pub fn compact_now(&self) -> Result<crate::CompactionReport> {
+        self.compact_at(std::time::SystemTime::now(), None)
+    }
+
+    /// A cleaner pass as if at `now`, stopped at `crash` as a crash would
+    /// stop it (crash-recovery tests).
+    pub fn compact_at(
+        &self,
+        now: std::time::SystemTime,
+        crash: Option<crate::CrashPoint>,
+    ) -> Result<crate::CompactionReport> {
+        let copy = |entries: Vec<Vec<u8>>| -> Result<Vec<u64>> {
+            let (tx, rx) = oneshot::channel();
+            {
+                let guard = self.inner.tx.lock().unwrap_or_else(|e| e.into_inner());
+                let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+                sender
+                    .send(Cmd::Copy(entries, tx))
+                    .map_err(|_| StoreError::Closed)?;
+            }
+            rx.blocking_recv().map_err(|_| StoreError::Closed)?
+        };
+        self.inner
+            .compactor
+            .run_pass(&self.inner.shared, &self.inner.topics, &copy, now, crash)
+    }
+
+    /// Lets the log cleaner read compressed Kafka batches (the store knows
+    /// no codec; the broker does). Without it such batches are kept whole.
+    pub fn set_kafka_decompressor(&self, d: crate::compaction::Decompress) {
+        self.inner.compactor.set_decompressor(d);
     }
 
     /// What recovery did at open.
@@ -432,21 +499,7 @@ impl Store {
         let (seg, pos, size) = self.inner.shared.commit_log.entry_at(phy)?;
         let buf = seg.slice(pos, size as usize)?;
         let e = scan(buf, phy).ok()?;
-        let meta = e.meta()?;
-        let tags_code = match &e {
-            Scanned::RocketMq(m) => m.tags_code(),
-            Scanned::Kafka(b) => b.tags_code(0),
-            Scanned::Blank => 0,
-        };
-        Some(StoredEntry {
-            kind: meta.kind,
-            phy_offset: phy,
-            queue_offset: meta.queue_offset,
-            count: meta.count,
-            tags_code,
-            store_timestamp: meta.store_timestamp,
-            bytes: seg.bytes(pos, size as usize)?,
-        })
+        stored_entry(&seg, pos, phy, &e)
     }
 
     /// The entry that contains CommitLog offset `phy`: the entry starting
@@ -492,6 +545,7 @@ impl Store {
                 next_offset: 0,
                 min_offset: 0,
                 max_offset: 0,
+                skipped: Vec::new(),
             };
         };
         let (min, max) = (cq.min_offset(), cq.max_offset());
@@ -501,6 +555,7 @@ impl Store {
             next_offset,
             min_offset: min,
             max_offset: max,
+            skipped: Vec::new(),
         };
         if max == min {
             return result(GetStatus::NoMessageInQueue, Vec::new(), max);
@@ -517,13 +572,20 @@ impl Store {
         let log = &self.inner.shared.commit_log;
         let log_min = log.min_offset();
         let mut entries: Vec<StoredEntry> = Vec::new();
+        let mut skipped: Vec<std::ops::Range<u64>> = Vec::new();
         let (mut count, mut bytes, mut next, mut filtered) = (0u32, 0usize, offset, false);
         // Scan at most a bounded window so a selective filter cannot stall a reader.
         let scan_limit = offset
             .saturating_add(max_count.max(1) as u64 * 4 + 1000)
             .min(max);
         while next < scan_limit && count < max_count.max(1) {
-            let Some(e) = cq.get(next) else { break };
+            let Some(e) = cq.get(next) else {
+                // A hole below the end: queue damage recovery could not fill.
+                self.report_damage(&cq, next, None, "empty queue entry");
+                push_gap(&mut skipped, next..next + 1);
+                next += 1;
+                continue;
+            };
             if e.phy_offset < log_min {
                 next += 1;
                 continue;
@@ -540,8 +602,30 @@ impl Store {
             if !entries.is_empty() && bytes + e.size as usize > max_bytes {
                 break;
             }
-            let Some(se) = self.read_at(e.phy_offset) else {
-                break;
+            // The log cleaner may be rewriting this queue entry: a failed
+            // read is retried once with the entry as it is now.
+            let first = self.read_for_queue(&cq, next, &e);
+            let first = match first {
+                Err(_) => match cq.get(next) {
+                    Some(again) if again != e => self.read_for_queue(&cq, next, &again),
+                    _ => first,
+                },
+                ok => ok,
+            };
+            let se = match first {
+                Ok(Some(se)) => se,
+                Ok(None) => break,
+                Err(why) => {
+                    // Skip every offset of the damaged entry (ADR 007).
+                    self.report_damage(&cq, next, Some(e.phy_offset), why);
+                    let mut to = next + 1;
+                    while to < max && cq.get(to).is_some_and(|x| x.phy_offset == e.phy_offset) {
+                        to += 1;
+                    }
+                    push_gap(&mut skipped, next..to);
+                    next = to;
+                    continue;
+                }
             };
             let end = se.queue_offset + se.count as u64;
             count += end.saturating_sub(next) as u32;
@@ -559,7 +643,10 @@ impl Store {
         } else {
             GetStatus::OffsetFoundNull
         };
-        result(status, entries, next)
+        GetResult {
+            skipped,
+            ..result(status, entries, next)
+        }
     }
 
     /// First offset of the queue whose store time is at or after `ts_ms`;
@@ -680,11 +767,11 @@ impl Store {
             let notified = cq.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if cq.max_offset() > offset {
+            if cq.max_offset() > self.past_known_damage(&cq, offset) {
                 return true;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return cq.max_offset() > offset;
+                return cq.max_offset() > self.past_known_damage(&cq, offset);
             }
         }
     }

@@ -43,24 +43,6 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).at(dir)
 }
 
-/// Used fraction of the file system holding `path` (as `df` computes it).
-pub(crate) fn disk_used_ratio(path: &Path) -> Option<f64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statvfs writes into the zeroed struct we pass; c is NUL-terminated.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    if rc != 0 {
-        return None;
-    }
-    let used = st.f_blocks.saturating_sub(st.f_bfree) as f64;
-    let avail = st.f_bavail as f64;
-    if used + avail <= 0.0 {
-        return None;
-    }
-    Some(used / (used + avail))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,9 +37,17 @@ pub(crate) struct Shared {
     pub disk_ratio: AtomicU64,
     /// Set after a failed fsync: writes are refused until restart.
     pub poisoned: AtomicBool,
+    /// A directory short of room for its next file: `(dir, needed, available)`,
+    /// refreshed with the disk ratio (`disk.rs`); appends are refused meanwhile.
+    pub short_of_room: std::sync::Mutex<Option<(std::path::PathBuf, u64, u64)>>,
     /// storeHost written into RocketMQ entries; starts as `config.store_host`
     /// and follows `Store::set_store_host` (a listener bound to port 0).
     pub store_host: std::sync::RwLock<std::net::SocketAddr>,
+    /// Damaged entries readers have reported (each logged once).
+    pub corrupt: crate::integrity::CorruptSeen,
+    /// Lowest CommitLog offset a compacted topic's live entry points at
+    /// (retention keeps that segment); see `compaction`.
+    pub compaction_pin: AtomicU64,
 }
 
 impl Shared {
@@ -48,13 +56,14 @@ impl Shared {
     }
     pub(crate) fn set_disk_ratio(&self, r: f64) {
         self.disk_ratio.store(r.to_bits(), Ordering::Relaxed);
-        self.metrics.disk_used_ratio.set(r);
     }
 }
 
 /// Messages to the writer thread.
 pub(crate) enum Cmd {
     Append(AppendRequest, oneshot::Sender<Result<AppendResult>>),
+    /// Re-append entries the log cleaner rewrote (see `compaction`).
+    Copy(Vec<Vec<u8>>, oneshot::Sender<Result<Vec<u64>>>),
     /// Finish what is queued, sync, and exit.
     Stop,
 }
@@ -192,10 +201,13 @@ impl Writer {
             .as_ref()
             .is_none_or(|s| self.write_pos >= s.base() + s.size());
         if needs_segment {
-            let ratio =
-                crate::util::disk_used_ratio(&self.shared.config.commit_log_dir).unwrap_or(0.0);
-            self.shared.set_disk_ratio(ratio);
+            crate::disk::refresh(&self.shared);
             self.check_disk()?;
+            crate::disk::check_new_file(
+                &self.shared,
+                &self.shared.config.commit_log_dir,
+                seg_size,
+            )?;
             let seg = self.shared.commit_log.create_segment(self.write_pos)?;
             self.segment = Some(seg);
         }
@@ -214,7 +226,7 @@ impl Writer {
                 limit,
             });
         }
-        Ok(())
+        crate::disk::room_error(&self.shared).map_or(Ok(()), Err)
     }
 
     /// Appends one request: checks, encodes into the log, dispatches. Does not
@@ -333,9 +345,59 @@ impl Writer {
         Ok(res)
     }
 
+    /// Appends entries the log cleaner built (each complete but for its
+    /// physical offset and CRC, which `compaction::place` sets), indexes
+    /// their keys and publishes them in the log, without ConsumeQueue
+    /// entries: the cleaner points its queue at them. Returns their offsets.
+    fn copy_entries(&mut self, entries: Vec<Vec<u8>>) -> Result<Vec<u64>> {
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            return Err(StoreError::Poisoned);
+        }
+        self.check_disk()?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let (seg, phy) = self.reserve(e.len() as u64)?;
+            // SAFETY: the writer owns `[write_pos, ..)`, above anything published.
+            let buf = unsafe { seg.slice_mut(phy - seg.base(), e.len()) };
+            buf.copy_from_slice(&e);
+            crate::compaction::place(buf, phy);
+            self.write_pos += e.len() as u64;
+            match crate::entry::scan(buf, phy) {
+                Ok(Scanned::Kafka(b)) => {
+                    for (_, key) in b.index_keys() {
+                        self.shared
+                            .index
+                            .put(b.topic(), key, phy, b.store_timestamp())?;
+                    }
+                }
+                Ok(Scanned::RocketMq(m)) => {
+                    for key in m.index_keys() {
+                        self.shared
+                            .index
+                            .put(m.topic(), key, phy, m.store_timestamp())?;
+                    }
+                }
+                _ => {}
+            }
+            out.push(phy);
+        }
+        self.shared.commit_log.publish(self.write_pos);
+        Ok(out)
+    }
+
     /// Writes the ConsumeQueue and IndexFile entries of a stored entry. Shared
     /// by appends and recovery, so both build the same entries.
     pub(crate) fn dispatch(&mut self, e: &Scanned<'_>, phy: u64) -> Result<()> {
+        self.dispatch_to(e, phy, true)
+    }
+
+    /// Writes only the ConsumeQueue entries of a stored entry (recovery's
+    /// rebuild of a damaged queue: its IndexFile entries are already there).
+    pub(crate) fn dispatch_queue_only(&mut self, e: &Scanned<'_>, phy: u64) -> Result<()> {
+        self.dispatch_to(e, phy, false)
+    }
+
+    fn dispatch_to(&mut self, e: &Scanned<'_>, phy: u64, index: bool) -> Result<()> {
         let Some(meta) = e.meta() else { return Ok(()) };
         let (topic, queue_id) = match e {
             Scanned::RocketMq(m) => (m.topic(), m.queue_id()),
@@ -351,7 +413,7 @@ impl Writer {
                     tags_code: m.tags_code(),
                 };
                 cq.put(meta.queue_offset, entry)?;
-                for key in m.index_keys() {
+                for key in m.index_keys().filter(|_| index) {
                     self.shared
                         .index
                         .put(topic, key, phy, meta.store_timestamp)?;
@@ -367,7 +429,7 @@ impl Writer {
                     };
                     cq.put(meta.queue_offset + i, entry)?;
                 }
-                for (_, key) in b.index_keys() {
+                for (_, key) in b.index_keys().filter(|_| index) {
                     self.shared
                         .index
                         .put(topic, key, phy, meta.store_timestamp)?;
@@ -445,6 +507,9 @@ impl Writer {
                         let r = self.append(&req);
                         self.done.push((tx, r));
                     }
+                    Cmd::Copy(entries, tx) => {
+                        let _ = tx.send(self.copy_entries(entries));
+                    }
                     Cmd::Stop => stop = true,
                 }
                 if !stop && self.done.len() < 4096 {
@@ -484,8 +549,14 @@ impl Writer {
         }
         // Drain what arrived after Stop so nobody waits forever.
         while let Ok(cmd) = rx.try_recv() {
-            if let Cmd::Append(_, tx) = cmd {
-                let _ = tx.send(Err(StoreError::Closed));
+            match cmd {
+                Cmd::Append(_, tx) => {
+                    let _ = tx.send(Err(StoreError::Closed));
+                }
+                Cmd::Copy(_, tx) => {
+                    let _ = tx.send(Err(StoreError::Closed));
+                }
+                Cmd::Stop => {}
             }
         }
     }

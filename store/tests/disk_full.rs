@@ -19,7 +19,7 @@ fn configured_limit_refuses_appends_and_keeps_reads() {
         store.shutdown().unwrap();
     }
     let mut cfg = small_config(dir.path());
-    cfg.disk_refuse_ratio = 0.0; // any usage is "too full"
+    cfg.disk_refuse_ratio = 0.001; // any real usage is "too full"
     let registry = registry();
     let store = rokka_store::Store::open(cfg, &registry).unwrap();
     let end = store.commit_log_bounds().1;
@@ -58,7 +58,8 @@ fn configured_limit_refuses_appends_and_keeps_reads() {
 }
 
 /// A real small file system (tmpfs, needs mount privileges): the segment
-/// that does not fit is refused with DiskFull instead of a SIGBUS or a torn entry.
+/// that does not fit is refused with NoSpace (ENOSPC for that file, not a
+/// made-up used ratio) instead of a SIGBUS or a torn entry.
 #[test]
 fn real_full_filesystem_refuses_new_segments() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,7 +86,7 @@ fn real_full_filesystem_refuses_new_segments() {
     cfg.commit_log_segment_size = 256 * 1024;
     cfg.disk_refuse_ratio = 1.0; // only the real ENOSPC can stop us
     cfg.disk_max_used_space_ratio = 1.0;
-    cfg.disk_clean_forcibly_ratio = 1.0;
+    cfg.disk_clean_forcibly_enable = false;
     let store = open(cfg.clone());
     let mut acked = Vec::new();
     let mut refused = None;
@@ -99,7 +100,7 @@ fn real_full_filesystem_refuses_new_segments() {
         }
     }
     assert!(
-        matches!(refused, Some(StoreError::DiskFull { .. })),
+        matches!(refused, Some(StoreError::NoSpace { needed, available, .. }) if needed > available),
         "{refused:?}"
     );
     assert!(acked.len() > 50, "some segments fit: {}", acked.len());

@@ -97,14 +97,43 @@ fn disk_pressure_deletes_expired_at_any_hour_and_forcibly_the_oldest() {
     store.shutdown().unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = small_config(dir.path());
-    cfg.disk_clean_forcibly_ratio = 0.0; // past the forcible ratio
-    let (store, _) = filled(dir.path(), cfg);
+    let (store, _) = filled(dir.path(), small_config(dir.path()));
+    store.shutdown().unwrap();
     let before = segments(dir.path());
-    // Not expired, not the hour: the oldest goes anyway, one per pass.
+    // Past the forcible ratio (and so past the lower refusal ratio), but
+    // switched off: nothing unexpired goes.
+    let mut cfg = small_config(dir.path());
+    cfg.clean_interval = Duration::from_secs(3600);
+    cfg.disk_refuse_ratio = 0.0005;
+    cfg.disk_clean_forcibly_ratio = 0.001;
+    cfg.disk_clean_forcibly_enable = false;
+    let store = open(cfg.clone());
+    assert_eq!(store.run_retention(SystemTime::now(), 13).unwrap(), 0);
+    assert_eq!(segments(dir.path()), before);
+    store.shutdown().unwrap();
+    // Switched on: not expired, not the hour, the oldest goes anyway, one per pass.
+    cfg.disk_clean_forcibly_enable = true;
+    let store = open(cfg);
     assert_eq!(store.run_retention(SystemTime::now(), 13).unwrap(), 1);
     assert_eq!(segments(dir.path()), before - 1);
     store.shutdown().unwrap();
+}
+
+#[test]
+fn refusal_must_come_before_forced_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_config(dir.path());
+    cfg.disk_refuse_ratio = 0.95;
+    cfg.disk_clean_forcibly_ratio = 0.90;
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("must lie below the forced-clean ratio"),
+        "{err}"
+    );
+    cfg.disk_clean_forcibly_enable = false;
+    cfg.validate().unwrap();
+    let defaults = rokka_store::StoreConfig::new(dir.path());
+    assert!(defaults.disk_refuse_ratio < defaults.disk_clean_forcibly_ratio);
 }
 
 #[test]

@@ -216,6 +216,27 @@ impl Rokka {
         reply
     }
 
+    /// The data directory (`--data-dir`).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir
+            .as_ref()
+            .expect("data directory")
+            .path()
+            .join("data")
+    }
+
+    /// Kills this rokka with SIGKILL, lets `between` act on the stopped data
+    /// directory, then starts a new one on it (same arguments, new ports).
+    pub fn kill_then_restart(mut self, between: impl FnOnce(&std::path::Path)) -> Rokka {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        between(&self.data_dir());
+        let dir = self.dir.take();
+        let extra: Vec<String> = std::mem::take(&mut self.extra);
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        Rokka::launch(0, &extra, self.log.is_some(), dir)
+    }
+
     /// The `/metrics` text (asserting a 200 answer).
     pub fn metrics(&self) -> String {
         let reply = self.http_get("/metrics");

@@ -8,7 +8,7 @@
 //! response throttle_time_ms i32 (v2+),
 //!          topics [name str, topic_id uuid (v7+), error_code i16, error_message nstr (v1+),
 //!                  num_partitions i32 (v5+), replication_factor i16 (v5+),
-//!                  configs nullable [name str, value nstr, read_only bool, config_source i8,
+//!                  configs nullable (never null from rokka) [name str, value nstr, read_only bool, config_source i8,
 //!                                    is_sensitive bool, tags] (v5+), tags], tags
 //! ```
 
@@ -96,6 +96,26 @@ pub struct CreateTopicResult {
     pub error_message: Option<String>,
     /// Partitions created (-1 on error).
     pub num_partitions: i32,
+    /// Replication factor (v5+; -1 on error).
+    pub replication_factor: i16,
+    /// The topic's effective configs (v5+). Sent as a list, never null:
+    /// the Java AdminClient reads it whenever `num_partitions` is not -1.
+    pub configs: Vec<CreatedTopicConfig>,
+}
+
+/// One effective config of a created topic (v5+).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedTopicConfig {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: Option<String>,
+    /// Read-only.
+    pub read_only: bool,
+    /// Source (DescribeConfigs source numbers).
+    pub config_source: i8,
+    /// Sensitive.
+    pub is_sensitive: bool,
 }
 
 /// Encodes a CreateTopics response for `version`.
@@ -114,8 +134,15 @@ pub fn encode_response(w: &mut Writer, version: i16, results: &[CreateTopicResul
         }
         if version >= 5 {
             w.i32(t.num_partitions);
-            w.i16(if t.error_code == 0 { 1 } else { -1 });
-            w.array_len(None);
+            w.i16(t.replication_factor);
+            w.array(&t.configs, |w, c| {
+                w.str(&c.name);
+                w.nstr(c.value.as_deref());
+                w.bool(c.read_only);
+                w.i8(c.config_source);
+                w.bool(c.is_sensitive);
+                w.tags();
+            });
         }
         w.tags();
     });
@@ -154,7 +181,8 @@ impl CreateTopicsRequest {
 
 /// Decodes a CreateTopics response body of `version` (the inverse of
 /// [`encode_response`]). Absent fields take the schema defaults: zero
-/// `topic_id` before v7, `None` message in v0, `num_partitions` -1 before v5.
+/// `topic_id` before v7, `None` message in v0, `num_partitions` and
+/// `replication_factor` -1 and no configs before v5.
 pub fn decode_response(
     r: &mut Reader<'_>,
     version: i16,
@@ -175,18 +203,24 @@ pub fn decode_response(
         } else {
             None
         };
-        let mut num_partitions = -1;
+        let (mut num_partitions, mut replication_factor) = (-1, -1);
+        let mut configs = Vec::new();
         if version >= 5 {
             num_partitions = r.i32("num_partitions")?;
-            r.i16("replication_factor")?;
-            r.narray("configs", |r| {
-                r.str("name")?;
-                r.nstr("value")?;
-                r.bool("read_only")?;
-                r.i8("config_source")?;
-                r.bool("is_sensitive")?;
-                r.tags()
-            })?;
+            replication_factor = r.i16("replication_factor")?;
+            configs = r
+                .narray("configs", |r| {
+                    let c = CreatedTopicConfig {
+                        name: r.str("name")?,
+                        value: r.nstr("value")?,
+                        read_only: r.bool("read_only")?,
+                        config_source: r.i8("config_source")?,
+                        is_sensitive: r.bool("is_sensitive")?,
+                    };
+                    r.tags()?;
+                    Ok(c)
+                })?
+                .unwrap_or_default();
         }
         r.tags()?;
         Ok(CreateTopicResult {
@@ -195,6 +229,8 @@ pub fn decode_response(
             error_code,
             error_message,
             num_partitions,
+            replication_factor,
+            configs,
         })
     })?;
     r.tags()?;

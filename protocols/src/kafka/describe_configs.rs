@@ -40,6 +40,10 @@ pub struct ConfigResource {
 pub struct DescribeConfigsRequest {
     /// Resources.
     pub resources: Vec<ConfigResource>,
+    /// Synonyms asked for (v1+).
+    pub include_synonyms: bool,
+    /// Documentation asked for (v3+).
+    pub include_documentation: bool,
 }
 
 impl DescribeConfigsRequest {
@@ -54,14 +58,14 @@ impl DescribeConfigsRequest {
             r.tags()?;
             Ok(c)
         })?;
-        if version >= 1 {
-            r.bool("include_synonyms")?;
-        }
-        if version >= 3 {
-            r.bool("include_documentation")?;
-        }
+        let include_synonyms = version >= 1 && r.bool("include_synonyms")?;
+        let include_documentation = version >= 3 && r.bool("include_documentation")?;
         r.tags()?;
-        Ok(DescribeConfigsRequest { resources })
+        Ok(DescribeConfigsRequest {
+            resources,
+            include_synonyms,
+            include_documentation,
+        })
     }
 }
 
@@ -76,7 +80,19 @@ pub struct ConfigEntry {
     pub source: i8,
     /// Kafka's `ConfigType` (1 boolean, 2 string, 3 int, 5 long, 7 list).
     pub config_type: i8,
+    /// Cannot be changed at run time.
+    pub read_only: bool,
+    /// Where else the value could come from, most specific first (v1+):
+    /// (name, value, source).
+    pub synonyms: Vec<(String, Option<String>, i8)>,
+    /// What the config does (v3+).
+    pub documentation: Option<String>,
 }
+
+/// Config source: a dynamic broker config for one broker.
+pub const SOURCE_DYNAMIC_BROKER: i8 = 2;
+/// Config source: a dynamic default for every broker.
+pub const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 3;
 
 /// One resource's configs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +120,7 @@ pub fn encode_response(w: &mut Writer, version: i16, results: &[ConfigResult]) {
         w.array(&r.configs, |w, c| {
             w.str(&c.name);
             w.nstr(c.value.as_deref());
-            w.bool(true);
+            w.bool(c.read_only);
             if version == 0 {
                 w.bool(c.source == SOURCE_DEFAULT);
             } else {
@@ -112,11 +128,16 @@ pub fn encode_response(w: &mut Writer, version: i16, results: &[ConfigResult]) {
             }
             w.bool(false);
             if version >= 1 {
-                w.array_len(Some(0));
+                w.array(&c.synonyms, |w, (name, value, source)| {
+                    w.str(name);
+                    w.nstr(value.as_deref());
+                    w.i8(*source);
+                    w.tags();
+                });
             }
             if version >= 3 {
                 w.i8(c.config_type);
-                w.nstr(None);
+                w.nstr(c.documentation.as_deref());
             }
             w.tags();
         });
@@ -126,7 +147,7 @@ pub fn encode_response(w: &mut Writer, version: i16, results: &[ConfigResult]) {
 }
 
 impl DescribeConfigsRequest {
-    /// Encodes the body of `version` (no synonyms, no documentation).
+    /// Encodes the body of `version`.
     pub fn encode(&self, w: &mut Writer, version: i16) {
         w.array(&self.resources, |w, c| {
             w.i8(c.resource_type);
@@ -138,10 +159,10 @@ impl DescribeConfigsRequest {
             w.tags();
         });
         if version >= 1 {
-            w.bool(false);
+            w.bool(self.include_synonyms);
         }
         if version >= 3 {
-            w.bool(false);
+            w.bool(self.include_documentation);
         }
         w.tags();
     }
@@ -150,7 +171,7 @@ impl DescribeConfigsRequest {
 /// Decodes a DescribeConfigs response body of `version` (the inverse of
 /// [`encode_response`]). v0 has no config source, only `is_default`: it
 /// reads as [`SOURCE_DEFAULT`] or -1 (the schema default). `config_type`
-/// is 0 before v3.
+/// is 0 and `documentation` `None` before v3; no synonyms in v0.
 pub fn decode_response(r: &mut Reader<'_>, version: i16) -> Result<Vec<ConfigResult>, DecodeError> {
     r.i32("throttle_time_ms")?;
     let results = r.array("results", |r| {
@@ -161,7 +182,7 @@ pub fn decode_response(r: &mut Reader<'_>, version: i16) -> Result<Vec<ConfigRes
         let configs = r.array("configs", |r| {
             let name = r.str("name")?;
             let value = r.nstr("value")?;
-            r.bool("read_only")?;
+            let read_only = r.bool("read_only")?;
             let source = if version == 0 {
                 if r.bool("is_default")? {
                     SOURCE_DEFAULT
@@ -172,18 +193,18 @@ pub fn decode_response(r: &mut Reader<'_>, version: i16) -> Result<Vec<ConfigRes
                 r.i8("config_source")?
             };
             r.bool("is_sensitive")?;
+            let mut synonyms = Vec::new();
             if version >= 1 {
-                r.array("synonyms", |r| {
-                    r.str("name")?;
-                    r.nstr("value")?;
-                    r.i8("source")?;
-                    r.tags()
+                synonyms = r.array("synonyms", |r| {
+                    let s = (r.str("name")?, r.nstr("value")?, r.i8("source")?);
+                    r.tags()?;
+                    Ok(s)
                 })?;
             }
-            let mut config_type = 0;
+            let (mut config_type, mut documentation) = (0, None);
             if version >= 3 {
                 config_type = r.i8("config_type")?;
-                r.nstr("documentation")?;
+                documentation = r.nstr("documentation")?;
             }
             r.tags()?;
             Ok(ConfigEntry {
@@ -191,6 +212,9 @@ pub fn decode_response(r: &mut Reader<'_>, version: i16) -> Result<Vec<ConfigRes
                 value,
                 source,
                 config_type,
+                read_only,
+                synonyms,
+                documentation,
             })
         })?;
         r.tags()?;

@@ -20,17 +20,25 @@ use super::{DecodeError, Reader, Writer};
 pub struct DescribeGroupsRequest {
     /// Group ids.
     pub groups: Vec<String>,
+    /// The client asked for each group's authorized operations (v3+).
+    pub include_authorized_operations: bool,
 }
+
+/// Authorized operations of a group when nothing restricts them (no
+/// authorizer): READ (3), DELETE (6), DESCRIBE (8), as a bit field.
+pub const GROUP_OPERATIONS_ALL: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
 impl DescribeGroupsRequest {
     /// Decodes the body of `version`.
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let groups = r.array("groups", |r| r.str("group"))?;
-        if version >= 3 {
-            r.bool("include_authorized_operations")?;
-        }
+        let include_authorized_operations =
+            version >= 3 && r.bool("include_authorized_operations")?;
         r.tags()?;
-        Ok(DescribeGroupsRequest { groups })
+        Ok(DescribeGroupsRequest {
+            groups,
+            include_authorized_operations,
+        })
     }
 }
 
@@ -70,6 +78,17 @@ pub struct DescribedGroup {
 
 /// Encodes a DescribeGroups response for `version`.
 pub fn encode_response(w: &mut Writer, version: i16, groups: &[DescribedGroup]) {
+    encode_response_with_ops(w, version, groups, i32::MIN);
+}
+
+/// Encodes a DescribeGroups response giving each group `authorized_operations`
+/// (v3+; `i32::MIN` = not asked for, as Kafka sends).
+pub fn encode_response_with_ops(
+    w: &mut Writer,
+    version: i16,
+    groups: &[DescribedGroup],
+    authorized_operations: i32,
+) {
     if version >= 1 {
         w.i32(0);
     }
@@ -91,7 +110,7 @@ pub fn encode_response(w: &mut Writer, version: i16, groups: &[DescribedGroup]) 
             w.tags();
         });
         if version >= 3 {
-            w.i32(i32::MIN);
+            w.i32(authorized_operations);
         }
         w.tags();
     });
@@ -99,11 +118,11 @@ pub fn encode_response(w: &mut Writer, version: i16, groups: &[DescribedGroup]) 
 }
 
 impl DescribeGroupsRequest {
-    /// Encodes the body of `version` (authorized operations not asked for).
+    /// Encodes the body of `version`.
     pub fn encode(&self, w: &mut Writer, version: i16) {
         w.array(&self.groups, |w, g| w.str(g));
         if version >= 3 {
-            w.bool(false);
+            w.bool(self.include_authorized_operations);
         }
         w.tags();
     }

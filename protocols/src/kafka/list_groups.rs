@@ -1,9 +1,11 @@
-//! ListGroups (key 16), versions 0–4 (v3+ flexible).
+//! ListGroups (key 16), versions 0–5 (v3+ flexible). Every group rokka
+//! holds is a classic group (v5 `group_type`).
 //!
 //! ```text
-//! request  states_filter [str] (v4+), tags
+//! request  states_filter [str] (v4+), types_filter [str] (v5+), tags
 //! response throttle_time_ms i32 (v1+), error_code i16,
-//!          groups [group_id str, protocol_type str, group_state str (v4+), tags], tags
+//!          groups [group_id str, protocol_type str, group_state str (v4+),
+//!                  group_type str (v5+), tags], tags
 //! ```
 
 use super::{DecodeError, Reader, Writer};
@@ -13,7 +15,12 @@ use super::{DecodeError, Reader, Writer};
 pub struct ListGroupsRequest {
     /// Only groups in these states (v4+; empty = all).
     pub states_filter: Vec<String>,
+    /// Only groups of these types (v5+; empty = all).
+    pub types_filter: Vec<String>,
 }
+
+/// The group type of every group rokka lists (v5+).
+pub const GROUP_TYPE_CLASSIC: &str = "classic";
 
 impl ListGroupsRequest {
     /// Decodes the body of `version`.
@@ -23,8 +30,16 @@ impl ListGroupsRequest {
         } else {
             Vec::new()
         };
+        let types_filter = if version >= 5 {
+            r.array("types_filter", |r| r.str("type"))?
+        } else {
+            Vec::new()
+        };
         r.tags()?;
-        Ok(ListGroupsRequest { states_filter })
+        Ok(ListGroupsRequest {
+            states_filter,
+            types_filter,
+        })
     }
 }
 
@@ -51,6 +66,9 @@ pub fn encode_response(w: &mut Writer, version: i16, groups: &[ListedGroup]) {
         if version >= 4 {
             w.str(&g.group_state);
         }
+        if version >= 5 {
+            w.str(GROUP_TYPE_CLASSIC);
+        }
         w.tags();
     });
     w.tags();
@@ -61,6 +79,9 @@ impl ListGroupsRequest {
     pub fn encode(&self, w: &mut Writer, version: i16) {
         if version >= 4 {
             w.array(&self.states_filter, |w, s| w.str(s));
+        }
+        if version >= 5 {
+            w.array(&self.types_filter, |w, s| w.str(s));
         }
         w.tags();
     }
@@ -82,6 +103,9 @@ pub fn decode_response(r: &mut Reader<'_>, version: i16) -> Result<Vec<ListedGro
         } else {
             String::new()
         };
+        if version >= 5 {
+            r.str("group_type")?;
+        }
         r.tags()?;
         Ok(ListedGroup {
             group_id,

@@ -11,24 +11,33 @@
 //!
 //! [`SUPPORTED`] is the single table ApiVersions is generated from.
 
+pub mod alter_configs;
+pub mod alter_partition_reassignments;
 pub mod api_versions;
 pub mod compression;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_log_dirs;
+pub mod describe_producers;
+pub mod elect_leaders;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod groups;
 pub mod header;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod metadata;
 pub mod offset_commit;
+pub mod offset_delete;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod offsets_topic;
@@ -89,6 +98,54 @@ impl ApiKey {
     pub const DESCRIBE_CLUSTER: ApiKey = ApiKey(60);
     /// InitProducerId.
     pub const INIT_PRODUCER_ID: ApiKey = ApiKey(22);
+    /// AlterConfigs.
+    pub const ALTER_CONFIGS: ApiKey = ApiKey(33);
+    /// DescribeLogDirs.
+    pub const DESCRIBE_LOG_DIRS: ApiKey = ApiKey(35);
+    /// DeleteGroups.
+    pub const DELETE_GROUPS: ApiKey = ApiKey(42);
+    /// ElectLeaders.
+    pub const ELECT_LEADERS: ApiKey = ApiKey(43);
+    /// IncrementalAlterConfigs.
+    pub const INCREMENTAL_ALTER_CONFIGS: ApiKey = ApiKey(44);
+    /// AlterPartitionReassignments.
+    pub const ALTER_PARTITION_REASSIGNMENTS: ApiKey = ApiKey(45);
+    /// ListPartitionReassignments.
+    pub const LIST_PARTITION_REASSIGNMENTS: ApiKey = ApiKey(46);
+    /// OffsetDelete.
+    pub const OFFSET_DELETE: ApiKey = ApiKey(47);
+    /// DescribeProducers.
+    pub const DESCRIBE_PRODUCERS: ApiKey = ApiKey(61);
+}
+
+/// Per topic, (partition, error code): what several admin responses decode to.
+pub type TopicErrors = Vec<(String, Vec<(i32, i16)>)>;
+
+/// A topic and some of its partitions, as many admin requests name them:
+/// `name str, partitions [i32], tags`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TopicPartitions {
+    /// Topic.
+    pub name: String,
+    /// Partition indexes.
+    pub partitions: Vec<i32>,
+}
+
+impl TopicPartitions {
+    /// Reads one entry (tags only in flexible versions).
+    pub fn read(r: &mut Reader<'_>) -> Result<TopicPartitions, DecodeError> {
+        let name = r.str("topic")?;
+        let partitions = r.array("partitions", |r| r.i32("partition"))?;
+        r.tags()?;
+        Ok(TopicPartitions { name, partitions })
+    }
+
+    /// Writes one entry.
+    pub fn write(&self, w: &mut Writer) {
+        w.str(&self.name);
+        w.array(&self.partitions, |w, p| w.i32(*p));
+        w.tags();
+    }
 }
 
 /// One API this codec supports: versions `min..=max`, flexible from `flex`.
@@ -119,7 +176,7 @@ pub const SUPPORTED: &[ApiSupport] = &[
     api(ApiKey::LEAVE_GROUP, 0, 5, 4),
     api(ApiKey::SYNC_GROUP, 0, 5, 4),
     api(ApiKey::DESCRIBE_GROUPS, 0, 5, 5),
-    api(ApiKey::LIST_GROUPS, 0, 4, 3),
+    api(ApiKey::LIST_GROUPS, 0, 5, 3),
     api(ApiKey::API_VERSIONS, 0, 4, 3),
     api(ApiKey::CREATE_TOPICS, 0, 7, 5),
     api(ApiKey::DELETE_TOPICS, 0, 5, 4),
@@ -129,6 +186,15 @@ pub const SUPPORTED: &[ApiSupport] = &[
     api(ApiKey::CREATE_PARTITIONS, 0, 3, 2),
     api(ApiKey::DESCRIBE_CLUSTER, 0, 1, 0),
     api(ApiKey::INIT_PRODUCER_ID, 0, 4, 2),
+    api(ApiKey::ALTER_CONFIGS, 0, 2, 2),
+    api(ApiKey::DESCRIBE_LOG_DIRS, 0, 4, 2),
+    api(ApiKey::DELETE_GROUPS, 0, 2, 2),
+    api(ApiKey::ELECT_LEADERS, 0, 2, 2),
+    api(ApiKey::INCREMENTAL_ALTER_CONFIGS, 0, 1, 1),
+    api(ApiKey::ALTER_PARTITION_REASSIGNMENTS, 0, 0, 0),
+    api(ApiKey::LIST_PARTITION_REASSIGNMENTS, 0, 0, 0),
+    api(ApiKey::OFFSET_DELETE, 0, 0, 1),
+    api(ApiKey::DESCRIBE_PRODUCERS, 0, 0, 0),
 ];
 
 const fn api(key: ApiKey, min: i16, max: i16, flex: i16) -> ApiSupport {
@@ -247,6 +313,20 @@ pub mod error_code {
     pub const UNSUPPORTED_ENDPOINT_TYPE: i16 = 119;
     /// Rejoin with the member id given.
     pub const MEMBER_ID_REQUIRED: i16 = 79;
+    /// Request not allowed at cluster level (or by this broker).
+    pub const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
+    /// Bad config name or value.
+    pub const INVALID_CONFIG: i16 = 40;
+    /// The group still has members.
+    pub const NON_EMPTY_GROUP: i16 = 68;
+    /// The group does not exist.
+    pub const GROUP_ID_NOT_FOUND: i16 = 69;
+    /// Leader election not needed: the preferred replica leads.
+    pub const ELECTION_NOT_NEEDED: i16 = 84;
+    /// No reassignment to cancel.
+    pub const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
+    /// The group's members still consume the topic.
+    pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
     /// Any other error.
     pub const UNKNOWN_SERVER_ERROR: i16 = -1;
 }

@@ -113,6 +113,8 @@ pub struct ProducePartitionResponse {
     pub base_offset: i64,
     /// Log start offset.
     pub log_start_offset: i64,
+    /// Broker append time stamped on the batch (v2+; -1 = CreateTime topic).
+    pub log_append_time_ms: i64,
 }
 
 /// One topic's results.
@@ -141,7 +143,7 @@ impl ProduceResponse {
                 w.i16(p.error_code);
                 w.i64(p.base_offset);
                 if version >= 2 {
-                    w.i64(-1);
+                    w.i64(p.log_append_time_ms);
                 }
                 if version >= 5 {
                     w.i64(p.log_start_offset);
@@ -161,7 +163,7 @@ impl ProduceResponse {
     }
 
     /// Decodes the body of `version` (the inverse of [`Self::encode`]);
-    /// `log_start_offset` is -1 before v5.
+    /// `log_start_offset` is -1 before v5, `log_append_time_ms` before v2.
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let responses = r.array("responses", |r| {
             let t = ProduceTopicResponse {
@@ -170,9 +172,11 @@ impl ProduceResponse {
                     let index = r.i32("index")?;
                     let error_code = r.i16("error_code")?;
                     let base_offset = r.i64("base_offset")?;
-                    if version >= 2 {
-                        r.i64("log_append_time_ms")?;
-                    }
+                    let log_append_time_ms = if version >= 2 {
+                        r.i64("log_append_time_ms")?
+                    } else {
+                        -1
+                    };
                     let log_start_offset = if version >= 5 {
                         r.i64("log_start_offset")?
                     } else {
@@ -192,6 +196,7 @@ impl ProduceResponse {
                         error_code,
                         base_offset,
                         log_start_offset,
+                        log_append_time_ms,
                     })
                 })?,
             };

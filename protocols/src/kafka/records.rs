@@ -142,7 +142,7 @@ fn parse_v2_records(
     body: &[u8],
     count: usize,
     base_ts: i64,
-    mut each: impl FnMut(u32, Record),
+    mut each: impl FnMut(u32, Record, i64),
 ) -> Result<(), DecodeError> {
     let mut c = Cursor { buf: body };
     for i in 0..count {
@@ -153,7 +153,7 @@ fn parse_v2_records(
         let mut r = Cursor { buf: c.take(len)? };
         r.take(1)?;
         let ts = r.varlong()?;
-        r.varlong()?;
+        let delta = r.varlong()?;
         let key = r.nbytes()?.map(Bytes::copy_from_slice);
         let value = r.nbytes()?.map(Bytes::copy_from_slice);
         let nh = r.varlong()?;
@@ -171,6 +171,7 @@ fn parse_v2_records(
                 value,
                 headers,
             },
+            delta,
         );
     }
     if !c.buf.is_empty() {
@@ -227,7 +228,7 @@ pub fn validate_v2(batch: &Bytes) -> Result<ValidBatch, DecodeError> {
             field: "recordCount",
         });
     }
-    parse_v2_records(body, count as usize, base_ts, |i, r| {
+    parse_v2_records(body, count as usize, base_ts, |i, r, _| {
         for (name, value) in &r.headers {
             if let Some(v) = value
                 .as_ref()
@@ -256,6 +257,15 @@ pub fn validate_v2(batch: &Bytes) -> Result<ValidBatch, DecodeError> {
 
 /// Decodes every record of a v2 batch (for tests and conversions).
 pub fn decode_v2_records(batch: &[u8]) -> Result<Vec<Record>, DecodeError> {
+    Ok(decode_v2_records_with_deltas(batch)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+}
+
+/// [`decode_v2_records`] with each record's offset delta: a batch the log
+/// cleaner compacted has gaps in them (ADR 010).
+pub fn decode_v2_records_with_deltas(batch: &[u8]) -> Result<Vec<(i64, Record)>, DecodeError> {
     let count = be_i32(batch, 57).ok_or(DecodeError::short("recordCount"))?;
     let attrs = be_i16(batch, 21).unwrap_or(0);
     let base_ts = be_i64(batch, 27).unwrap_or(0);
@@ -274,7 +284,7 @@ pub fn decode_v2_records(batch: &[u8]) -> Result<Vec<Record>, DecodeError> {
         });
     }
     let mut out = Vec::new();
-    parse_v2_records(body, count as usize, base_ts, |_, r| out.push(r))?;
+    parse_v2_records(body, count as usize, base_ts, |_, r, d| out.push((d, r)))?;
     Ok(out)
 }
 
@@ -431,6 +441,29 @@ pub fn with_producer(batch: &[u8], producer_id: i64, epoch: i16, base_sequence: 
         }
         if let Some(s) = b.get_mut(53..57) {
             s.copy_from_slice(&base_sequence.to_be_bytes());
+        }
+        let crc = crc32c::crc32c(b.get(21..).unwrap_or_default());
+        if let Some(s) = b.get_mut(17..21) {
+            s.copy_from_slice(&crc.to_be_bytes());
+        }
+    }
+    b.freeze()
+}
+
+/// Returns `batch` stamped with the broker's append time, as Kafka does for
+/// a topic with `message.timestamp.type=LogAppendTime`: the attributes'
+/// timestamp-type bit (0x08) set, `max_timestamp` = `now_ms`, the CRC
+/// recomputed. Readers then take `max_timestamp` as every record's time.
+pub fn with_log_append_time(batch: &[u8], now_ms: i64) -> Bytes {
+    let mut b = BytesMut::from(batch);
+    if b.len() >= BATCH_HEADER_LEN {
+        if let Some(s) = b.get_mut(21..23) {
+            let mut attrs = [0u8; 2];
+            attrs.copy_from_slice(s);
+            s.copy_from_slice(&(i16::from_be_bytes(attrs) | 0x08).to_be_bytes());
+        }
+        if let Some(s) = b.get_mut(35..43) {
+            s.copy_from_slice(&now_ms.to_be_bytes());
         }
         let crc = crc32c::crc32c(b.get(21..).unwrap_or_default());
         if let Some(s) = b.get_mut(17..21) {

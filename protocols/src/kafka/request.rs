@@ -4,14 +4,20 @@
 
 use bytes::Bytes;
 
+use super::alter_configs::AlterConfigsRequest;
+use super::alter_partition_reassignments::AlterPartitionReassignmentsRequest;
 use super::api_versions::ApiVersionsRequest;
 use super::create_partitions::CreatePartitionsRequest;
 use super::create_topics::CreateTopicsRequest;
+use super::delete_groups::DeleteGroupsRequest;
 use super::delete_records::DeleteRecordsRequest;
 use super::delete_topics::DeleteTopicsRequest;
 use super::describe_cluster::DescribeClusterRequest;
 use super::describe_configs::DescribeConfigsRequest;
 use super::describe_groups::DescribeGroupsRequest;
+use super::describe_log_dirs::DescribeLogDirsRequest;
+use super::describe_producers::DescribeProducersRequest;
+use super::elect_leaders::ElectLeadersRequest;
 use super::fetch::FetchRequest;
 use super::find_coordinator::FindCoordinatorRequest;
 use super::groups::heartbeat::HeartbeatRequest;
@@ -19,11 +25,14 @@ use super::groups::join_group::JoinGroupRequest;
 use super::groups::leave_group::LeaveGroupRequest;
 use super::groups::sync_group::SyncGroupRequest;
 use super::header::parse_request_header;
+use super::incremental_alter_configs::IncrementalAlterConfigsRequest;
 use super::init_producer_id::InitProducerIdRequest;
 use super::list_groups::ListGroupsRequest;
 use super::list_offsets::ListOffsetsRequest;
+use super::list_partition_reassignments::ListPartitionReassignmentsRequest;
 use super::metadata::MetadataRequest;
 use super::offset_commit::OffsetCommitRequest;
+use super::offset_delete::OffsetDeleteRequest;
 use super::offset_fetch::OffsetFetchRequest;
 use super::offset_for_leader_epoch::OffsetForLeaderEpochRequest;
 use super::produce::ProduceRequest;
@@ -76,6 +85,24 @@ pub enum Request {
     OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
     /// DescribeCluster.
     DescribeCluster(DescribeClusterRequest),
+    /// AlterConfigs.
+    AlterConfigs(AlterConfigsRequest),
+    /// DescribeLogDirs.
+    DescribeLogDirs(DescribeLogDirsRequest),
+    /// DeleteGroups.
+    DeleteGroups(DeleteGroupsRequest),
+    /// ElectLeaders.
+    ElectLeaders(ElectLeadersRequest),
+    /// IncrementalAlterConfigs.
+    IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
+    /// AlterPartitionReassignments.
+    AlterPartitionReassignments(AlterPartitionReassignmentsRequest),
+    /// ListPartitionReassignments.
+    ListPartitionReassignments(ListPartitionReassignmentsRequest),
+    /// OffsetDelete.
+    OffsetDelete(OffsetDeleteRequest),
+    /// DescribeProducers.
+    DescribeProducers(DescribeProducersRequest),
 }
 
 /// Decodes a frame (size prefix removed) into its header and body.
@@ -126,6 +153,25 @@ pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, Request), DecodeE
         ApiKey::DESCRIBE_CONFIGS => {
             Request::DescribeConfigs(DescribeConfigsRequest::decode(&mut r, v)?)
         }
+        ApiKey::ALTER_CONFIGS => Request::AlterConfigs(AlterConfigsRequest::decode(&mut r, v)?),
+        ApiKey::DESCRIBE_LOG_DIRS => {
+            Request::DescribeLogDirs(DescribeLogDirsRequest::decode(&mut r, v)?)
+        }
+        ApiKey::DELETE_GROUPS => Request::DeleteGroups(DeleteGroupsRequest::decode(&mut r, v)?),
+        ApiKey::ELECT_LEADERS => Request::ElectLeaders(ElectLeadersRequest::decode(&mut r, v)?),
+        ApiKey::INCREMENTAL_ALTER_CONFIGS => {
+            Request::IncrementalAlterConfigs(IncrementalAlterConfigsRequest::decode(&mut r, v)?)
+        }
+        ApiKey::ALTER_PARTITION_REASSIGNMENTS => Request::AlterPartitionReassignments(
+            AlterPartitionReassignmentsRequest::decode(&mut r, v)?,
+        ),
+        ApiKey::LIST_PARTITION_REASSIGNMENTS => Request::ListPartitionReassignments(
+            ListPartitionReassignmentsRequest::decode(&mut r, v)?,
+        ),
+        ApiKey::OFFSET_DELETE => Request::OffsetDelete(OffsetDeleteRequest::decode(&mut r, v)?),
+        ApiKey::DESCRIBE_PRODUCERS => {
+            Request::DescribeProducers(DescribeProducersRequest::decode(&mut r, v)?)
+        }
         _ => {
             return Err(DecodeError::Unsupported {
                 key: key.0,
@@ -167,6 +213,15 @@ impl Request {
             Request::CreatePartitions(_) => ApiKey::CREATE_PARTITIONS,
             Request::OffsetForLeaderEpoch(_) => ApiKey::OFFSET_FOR_LEADER_EPOCH,
             Request::DescribeCluster(_) => ApiKey::DESCRIBE_CLUSTER,
+            Request::AlterConfigs(_) => ApiKey::ALTER_CONFIGS,
+            Request::DescribeLogDirs(_) => ApiKey::DESCRIBE_LOG_DIRS,
+            Request::DeleteGroups(_) => ApiKey::DELETE_GROUPS,
+            Request::ElectLeaders(_) => ApiKey::ELECT_LEADERS,
+            Request::IncrementalAlterConfigs(_) => ApiKey::INCREMENTAL_ALTER_CONFIGS,
+            Request::AlterPartitionReassignments(_) => ApiKey::ALTER_PARTITION_REASSIGNMENTS,
+            Request::ListPartitionReassignments(_) => ApiKey::LIST_PARTITION_REASSIGNMENTS,
+            Request::OffsetDelete(_) => ApiKey::OFFSET_DELETE,
+            Request::DescribeProducers(_) => ApiKey::DESCRIBE_PRODUCERS,
         }
     }
 
@@ -195,6 +250,15 @@ impl Request {
             Request::CreatePartitions(x) => x.encode(w, version),
             Request::OffsetForLeaderEpoch(x) => x.encode(w, version),
             Request::DescribeCluster(x) => x.encode(w, version),
+            Request::AlterConfigs(x) => x.encode(w, version),
+            Request::DescribeLogDirs(x) => x.encode(w, version),
+            Request::DeleteGroups(x) => x.encode(w, version),
+            Request::ElectLeaders(x) => x.encode(w, version),
+            Request::IncrementalAlterConfigs(x) => x.encode(w, version),
+            Request::AlterPartitionReassignments(x) => x.encode(w, version),
+            Request::ListPartitionReassignments(x) => x.encode(w, version),
+            Request::OffsetDelete(x) => x.encode(w, version),
+            Request::DescribeProducers(x) => x.encode(w, version),
         }
     }
 }

@@ -203,6 +203,9 @@ pub struct TopicConfigBody {
     pub topic_sys_flag: u32,
     /// Write queues.
     pub write_queue_nums: u32,
+    /// Topic attributes (RocketMQ 5 `TopicConfig.attributes`); omitted when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// `TopicConfigSerializeWrapper`.

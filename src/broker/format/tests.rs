@@ -492,3 +492,27 @@ fn converted_batches_are_cached_within_a_byte_budget() {
     assert_eq!(tiny.messages(&one, host).unwrap().len(), 8);
     assert_eq!(tiny.held_bytes(), 0);
 }
+
+#[test]
+fn a_compacted_batch_gives_messages_at_their_offset_deltas() {
+    // One record at offset delta 2 (what the log cleaner leaves when the
+    // records at deltas 0 and 1 were superseded, ADR 010).
+    let rec = Record {
+        timestamp: 1_700_000_000_010,
+        key: Some(Bytes::from_static(b"k")),
+        value: Some(Bytes::from_static(b"latest")),
+        headers: vec![],
+    };
+    let mut b = build_v2_batch(10, &[rec]).to_vec();
+    // Record at 61: length, attributes, timestamp delta, offset delta.
+    assert_eq!(b[64], 0);
+    b[64] = 4; // zig-zag 2
+    b[23..27].copy_from_slice(&2i32.to_be_bytes());
+    let out = batch_to_messages(&b, &place(10)).unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].queue_offset, 12);
+    let msgs = decode_messages(&out[0].bytes).unwrap();
+    let m = &msgs[0];
+    assert_eq!((m.queue_offset, m.physical_offset), (12, 4098));
+    assert_eq!(&m.body[..], b"latest");
+}

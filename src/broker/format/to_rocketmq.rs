@@ -4,7 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
-use rokka_protocols::kafka::records::{decode_v2_records, Record, ValidBatch};
+use rokka_protocols::kafka::records::{decode_v2_records_with_deltas, Record, ValidBatch};
 use rokka_store::entry::kafka::batch_range;
 use rokka_store::entry::rocketmq::{self, Placement};
 use rokka_store::{java_string_hash, MessageToStore, StoredEntry};
@@ -123,7 +123,7 @@ pub struct BatchPlace<'a> {
 }
 
 /// One stored message per record of the v2 `batch` (decompressed whatever
-/// its codec); record `i` gets queue offset `base_offset + i` and physical
+/// its codec); the record at offset delta `i` gets queue offset `base_offset + i` and physical
 /// offset `phy_offset + i`. A control batch (transaction marker) gives
 /// nothing.
 pub fn batch_to_messages(batch: &[u8], p: &BatchPlace<'_>) -> Result<Vec<Converted>, FormatError> {
@@ -139,15 +139,18 @@ pub fn batch_to_messages(batch: &[u8], p: &BatchPlace<'_>) -> Result<Vec<Convert
     if p.topic.is_empty() || p.topic.len() > 127 {
         return Err(FormatError("bad topic"));
     }
-    let records = decode_v2_records(batch).map_err(|_| FormatError("bad record batch"))?;
+    let records =
+        decode_v2_records_with_deltas(batch).map_err(|_| FormatError("bad record batch"))?;
     let mut out = Vec::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
+    // Offsets come from the offset deltas: a compacted batch has gaps.
+    for (delta, r) in &records {
+        let i = u64::try_from(*delta).map_err(|_| FormatError("bad offset delta"))?;
         let msg = record_to_message(r);
         let place = Placement {
             topic: p.topic.as_bytes(),
             queue_id: p.queue_id,
-            queue_offset: p.base_offset + i as u64,
-            phy_offset: p.phy_offset + i as u64,
+            queue_offset: p.base_offset + i,
+            phy_offset: p.phy_offset + i,
             store_timestamp: p.store_timestamp,
             store_host: p.store_host,
         };

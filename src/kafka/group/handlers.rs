@@ -139,6 +139,14 @@ pub fn list(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason
             });
         }
     }
+    if !l.types_filter.is_empty()
+        && !l
+            .types_filter
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(list_groups::GROUP_TYPE_CLASSIC))
+    {
+        groups.clear();
+    }
     if !l.states_filter.is_empty() {
         groups.retain(|g| {
             l.states_filter
@@ -181,6 +189,11 @@ pub fn describe(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseRe
         })
         .collect();
     let mut w = req.writer();
-    describe_groups::encode_response(&mut w, req.version(), &groups);
+    let ops = if d.include_authorized_operations {
+        describe_groups::GROUP_OPERATIONS_ALL
+    } else {
+        i32::MIN
+    };
+    describe_groups::encode_response_with_ops(&mut w, req.version(), &groups, ops);
     Ok(w)
 }

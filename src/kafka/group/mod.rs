@@ -598,17 +598,19 @@ impl GroupCoordinator {
     }
 
     /// Whether an OffsetCommit from (`generation`, `member_id`) may write.
-    /// Commits with generation -1 are "simple" commits outside the protocol.
+    /// Commits with generation -1 are "simple" commits outside the protocol
+    /// (admin tools resetting offsets): allowed only while the group has no
+    /// members, else UNKNOWN_MEMBER_ID, as Kafka answers.
     pub fn check_commit(&self, group_id: &str, generation: i32, member_id: &str) -> i16 {
-        if generation < 0 {
-            return error_code::NONE;
-        }
         self.with_groups(|groups| {
             let Some(group) = groups.get(group_id) else {
                 return error_code::NONE;
             };
             if group.members.is_empty() {
                 return error_code::NONE;
+            }
+            if generation < 0 {
+                return error_code::UNKNOWN_MEMBER_ID;
             }
             if !group.members.contains_key(member_id) {
                 return error_code::UNKNOWN_MEMBER_ID;

@@ -217,7 +217,7 @@ pub fn record_group_deleted(store: &Store, group: &str) {
 /// Deletes one committed offset and records its tombstone. For
 /// OffsetDelete and admin tools.
 pub fn record_offset_deleted(store: &Store, group: &str, topic: &str, partition: u32) {
-    store.offsets().delete_one(group, topic, partition);
+    store.offsets().delete_queue(group, topic, partition);
 }
 
 /// Creates `__consumer_offsets` if missing (`offsets.topic.num.partitions`

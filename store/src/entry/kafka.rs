@@ -211,6 +211,11 @@ impl<'a> StoredBatch<'a> {
         let n = read_i32(ext, 0).unwrap_or(0).max(0) as usize;
         let mut at = 4;
         for _ in 0..n {
+            // A keyCount larger than the ext can hold ends here, not after
+            // 2^31 empty steps.
+            if at + 6 > ext.len() {
+                break;
+            }
             at += 6 + read_i16(ext, at + 4).unwrap_or(0).max(0) as usize;
         }
         let tags = read_i32(ext, at).unwrap_or(0).max(0) as usize;

@@ -9,6 +9,8 @@
 
 pub mod kafka;
 pub mod rocketmq;
+#[cfg(feature = "internals")]
+pub mod walk;
 
 use std::net::SocketAddr;
 

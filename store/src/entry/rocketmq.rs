@@ -37,7 +37,7 @@ pub const NAME_VALUE_SEPARATOR: u8 = 1;
 pub const PROPERTY_SEPARATOR: u8 = 2;
 
 const OFF_QUEUE_OFFSET: usize = 20;
-const OFF_PHY_OFFSET: usize = 28;
+pub(crate) const OFF_PHY_OFFSET: usize = 28;
 const OFF_SYS_FLAG: usize = 36;
 const OFF_BORN_HOST: usize = 48;
 

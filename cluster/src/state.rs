@@ -1,0 +1,541 @@
+//! The replicated cluster state and its commands.
+//!
+//! Every command is applied by every node in the same order (the Raft log order), so
+//! [`ClusterState::apply`] must be deterministic: it reads nothing but the state and the
+//! command (no clock, no randomness, no I/O). A command that breaks a rule (a stale epoch,
+//! a master outside the in-sync set, ...) is refused with a [`CommandError`] and leaves the
+//! state unchanged; the refusal itself is part of the log and is the same on every node.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// A node's id: Kafka `node.id`, the number before `@` in `controller.quorum.voters`.
+pub type NodeId = u64;
+
+/// The addresses a node advertises to clients and to its peers (`host:port` each).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAddrs {
+    /// Kafka listener.
+    pub kafka: String,
+    /// RocketMQ remoting listener (broker and embedded NameServer).
+    pub remoting: String,
+    /// CommitLog replication (HA) listener.
+    pub ha: String,
+    /// HTTP (metrics, health) listener.
+    pub http: String,
+    /// Raft / cluster RPC listener.
+    pub raft: String,
+}
+
+/// A registered node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// The node's id.
+    pub id: NodeId,
+    /// Its advertised addresses.
+    pub addrs: NodeAddrs,
+    /// The broker group (RocketMQ `brokerName`) it belongs to, if any.
+    pub group: Option<String>,
+}
+
+/// One entry of a group's epoch history: master term `epoch` began at CommitLog offset
+/// `start_offset` (RocketMQ 5 epoch file, Kafka leader epochs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochEntry {
+    /// The master epoch.
+    pub epoch: u64,
+    /// First CommitLog offset written in that epoch.
+    pub start_offset: u64,
+    /// The master of that epoch.
+    pub master: NodeId,
+}
+
+/// A broker group (RocketMQ `brokerName`): members, master, epoch and in-sync set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// Member nodes.
+    pub members: BTreeSet<NodeId>,
+    /// The current master, if one has been elected.
+    pub master: Option<NodeId>,
+    /// The current master epoch; 0 before the first election.
+    pub epoch: u64,
+    /// In-sync replicas (RocketMQ SyncStateSet, Kafka ISR); always contains the master.
+    pub isr: BTreeSet<NodeId>,
+    /// (epoch, start offset) history, oldest first.
+    pub epochs: Vec<EpochEntry>,
+}
+
+/// The whole replicated state machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// Registered nodes by id.
+    pub nodes: BTreeMap<NodeId, NodeInfo>,
+    /// Broker groups by name.
+    pub groups: BTreeMap<String, GroupState>,
+    /// Topic configs by topic name (free-form key/value for now).
+    pub topics: BTreeMap<String, BTreeMap<String, String>>,
+    /// Queue placement: topic → queue id → group name.
+    pub placement: BTreeMap<String, BTreeMap<u32, String>>,
+    /// Number of master elections that replaced a previous master.
+    pub failovers: u64,
+}
+
+/// A change to the cluster state, proposed through Raft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Add or update a node; joins its group when `info.group` is set.
+    RegisterNode {
+        /// The node.
+        info: NodeInfo,
+    },
+    /// Make `node` master of `group` at `epoch` (must be current + 1), starting at
+    /// CommitLog offset `start_offset`.
+    ElectMaster {
+        /// Group name.
+        group: String,
+        /// New master.
+        node: NodeId,
+        /// New epoch: the group's current epoch + 1.
+        epoch: u64,
+        /// The new master's CommitLog end offset: the start of its epoch.
+        start_offset: u64,
+        /// Allow a master outside the in-sync set (may lose acknowledged messages).
+        unclean: bool,
+    },
+    /// Replace a group's in-sync set; `epoch` must be the current epoch.
+    AlterSyncStateSet {
+        /// Group name.
+        group: String,
+        /// The epoch the proposer believes current.
+        epoch: u64,
+        /// New in-sync set; must contain the master.
+        isr: BTreeSet<NodeId>,
+    },
+    /// Create or replace a topic's config.
+    PutTopic {
+        /// Topic name.
+        topic: String,
+        /// Config entries.
+        config: BTreeMap<String, String>,
+    },
+    /// Remove a topic and its placement.
+    DeleteTopic {
+        /// Topic name.
+        topic: String,
+    },
+    /// Set a topic's queue placement (queue id → group).
+    PutPlacement {
+        /// Topic name.
+        topic: String,
+        /// Queue id → group name.
+        queues: BTreeMap<u32, String>,
+    },
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum CommandError {
+    /// The group does not exist.
+    #[error("unknown group {0}")]
+    UnknownGroup(String),
+    /// The node is not a member of the group.
+    #[error("node {node} is not a member of group {group}")]
+    NotAMember {
+        /// Group name.
+        group: String,
+        /// Node id.
+        node: NodeId,
+    },
+    /// The epoch in the command is not the one expected.
+    #[error("stale epoch {got} for group {group}: expected {expected}")]
+    StaleEpoch {
+        /// Group name.
+        group: String,
+        /// Epoch in the command.
+        got: u64,
+        /// Epoch the state expects.
+        expected: u64,
+    },
+    /// Clean election of a node outside the in-sync set.
+    #[error("node {node} is not in the in-sync set of group {group}")]
+    NotInSync {
+        /// Group name.
+        group: String,
+        /// Node id.
+        node: NodeId,
+    },
+    /// An in-sync set without the current master.
+    #[error("in-sync set of group {group} must contain the master {master:?}")]
+    IsrWithoutMaster {
+        /// Group name.
+        group: String,
+        /// Current master.
+        master: Option<NodeId>,
+    },
+    /// Placement on a group that does not exist.
+    #[error("placement of topic {topic} names unknown group {group}")]
+    PlacementUnknownGroup {
+        /// Topic name.
+        topic: String,
+        /// Group name.
+        group: String,
+    },
+    /// The command could not be delivered to the Raft leader or committed.
+    #[error("not committed: {0}")]
+    NotCommitted(String),
+}
+
+/// The result of applying one log entry.
+pub type CommandResult = Result<(), CommandError>;
+
+impl ClusterState {
+    /// Applies `cmd`; on error the state is unchanged.
+    pub fn apply(&mut self, cmd: &Command) -> CommandResult {
+        match cmd {
+            Command::RegisterNode { info } => {
+                if let Some(old) = self.nodes.get(&info.id) {
+                    if old.group != info.group {
+                        if let Some(g) = old.group.as_ref().and_then(|g| self.groups.get_mut(g)) {
+                            // A node that moves groups leaves the old one; it stays master
+                            // there until a new election replaces it.
+                            if g.master != Some(info.id) {
+                                g.members.remove(&info.id);
+                                g.isr.remove(&info.id);
+                            }
+                        }
+                    }
+                }
+                if let Some(group) = &info.group {
+                    self.groups
+                        .entry(group.clone())
+                        .or_default()
+                        .members
+                        .insert(info.id);
+                }
+                self.nodes.insert(info.id, info.clone());
+                Ok(())
+            }
+            Command::ElectMaster {
+                group,
+                node,
+                epoch,
+                start_offset,
+                unclean,
+            } => {
+                let g = self
+                    .groups
+                    .get_mut(group)
+                    .ok_or_else(|| CommandError::UnknownGroup(group.clone()))?;
+                if !g.members.contains(node) {
+                    return Err(CommandError::NotAMember {
+                        group: group.clone(),
+                        node: *node,
+                    });
+                }
+                if *epoch != g.epoch + 1 {
+                    return Err(CommandError::StaleEpoch {
+                        group: group.clone(),
+                        got: *epoch,
+                        expected: g.epoch + 1,
+                    });
+                }
+                // The first master of a group (epoch 0, empty in-sync set) has nothing to
+                // lose; afterwards a clean election picks only from the in-sync set.
+                let first = g.epoch == 0 && g.isr.is_empty();
+                let in_sync = g.isr.contains(node);
+                if !first && !in_sync && !unclean {
+                    return Err(CommandError::NotInSync {
+                        group: group.clone(),
+                        node: *node,
+                    });
+                }
+                let old_master = g.master;
+                if !first && !in_sync {
+                    // Unclean: nobody else is known to have what the new master has.
+                    g.isr.clear();
+                } else if let Some(old) = old_master {
+                    if old != *node {
+                        g.isr.remove(&old);
+                    }
+                }
+                g.isr.insert(*node);
+                g.master = Some(*node);
+                g.epoch = *epoch;
+                g.epochs.push(EpochEntry {
+                    epoch: *epoch,
+                    start_offset: *start_offset,
+                    master: *node,
+                });
+                if old_master.is_some_and(|o| o != *node) {
+                    self.failovers += 1;
+                }
+                Ok(())
+            }
+            Command::AlterSyncStateSet { group, epoch, isr } => {
+                let g = self
+                    .groups
+                    .get_mut(group)
+                    .ok_or_else(|| CommandError::UnknownGroup(group.clone()))?;
+                if *epoch != g.epoch {
+                    return Err(CommandError::StaleEpoch {
+                        group: group.clone(),
+                        got: *epoch,
+                        expected: g.epoch,
+                    });
+                }
+                match g.master {
+                    Some(m) if isr.contains(&m) => {}
+                    master => {
+                        return Err(CommandError::IsrWithoutMaster {
+                            group: group.clone(),
+                            master,
+                        })
+                    }
+                }
+                if let Some(n) = isr.iter().find(|n| !g.members.contains(n)) {
+                    return Err(CommandError::NotAMember {
+                        group: group.clone(),
+                        node: *n,
+                    });
+                }
+                g.isr = isr.clone();
+                Ok(())
+            }
+            Command::PutTopic { topic, config } => {
+                self.topics.insert(topic.clone(), config.clone());
+                Ok(())
+            }
+            Command::DeleteTopic { topic } => {
+                self.topics.remove(topic);
+                self.placement.remove(topic);
+                Ok(())
+            }
+            Command::PutPlacement { topic, queues } => {
+                if let Some(group) = queues.values().find(|g| !self.groups.contains_key(*g)) {
+                    return Err(CommandError::PlacementUnknownGroup {
+                        topic: topic.clone(),
+                        group: group.clone(),
+                    });
+                }
+                self.placement.insert(topic.clone(), queues.clone());
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: NodeId, group: &str) -> Command {
+        Command::RegisterNode {
+            info: NodeInfo {
+                id,
+                addrs: NodeAddrs::default(),
+                group: Some(group.into()),
+            },
+        }
+    }
+
+    fn elect(node: NodeId, epoch: u64, unclean: bool) -> Command {
+        Command::ElectMaster {
+            group: "g".into(),
+            node,
+            epoch,
+            start_offset: epoch * 100,
+            unclean,
+        }
+    }
+
+    fn isr(epoch: u64, ids: &[NodeId]) -> Command {
+        Command::AlterSyncStateSet {
+            group: "g".into(),
+            epoch,
+            isr: ids.iter().copied().collect(),
+        }
+    }
+
+    /// Three members, node 1 master at epoch 1, ISR {1,2}.
+    fn three() -> ClusterState {
+        let mut s = ClusterState::default();
+        for id in 1..=3 {
+            s.apply(&node(id, "g")).unwrap();
+        }
+        s.apply(&elect(1, 1, false)).unwrap();
+        s.apply(&isr(1, &[1, 2])).unwrap();
+        s
+    }
+
+    #[test]
+    fn register_node_joins_group() {
+        let mut s = ClusterState::default();
+        s.apply(&node(7, "g")).unwrap();
+        assert_eq!(s.groups["g"].members, BTreeSet::from([7]));
+        assert_eq!(s.nodes[&7].group.as_deref(), Some("g"));
+        // Moving to another group leaves the first one.
+        s.apply(&node(7, "h")).unwrap();
+        assert!(s.groups["g"].members.is_empty());
+        assert_eq!(s.groups["h"].members, BTreeSet::from([7]));
+    }
+
+    #[test]
+    fn first_election_needs_no_isr() {
+        let s = three();
+        let g = &s.groups["g"];
+        assert_eq!((g.master, g.epoch), (Some(1), 1));
+        assert_eq!(
+            g.epochs,
+            vec![EpochEntry {
+                epoch: 1,
+                start_offset: 100,
+                master: 1
+            }]
+        );
+        assert_eq!(s.failovers, 0);
+    }
+
+    #[test]
+    fn failover_from_isr_bumps_epoch_and_drops_old_master() {
+        let mut s = three();
+        s.apply(&elect(2, 2, false)).unwrap();
+        let g = &s.groups["g"];
+        assert_eq!((g.master, g.epoch), (Some(2), 2));
+        assert_eq!(g.isr, BTreeSet::from([2]));
+        assert_eq!(
+            g.epochs.last(),
+            Some(&EpochEntry {
+                epoch: 2,
+                start_offset: 200,
+                master: 2
+            })
+        );
+        assert_eq!(s.failovers, 1);
+    }
+
+    #[test]
+    fn stale_or_skipping_epoch_refused() {
+        let mut s = three();
+        let before = s.clone();
+        assert!(matches!(
+            s.apply(&elect(2, 1, false)),
+            Err(CommandError::StaleEpoch { .. })
+        ));
+        assert!(matches!(
+            s.apply(&elect(2, 3, false)),
+            Err(CommandError::StaleEpoch { .. })
+        ));
+        assert!(matches!(
+            s.apply(&isr(0, &[1])),
+            Err(CommandError::StaleEpoch { .. })
+        ));
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn master_only_from_isr_unless_unclean() {
+        let mut s = three();
+        let before = s.clone();
+        assert!(matches!(
+            s.apply(&elect(3, 2, false)),
+            Err(CommandError::NotInSync { .. })
+        ));
+        assert_eq!(s, before);
+        s.apply(&elect(3, 2, true)).unwrap();
+        let g = &s.groups["g"];
+        assert_eq!((g.master, g.epoch), (Some(3), 2));
+        assert_eq!(g.isr, BTreeSet::from([3]));
+    }
+
+    #[test]
+    fn elect_refuses_non_members_and_unknown_groups() {
+        let mut s = three();
+        assert!(matches!(
+            s.apply(&elect(9, 2, true)),
+            Err(CommandError::NotAMember { .. })
+        ));
+        let other = Command::ElectMaster {
+            group: "nope".into(),
+            node: 1,
+            epoch: 1,
+            start_offset: 0,
+            unclean: false,
+        };
+        assert!(matches!(
+            s.apply(&other),
+            Err(CommandError::UnknownGroup(_))
+        ));
+    }
+
+    #[test]
+    fn isr_must_contain_master_and_only_members() {
+        let mut s = three();
+        let before = s.clone();
+        assert!(matches!(
+            s.apply(&isr(1, &[2, 3])),
+            Err(CommandError::IsrWithoutMaster { .. })
+        ));
+        assert!(matches!(
+            s.apply(&isr(1, &[1, 9])),
+            Err(CommandError::NotAMember { .. })
+        ));
+        assert_eq!(s, before);
+        s.apply(&isr(1, &[1, 2, 3])).unwrap();
+        assert_eq!(s.groups["g"].isr, BTreeSet::from([1, 2, 3]));
+    }
+
+    #[test]
+    fn isr_change_before_any_master_refused() {
+        let mut s = ClusterState::default();
+        s.apply(&node(1, "g")).unwrap();
+        assert!(matches!(
+            s.apply(&isr(0, &[1])),
+            Err(CommandError::IsrWithoutMaster { .. })
+        ));
+    }
+
+    #[test]
+    fn topics_and_placement() {
+        let mut s = three();
+        let cfg = BTreeMap::from([("queues".to_string(), "8".to_string())]);
+        s.apply(&Command::PutTopic {
+            topic: "t".into(),
+            config: cfg.clone(),
+        })
+        .unwrap();
+        assert_eq!(s.topics["t"], cfg);
+        let bad = BTreeMap::from([(0, "nope".to_string())]);
+        assert!(s
+            .apply(&Command::PutPlacement {
+                topic: "t".into(),
+                queues: bad
+            })
+            .is_err());
+        let good = BTreeMap::from([(0, "g".to_string()), (1, "g".to_string())]);
+        s.apply(&Command::PutPlacement {
+            topic: "t".into(),
+            queues: good.clone(),
+        })
+        .unwrap();
+        assert_eq!(s.placement["t"], good);
+        s.apply(&Command::DeleteTopic { topic: "t".into() })
+            .unwrap();
+        assert!(!s.topics.contains_key("t") && !s.placement.contains_key("t"));
+    }
+
+    #[test]
+    fn replay_is_deterministic() {
+        let cmds = [
+            node(1, "g"),
+            node(2, "g"),
+            elect(1, 1, false),
+            isr(1, &[1, 2]),
+            elect(2, 2, false),
+        ];
+        let (mut a, mut b) = (ClusterState::default(), ClusterState::default());
+        let ra: Vec<_> = cmds.iter().map(|c| a.apply(c)).collect();
+        let rb: Vec<_> = cmds.iter().map(|c| b.apply(c)).collect();
+        assert_eq!((a, ra), (b, rb));
+    }
+}
