@@ -157,6 +157,9 @@ pub struct BrokerConfig {
     pub auto_create_topic_enable: bool,
     /// `defaultTopicQueueNums` / `num.partitions` for auto-created topics (default 8).
     pub default_topic_queue_nums: u32,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets`
+    /// when it is first created (default 50, Kafka's).
+    pub offsets_topic_partitions: u32,
     /// Back-checks of unresolved transactional (half) messages.
     pub transaction_check: TransactionCheck,
     /// `log.retention.check.interval.ms`: period of the per-topic Kafka
@@ -263,6 +266,7 @@ struct Draft {
     namesrv_addr: Vec<String>,
     auto_create_topic_enable: bool,
     default_topic_queue_nums: u32,
+    offsets_topic_partitions: u32,
     transaction_check: TransactionCheck,
     retention_check_interval: std::time::Duration,
     data_dir: PathBuf,
@@ -294,6 +298,7 @@ impl Default for Draft {
             namesrv_addr: Vec::new(),
             auto_create_topic_enable: true,
             default_topic_queue_nums: 4,
+            offsets_topic_partitions: 50,
             transaction_check: TransactionCheck::default(),
             retention_check_interval: std::time::Duration::from_secs(300),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
@@ -416,6 +421,7 @@ impl Draft {
             namesrv_addr: self.namesrv_addr,
             auto_create_topic_enable: self.auto_create_topic_enable,
             default_topic_queue_nums: self.default_topic_queue_nums,
+            offsets_topic_partitions: self.offsets_topic_partitions,
             transaction_check: self.transaction_check,
             retention_check_interval: self.retention_check_interval,
             namesrv_listen: listen(self.bind_address, self.namesrv_port),

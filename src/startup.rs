@@ -72,6 +72,9 @@ pub enum StartupError {
     /// A metric cannot be registered (a name clash between crates).
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// `__consumer_offsets` cannot be created or reconciled (ADR 011).
+    #[error("cannot prepare __consumer_offsets: {0}")]
+    OffsetsTopic(StoreError),
     /// The store reported an error while shutting down.
     #[error("store shutdown failed: {0}")]
     Shutdown(StoreError),
@@ -149,8 +152,10 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         shutdown_rx,
     );
     metrics::register_broker_metrics(&broker)?;
-    let mut front_ends = crate::remoting::start(&broker).await?;
-    front_ends.extend(crate::kafka::start(&broker).await?);
+    // Kafka first: it reconciles __consumer_offsets and installs the offset
+    // observer before any RocketMQ commit can arrive (ADR 011).
+    let mut front_ends = crate::kafka::start(&broker).await?;
+    front_ends.extend(crate::remoting::start(&broker).await?);
     info!("rokka {} ready", env!("CARGO_PKG_VERSION"));
 
     let state = HttpState {

@@ -31,6 +31,7 @@
 //! | `transactionCheckMax` | back-checks before a half message is discarded | 15 |
 //! | `auto.create.topics.enable` | Kafka name of `autoCreateTopicEnable` | |
 //! | `num.partitions` | Kafka name of `defaultTopicQueueNums` | |
+//! | `offsets.topic.num.partitions` | partitions of `__consumer_offsets` when first created | 50 |
 //! | `log.retention.hours` | Kafka name of `fileReservedTime` (-1 = forever) | |
 //! | `log.segment.bytes` | Kafka name of `mapedFileSizeCommitLog` | |
 //! | `log.dirs` (or `log.dir`) | Kafka name of the data directory (one directory) | |
@@ -235,6 +236,10 @@ static KEYS: &[Key] = &[
     Key {
         name: "num.partitions",
         apply: |d, v| set(&mut d.default_topic_queue_nums, int(v, 1, i32::MAX as u64)),
+    },
+    Key {
+        name: "offsets.topic.num.partitions",
+        apply: |d, v| set(&mut d.offsets_topic_partitions, int(v, 1, 1024)),
     },
     Key {
         name: "log.retention.hours",

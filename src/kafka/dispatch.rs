@@ -150,7 +150,7 @@ async fn route(
         ApiKey::SYNC_GROUP => group::handlers::sync(ctx, &req).await?,
         ApiKey::HEARTBEAT => group::handlers::heartbeat(ctx, &req)?,
         ApiKey::LEAVE_GROUP => group::handlers::leave(ctx, &req)?,
-        ApiKey::OFFSET_COMMIT => offset_commit::handle(ctx, &req)?,
+        ApiKey::OFFSET_COMMIT => offset_commit::handle(ctx, &req).await?,
         ApiKey::OFFSET_FETCH => offset_fetch::handle(ctx, &req)?,
         ApiKey::INIT_PRODUCER_ID => init_producer_id::handle(ctx, &req)?,
         ApiKey::LIST_GROUPS => group::handlers::list(ctx, &req)?,

@@ -111,7 +111,9 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 if !valid_topic_name(name) {
                     return error_entry(Some(name), error_code::INVALID_TOPIC_EXCEPTION);
                 }
-                let found = if m.allow_auto_topic_creation {
+                // Names starting with `__` are Kafka's reserved prefix:
+                // never auto-created as ordinary topics.
+                let found = if m.allow_auto_topic_creation && !name.starts_with("__") {
                     ctx.broker.topic_or_auto_create(name, None)
                 } else {
                     Ok(ctx.broker.topic(name))

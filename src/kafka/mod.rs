@@ -31,6 +31,7 @@ mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
+pub mod offsets_topic;
 mod partition_admin;
 mod produce;
 mod topic_config;
@@ -106,14 +107,18 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     let listener = crate::startup::bind("kafka", broker.config.kafka_listen).await?;
     let local = listener.local_addr().unwrap_or(broker.config.kafka_listen);
     info!("kafka listening on {local}");
+    let (offsets_log, writer) = offsets_topic::start(broker)
+        .await
+        .map_err(StartupError::OffsetsTopic)?;
     let ctx = Arc::new(KafkaContext::new(broker.clone())?);
+    ctx.groups.set_offsets_log(offsets_log);
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
     let retention = tokio::spawn(topic_retention::run_timer(
         Arc::clone(&ctx),
         broker.config.retention_check_interval,
     ));
     let accept = tokio::spawn(run(listener, ctx));
-    Ok(vec![accept, timer, retention])
+    Ok(vec![accept, timer, retention, writer])
 }
 
 /// Accepts connections until shutdown; one task per connection.

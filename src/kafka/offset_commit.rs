@@ -1,6 +1,7 @@
 //! OffsetCommit handler: refuses commits to a group with live RocketMQ
 //! consumers (ADR 006), checks the member and generation against the group
-//! coordinator, then writes the shared offset table.
+//! coordinator, then writes the shared offset table and answers once the
+//! commits are also in `__consumer_offsets` (ADR 011).
 
 use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::offset_commit::{
@@ -14,7 +15,7 @@ use super::KafkaContext;
 use crate::broker::groups::Protocol;
 
 /// Handles OffsetCommit v0–8.
-pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let c = OffsetCommitRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
     let check = if c.group_id.is_empty() {
@@ -60,6 +61,9 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             name: t.name,
             partitions,
         });
+    }
+    if let Some(log) = ctx.groups.offsets_log() {
+        log.written().await;
     }
     let mut w = req.writer();
     resp.encode(&mut w, req.version());

@@ -11,6 +11,7 @@
 //! stamped with the append time, as Kafka does).
 
 use bytes::Bytes;
+use rokka_protocols::kafka::offsets_topic::is_internal_topic;
 use rokka_protocols::kafka::produce::{
     ProducePartitionResponse, ProduceRequest, ProduceResponse, ProduceTopicResponse,
 };
@@ -35,6 +36,12 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Logs a produce into an internal topic; no partition accepts it.
+fn refuse_internal(topic: &str) -> u32 {
+    warn!(topic, "refusing a produce into an internal topic");
+    0
 }
 
 /// Turns a partition's record set into validated v2 batches.
@@ -90,7 +97,12 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
     let store = &ctx.broker.store;
     let mut resp = ProduceResponse::default();
     for t in p.topics {
-        let queues = ctx.broker.partitions(&t.name);
+        // Kafka's internal topics are written by the broker only.
+        let queues = if is_internal_topic(&t.name) {
+            refuse_internal(&t.name)
+        } else {
+            ctx.broker.partitions(&t.name)
+        };
         let limits = TopicLimits::of(ctx, &t.name);
         let mut partitions = Vec::new();
         for part in t.partitions {
@@ -103,6 +115,11 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
             };
             let qid = match u32::try_from(part.index) {
                 Ok(q) if q < queues => q,
+                _ if is_internal_topic(&t.name) => {
+                    out.error_code = error_code::INVALID_TOPIC_EXCEPTION;
+                    partitions.push(out);
+                    continue;
+                }
                 _ => {
                     out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
                     partitions.push(out);

@@ -7,9 +7,10 @@ use rokka_protocols::kafka::create_topics::{
     self, CreateTopicResult, CreateTopicsRequest, CreatedTopicConfig,
 };
 use rokka_protocols::kafka::delete_topics::{self, DeleteTopicsRequest};
+use rokka_protocols::kafka::offsets_topic::is_internal_topic;
 use rokka_protocols::kafka::{error_code, Writer};
 use rokka_store::topics::TopicConfig;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::broker::topics::partition_count;
 
@@ -142,6 +143,10 @@ pub fn delete(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .topic_names
         .into_iter()
         .map(|name| {
+            if is_internal_topic(&name) {
+                warn!(topic = %name, "refusing to delete an internal topic");
+                return (name, error_code::INVALID_TOPIC_EXCEPTION);
+            }
             let code = match ctx.broker.store.topics().remove(&name) {
                 Ok(true) => {
                     info!(topic = %name, "deleted topic");

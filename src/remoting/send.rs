@@ -25,7 +25,9 @@ use super::namesrv::TBW102;
 use super::schedule::{delay_level, park};
 use super::transaction::{half, TX_MASK, TX_PREPARED};
 
-const SYSTEM_TOPICS: [&str; 6] = [
+const SYSTEM_TOPICS: [&str; 7] = [
+    // Kafka's offsets topic, written by the broker only (ADR 011).
+    rokka_protocols::kafka::offsets_topic::OFFSETS_TOPIC,
     "SCHEDULE_TOPIC_XXXX",
     "RMQ_SYS_TRANS_HALF_TOPIC",
     "RMQ_SYS_TRANS_OP_HALF_TOPIC",

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::OnceLock;
 
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,45 @@ struct OffsetFile {
     offset_table: BTreeMap<String, BTreeMap<u32, CommittedOffset>>,
 }
 
+/// A change of the table, told to the [`OffsetObserver`].
+#[derive(Debug, Clone, Copy)]
+pub enum OffsetEvent<'a> {
+    /// A commit that changed the offset or metadata, or refreshed an
+    /// unchanged one (see [`ConsumerOffsets::set_observer`]).
+    Committed {
+        /// Group.
+        group: &'a str,
+        /// Topic.
+        topic: &'a str,
+        /// Queue id.
+        queue_id: u32,
+        /// The new value.
+        value: &'a CommittedOffset,
+    },
+    /// An offset was removed.
+    Deleted {
+        /// Group.
+        group: &'a str,
+        /// Topic.
+        topic: &'a str,
+        /// Queue id.
+        queue_id: u32,
+    },
+    /// Every offset of the group was removed.
+    GroupDeleted {
+        /// Group.
+        group: &'a str,
+    },
+}
+
+/// Told of every change of the table, in order per (group, topic): it is
+/// called while that entry is locked, so it must be quick and never call
+/// back into the table.
+pub trait OffsetObserver: Send + Sync + std::fmt::Debug {
+    /// One change.
+    fn on_event(&self, event: OffsetEvent<'_>);
+}
+
 /// The offset table.
 #[derive(Debug)]
 pub struct ConsumerOffsets {
@@ -38,6 +78,11 @@ pub struct ConsumerOffsets {
     /// `topic@group` → queue id → offset.
     table: DashMap<String, BTreeMap<u32, CommittedOffset>>,
     dirty: AtomicBool,
+    observer: OnceLock<Box<dyn OffsetObserver>>,
+    /// An unchanged commit younger than this (ms) is not re-recorded.
+    refresh_ms: AtomicI64,
+    /// Modification time (ms) of the file loaded at open, 0 if none.
+    persisted_at_ms: i64,
 }
 
 fn key(group: &str, topic: &str) -> String {
@@ -49,11 +94,28 @@ impl ConsumerOffsets {
     pub fn open(dir: &Path) -> Result<ConsumerOffsets> {
         let path = dir.join("consumerOffset.json");
         let file: OffsetFile = crate::topics::load_json(&path)?.unwrap_or_default();
+        let persisted_at_ms = [path.clone(), path.with_extension("json.bak")]
+            .iter()
+            .find_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64);
         Ok(ConsumerOffsets {
             path,
             table: file.offset_table.into_iter().collect(),
             dirty: AtomicBool::new(false),
+            observer: OnceLock::new(),
+            refresh_ms: AtomicI64::new(0),
+            persisted_at_ms,
         })
+    }
+
+    /// Installs the observer told of every later change (once; a second
+    /// call is ignored). From then on a commit that repeats the current
+    /// offset and metadata less than `refresh_ms` after the last recorded
+    /// one changes nothing and is not told.
+    pub fn set_observer(&self, observer: Box<dyn OffsetObserver>, refresh_ms: i64) {
+        self.refresh_ms.store(refresh_ms, Ordering::Relaxed);
+        let _ = self.observer.set(observer);
     }
 
     /// Records a commit.
@@ -63,11 +125,67 @@ impl ConsumerOffsets {
             metadata: metadata.to_string(),
             commit_timestamp: crate::util::now_ms(),
         };
+        let mut entry = self.table.entry(key(group, topic)).or_default();
+        if let Some(observer) = self.observer.get() {
+            let refresh = self.refresh_ms.load(Ordering::Relaxed);
+            if let Some(prev) = entry.get(&queue_id) {
+                if prev.offset == v.offset
+                    && prev.metadata == v.metadata
+                    && v.commit_timestamp.saturating_sub(prev.commit_timestamp) < refresh
+                {
+                    return;
+                }
+            }
+            observer.on_event(OffsetEvent::Committed {
+                group,
+                topic,
+                queue_id,
+                value: &v,
+            });
+        }
+        entry.insert(queue_id, v);
+        drop(entry);
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// Puts `value` as it is (recovery): no observer call.
+    pub fn restore(&self, group: &str, topic: &str, queue_id: u32, value: CommittedOffset) {
         self.table
             .entry(key(group, topic))
             .or_default()
-            .insert(queue_id, v);
+            .insert(queue_id, value);
         self.dirty.store(true, Ordering::Release);
+    }
+
+    /// Removes one offset (recovery): no observer call.
+    pub fn remove_one(&self, group: &str, topic: &str, queue_id: u32) {
+        let k = key(group, topic);
+        if let Some(mut e) = self.table.get_mut(&k) {
+            e.remove(&queue_id);
+        }
+        self.table.remove_if(&k, |_, m| m.is_empty());
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// When the table loaded at open was last written (ms since the epoch,
+    /// 0 if there was none): changes after it were not in the file.
+    pub fn persisted_at_ms(&self) -> i64 {
+        self.persisted_at_ms
+    }
+
+    /// Every (group, topic, queue id, offset) of the table.
+    pub fn entries(&self) -> Vec<(String, String, u32, CommittedOffset)> {
+        let mut out = Vec::new();
+        for e in self.table.iter() {
+            if let Some((topic, g)) = e.key().split_once('@') {
+                out.extend(
+                    e.value()
+                        .iter()
+                        .map(|(q, o)| (g.to_string(), topic.to_string(), *q, o.clone())),
+                );
+            }
+        }
+        out
     }
 
     /// The committed offset, if any.
@@ -107,20 +225,55 @@ impl ConsumerOffsets {
 
     /// Forgets a group's offsets for one topic, or all of them.
     pub fn delete(&self, group: &str, topic: Option<&str>) {
-        self.table.retain(|k, _| match k.split_once('@') {
-            Some((t, g)) => !(g == group && topic.is_none_or(|x| x == t)),
-            None => true,
-        });
+        let keys: Vec<String> = self
+            .table
+            .iter()
+            .map(|e| e.key().clone())
+            .filter(|k| match k.split_once('@') {
+                Some((t, g)) => g == group && topic.is_none_or(|x| x == t),
+                None => false,
+            })
+            .collect();
+        for k in keys {
+            if let dashmap::Entry::Occupied(e) = self.table.entry(k) {
+                if let (Some(observer), Some((t, _))) =
+                    (self.observer.get(), e.key().split_once('@'))
+                {
+                    for q in e.get().keys() {
+                        observer.on_event(OffsetEvent::Deleted {
+                            group,
+                            topic: t,
+                            queue_id: *q,
+                        });
+                    }
+                }
+                e.remove();
+            }
+        }
+        if topic.is_none() {
+            if let Some(observer) = self.observer.get() {
+                observer.on_event(OffsetEvent::GroupDeleted { group });
+            }
+        }
         self.dirty.store(true, Ordering::Release);
     }
 
-    /// Forgets a group's offset of one queue; true if there was one.
+    /// Forgets a group's offset of one queue, telling the observer; true if
+    /// there was one.
     pub fn delete_queue(&self, group: &str, topic: &str, queue_id: u32) -> bool {
         let k = key(group, topic);
-        let removed = self
-            .table
-            .get_mut(&k)
-            .is_some_and(|mut m| m.remove(&queue_id).is_some());
+        let removed = self.table.get_mut(&k).is_some_and(|mut m| {
+            let removed = m.remove(&queue_id).is_some();
+            // Told under the entry's lock, like a commit (ordered per key).
+            if let (true, Some(observer)) = (removed, self.observer.get()) {
+                observer.on_event(OffsetEvent::Deleted {
+                    group,
+                    topic,
+                    queue_id,
+                });
+            }
+            removed
+        });
         self.table.remove_if(&k, |_, m| m.is_empty());
         if removed {
             self.dirty.store(true, Ordering::Release);

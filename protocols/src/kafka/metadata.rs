@@ -161,7 +161,8 @@ impl MetadataResponse {
                 w.raw(&t.topic_id);
             }
             if version >= 1 {
-                w.bool(false);
+                let name = t.name.as_deref().unwrap_or("");
+                w.bool(super::offsets_topic::is_internal_topic(name));
             }
             w.array(&t.partitions, |w, p| {
                 w.i16(p.error_code);

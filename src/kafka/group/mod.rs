@@ -30,11 +30,14 @@ use rokka_protocols::kafka::groups::join_group::{
 };
 use rokka_protocols::kafka::groups::sync_group::SyncGroupResponse;
 use rokka_protocols::kafka::list_groups::ListedGroup;
+use rokka_protocols::kafka::offsets_topic::{GroupMember, GroupMetadataValue};
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::broker::groups::{GroupRegistry, GroupRequest, Protocol, Refusal};
 use crate::broker::Broker;
+
+use super::offsets_topic::OffsetsLog;
 
 /// How long a new group waits for more members before its first generation
 /// (Kafka's `group.initial.rebalance.delay.ms`, shortened).
@@ -110,6 +113,35 @@ impl Group {
             deadline: now,
             not_before: now,
             published_state: GroupState::Empty,
+        }
+    }
+
+    /// The group as Kafka records it (`GroupMetadataValue`).
+    fn metadata_value(&self) -> GroupMetadataValue {
+        let stable = self.state == GroupState::Stable;
+        GroupMetadataValue {
+            protocol_type: self.protocol_type.clone(),
+            generation: self.generation,
+            protocol: stable.then(|| self.protocol.clone()),
+            leader: stable.then(|| self.leader.clone()),
+            members: self
+                .members
+                .iter()
+                .map(|(id, m)| GroupMember {
+                    member_id: id.clone(),
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    rebalance_timeout: m.rebalance_timeout.as_millis() as i32,
+                    session_timeout: m.session_timeout.as_millis() as i32,
+                    subscription: m
+                        .protocols
+                        .iter()
+                        .find(|(n, _)| *n == self.protocol)
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_default(),
+                    assignment: m.assignment.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -269,6 +301,8 @@ pub struct GroupCoordinator {
     next_member: AtomicU64,
     /// Where member counts are published and ownership is checked.
     registry: Arc<GroupRegistry>,
+    /// Where membership changes are recorded (`__consumer_offsets`).
+    offsets_log: std::sync::OnceLock<OffsetsLog>,
 }
 
 fn join_error(code: i16, member_id: &str) -> JoinGroupResponse {
@@ -298,8 +332,26 @@ impl GroupCoordinator {
         }
     }
 
-    /// Publishes the member count of `group_id` (0 frees the group).
+    /// The `__consumer_offsets` writer, once started.
+    pub fn offsets_log(&self) -> Option<&OffsetsLog> {
+        self.offsets_log.get()
+    }
+
+    /// Records membership changes in `__consumer_offsets` from now on.
+    pub fn set_offsets_log(&self, log: OffsetsLog) {
+        let _ = self.offsets_log.set(log);
+    }
+
+    /// Publishes the member count of `group_id` (0 frees the group); a
+    /// group that became Stable or Empty is recorded in the offsets topic.
     fn publish(&self, group_id: &str, group: &mut Group) {
+        if group.state != group.published_state
+            && matches!(group.state, GroupState::Stable | GroupState::Empty)
+        {
+            if let Some(log) = self.offsets_log.get() {
+                log.group_metadata(group_id, &group.metadata_value());
+            }
+        }
         self.registry
             .set_members(group_id, Protocol::Kafka, group.members.len());
         self.registry.set_kafka_state(group_id, group.state.name());

@@ -1,0 +1,202 @@
+//! Start-up reconciliation of `__consumer_offsets` with the offset table, so
+//! that after any stop (crash included) the latest record of every key in
+//! the topic equals what OffsetFetch answers.
+//!
+//! The table is written to disk every flush interval; records reach the
+//! topic a moment after the table changes. Either side can therefore be
+//! behind after a crash. The commit timestamps decide, per (group, topic,
+//! partition), with `P` the time the loaded table file was written:
+//!
+//! | topic's latest | table | outcome |
+//! |---|---|---|
+//! | commit T | commit V, same offset and metadata | agree |
+//! | commit T | commit V | newer timestamp wins (T restored into the table, or V appended); a tie keeps T (the topic is ordered) |
+//! | commit T | none | T newer than `P`: the file missed it, restore; else it was deleted: append a tombstone |
+//! | tombstone at D | commit V | V newer than D: append V; else remove V |
+//! | none | commit V | append V (lost before the append, or aged out) |
+
+use std::collections::HashMap;
+
+use rokka_protocols::kafka::offsets_topic::{OffsetCommitValue, OffsetsKey, OFFSETS_TOPIC};
+use rokka_protocols::kafka::records::decode_v2_records;
+use rokka_store::entry::kafka::batch_range;
+use rokka_store::offsets::CommittedOffset;
+use rokka_store::{EntryKind, GetStatus, Store, StoreError};
+
+use super::{append_records, commit_record, is_bookkeeping_group, tombstone_record};
+
+/// What reconciliation did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Records read from the topic.
+    pub records_read: u64,
+    /// Records whose key or value could not be decoded (skipped).
+    pub undecodable: u64,
+    /// Table entries set from the topic.
+    pub restored: u64,
+    /// Table entries removed because the topic deleted them.
+    pub removed: u64,
+    /// Records appended so the topic matches the table.
+    pub appended: u64,
+}
+
+/// The latest state of one offset key in the topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Latest {
+    Commit(OffsetCommitValue),
+    /// Deleted at this record timestamp (ms).
+    Tombstone(i64),
+}
+
+type OffsetKey = (String, String, u32);
+
+/// Reads every record of the topic: the latest state per offset key.
+fn scan(store: &Store, report: &mut ReconcileReport) -> HashMap<OffsetKey, Latest> {
+    let mut latest = HashMap::new();
+    let queues = store
+        .topics()
+        .get(OFFSETS_TOPIC)
+        .map_or(0, |t| crate::broker::topics::partition_count(&t));
+    for q in 0..queues {
+        let mut offset = store.min_offset(OFFSETS_TOPIC, q);
+        loop {
+            let r = store.get_messages(OFFSETS_TOPIC, q, offset, 1024, 8 << 20, None);
+            let next = r.next_offset;
+            match r.status {
+                GetStatus::Found => {
+                    for e in &r.entries {
+                        if e.kind != EntryKind::KafkaBatch {
+                            report.undecodable += u64::from(e.count);
+                            continue;
+                        }
+                        let records = batch_range(&e.bytes)
+                            .and_then(|range| e.bytes.get(range))
+                            .map(decode_v2_records);
+                        let Some(Ok(records)) = records else {
+                            report.undecodable += u64::from(e.count);
+                            continue;
+                        };
+                        for rec in records {
+                            report.records_read += 1;
+                            if !apply(&mut latest, rec) {
+                                report.undecodable += 1;
+                            }
+                        }
+                    }
+                }
+                GetStatus::OffsetTooSmall | GetStatus::OffsetFoundNull => {}
+                _ => break,
+            }
+            if next <= offset {
+                break;
+            }
+            offset = next;
+        }
+    }
+    latest
+}
+
+/// Applies one record; false if it cannot be decoded.
+fn apply(
+    latest: &mut HashMap<OffsetKey, Latest>,
+    rec: rokka_protocols::kafka::records::Record,
+) -> bool {
+    let Some(key) = rec.key.as_ref().and_then(|k| OffsetsKey::decode(k).ok()) else {
+        return false;
+    };
+    let OffsetsKey::Offset {
+        group,
+        topic,
+        partition,
+    } = key
+    else {
+        // Group metadata is not in the table; nothing to reconcile.
+        return true;
+    };
+    let Ok(q) = u32::try_from(partition) else {
+        return false;
+    };
+    let state = match rec.value.as_ref() {
+        None => Latest::Tombstone(rec.timestamp),
+        Some(v) => match OffsetCommitValue::decode(v) {
+            Ok(v) => Latest::Commit(v),
+            Err(_) => return false,
+        },
+    };
+    latest.insert((group, topic, q), state);
+    true
+}
+
+fn commit_of(v: &OffsetCommitValue) -> CommittedOffset {
+    CommittedOffset {
+        offset: v.offset,
+        metadata: v.metadata.clone(),
+        commit_timestamp: v.commit_timestamp,
+    }
+}
+
+/// Makes the topic and the table agree (see the module table); runs before
+/// the observer is installed, so the table changes made here are not
+/// recorded twice.
+pub async fn reconcile(store: &Store, partitions: u32) -> Result<ReconcileReport, StoreError> {
+    let mut report = ReconcileReport::default();
+    let latest = scan(store, &mut report);
+    let offsets = store.offsets();
+    let persisted_at = offsets.persisted_at_ms();
+    let table: HashMap<OffsetKey, CommittedOffset> = offsets
+        .entries()
+        .into_iter()
+        .filter(|(g, ..)| !is_bookkeeping_group(g))
+        .map(|(g, t, q, v)| ((g, t, q), v))
+        .collect();
+    let mut appends = Vec::new();
+    for (key, state) in &latest {
+        if is_bookkeeping_group(&key.0) {
+            continue;
+        }
+        match (state, table.get(key)) {
+            (Latest::Commit(t), Some(v)) => {
+                if t.offset == v.offset && t.metadata == v.metadata {
+                    continue;
+                }
+                if t.commit_timestamp >= v.commit_timestamp {
+                    offsets.restore(&key.0, &key.1, key.2, commit_of(t));
+                    report.restored += 1;
+                } else {
+                    appends.push(commit_record(partitions, &key.0, &key.1, key.2, v));
+                }
+            }
+            (Latest::Commit(t), None) => {
+                if t.commit_timestamp > persisted_at {
+                    offsets.restore(&key.0, &key.1, key.2, commit_of(t));
+                    report.restored += 1;
+                } else {
+                    appends.push(tombstone_record(partitions, &key.0, &key.1, key.2));
+                }
+            }
+            (Latest::Tombstone(at), Some(v)) => {
+                if v.commit_timestamp > *at {
+                    appends.push(commit_record(partitions, &key.0, &key.1, key.2, v));
+                } else {
+                    offsets.remove_one(&key.0, &key.1, key.2);
+                    report.removed += 1;
+                }
+            }
+            (Latest::Tombstone(_), None) => {}
+        }
+    }
+    for (key, v) in &table {
+        if !latest.contains_key(key) {
+            appends.push(commit_record(partitions, &key.0, &key.1, key.2, v));
+        }
+    }
+    report.appended = appends.len() as u64;
+    appends.sort_by_key(|r| r.partition);
+    for (partition, run) in super::runs(appends) {
+        append_records(store, partition, run).await?;
+    }
+    if report.restored + report.removed > 0 {
+        offsets.persist()?;
+    }
+    Ok(report)
+}
