@@ -267,6 +267,9 @@ def cmd_burrow_lag(burrow, group, want, limit):
 
 def cmd_burrow_gone(burrow, group, keep, limit):
     def probe():
+        # Burrow 1.2.x purges an expired group lazily, when the group itself
+        # is fetched (as a dashboard or lag check does), not when listing.
+        burrow_get(f"{burrow}/consumer/{group}")
         _, body = burrow_get(f"{burrow}/consumer")
         listed = body.get("consumers") or []
         return group not in listed and keep in listed, listed

@@ -7,7 +7,12 @@
                                             number + FIRST), print "offset|key|len|value"
                                             of the latest record per key
   check.py compact HTTP                     POST /admin/compact, print the answer
+  check.py rocketmq EXPECTED FILE.jsonl     the messages a RocketMQ consumer got (the
+                                            suite's rocketmq-client-rust `cross consume`
+                                            lines) are exactly the expected survivors:
+                                            queue offset, KEYS and body of each
 """
+import json
 import sys
 import urllib.request
 
@@ -47,6 +52,24 @@ def compact(http):
         print(r.read().decode().strip())
 
 
+def rocketmq(expected_path, got_path):
+    want = set()
+    with open(expected_path) as f:
+        for line in f:
+            off, key, _size, value = line.rstrip("\n").split("|", 3)
+            want.add((int(off), key, value.encode().hex()))
+    got = set()
+    with open(got_path) as f:
+        for line in f:
+            m = json.loads(line)
+            got.add((m["offset"], m["props"].get("KEYS", ""), m["body_hex"]))
+    if got != want:
+        print("missing: %s" % sorted(want - got)[:10])
+        print("unexpected: %s" % sorted(got - want)[:10])
+        sys.exit(1)
+    print("%d messages, the latest per key at their Kafka offsets" % len(got))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "create":
@@ -57,5 +80,7 @@ if __name__ == "__main__":
         expect(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
     elif cmd == "compact":
         compact(sys.argv[2])
+    elif cmd == "rocketmq":
+        rocketmq(sys.argv[2], sys.argv[3])
     else:
         sys.exit("unknown command " + cmd)
