@@ -65,7 +65,7 @@ trap cleanup EXIT
 START=$(date +%s)
 # The disk is shared with other builds: do not refuse appends or delete
 # segments early when it is briefly nearly full; small CommitLog segments.
-printf '%s\n' rokka.diskRefuseRatio=100 rokka.diskCleanForciblyRatio=100 \
+printf '%s\n' rokka.diskRefuseRatio=100 cleanFileForciblyEnable=false \
     mapedFileSizeCommitLog=134217728 >"$WORK/rokka.conf"
 rokka_start "$WORK" --config "$WORK/rokka.conf" || die "rokka did not start"
 ADDR="$ROKKA_KAFKA" NS="$ROKKA_NAMESRV"
