@@ -1,7 +1,7 @@
 //! The store façade: open (lock, recover, start threads), append, read, wait,
 //! look up, shut down. Cheap to clone; all clones share one store.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -193,26 +193,7 @@ impl Store {
         let root = config.root_dir.clone();
         std::fs::create_dir_all(&root).at(&root)?;
         crate::disk::check_fits(&config)?;
-        let lock_path = root.join("lock");
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .at(&lock_path)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked { path: lock_path })
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::Io {
-                    path: lock_path,
-                    source: e,
-                })
-            }
-        }
+        let lock = crate::util::lock_data_dir(&root)?;
         let config_dir = config.config_dir();
         std::fs::create_dir_all(&config_dir).at(&config_dir)?;
         let abort = root.join("abort");

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::error::{IoContext, Result};
+use crate::error::{IoContext, Result, StoreError};
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> i64 {
@@ -41,6 +41,28 @@ pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
 /// fsync of a directory, so that a create/rename/unlink in it is durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+/// Takes the data directory's `lock` file (created if missing) for this
+/// process; `StoreError::Locked` if another process holds it. The lock lasts
+/// as long as the returned file is open.
+pub(crate) fn lock_data_dir(root: &Path) -> Result<File> {
+    let lock_path = root.join("lock");
+    let lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .at(&lock_path)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked { path: lock_path }),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io {
+            path: lock_path,
+            source: e,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -173,26 +172,7 @@ pub fn verify(config: &StoreConfig, repair: bool) -> Result<VerifyReport> {
             root.display()
         )));
     }
-    let lock_path = root.join("lock");
-    let lock = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .at(&lock_path)?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(StoreError::Locked { path: lock_path })
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(StoreError::Io {
-                path: lock_path,
-                source: e,
-            })
-        }
-    }
+    let _lock = crate::util::lock_data_dir(root)?;
     let log = CommitLog::open(&config.commit_log_dir, config.commit_log_segment_size)?;
     let (mut report, damaged_queues) = check(config, &log)?;
     if !repair || (report.is_clean()) {
