@@ -418,9 +418,20 @@ fn chain(
 }
 
 /// The effective value of topic config `name` for `topic` (None if unknown).
+/// The first entry of the synonym chain, found without building the chain:
+/// Produce asks for it on every request.
 pub fn effective(ctx: &KafkaContext, topic: &TopicConfig, name: &str) -> Option<String> {
     let d = find(name)?;
-    chain(ctx, &topic.attributes, d).into_iter().next()?.1
+    if let Some(v) = topic.attributes.get(d.name) {
+        return Some(v.clone());
+    }
+    if let Some((v, _)) = d
+        .broker_name
+        .and_then(|b| ctx.broker_configs.lookup(b).into_iter().next())
+    {
+        return Some(v);
+    }
+    Some(static_default(ctx, d.name).unwrap_or_default().0)
 }
 
 /// `name` of `topic` as a number, if set to one.
