@@ -90,9 +90,10 @@ impl KafkaContext {
         })
     }
 
-    /// This broker's Kafka node id.
+    /// This broker's Kafka node id: `node.id`, else `brokerId`.
     pub fn node_id(&self) -> i32 {
-        i32::try_from(self.broker.config.broker_id).unwrap_or(0)
+        let cfg = &self.broker.config;
+        i32::try_from(cfg.node_id.unwrap_or(cfg.broker_id)).unwrap_or(0)
     }
 
     /// The stable cluster id reported in Metadata.
@@ -112,6 +113,16 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
         .map_err(StartupError::OffsetsTopic)?;
     let ctx = Arc::new(KafkaContext::new(broker.clone())?);
     ctx.groups.set_offsets_log(offsets_log);
+    if let Some(c) = &broker.cluster {
+        // A new master rebuilds the producers' sequences from the log it
+        // replicated, so a batch retried across a failover is not stored twice.
+        let ctx = Arc::clone(&ctx);
+        c.on_promote(Box::new(move || {
+            let fresh =
+                idempotence::Sequences::rebuild(&ctx.broker.store, idempotence::REBUILD_ENTRIES);
+            ctx.sequences.replace(fresh);
+        }));
+    }
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
     let retention = tokio::spawn(topic_retention::run_timer(
         Arc::clone(&ctx),
