@@ -34,6 +34,7 @@ mod offset_for_leader_epoch;
 pub mod offsets_topic;
 mod partition_admin;
 mod produce;
+mod replication;
 mod topic_config;
 mod topic_retention;
 mod topics_admin;
@@ -94,6 +95,14 @@ impl KafkaContext {
     pub fn node_id(&self) -> i32 {
         let cfg = &self.broker.config;
         i32::try_from(cfg.node_id.unwrap_or(cfg.broker_id)).unwrap_or(0)
+    }
+
+    /// True unless cluster mode says another node is master: this node
+    /// answers Fetch (and, if also unfenced, Produce) for every partition.
+    pub fn leads(&self) -> bool {
+        self.broker.cluster.as_ref().is_none_or(|c| {
+            matches!(c.local(), crate::cluster::Local::Master { .. })
+        })
     }
 
     /// The stable cluster id reported in Metadata.
