@@ -26,6 +26,7 @@
 
 mod keys;
 pub mod properties;
+pub mod security;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -188,6 +189,8 @@ pub struct BrokerConfig {
     pub store: StoreConfig,
     /// Connection limits and timeouts of the listeners.
     pub net: crate::net::NetConfig,
+    /// TLS, SASL and ACL settings of every listener (ADR 014).
+    pub security: security::SecurityConfig,
 }
 
 /// Why the configuration cannot be resolved. Each variant names its source
@@ -286,6 +289,7 @@ struct Draft {
     /// Store knobs; `root_dir`, `commit_log_dir` and `store_host` are set in `finish`.
     store: StoreConfig,
     net: crate::net::NetConfig,
+    security: security::SecurityDraft,
 }
 
 impl Default for Draft {
@@ -316,6 +320,7 @@ impl Default for Draft {
             log_format: LogFormat::Text,
             store: StoreConfig::new(DEFAULT_DATA_DIR),
             net: crate::net::NetConfig::default(),
+            security: security::SecurityDraft::default(),
         }
     }
 }
@@ -328,6 +333,17 @@ impl Draft {
             reason: e.reason,
         })?;
         for entry in entries {
+            let invalid = |reason| ConfigError::InvalidValue {
+                path: path.to_path_buf(),
+                line: entry.line,
+                key: entry.key.clone(),
+                value: entry.value.clone(),
+                reason,
+            };
+            if let Some(applied) = security::apply(&mut self.security, &entry.key, &entry.value) {
+                applied.map_err(invalid)?;
+                continue;
+            }
             let Some(key) = keys::find(&entry.key) else {
                 return Err(ConfigError::UnknownKey {
                     path: path.to_path_buf(),
@@ -336,13 +352,7 @@ impl Draft {
                     key: entry.key,
                 });
             };
-            (key.apply)(self, &entry.value).map_err(|reason| ConfigError::InvalidValue {
-                path: path.to_path_buf(),
-                line: entry.line,
-                key: entry.key.clone(),
-                value: entry.value.clone(),
-                reason,
-            })?;
+            (key.apply)(self, &entry.value).map_err(invalid)?;
         }
         Ok(())
     }
@@ -413,6 +423,18 @@ impl Draft {
                 other => other.to_string(),
             })
         })?;
+        let kafka_listen = listen(
+            self.kafka_host.unwrap_or(self.bind_address),
+            self.kafka_port,
+        );
+        let mut kafka_advertised = self.kafka_advertised;
+        let security = security::finish(
+            self.security,
+            kafka_listen,
+            self.bind_address,
+            &mut kafka_advertised,
+        )
+        .map_err(ConfigError::Inconsistent)?;
         Ok(BrokerConfig {
             broker_name: self.broker_name,
             broker_cluster_name: self.broker_cluster_name,
@@ -426,11 +448,8 @@ impl Draft {
             retention_check_interval: self.retention_check_interval,
             namesrv_listen: listen(self.bind_address, self.namesrv_port),
             broker_listen: listen(self.bind_address, self.listen_port),
-            kafka_listen: listen(
-                self.kafka_host.unwrap_or(self.bind_address),
-                self.kafka_port,
-            ),
-            kafka_advertised: self.kafka_advertised,
+            kafka_listen,
+            kafka_advertised,
             http_listen: listen(self.bind_address, self.http_port),
             compat_metrics: self.compat_metrics,
             log_filter: self
@@ -440,6 +459,7 @@ impl Draft {
             config_file,
             store,
             net: self.net,
+            security,
         })
     }
 }

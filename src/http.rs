@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -41,6 +41,8 @@ pub struct HttpState {
     pub metrics: HttpMetrics,
     /// The store, for `POST /admin/compact` (a log cleaner pass now).
     pub store: Option<rokka_store::Store>,
+    /// The listener's TLS step (`rokka.http.tls.*`; plain when not configured).
+    pub tls: crate::net::tls::ListenerTls,
 }
 
 /// Serves `listener` until `shutdown` completes, then stops accepting, gives
@@ -76,6 +78,9 @@ pub async fn run(listener: TcpListener, state: HttpState, shutdown: impl Future<
         let state = state.clone();
         connections.spawn(async move {
             let _permit = permit;
+            let Some(socket) = state.tls.accept(socket, peer, HEAD_TIMEOUT).await else {
+                return;
+            };
             if let Err(e) = serve(socket, &state).await {
                 debug!(%peer, error = %e, "http connection failed");
             }
@@ -90,7 +95,7 @@ pub async fn run(listener: TcpListener, state: HttpState, shutdown: impl Future<
 }
 
 /// Reads one request head, answers it and closes the connection.
-async fn serve(mut socket: TcpStream, state: &HttpState) -> io::Result<()> {
+async fn serve(mut socket: crate::net::tls::MaybeTls, state: &HttpState) -> io::Result<()> {
     let response = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut socket)).await {
         Err(_) => {
             debug!("http request head timed out");
@@ -304,6 +309,7 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
 
     fn state() -> HttpState {
         let registry = Registry::new();
@@ -313,6 +319,7 @@ mod tests {
             registry,
             metrics,
             store: None,
+            tls: crate::net::tls::ListenerTls::plain("http"),
         }
     }
 

@@ -17,12 +17,13 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::dispatch::CloseReason;
+use super::listener::Listener;
 use super::{dispatch, KafkaContext};
+use crate::net::tls::MaybeTls;
 use crate::net::Expired;
 
 /// Largest request accepted (Kafka's `socket.request.max.bytes`).
@@ -41,20 +42,29 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     /// Our address on this connection.
     pub local: SocketAddr,
+    /// The listener the connection came on (security protocol, advertised address).
+    pub listener: Arc<Listener>,
 }
 
 /// Serves one connection until the client closes it, a frame is bad, or the
 /// broker shuts down.
-pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) {
+pub async fn serve(
+    ctx: Arc<KafkaContext>,
+    socket: MaybeTls,
+    peer: SocketAddr,
+    listener: Arc<Listener>,
+) {
     ctx.metrics.connections_total.inc();
-    let open = crate::metrics::traffic().connection("kafka", peer);
+    let open = crate::metrics::traffic().connection(listener.label, peer);
     let bytes = open.bytes();
-    let _ = socket.set_nodelay(true);
-    let local = socket
-        .local_addr()
-        .unwrap_or(ctx.broker.config.kafka_listen);
-    let info = ConnInfo { peer, local };
-    let (rd, wr) = socket.into_split();
+    let _ = socket.tcp().set_nodelay(true);
+    let local = socket.tcp().local_addr().unwrap_or(listener.config.addr);
+    let info = ConnInfo {
+        peer,
+        local,
+        listener,
+    };
+    let (rd, wr) = tokio::io::split(socket);
     let (tx, mut rx) = mpsc::channel::<Vec<Bytes>>(64);
     let writer = tokio::spawn(async move {
         // Small chunks coalesce in the buffer; large stored batches pass

@@ -21,7 +21,11 @@ use super::KafkaContext;
 
 /// Host and port clients should use to reach this broker on `conn`.
 pub fn advertised(ctx: &KafkaContext, conn: &ConnInfo) -> (String, i32) {
-    match &ctx.broker.config.kafka_advertised {
+    // The primary listener keeps `advertised.listeners`' first entry as before.
+    let primary = (conn.listener.label == "kafka")
+        .then_some(ctx.broker.config.kafka_advertised.as_ref())
+        .flatten();
+    match conn.listener.config.advertised.as_ref().or(primary) {
         Some(a) => (a.host.clone(), i32::from(a.port)),
         None => (conn.local.ip().to_string(), i32::from(conn.local.port())),
     }
