@@ -143,7 +143,7 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
 
     let registry = Registry::new();
     metrics::register_process_metrics(&registry)?;
-    crate::net::tls::register(&registry)?;
+    crate::security::register(&registry)?;
     let http_metrics = HttpMetrics::register(&registry)?;
     let store = open_store(config.store.clone(), registry.clone()).await?;
     // The log cleaner reads compressed Kafka batches with the broker's codecs.

@@ -45,6 +45,8 @@ pub struct Broker {
     pub groups: Arc<groups::GroupRegistry>,
     /// Kafka batches converted for RocketMQ readers, shared by all pulls.
     pub converted: Arc<format::cache::ConvertedBatches>,
+    /// Credentials and ACLs (ADR 014).
+    pub security: Arc<crate::security::Security>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -57,6 +59,10 @@ impl Broker {
         shutdown: watch::Receiver<bool>,
     ) -> Broker {
         Broker {
+            security: Arc::new(crate::security::Security::open(
+                &config.security,
+                &store.config().config_dir(),
+            )),
             config,
             store,
             registry,

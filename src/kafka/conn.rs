@@ -22,6 +22,7 @@ use tracing::warn;
 
 use super::dispatch::CloseReason;
 use super::listener::Listener;
+use super::sasl::Gate;
 use super::{dispatch, KafkaContext};
 use crate::net::tls::MaybeTls;
 use crate::net::Expired;
@@ -44,6 +45,8 @@ pub struct ConnInfo {
     pub local: SocketAddr,
     /// The listener the connection came on (security protocol, advertised address).
     pub listener: Arc<Listener>,
+    /// Who the client is (`User:ANONYMOUS` until SASL authentication).
+    pub principal: crate::security::Principal,
 }
 
 /// Serves one connection until the client closes it, a frame is bad, or the
@@ -59,10 +62,12 @@ pub async fn serve(
     let bytes = open.bytes();
     let _ = socket.tcp().set_nodelay(true);
     let local = socket.tcp().local_addr().unwrap_or(listener.config.addr);
-    let info = ConnInfo {
+    let mut gate = super::sasl::SaslGate::new(listener.clone(), ctx.broker.config.security.reauth);
+    let mut info = ConnInfo {
         peer,
         local,
         listener,
+        principal: gate.principal().clone(),
     };
     let (rd, wr) = tokio::io::split(socket);
     let (tx, mut rx) = mpsc::channel::<Vec<Bytes>>(64);
@@ -126,7 +131,32 @@ pub async fn serve(
                     return;
                 }
             };
-            match dispatch::handle(&ctx, &info, frame).await {
+            let handled = match gate.intercept(&ctx, &frame) {
+                Gate::Pass => {
+                    if info.principal != *gate.principal() {
+                        info.principal = gate.principal().clone();
+                    }
+                    dispatch::handle(&ctx, &info, frame).await
+                }
+                Gate::Reply(r) => Ok(Some(r)),
+                Gate::ReplyAndClose(r, reason) => {
+                    let _ = tx.send(r).await;
+                    open.closing(reason);
+                    return;
+                }
+                Gate::Close(reason) => {
+                    ctx.metrics
+                        .bad_requests_total
+                        .with_label_values(&["sasl"])
+                        .inc();
+                    crate::net::log_limit::warn(|suppressed| {
+                        warn!(%peer, reason, suppressed, "closing kafka connection");
+                    });
+                    open.closing(reason);
+                    return;
+                }
+            };
+            match handled {
                 Ok(Some(resp)) => {
                     if tx.send(resp).await.is_err() {
                         return;

@@ -19,6 +19,9 @@ use super::conn::ConnInfo;
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
 
+/// TOPIC_AUTHORIZATION_FAILED.
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+
 /// Host and port clients should use to reach this broker on `conn`.
 pub fn advertised(ctx: &KafkaContext, conn: &ConnInfo) -> (String, i32) {
     // The primary listener keeps `advertised.listeners`' first entry as before.
@@ -92,6 +95,8 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             all.sort_by(|a, b| a.topic_name.cmp(&b.topic_name));
             all.iter()
                 .filter(|t| valid_topic_name(&t.topic_name))
+                // Topics the principal may not describe are left out (ADR 014).
+                .filter(|t| super::acls::may_describe_topic(ctx, req, &t.topic_name))
                 .map(|t| topic_entry(ctx, &t.topic_name, partition_count(t)))
                 .collect()
         }
@@ -114,6 +119,15 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 };
                 if !valid_topic_name(name) {
                     return error_entry(Some(name), error_code::INVALID_TOPIC_EXCEPTION);
+                }
+                if !super::acls::allowed(
+                    ctx,
+                    req,
+                    crate::security::acl::op::DESCRIBE,
+                    crate::security::acl::resource::TOPIC,
+                    name,
+                ) {
+                    return error_entry(Some(name), TOPIC_AUTHORIZATION_FAILED);
                 }
                 // Names starting with `__` are Kafka's reserved prefix:
                 // never auto-created as ordinary topics.

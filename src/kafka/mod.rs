@@ -8,6 +8,7 @@
 //! ```
 //! Store errors become Kafka error codes in one place, `errors.rs`.
 
+mod acls;
 mod alter_configs;
 mod api_versions;
 mod broker_config;
@@ -35,6 +36,8 @@ mod offset_for_leader_epoch;
 pub mod offsets_topic;
 mod partition_admin;
 mod produce;
+pub mod sasl;
+mod scram_admin;
 mod topic_config;
 mod topic_retention;
 mod topics_admin;
