@@ -27,6 +27,7 @@
 mod cluster_keys;
 mod keys;
 pub mod properties;
+pub mod security;
 
 pub use cluster_keys::ClusterSettings;
 
@@ -200,10 +201,12 @@ pub struct BrokerConfig {
     pub ha_listen: SocketAddr,
     /// `min.insync.replicas` / `inSyncReplicas`, master included.
     pub min_insync_replicas: u32,
-    /// `default.replication.factor` (informational; ADR 014).
+    /// `default.replication.factor` (informational; ADR 015).
     pub default_replication_factor: u32,
     /// `rokka.replicaAckTimeoutMs`: longest replica wait of acks=all / SYNC_MASTER.
     pub replica_ack_timeout: std::time::Duration,
+    /// TLS, SASL and ACL settings of every listener (ADR 016).
+    pub security: security::SecurityConfig,
 }
 
 /// Why the configuration cannot be resolved. Each variant names its source
@@ -303,6 +306,7 @@ struct Draft {
     store: StoreConfig,
     net: crate::net::NetConfig,
     cluster: cluster_keys::ClusterDraft,
+    security: security::SecurityDraft,
 }
 
 impl Default for Draft {
@@ -334,6 +338,7 @@ impl Default for Draft {
             store: StoreConfig::new(DEFAULT_DATA_DIR),
             net: crate::net::NetConfig::default(),
             cluster: cluster_keys::ClusterDraft::default(),
+            security: security::SecurityDraft::default(),
         }
     }
 }
@@ -346,6 +351,17 @@ impl Draft {
             reason: e.reason,
         })?;
         for entry in entries {
+            let invalid = |reason| ConfigError::InvalidValue {
+                path: path.to_path_buf(),
+                line: entry.line,
+                key: entry.key.clone(),
+                value: entry.value.clone(),
+                reason,
+            };
+            if let Some(applied) = security::apply(&mut self.security, &entry.key, &entry.value) {
+                applied.map_err(invalid)?;
+                continue;
+            }
             let Some(key) = keys::find(&entry.key) else {
                 return Err(ConfigError::UnknownKey {
                     path: path.to_path_buf(),
@@ -354,13 +370,7 @@ impl Draft {
                     key: entry.key,
                 });
             };
-            (key.apply)(self, &entry.value).map_err(|reason| ConfigError::InvalidValue {
-                path: path.to_path_buf(),
-                line: entry.line,
-                key: entry.key.clone(),
-                value: entry.value.clone(),
-                reason,
-            })?;
+            (key.apply)(self, &entry.value).map_err(invalid)?;
         }
         Ok(())
     }
@@ -438,6 +448,18 @@ impl Draft {
                 other => other.to_string(),
             })
         })?;
+        let kafka_listen = listen(
+            self.kafka_host.unwrap_or(self.bind_address),
+            self.kafka_port,
+        );
+        let mut kafka_advertised = self.kafka_advertised;
+        let security = security::finish(
+            self.security,
+            kafka_listen,
+            self.bind_address,
+            &mut kafka_advertised,
+        )
+        .map_err(ConfigError::Inconsistent)?;
         Ok(BrokerConfig {
             broker_name: self.broker_name,
             broker_cluster_name: self.broker_cluster_name,
@@ -451,11 +473,8 @@ impl Draft {
             retention_check_interval: self.retention_check_interval,
             namesrv_listen: listen(self.bind_address, self.namesrv_port),
             broker_listen: listen(self.bind_address, self.listen_port),
-            kafka_listen: listen(
-                self.kafka_host.unwrap_or(self.bind_address),
-                self.kafka_port,
-            ),
-            kafka_advertised: self.kafka_advertised,
+            kafka_listen,
+            kafka_advertised,
             http_listen: listen(self.bind_address, self.http_port),
             compat_metrics: self.compat_metrics,
             log_filter: self
@@ -471,6 +490,7 @@ impl Draft {
             min_insync_replicas: self.cluster.min_insync_replicas,
             default_replication_factor: self.cluster.replication_factor,
             replica_ack_timeout: self.cluster.ack_timeout,
+            security,
         })
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -43,6 +43,8 @@ pub struct HttpState {
     pub store: Option<rokka_store::Store>,
     /// Cluster mode, for `GET /cluster` (404 without it).
     pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
+    /// The listener's TLS step (`rokka.http.tls.*`; plain when not configured).
+    pub tls: crate::net::tls::ListenerTls,
 }
 
 /// Serves `listener` until `shutdown` completes, then stops accepting, gives
@@ -78,6 +80,9 @@ pub async fn run(listener: TcpListener, state: HttpState, shutdown: impl Future<
         let state = state.clone();
         connections.spawn(async move {
             let _permit = permit;
+            let Some(socket) = state.tls.accept(socket, peer, HEAD_TIMEOUT).await else {
+                return;
+            };
             if let Err(e) = serve(socket, &state).await {
                 debug!(%peer, error = %e, "http connection failed");
             }
@@ -92,7 +97,7 @@ pub async fn run(listener: TcpListener, state: HttpState, shutdown: impl Future<
 }
 
 /// Reads one request head, answers it and closes the connection.
-async fn serve(mut socket: TcpStream, state: &HttpState) -> io::Result<()> {
+async fn serve(mut socket: crate::net::tls::MaybeTls, state: &HttpState) -> io::Result<()> {
     let response = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut socket)).await {
         Err(_) => {
             debug!("http request head timed out");
@@ -313,6 +318,7 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
 
     fn state() -> HttpState {
         let registry = Registry::new();
@@ -323,6 +329,7 @@ mod tests {
             metrics,
             store: None,
             cluster: None,
+            tls: crate::net::tls::ListenerTls::plain("http"),
         }
     }
 

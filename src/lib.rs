@@ -17,6 +17,7 @@
 //! remoting/    the RocketMQ front-end: NameServer and broker listeners
 //! kafka/       the Kafka front-end
 //! ha/          CommitLog replication to slaves (master and slave sides)
+//! security/    principals, SCRAM credentials, ACLs shared by both front-ends
 //! ```
 
 pub mod broker;
@@ -28,5 +29,6 @@ pub mod kafka;
 pub mod metrics;
 pub mod net;
 pub mod remoting;
+pub mod security;
 pub mod startup;
 pub mod verify;

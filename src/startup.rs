@@ -24,6 +24,7 @@ use crate::broker::Broker;
 use crate::config::{BrokerConfig, BrokerRole};
 use crate::http::{self, HttpState};
 use crate::metrics::{self, HttpMetrics};
+use crate::net::tls::{ListenerTls, TlsMode};
 
 /// Why the broker could not start, or could not stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,14 @@ pub enum StartupError {
         addr: SocketAddr,
         /// The underlying error.
         source: io::Error,
+    },
+    /// A listener's TLS settings cannot be used (unreadable or bad PEM).
+    #[error("cannot set up TLS for {what}: {reason}")]
+    Tls {
+        /// Which listener.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
     },
     /// SIGINT/SIGTERM handlers cannot be installed.
     #[error("cannot install signal handlers: {0}")]
@@ -126,9 +135,18 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         source,
     })?;
     let http_listener = bind("http", config.http_listen).await?;
+    let http_tls = match &config.security.http_tls {
+        Some(t) => ListenerTls::new("http", TlsMode::Enforcing, Some(t)),
+        None => Ok(ListenerTls::plain("http")),
+    }
+    .map_err(|e| StartupError::Tls {
+        what: "http",
+        reason: e.to_string(),
+    })?;
 
     let registry = Registry::new();
     metrics::register_process_metrics(&registry)?;
+    crate::security::register(&registry)?;
     let http_metrics = HttpMetrics::register(&registry)?;
     let store = open_store(config.store.clone(), registry.clone()).await?;
     // The log cleaner reads compressed Kafka batches with the broker's codecs.
@@ -181,6 +199,7 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         metrics: http_metrics,
         store: Some(store.clone()),
         cluster: cluster.clone(),
+        tls: http_tls,
     };
     http::run(http_listener, state, async {
         let name = signals.recv().await;

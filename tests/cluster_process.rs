@@ -1,4 +1,4 @@
-//! Three real rokka processes in cluster mode (issue 12, ADR 014): election,
+//! Three real rokka processes in cluster mode (issue 12, ADR 015): election,
 //! acks=all through the Kafka protocol, SIGKILL of the master (and of the
 //! node that is both master and Raft leader), the old master rejoining as a
 //! slave after cutting its divergent tail. Every wait is bounded.

@@ -157,7 +157,7 @@ impl ClusterNode {
     /// quorum confirmed its leadership (both checked every heartbeat
     /// interval). `None` before the first contact. A master whose contact is
     /// older than the master timeout must stop acknowledging writes: the
-    /// majority may already have elected another (ADR 014).
+    /// majority may already have elected another (ADR 015).
     pub fn majority_contact_age(&self) -> Option<Duration> {
         self.shared
             .contact

@@ -45,8 +45,10 @@ pub struct Broker {
     pub groups: Arc<groups::GroupRegistry>,
     /// Kafka batches converted for RocketMQ readers, shared by all pulls.
     pub converted: Arc<format::cache::ConvertedBatches>,
-    /// Cluster mode (issue 12, ADR 014), when configured.
+    /// Cluster mode (issue 12, ADR 015), when configured.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Credentials and ACLs (ADR 016).
+    pub security: Arc<crate::security::Security>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -59,6 +61,10 @@ impl Broker {
         shutdown: watch::Receiver<bool>,
     ) -> Broker {
         Broker {
+            security: Arc::new(crate::security::Security::open(
+                &config.security,
+                &store.config().config_dir(),
+            )),
             config,
             store,
             registry,

@@ -1,4 +1,4 @@
-//! Cluster mode (issue 12, ADR 014): wires the control plane (`rokka-cluster`,
+//! Cluster mode (issue 12, ADR 015): wires the control plane (`rokka-cluster`,
 //! ADR 012) and the CommitLog replication service (`ha/`, ADR 013) into the
 //! broker process.
 //!

@@ -1,4 +1,4 @@
-//! Config-file keys of cluster mode (issue 12, ADR 014). Cluster mode is on
+//! Config-file keys of cluster mode (issue 12, ADR 015). Cluster mode is on
 //! when `controller.quorum.voters` is set; without it rokka is one node.
 //!
 //! | key | meaning | default |

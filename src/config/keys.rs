@@ -38,8 +38,8 @@
 //! | `message.max.bytes` | Kafka name of `maxMessageSize` | |
 //! | `queued.max.request.bytes` | Kafka name of `rokka.maxPendingAppendBytes` (-1 = the default) | |
 //! | `log.retention.check.interval.ms` | ms between per-topic Kafka retention passes (`retention.ms`/`retention.bytes` overrides) | 300000 |
-//! | `listeners` | `PLAINTEXT://[host]:port`: Kafka bind address | `PLAINTEXT://:9092` |
-//! | `advertised.listeners` | `PLAINTEXT://host:port` given to Kafka clients | the bind address |
+//! | `listeners` | `NAME://[host]:port,...`: Kafka listeners; the first is the primary (security keys: `config/security.rs`) | `PLAINTEXT://:9092` |
+//! | `advertised.listeners` | `NAME://host:port,...` given to Kafka clients of each listener | the bind address |
 //! | `rokka.dataDir` | data directory (same as `storePathRootDir`) | `./data` |
 //! | `rokka.bindAddress` | IP every listener binds to | `0.0.0.0` |
 //! | `rokka.httpPort`, `rokka.kafkaPort`, `rokka.namesrvPort` | listener ports | 8080, 9092, 9876 |
@@ -62,14 +62,14 @@
 //! Cluster keys (`node.id`, `controller.quorum.voters`, `haListenPort`,
 //! `min.insync.replicas`, ...) are listed in `cluster_keys.rs`.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use rokka_store::FlushDiskType;
 
-use super::{AdvertisedListener, BrokerRole, Draft};
+use super::{BrokerRole, Draft};
 
 /// One config-file key.
 pub(super) struct Key {
@@ -277,7 +277,7 @@ static KEYS: &[Key] = &[
     Key {
         name: "listeners",
         apply: |d, v| {
-            let (host, port) = kafka_listener(v)?;
+            let (host, port) = super::security::listeners(&mut d.security, v)?;
             d.kafka_host = host;
             d.kafka_port = port;
             Ok(())
@@ -285,7 +285,11 @@ static KEYS: &[Key] = &[
     },
     Key {
         name: "advertised.listeners",
-        apply: |d, v| set(&mut d.kafka_advertised, advertised_listener(v).map(Some)),
+        apply: |d, v| {
+            let primary = super::security::advertised(&mut d.security, v)?;
+            d.kafka_advertised = Some(primary);
+            Ok(())
+        },
     },
     // rokka's own
     Key {
@@ -553,55 +557,6 @@ fn namesrv_list(v: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// Splits `PLAINTEXT://host:port` into host (possibly empty or `[v6]`) and port.
-fn plaintext_url(v: &str) -> Result<(&str, u16), String> {
-    let mut items = v.split(',').map(str::trim).filter(|s| !s.is_empty());
-    let (Some(first), None) = (items.next(), items.next()) else {
-        return Err("expected exactly one listener, PLAINTEXT://host:port".to_string());
-    };
-    let Some((scheme, rest)) = first.split_once("://") else {
-        return Err("expected PLAINTEXT://host:port".to_string());
-    };
-    if scheme != "PLAINTEXT" {
-        return Err(format!(
-            "listener `{scheme}` is not supported; only PLAINTEXT is"
-        ));
-    }
-    let Some((host, p)) = rest.rsplit_once(':') else {
-        return Err("expected PLAINTEXT://host:port".to_string());
-    };
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    Ok((host, port(p)?))
-}
-
-/// Kafka `listeners`: the bind address. An empty host keeps the bind address.
-fn kafka_listener(v: &str) -> Result<(Option<IpAddr>, u16), String> {
-    let (host, port) = plaintext_url(v)?;
-    let host = match host {
-        "" => None,
-        "localhost" => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        h => Some(
-            ip(h).map_err(|_| format!("host `{h}` must be an IP address, `localhost` or empty"))?,
-        ),
-    };
-    Ok((host, port))
-}
-
-/// Kafka `advertised.listeners`: any host name clients can resolve.
-fn advertised_listener(v: &str) -> Result<AdvertisedListener, String> {
-    let (host, port) = plaintext_url(v)?;
-    if host.is_empty() {
-        return Err("the advertised host must not be empty".to_string());
-    }
-    Ok(AdvertisedListener {
-        host: host.to_string(),
-        port,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,35 +602,6 @@ mod tests {
         assert_eq!(boolean("TRUE"), Ok(true));
         assert_eq!(boolean("false"), Ok(false));
         assert!(boolean("yes").is_err());
-    }
-
-    #[test]
-    fn kafka_listeners() {
-        let lo = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(kafka_listener("PLAINTEXT://:9093"), Ok((None, 9093)));
-        assert_eq!(kafka_listener("PLAINTEXT://127.0.0.1:9093"), Ok((lo, 9093)));
-        assert_eq!(kafka_listener("PLAINTEXT://localhost:9093"), Ok((lo, 9093)));
-        assert_eq!(
-            kafka_listener("PLAINTEXT://[::1]:9093"),
-            Ok((Some("::1".parse().unwrap()), 9093))
-        );
-        assert!(kafka_listener("SSL://:9093").unwrap_err().contains("SSL"));
-        assert!(kafka_listener("PLAINTEXT://:9093,PLAINTEXT://:9094").is_err());
-        assert!(kafka_listener("PLAINTEXT://kafka.example:9093").is_err());
-        assert!(kafka_listener("127.0.0.1:9093").is_err());
-        assert!(kafka_listener("PLAINTEXT://:port").is_err());
-    }
-
-    #[test]
-    fn advertised_listeners() {
-        assert_eq!(
-            advertised_listener("PLAINTEXT://kafka.example:9092"),
-            Ok(AdvertisedListener {
-                host: "kafka.example".to_string(),
-                port: 9092
-            })
-        );
-        assert!(advertised_listener("PLAINTEXT://:9092").is_err());
     }
 
     #[test]

@@ -61,7 +61,7 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
                     continue;
                 }
             };
-            // Cluster mode: only the master serves Fetch (ADR 014); clients
+            // Cluster mode: only the master serves Fetch (ADR 015); clients
             // refresh Metadata and follow the leader.
             if !leads {
                 out.error_code = error_code::NOT_LEADER_OR_FOLLOWER;

@@ -12,7 +12,7 @@ use super::metadata::advertised;
 use super::KafkaContext;
 
 /// The coordinator of every group: this node, or in cluster mode the
-/// group's master (its offsets and groups live there; ADR 014).
+/// group's master (its offsets and groups live there; ADR 015).
 fn coordinator(ctx: &KafkaContext, req: &Request<'_>) -> (i32, String, i32, bool) {
     if let Some(c) = &ctx.broker.cluster {
         let view = c.view();

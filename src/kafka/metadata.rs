@@ -2,7 +2,7 @@
 //! the advertised address of the listener the client used (in cluster mode:
 //! every node of the group, the master as every partition's leader, the
 //! group's members as replicas, its in-sync set as ISR, the master epoch as
-//! leader epoch and the Raft leader as controller; ADR 014); topics
+//! leader epoch and the Raft leader as controller; ADR 015); topics
 //! auto-created when the request allows it and `auto.create.topics.enable`
 //! is on (kafka-subset.md §0.5).
 
@@ -22,9 +22,16 @@ use super::conn::ConnInfo;
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
 
+/// TOPIC_AUTHORIZATION_FAILED.
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+
 /// Host and port clients should use to reach this broker on `conn`.
 pub fn advertised(ctx: &KafkaContext, conn: &ConnInfo) -> (String, i32) {
-    match &ctx.broker.config.kafka_advertised {
+    // The primary listener keeps `advertised.listeners`' first entry as before.
+    let primary = (conn.listener.label == "kafka")
+        .then_some(ctx.broker.config.kafka_advertised.as_ref())
+        .flatten();
+    match conn.listener.config.advertised.as_ref().or(primary) {
         Some(a) => (a.host.clone(), i32::from(a.port)),
         None => (conn.local.ip().to_string(), i32::from(conn.local.port())),
     }
@@ -178,6 +185,8 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             all.sort_by(|a, b| a.topic_name.cmp(&b.topic_name));
             all.iter()
                 .filter(|t| valid_topic_name(&t.topic_name))
+                // Topics the principal may not describe are left out (ADR 016).
+                .filter(|t| super::acls::may_describe_topic(ctx, req, &t.topic_name))
                 .map(|t| topic_entry(&lead, &t.topic_name, partition_count(t)))
                 .collect()
         }
@@ -200,6 +209,15 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 };
                 if !valid_topic_name(name) {
                     return error_entry(Some(name), error_code::INVALID_TOPIC_EXCEPTION);
+                }
+                if !super::acls::allowed(
+                    ctx,
+                    req,
+                    crate::security::acl::op::DESCRIBE,
+                    crate::security::acl::resource::TOPIC,
+                    name,
+                ) {
+                    return error_entry(Some(name), TOPIC_AUTHORIZATION_FAILED);
                 }
                 // Names starting with `__` are Kafka's reserved prefix:
                 // never auto-created as ordinary topics.

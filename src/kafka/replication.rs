@@ -1,4 +1,4 @@
-//! Produce in cluster mode (ADR 014): which node takes writes, and acks=all.
+//! Produce in cluster mode (ADR 015): which node takes writes, and acks=all.
 //!
 //! A slave, or a master cut off from the Raft majority, answers
 //! NOT_LEADER_OR_FOLLOWER (6) so the client refreshes Metadata and goes to

@@ -25,6 +25,16 @@ pub(crate) enum Role {
     Broker,
 }
 
+impl Role {
+    /// The listener label of metrics and log lines.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Role::NameServer => "namesrv",
+            Role::Broker => "remoting",
+        }
+    }
+}
+
 /// Metrics of the RocketMQ front-end.
 #[derive(Debug, Clone)]
 pub(crate) struct RemotingMetrics {

@@ -44,6 +44,9 @@ pub mod offsets_topic;
 pub mod produce;
 pub mod records;
 pub mod request;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
+pub mod scram_credentials;
 pub mod wire;
 
 pub use header::{RequestHeader, ResponseHeader};
@@ -116,6 +119,14 @@ impl ApiKey {
     pub const OFFSET_DELETE: ApiKey = ApiKey(47);
     /// DescribeProducers.
     pub const DESCRIBE_PRODUCERS: ApiKey = ApiKey(61);
+    /// SaslHandshake.
+    pub const SASL_HANDSHAKE: ApiKey = ApiKey(17);
+    /// SaslAuthenticate.
+    pub const SASL_AUTHENTICATE: ApiKey = ApiKey(36);
+    /// DescribeUserScramCredentials.
+    pub const DESCRIBE_USER_SCRAM_CREDENTIALS: ApiKey = ApiKey(50);
+    /// AlterUserScramCredentials.
+    pub const ALTER_USER_SCRAM_CREDENTIALS: ApiKey = ApiKey(51);
 }
 
 /// Per topic, (partition, error code): what several admin responses decode to.
@@ -195,6 +206,10 @@ pub const SUPPORTED: &[ApiSupport] = &[
     api(ApiKey::LIST_PARTITION_REASSIGNMENTS, 0, 0, 0),
     api(ApiKey::OFFSET_DELETE, 0, 0, 1),
     api(ApiKey::DESCRIBE_PRODUCERS, 0, 0, 0),
+    api(ApiKey::SASL_HANDSHAKE, 0, 1, 2),
+    api(ApiKey::SASL_AUTHENTICATE, 0, 2, 2),
+    api(ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, 0),
+    api(ApiKey::ALTER_USER_SCRAM_CREDENTIALS, 0, 0, 0),
 ];
 
 const fn api(key: ApiKey, min: i16, max: i16, flex: i16) -> ApiSupport {

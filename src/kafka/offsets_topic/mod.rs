@@ -299,7 +299,7 @@ pub async fn start(broker: &Broker) -> Result<(OffsetsLog, JoinHandle<()>), Stor
 }
 
 /// Cluster mode: the offsets topic replicated with the CommitLog is the
-/// offset table's source on a new master (ADR 014). Each promotion restores
+/// offset table's source on a new master (ADR 015). Each promotion restores
 /// the table from it, so consumer groups resume from their commits on the
 /// master that saw them.
 async fn reconcile_on_promotion(
