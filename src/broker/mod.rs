@@ -45,6 +45,8 @@ pub struct Broker {
     pub groups: Arc<groups::GroupRegistry>,
     /// Kafka batches converted for RocketMQ readers, shared by all pulls.
     pub converted: Arc<format::cache::ConvertedBatches>,
+    /// Cluster mode (issue 12, ADR 014), when configured.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -62,8 +64,15 @@ impl Broker {
             registry,
             groups: Arc::default(),
             converted: Arc::default(),
+            cluster: None,
             shutdown,
         }
+    }
+
+    /// The same core in cluster mode.
+    pub fn with_cluster(mut self, cluster: Arc<crate::cluster::Cluster>) -> Broker {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Resolves when the broker is shutting down (listeners stop accepting).
