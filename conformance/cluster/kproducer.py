@@ -3,7 +3,9 @@ bootstrap = every node, sending unique payloads round-robin over the
 partitions of TOPIC at about RATE records/s until a stop file appears,
 then flushing. Every delivery report goes to ACKS (`partition offset
 payload`) or, on error, to FAILS. A fatal error (the idempotent producer
-giving up, e.g. on a sequence gap after a failover) ends it with exit 1."""
+giving up, e.g. on a sequence gap after a failover) is printed as a
+`FATAL` line; the producer is then replaced by a new one, as an application
+would, and the exit code is 1 at the end."""
 import os
 import sys
 import time
@@ -31,7 +33,7 @@ def on_delivery(err, msg):
         fails.write(f"{payload} {err}\n")
 
 
-p = Producer({
+CONF = {
     "bootstrap.servers": bootstrap,
     "acks": "all",
     "enable.idempotence": True,
@@ -43,15 +45,35 @@ p = Producer({
     "retry.backoff.ms": 50,
     "retry.backoff.max.ms": 500,
     "error_cb": on_error,
-})
+}
 
+
+def new_producer():
+    fatal.clear()
+    return Producer(CONF)
+
+
+p = new_producer()
+fatals = []
 seq = 0
 start = time.time()
 deadline = start + 900
-while not os.path.exists(stop_file) and time.time() < deadline and not fatal:
+while not os.path.exists(stop_file) and time.time() < deadline:
+    if fatal:
+        print(f"FATAL at seq {seq}: {fatal[0]}", flush=True)
+        fatals.append(fatal[0])
+        try:
+            p.purge()
+            p.flush(10)
+        except KafkaException:
+            pass
+        p = new_producer()
     ahead = seq / rate - (time.time() - start)
     if ahead > 0:
-        p.poll(min(ahead, 0.05))
+        try:
+            p.poll(min(ahead, 0.05))
+        except KafkaException as e:
+            fatal.append(str(e))
         continue
     payload = f"k-{seq:09d}-" + "x" * (seq % 64)
     try:
@@ -62,11 +84,14 @@ while not os.path.exists(stop_file) and time.time() < deadline and not fatal:
         p.poll(0.05)
     except KafkaException as e:
         fatal.append(str(e))
-        break
-    p.poll(0)
+        continue
+    try:
+        p.poll(0)
+    except KafkaException as e:
+        fatal.append(str(e))
 
 left = p.flush(150)
 acks.close()
 fails.close()
-print(f"kafka producer: produced={seq} unflushed={left} fatal={fatal}")
-sys.exit(1 if fatal or left else 0)
+print(f"kafka producer: produced={seq} unflushed={left} fatal_errors={len(fatals)}")
+sys.exit(1 if fatals or fatal or left else 0)

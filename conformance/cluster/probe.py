@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 
 bootstrap, topic, stop_file, out_path = sys.argv[1:5]
 out = open(out_path, "w", buffering=1)
@@ -25,7 +25,7 @@ def on_delivery(err, msg):
     result["msg"] = msg
 
 
-p = Producer({
+CONF = {
     "bootstrap.servers": bootstrap,
     "acks": "all",
     "enable.idempotence": True,
@@ -37,21 +37,34 @@ p = Producer({
     "retry.backoff.max.ms": 200,
     "topic.metadata.refresh.interval.ms": 1000,
     "error_cb": on_error,
-})
+}
+p = Producer(CONF)
+fatals = 0
 
 seq = 0
+payload = "-"
 deadline = time.time() + 900
-while not os.path.exists(stop_file) and time.time() < deadline and not fatal:
+while not os.path.exists(stop_file) and time.time() < deadline:
+    if fatal:
+        # As an application would: report, drop the producer, make a new one.
+        print(f"FATAL at {payload}: {fatal[0]}", flush=True)
+        fatals += 1
+        fatal.clear()
+        p = Producer(CONF)
     payload = f"probe-{seq:08d}"
     seq += 1
     result.clear()
     sent = time.time()
-    p.produce(topic, value=payload.encode(), partition=0, on_delivery=on_delivery)
-    p.flush(70)
+    try:
+        p.produce(topic, value=payload.encode(), partition=0, on_delivery=on_delivery)
+        p.flush(70)
+    except KafkaException as e:
+        fatal.append(str(e))
+        continue
     err, msg = result.get("err"), result.get("msg")
     if msg is not None and err is None:
         out.write(f"{sent:.3f} {time.time():.3f} {msg.partition()} {msg.offset()} {payload}\n")
     time.sleep(0.01)
 out.close()
-print(f"probe sent={seq} fatal={fatal}")
-sys.exit(1 if fatal else 0)
+print(f"probe sent={seq} fatal_errors={fatals}")
+sys.exit(1 if fatals else 0)

@@ -35,6 +35,14 @@ START=$(date +%s)
 
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 log() { printf '[cluster] %s\n' "$*"; }
+# Failures that leave the run able to go on are collected and reported at
+# the end, after every check ran.
+PROBLEMS=()
+problem() {
+    log "PROBLEM: $*"
+    PROBLEMS+=("$*")
+}
+count() { if [ -f "$1" ]; then grep -c "${2:-}" "$1" || true; else echo 0; fi; }
 fail() {
     log "FAIL: $*"
     exit 1
@@ -107,30 +115,40 @@ start_client "$PY" "$HERE/probe.py" "$BOOT" "$PT" "$STOP" "$WORK/probe" >"$WORK/
 PROBE=$!
 start_client "$RMQ" "$NS" cluster-load "$RT" "$STOP" 900 rk 2 5 >"$WORK/rmq-load" 2>&1
 RLOAD=$!
-start_client "$PY" "$HERE/kconsumer.py" "$BOOT" "$KT" cluster-kg "$WORK/kc1" --stop "$STOP" \
-    >"$WORK/kc1.out" 2>&1
-KCONS=$!
-start_client "$RMQ" "$NS" cluster-consume "$RT" cluster_rg "$STOP" 900 0 >"$WORK/rc1" 2>&1
-RCONS=$!
+WATCH="$KPROD $PROBE $RLOAD"
 
 alive() {
     local p
-    for p in $KPROD $PROBE $RLOAD $KCONS $RCONS; do
+    for p in $WATCH; do
         kill -0 "$p" 2>/dev/null || return 1
     done
 }
 
 for _ in $(seq 1 600); do
-    [ "$(wc -l <"$WORK/probe")" -ge 20 ] && [ "$(grep -c '^ACK' "$WORK/rmq-load")" -ge 20 ] &&
-        [ "$(wc -l <"$WORK/kafka-acks")" -ge 200 ] && break
+    [ "$(count "$WORK/probe")" -ge 20 ] && [ "$(count "$WORK/rmq-load" '^ACK')" -ge 20 ] &&
+        [ "$(count "$WORK/kafka-acks")" -ge 200 ] && break
     alive || break
     sleep 0.1
 done
-[ "$(wc -l <"$WORK/probe")" -ge 20 ] && [ "$(grep -c '^ACK' "$WORK/rmq-load")" -ge 20 ] || {
+[ "$(count "$WORK/probe")" -ge 20 ] && [ "$(count "$WORK/rmq-load" '^ACK')" -ge 20 ] || {
     tail -n 5 "$WORK/probe.out" "$WORK/rmq-load" "$WORK/kafka-producer.out" || true
     fail "the producers did not get 20 acknowledgements each within 60 s"
 }
 log "load running: $(wc -l <"$WORK/kafka-acks") kafka acks, $(grep -c '^ACK' "$WORK/rmq-load") rocketmq acks"
+# The groups start once the topics exist (a RocketMQ push consumer only
+# rebalances onto a new topic's queues every 20 s).
+start_client "$PY" "$HERE/kconsumer.py" "$BOOT" "$KT" cluster-kg "$WORK/kc1" --stop "$STOP" \
+    >"$WORK/kc1.out" 2>&1
+KCONS=$!
+start_client "$RMQ" "$NS" cluster-consume "$RT" cluster_rg "$STOP" 900 0 >"$WORK/rc1" 2>&1
+RCONS=$!
+WATCH="$WATCH $KCONS $RCONS"
+for _ in $(seq 1 600); do
+    [ -s "$WORK/kc1" ] && grep -q '^GOT' "$WORK/rc1" && break
+    alive || break
+    sleep 0.1
+done
+[ -s "$WORK/kc1" ] && grep -q '^GOT' "$WORK/rc1" || fail "the consumer groups got nothing within 60 s"
 
 # --- kills --------------------------------------------------------------------
 : >"$WORK/kills"
@@ -139,7 +157,7 @@ leader_kill_done=0
 forced=0
 while [ "$master_kills" -lt "$KILLS" ]; do
     sleep "$((1 + RANDOM % 3)).$((RANDOM % 10))"
-    alive || fail "a client exited during the kills (see $WORK)"
+    alive || fail "a client exited during the kills (see $WORK/*.out)"
     cl_wait_stable 60 3 || {
         show_logs
         fail "cluster not settled with 3 in sync before kill $((master_kills + 1))"
@@ -194,39 +212,48 @@ done
 
 sleep 3
 touch "$STOP"
-for p in $KPROD $PROBE $RLOAD $KCONS $RCONS; do
-    wait "$p" || {
-        tail -n 5 "$WORK"/*.out "$WORK/rmq-load" 2>/dev/null || true
-        fail "client $p exited with an error"
-    }
+for p in $WATCH; do
+    wait "$p" || problem "client $p exited with an error"
 done
 CLIENTS=()
-tail -n 1 "$WORK/kafka-producer.out" "$WORK/probe.out" "$WORK/kc1.out"
+for f in kafka-producer.out probe.out kc1.out; do
+    { grep -h "^FATAL" "$WORK/$f" || true; } | cut -c1-400 | sed "s/^/    $f: /" | head -n 3
+    tail -n 1 "$WORK/$f"
+done
+[ "$(count "$WORK/kafka-producer.out" '^FATAL')$(count "$WORK/probe.out" '^FATAL')" = 00 ] ||
+    problem "idempotent producers hit fatal errors (replaced by new producers; lines above)"
 grep -h "DONE" "$WORK/rmq-load" "$WORK/rc1" || true
 [ -s "$WORK/kafka-fails" ] && {
-    head -n 5 "$WORK/kafka-fails"
-    fail "$(wc -l <"$WORK/kafka-fails") Kafka deliveries failed"
+    head -n 3 "$WORK/kafka-fails"
+    problem "$(wc -l <"$WORK/kafka-fails") Kafka deliveries failed (not acknowledged)"
 }
+{ grep -h "offset reset" "$WORK/kc1.out" || true; } | cut -c1-300 | sed 's/^/    /' | head -n 3
+[ "$(count "$WORK/kc1.out" 'offset reset')" = 0 ] ||
+    problem "the Kafka consumer's fetch position was out of range on a new master (auto.offset.reset applied)"
 
 # --- after the kills: resume, read everything, compare --------------------------
 log "phase 2: both groups restarted; both topics read by both ecosystems"
 "$PY" "$HERE/kconsumer.py" "$BOOT" "$KT" cluster-kg "$WORK/kc2" --idle 8 --max 90 >"$WORK/kc2.out" 2>&1 ||
-    fail "kafka consumer phase 2: $(cat "$WORK/kc2.out")"
+    problem "kafka consumer phase 2: $(tail -n 2 "$WORK/kc2.out")"
 "$RMQ" "$NS" cluster-consume "$RT" cluster_rg "$WORK/no-stop" 90 8 >"$WORK/rc2" 2>&1 ||
-    fail "rocketmq consumer phase 2: $(tail -n 3 "$WORK/rc2")"
-"$RMQ" "$NS" cluster-dump "$KT" cluster_dump_k "$(wc -l <"$WORK/kafka-acks")" 120 >"$WORK/dump-k" 2>&1 ||
-    fail "rocketmq read of $KT: $(tail -n 3 "$WORK/dump-k")"
-"$RMQ" "$NS" cluster-dump "$RT" cluster_dump_r "$(grep -c '^ACK' "$WORK/rmq-load")" 120 >"$WORK/dump-r" 2>&1 ||
-    fail "rocketmq read of $RT: $(tail -n 3 "$WORK/dump-r")"
-"$PY" "$ROOT/conformance/crash/check.py" "$BOOT" "$KT" 4 "$WORK/kafka-acks" || fail "kafka data topic check"
+    problem "rocketmq consumer phase 2: $(tail -n 2 "$WORK/rc2")"
+"$RMQ" "$NS" cluster-dump "$KT" cluster_dump_k "$(count "$WORK/kafka-acks")" 120 >"$WORK/dump-k" 2>&1 ||
+    problem "rocketmq read of $KT: $(tail -n 1 "$WORK/dump-k")"
+"$RMQ" "$NS" cluster-dump "$RT" cluster_dump_r "$(count "$WORK/rmq-load" '^ACK')" 120 >"$WORK/dump-r" 2>&1 ||
+    problem "rocketmq read of $RT: $(tail -n 1 "$WORK/dump-r")"
+"$PY" "$ROOT/conformance/crash/check.py" "$BOOT" "$KT" 4 "$WORK/kafka-acks" || problem "kafka data topic check"
 "$PY" "$HERE/analyze.py" --bootstrap "$BOOT" --kills "$WORK/kills" \
     --probe-topic "$PT" --probe "$WORK/probe" --rmq-topic "$RT" --rmq-load "$WORK/rmq-load" \
     --kafka-acks "$WORK/kafka-acks" --kafka-consumer "$WORK/kc1" "$WORK/kc2" \
     --rmq-consumer "$WORK/rc1" "$WORK/rc2" \
     --rmq-dump-kafka-topic "$WORK/dump-k" --rmq-dump-rmq-topic "$WORK/dump-r" ||
-    fail "see the lines above"
+    problem "analysis (lines above)"
 cl_stop_all
-log "kill phase ok in $(($(date +%s) - START)) s"
+log "kill phase done in $(($(date +%s) - START)) s"
 
-bash "$HERE/partition.sh"
+PY="$PY" bash "$HERE/partition.sh" || problem "partition test (lines above)"
+if [ ${#PROBLEMS[@]} -gt 0 ]; then
+    for p in "${PROBLEMS[@]}"; do log "FAILED: $p"; done
+    fail "${#PROBLEMS[@]} problems in $(($(date +%s) - START)) s"
+fi
 log "ok in $(($(date +%s) - START)) s"
