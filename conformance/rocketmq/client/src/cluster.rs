@@ -17,8 +17,9 @@
 //!   secs > 0) nothing arrived for idle secs. Shuts down cleanly, which
 //!   persists the offsets.
 //! - `cluster-dump <topic> <group> <n> <max secs>`: a new group from the first
-//!   offset until at least n distinct bodies arrived and nothing more for 3 s,
-//!   or max secs passed; same `GOT` lines, then `DUMP DONE distinct=<n>`.
+//!   offset until at least n deliveries arrived (n = the records stored) and
+//!   nothing more for 3 s, or max secs passed; same `GOT` lines, then
+//!   `DUMP DONE deliveries=<n> distinct=<n>`.
 //!
 //! Clients poll the NameServers every 10 s (the client's minimum), so a
 //! producer finds the new master at the next route refresh at the latest.
@@ -180,6 +181,7 @@ async fn send_until_ok(p: &DefaultMQProducer, topic: &str, key: &str) -> bool {
 struct Printer {
     bodies: Arc<Mutex<BTreeSet<String>>>,
     last_ms: Arc<AtomicU64>,
+    deliveries: Arc<AtomicU64>,
 }
 
 impl MessageListenerConcurrently for Printer {
@@ -195,6 +197,8 @@ impl MessageListenerConcurrently for Printer {
             println!("GOT {t} {} {} {body}", m.queue_id(), m.queue_offset());
             bodies.insert(body);
         }
+        self.deliveries
+            .fetch_add(msgs.len() as u64, Ordering::Relaxed);
         self.last_ms.store(t, Ordering::Relaxed);
         Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
     }
@@ -236,6 +240,7 @@ async fn consume(
     let printer = Printer {
         bodies: bodies.clone(),
         last_ms: last_ms.clone(),
+        deliveries: Arc::new(AtomicU64::new(0)),
     };
     let mut consumer = start_consumer(rt, ns, topic, group, printer).await?;
     let deadline = Instant::now() + Duration::from_secs(max_secs);
@@ -261,24 +266,29 @@ async fn dump(
 ) -> Result<(), String> {
     let bodies = Arc::new(Mutex::new(BTreeSet::new()));
     let last_ms = Arc::new(AtomicU64::new(now_ms()));
+    let deliveries = Arc::new(AtomicU64::new(0));
     let printer = Printer {
         bodies: bodies.clone(),
         last_ms: last_ms.clone(),
+        deliveries: deliveries.clone(),
     };
     let mut consumer = start_consumer(rt, ns, topic, group, printer).await?;
     let deadline = Instant::now() + Duration::from_secs(max_secs);
     while Instant::now() < deadline {
         let idle = now_ms().saturating_sub(last_ms.load(Ordering::Relaxed));
-        if bodies.lock().unwrap().len() as u64 >= n && idle > 3000 {
+        if deliveries.load(Ordering::Relaxed) >= n && idle > 3000 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(20), consumer.shutdown()).await;
-    let got = bodies.lock().unwrap().len();
-    println!("DUMP DONE distinct={got}");
-    if (got as u64) < n {
-        return Err(format!("{got} of {n} distinct bodies within {max_secs} s"));
+    let got = deliveries.load(Ordering::Relaxed);
+    println!(
+        "DUMP DONE deliveries={got} distinct={}",
+        bodies.lock().unwrap().len()
+    );
+    if got < n {
+        return Err(format!("{got} of {n} deliveries within {max_secs} s"));
     }
     Ok(())
 }
