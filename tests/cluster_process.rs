@@ -134,9 +134,10 @@ impl Cluster {
             let agreed = views.iter().all(|v| g(v)["master"].as_u64() == master);
             if let Some(m) = master.filter(|_| agreed) {
                 let mi = (m - 1) as usize;
-                let roles_ok = running.iter().zip(&views).all(|(i, v)| {
-                    v["role"] == if *i == mi { "master" } else { "slave" }
-                });
+                let roles_ok = running
+                    .iter()
+                    .zip(&views)
+                    .all(|(i, v)| v["role"] == if *i == mi { "master" } else { "slave" });
                 let isr_ok = g(&views[0])["isr"].as_array().map_or(0, Vec::len) >= isr;
                 if Some(mi) != not && self.procs[mi].is_some() && roles_ok && isr_ok {
                     return (mi, g(&views[0])["epoch"].as_u64().unwrap());
@@ -150,8 +151,26 @@ impl Cluster {
         }
     }
 
+    /// Waits until node `i` knows the topic (configs replicate through Raft).
+    fn await_topic(&self, i: usize) -> MetadataResponse {
+        let deadline = Instant::now() + ELECTION;
+        loop {
+            let md = metadata(&mut self.kafka(i));
+            if md.topics.first().is_some_and(|t| t.error_code == 0) {
+                return md;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "topic config never reached node {i}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     fn raft_leader(&self, i: usize) -> Option<usize> {
-        self.status(i)["raft_leader"].as_u64().map(|l| (l - 1) as usize)
+        self.status(i)["raft_leader"]
+            .as_u64()
+            .map(|l| (l - 1) as usize)
     }
 
     fn kafka(&self, i: usize) -> Conn {
@@ -195,7 +214,10 @@ fn produce_acked(c: &mut Conn, from: usize, count: usize) -> Vec<String> {
             acked.push(format!("v{n}"));
         }
         n += 1;
-        assert!(Instant::now() < deadline, "acks=all produce kept failing ({err})");
+        assert!(
+            Instant::now() < deadline,
+            "acks=all produce kept failing ({err})"
+        );
     }
     acked
 }
@@ -222,7 +244,10 @@ fn stored_values(c: &mut Conn) -> Vec<String> {
 
 fn assert_all_present(acked: &[String], stored: &[String]) {
     for v in acked {
-        assert!(stored.contains(v), "acknowledged {v} missing after failover");
+        assert!(
+            stored.contains(v),
+            "acknowledged {v} missing after failover"
+        );
     }
 }
 
@@ -236,15 +261,7 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     let md = metadata(&mut mc);
     let mut acked = produce_acked(&mut mc, 0, 20);
     let slave = (m + 1) % 3;
-    let deadline = Instant::now() + ELECTION;
-    let smd = loop {
-        let smd = metadata(&mut cl.kafka(slave));
-        if smd.topics.first().is_some_and(|t| t.error_code == 0) {
-            break smd;
-        }
-        assert!(Instant::now() < deadline, "topic config never reached the slave");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let smd = cl.await_topic(slave);
     for r in [&md, &smd] {
         assert_eq!(r.brokers.len(), 3, "{r:?}");
         let p = &r.topics[0].partitions[0];
@@ -271,7 +288,8 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     cl.start(m);
     let (m3, _) = cl.await_master(None, 3);
     assert_eq!(m3, m2);
-    cl.proc(m).logged(&["cluster: node", "is slave of broker-a"]);
+    cl.proc(m)
+        .logged(&["cluster: node", "is slave of broker-a"]);
 
     // 3. Kill the node that is both master and Raft leader. Until they are
     // the same node, kill the Raft leader (not the master) and bring it back:
@@ -319,9 +337,12 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
     let mut mc = cl.kafka(m);
     metadata(&mut mc);
     let mut acked = produce_acked(&mut mc, 0, 10);
+    let slaves: Vec<usize> = (0..3).filter(|i| *i != m).collect();
+    for s in &slaves {
+        cl.await_topic(*s);
+    }
     // Both slaves die; the master takes acks=1 writes alone until it notices
     // it lost the majority (then it refuses): its divergent tail.
-    let slaves: Vec<usize> = (0..3).filter(|i| *i != m).collect();
     for s in &slaves {
         cl.kill(*s);
     }
@@ -335,7 +356,10 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
     // It fences itself: NOT_LEADER_OR_FOLLOWER within the master timeout.
     let deadline = Instant::now() + ELECTION;
     while produce(&mut mc, TOPIC, 0, batch(599), 1).0 != 6 {
-        assert!(Instant::now() < deadline, "the isolated master kept taking writes");
+        assert!(
+            Instant::now() < deadline,
+            "the isolated master kept taking writes"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     cl.kill(m);

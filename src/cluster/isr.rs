@@ -146,7 +146,7 @@ mod tests {
         let now = t0 + Duration::from_secs(12);
         assert_eq!(t.in_sync(1, &members, now, lag), BTreeSet::from([1, 2]));
         // It catches up with the previous sample's end: back in.
-        t.observe(now + Duration::from_secs(1), 1400, &[(2, 1300), (3, 1300)]);
+        t.observe(now + Duration::from_secs(1), 1500, &[(2, 1400), (3, 1400)]);
         assert_eq!(
             t.in_sync(1, &members, now + Duration::from_secs(1), lag),
             members

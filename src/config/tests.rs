@@ -209,7 +209,7 @@ fn percent_out_of_range() {
 #[test]
 fn bad_enum_and_bool_values() {
     assert!(error_text("flushDiskType=LAZY").contains("ASYNC_FLUSH or SYNC_FLUSH"));
-    assert!(error_text("brokerRole=SLAVE").contains("not supported"));
+    assert!(error_text("brokerRole=SLAVE").contains("not a configured role"));
     assert!(error_text("autoCreateTopicEnable=yes").contains("true or false"));
     assert!(error_text("deleteWhen=25").contains("deleteWhen"));
     assert!(error_text("mapedFileSizeCommitLog=1024").contains("64 KiB"));

@@ -16,7 +16,10 @@ use super::KafkaContext;
 fn coordinator(ctx: &KafkaContext, req: &Request<'_>) -> (i32, String, i32, bool) {
     if let Some(c) = &ctx.broker.cluster {
         let view = c.view();
-        return match c.master(&view).and_then(|(n, _)| super::metadata::endpoint(&n)) {
+        return match c
+            .master(&view)
+            .and_then(|(n, _)| super::metadata::endpoint(&n))
+        {
             Some(b) => (b.node_id, b.host, b.port, true),
             None => (-1, String::new(), -1, false),
         };

@@ -141,7 +141,10 @@ pub fn endpoint(n: &rokka_cluster::NodeInfo) -> Option<MetadataBroker> {
     let (host, port) = n.addrs.kafka.rsplit_once(':')?;
     Some(MetadataBroker {
         node_id: i32::try_from(n.id).ok()?,
-        host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
         port: port.parse().ok()?,
     })
 }

@@ -100,9 +100,10 @@ impl KafkaContext {
     /// True unless cluster mode says another node is master: this node
     /// answers Fetch (and, if also unfenced, Produce) for every partition.
     pub fn leads(&self) -> bool {
-        self.broker.cluster.as_ref().is_none_or(|c| {
-            matches!(c.local(), crate::cluster::Local::Master { .. })
-        })
+        self.broker
+            .cluster
+            .as_ref()
+            .is_none_or(|c| matches!(c.local(), crate::cluster::Local::Master { .. }))
     }
 
     /// The stable cluster id reported in Metadata.

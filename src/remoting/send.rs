@@ -219,7 +219,9 @@ async fn replicated(ctx: &Ctx, r: &AppendResult) -> ResponseCode {
     if !c.enough_in_sync() {
         return ResponseCode::SLAVE_NOT_AVAILABLE;
     }
-    if c.wait_replicated(r.phy_offset + u64::from(r.bytes), None).await {
+    if c.wait_replicated(r.phy_offset + u64::from(r.bytes), None)
+        .await
+    {
         ResponseCode::SUCCESS
     } else {
         ResponseCode::FLUSH_SLAVE_TIMEOUT
