@@ -54,7 +54,7 @@ for i in "${CL_NODES[@]}"; do [ "$i" = "$M" ] || { S=$i; break; }; done
 cl_stop "$S"
 appended() {
     curl -s "http://${HOST[$M]}:${HPORT[$M]}/metrics" |
-        sed -n 's/^rokka_store_appended_bytes_total \([0-9.e+]*\)$/\1/p'
+        awk '/^rokka_store_appended_bytes_total{kind="kafka"}/ { printf "%.0f\n", $2 }'
 }
 b0="$(appended)"
 "$PY" "$HERE/bench_produce.py" "$(cl_bootstrap)" catchup "$CATCHUP" 1024 all catchup-load >/dev/null
