@@ -28,6 +28,11 @@ fail() {
     exit 1
 }
 
+if [ "$(id -u)" = 0 ] && ! command -v ip >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq iproute2 >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null && apt-get install -y -qq iproute2 >/dev/null; } || true
+fi
 if [ "$(id -u)" != 0 ] || ! ip netns add "${TAG}x" 2>/dev/null; then
     log "SKIP: needs root and network namespaces (ip netns); the process tests cover failover without a partition"
     exit 0

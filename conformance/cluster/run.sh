@@ -54,6 +54,13 @@ if [ -z "${ROKKA_BIN:-}" ]; then
 fi
 export ROKKA_BIN
 
+# curl reads GET /cluster and /metrics (Debian package, installed if missing).
+if ! command -v curl >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq curl >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null && apt-get install -y -qq curl >/dev/null; }
+fi
+
 VENV="$ROOT/target/conformance-crash-venv"
 if ! "$VENV/bin/python" -c "import confluent_kafka as c; assert c.version()[0] == '$CONFLUENT_KAFKA_VERSION'" 2>/dev/null; then
     rm -rf "$VENV"
@@ -181,7 +188,8 @@ while [ "$master_kills" -lt "$KILLS" ]; do
         [ "$kind" = master+leader ] && leader_kill_done=1
         cl_wait_stable 30 2 && [ "$CL_MASTER" != "$victim" ] || {
             show_logs
-            fail "kill $master_kills (node $victim, $kind): no new master within 30 s"
+            for i in "${CL_NODES[@]}"; do log "node $i /cluster: $(cl_json "$i")"; done
+            fail "kill $master_kills (node $victim, $kind): no new master with 2 in sync within 30 s"
         }
         t1=$(date +%s.%N)
         what="kill $master_kills: node $victim ($kind), master $CL_MASTER at epoch $CL_EPOCH (was $old_epoch)"
@@ -203,6 +211,7 @@ while [ "$master_kills" -lt "$KILLS" ]; do
     t2=$(date +%s.%N)
     cl_wait_stable 60 3 || {
         show_logs
+        for i in "${CL_NODES[@]}"; do log "node $i /cluster: $(cl_json "$i")"; done
         fail "node $victim did not rejoin the in-sync set within 60 s"
     }
     rc=0
@@ -244,7 +253,7 @@ log "phase 2: both groups restarted; both topics read by both ecosystems"
     problem "kafka consumer phase 2: $(tail -n 2 "$WORK/kc2.out")"
 "$RMQ" "$NS" cluster-consume "$RT" cluster_rg "$WORK/no-stop" 90 8 >"$WORK/rc2" 2>&1 ||
     problem "rocketmq consumer phase 2: $(tail -n 2 "$WORK/rc2")"
-cl_wait_stable 30 3 || problem "cluster not settled after the kills"
+cl_wait_stable 30 3 || problem "cluster not settled with 3 in sync after the kills: $(cl_json 1)"
 # Records stored in a topic: the sum of its partitions' log end offsets.
 stored() { cl_ends "$CL_MASTER" | awk -v t="$1" '$1 == t { n += $3 } END { print n + 0 }'; }
 "$RMQ" "$NS" cluster-dump "$KT" cluster_dump_k "$(stored "$KT")" 120 >"$WORK/dump-k" 2>&1 ||
