@@ -75,6 +75,9 @@ pub enum StartupError {
     /// `__consumer_offsets` cannot be created or reconciled (ADR 011).
     #[error("cannot prepare __consumer_offsets: {0}")]
     OffsetsTopic(StoreError),
+    /// `__transaction_state` cannot be created or read (ADR 014).
+    #[error("cannot prepare __transaction_state: {0}")]
+    TransactionState(StoreError),
     /// The store reported an error while shutting down.
     #[error("store shutdown failed: {0}")]
     Shutdown(StoreError),

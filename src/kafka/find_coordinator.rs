@@ -1,4 +1,5 @@
-//! FindCoordinator handler: this broker coordinates every group.
+//! FindCoordinator handler: this broker coordinates every group (key type
+//! 0) and every transactional id (key type 1).
 
 use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::find_coordinator::{
@@ -21,9 +22,8 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .map(|key| Coordinator {
             error_code: if key.is_empty() {
                 error_code::INVALID_GROUP_ID
-            } else if f.key_type != 0 {
-                // No transaction coordinator.
-                error_code::COORDINATOR_NOT_AVAILABLE
+            } else if !matches!(f.key_type, 0 | 1) {
+                error_code::INVALID_REQUEST
             } else {
                 error_code::NONE
             },

@@ -8,6 +8,8 @@
 //! ```
 //! Store errors become Kafka error codes in one place, `errors.rs`.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod api_versions;
 mod broker_config;
@@ -17,7 +19,9 @@ mod delete_records;
 mod describe_configs;
 mod describe_log_dirs;
 mod describe_producers;
+mod describe_transactions;
 mod dispatch;
+mod end_txn;
 mod errors;
 mod fetch;
 mod find_coordinator;
@@ -37,6 +41,8 @@ mod produce;
 mod topic_config;
 mod topic_retention;
 mod topics_admin;
+pub mod txn;
+mod txn_offset_commit;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicI64;
@@ -61,7 +67,9 @@ pub struct KafkaContext {
     /// Metrics.
     pub metrics: KafkaMetrics,
     /// Next producer id handed out by InitProducerId.
-    pub next_producer_id: AtomicI64,
+    pub next_producer_id: Arc<AtomicI64>,
+    /// The transaction coordinator (ADR 014).
+    pub txn: Arc<txn::TxnCoordinator>,
     /// Idempotent producers' sequence numbers.
     pub sequences: idempotence::Sequences,
     /// Dynamic broker configs (AlterConfigs on the broker resource).
@@ -69,13 +77,14 @@ pub struct KafkaContext {
 }
 
 impl KafkaContext {
-    /// Builds the context and registers the Kafka metrics.
-    pub fn new(broker: Broker) -> prometheus::Result<KafkaContext> {
+    /// Builds the context and registers the Kafka metrics; `next_pid` is
+    /// shared with the transaction coordinator `txn`.
+    pub fn new(
+        broker: Broker,
+        txn: Arc<txn::TxnCoordinator>,
+        next_pid: Arc<AtomicI64>,
+    ) -> prometheus::Result<KafkaContext> {
         let metrics = KafkaMetrics::register(&broker.registry)?;
-        // Seeded from the clock so ids stay unique across restarts.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_millis() as i64);
         let groups = Arc::new(group::GroupCoordinator::new(Arc::clone(&broker.groups)));
         let broker_store = broker.store.clone();
         let broker_configs =
@@ -85,7 +94,8 @@ impl KafkaContext {
             broker,
             groups,
             metrics,
-            next_producer_id: AtomicI64::new(seed),
+            next_producer_id: next_pid,
+            txn,
             sequences: idempotence::Sequences::rebuild(&broker_store, idempotence::REBUILD_ENTRIES),
         })
     }
@@ -110,15 +120,25 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     let (offsets_log, writer) = offsets_topic::start(broker)
         .await
         .map_err(StartupError::OffsetsTopic)?;
-    let ctx = Arc::new(KafkaContext::new(broker.clone())?);
+    // Producer ids are seeded from the clock so ids stay unique across
+    // restarts (and above every persisted transactional producer id).
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_millis() as i64);
+    let next_pid = Arc::new(AtomicI64::new(seed));
+    let txn = txn::TxnCoordinator::open(broker, Arc::clone(&next_pid))
+        .map_err(StartupError::TransactionState)?;
+    txn.set_offsets_log(offsets_log.clone());
+    let ctx = Arc::new(KafkaContext::new(broker.clone(), Arc::new(txn), next_pid)?);
     ctx.groups.set_offsets_log(offsets_log);
+    let txn_timer = txn::start_timer(Arc::clone(&ctx.txn), broker.clone());
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
     let retention = tokio::spawn(topic_retention::run_timer(
         Arc::clone(&ctx),
         broker.config.retention_check_interval,
     ));
     let accept = tokio::spawn(run(listener, ctx));
-    Ok(vec![accept, timer, retention, writer])
+    Ok(vec![accept, timer, retention, writer, txn_timer])
 }
 
 /// Accepts connections until shutdown; one task per connection.
