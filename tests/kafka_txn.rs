@@ -14,7 +14,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use rokka_protocols::kafka::records::{build_v2_batch, with_producer, Record};
 use rokka_protocols::kafka::{Reader, Writer};
-use support::kafka::{batches, metadata, produce, Conn};
+use support::kafka::{batches, metadata, offset_fetch, produce, Conn};
 use support::{Rokka, WAIT};
 
 fn rec(v: &str) -> Record {
@@ -332,4 +332,91 @@ fn open_transaction_is_aborted_on_timeout_after_a_crash() {
     assert!(values(&f.records).is_empty() || values(&f.records) == ["never"]);
     // The producer was fenced by the abort.
     assert_eq!(end_txn(&mut c, 2, "slow", pid, epoch, true), 90);
+}
+
+/// AddOffsetsToTxn v0 then TxnOffsetCommit v0 of one partition: the two
+/// error codes.
+fn txn_commit_offset(
+    c: &mut Conn,
+    id: &str,
+    pid: i64,
+    epoch: i16,
+    group: &str,
+    offset: i64,
+) -> (i16, i16) {
+    let b = c.call(25, 0, |w| {
+        w.str(id);
+        w.i64(pid);
+        w.i16(epoch);
+        w.str(group);
+    });
+    let mut r = Reader::new(&b, 0, false);
+    r.i32("throttle").unwrap();
+    let added = r.i16("e").unwrap();
+    let b = c.call(28, 0, |w| {
+        w.str(id);
+        w.str(group);
+        w.i64(pid);
+        w.i16(epoch);
+        w.array(&[()], |w, _| {
+            w.str("src");
+            w.array(&[()], |w, _| {
+                w.i32(0);
+                w.i64(offset);
+                w.nstr(Some("m"));
+            });
+        });
+    });
+    let mut r = Reader::new(&b, 0, false);
+    r.i32("throttle").unwrap();
+    let res = r
+        .array("t", |r| {
+            r.str("n")?;
+            r.array("p", |r| {
+                r.i32("i")?;
+                r.i16("e")
+            })
+        })
+        .unwrap();
+    (added, res[0][0])
+}
+
+#[test]
+fn transactional_offsets_reach_the_group_only_on_commit() {
+    let rokka = Rokka::start();
+    let mut c = Conn::open(rokka.kafka);
+    metadata(&mut c, "src");
+    let (_, pid, epoch) = init(&mut c, "ctp", 60_000);
+    assert_eq!(txn_commit_offset(&mut c, "ctp", pid, epoch, "g", 5), (0, 0));
+    assert_eq!(
+        offset_fetch(&mut c, "g", "src", &[0])[0][0].0,
+        -1,
+        "pending until commit"
+    );
+    assert_eq!(end_txn(&mut c, 1, "ctp", pid, epoch, false), 0);
+    assert_eq!(
+        offset_fetch(&mut c, "g", "src", &[0])[0][0].0,
+        -1,
+        "dropped on abort"
+    );
+    assert_eq!(txn_commit_offset(&mut c, "ctp", pid, epoch, "g", 7), (0, 0));
+    assert_eq!(end_txn(&mut c, 1, "ctp", pid, epoch, true), 0);
+    assert_eq!(
+        offset_fetch(&mut c, "g", "src", &[0])[0][0],
+        (7, Some("m".into()))
+    );
+    // A fenced producer's offsets are refused.
+    let (_, _, epoch2) = init(&mut c, "ctp", 60_000);
+    assert_eq!(txn_commit_offset(&mut c, "ctp", pid, epoch, "g", 9).0, 47);
+    assert_eq!(
+        txn_commit_offset(&mut c, "ctp", pid, epoch2, "g", 9),
+        (0, 0)
+    );
+    // Acknowledged pending offsets survive a crash with their transaction.
+    drop(c);
+    let rokka = rokka.kill_then_restart(|_| {});
+    let mut c = Conn::open(rokka.kafka);
+    assert_eq!(offset_fetch(&mut c, "g", "src", &[0])[0][0].0, 7);
+    assert_eq!(end_txn(&mut c, 1, "ctp", pid, epoch2, true), 0);
+    assert_eq!(offset_fetch(&mut c, "g", "src", &[0])[0][0].0, 9);
 }

@@ -254,7 +254,9 @@ impl TxnCoordinator {
         Ok(())
     }
 
-    /// TxnOffsetCommit: keeps the offsets until the transaction ends.
+    /// TxnOffsetCommit: keeps the offsets (persisted with the state, so a
+    /// crash before EndTxn loses nothing acknowledged) until the
+    /// transaction ends.
     pub async fn add_offsets(
         &self,
         id: &str,
@@ -263,9 +265,8 @@ impl TxnCoordinator {
         offsets: Vec<PendingOffset>,
     ) -> Result<(), i16> {
         let _w = self.write.lock().await;
-        let mut t = self.txns();
-        let s = t.get_mut(id).ok_or(ec::INVALID_PRODUCER_ID_MAPPING)?;
-        Self::check_producer(s, pid, epoch, ec::INVALID_PRODUCER_EPOCH)?;
+        let mut s = self.get(id).ok_or(ec::INVALID_PRODUCER_ID_MAPPING)?;
+        Self::check_producer(&s, pid, epoch, ec::INVALID_PRODUCER_EPOCH)?;
         if s.status != TxnStatus::Ongoing {
             return Err(ec::INVALID_TXN_STATE);
         }
@@ -275,7 +276,8 @@ impl TxnCoordinator {
             });
             s.pending_offsets.push(o);
         }
-        Ok(())
+        s.last_update_ms = now_ms();
+        self.put(id, s).await
     }
 
     /// EndTxn.
