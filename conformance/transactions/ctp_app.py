@@ -37,13 +37,14 @@ while time.time() < deadline:
         p.begin_transaction()
         for m in msgs:
             p.produce("ctp-out", value=b"out-" + m.value(), partition=m.partition())
+        p.flush(30)
+        time.sleep(0.1)  # inside the transaction: run.sh's kill lands mid-way
         p.send_offsets_to_transaction(c.position(c.assignment()),
                                       c.consumer_group_metadata(), 30)
         p.commit_transaction(30)
         done += len(msgs)
         with open(progress, "a") as f:
             f.write(f"{done}\n")
-        time.sleep(0.05)  # slow enough for run.sh to kill us mid-way
         continue
     assigned = c.assignment()
     if len(assigned) == 3:

@@ -73,6 +73,7 @@ for _ in $(seq 1 600); do
     kill -0 "$APP" 2>/dev/null || { cat "$WORK/app1.out"; fail "the application exited early"; }
     sleep 0.1
 done
+sleep 0.05 # into the next transaction, whose records are then written but not committed
 kill -9 "$APP"
 wait "$APP" 2>/dev/null || true
 APP=""
