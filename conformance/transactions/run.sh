@@ -13,6 +13,9 @@
 #              output holds every input record exactly once
 #   crash      rokka SIGKILLed with a transaction open on two partitions;
 #              after the restart it is aborted on timeout, no partition stuck
+#   kafkajs    kafkajs 2.2.4 (npm): commit, abort, commit with sendOffsets;
+#              its read_committed consumer sees the committed records only,
+#              the group gets the committed transaction's offset
 #   rocketmq   rocketmq-client-rust (the RocketMQ suite's crate, `cross
 #              consume` mode) reads a topic with aborted Kafka transactions:
 #              only committed records delivered (skipped with a message when
@@ -24,6 +27,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 : "${ROKKA_BIN:?set ROKKA_BIN to the rokka release binary}"
 CONFLUENT_KAFKA_VERSION=2.16.1
+KAFKAJS_VERSION=2.2.4
 N=3000
 START=$(date +%s)
 
@@ -88,6 +92,15 @@ wait "$ROKKA_PID" 2>/dev/null || true
 ROKKA_PID=""
 start
 timeout 60 "$PY" "$HERE/scenarios.py" crash-check "$BOOT" || { tail -30 "$ROKKA_LOG"; fail crash-check; }
+
+log "--- kafkajs $KAFKAJS_VERSION"
+NODE_DIR="$ROOT/target/conformance-transactions-node"
+if ! grep -qs "\"version\": \"$KAFKAJS_VERSION\"" "$NODE_DIR/node_modules/kafkajs/package.json"; then
+    rm -rf "$NODE_DIR"
+    mkdir -p "$NODE_DIR"
+    (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent "kafkajs@$KAFKAJS_VERSION")
+fi
+NODE_PATH="$NODE_DIR/node_modules" timeout 120 node "$HERE/kafkajs.js" "$BOOT" || { tail -30 "$ROKKA_LOG"; fail kafkajs; }
 
 if [ "${SKIP_ROCKETMQ:-0}" = 1 ]; then
     log "--- rocketmq reader skipped (SKIP_ROCKETMQ=1)"
