@@ -16,6 +16,8 @@
 
 mod complete;
 pub mod log;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
