@@ -60,7 +60,13 @@ fn add_partition(c: &mut Conn, id: &str, pid: i64, epoch: i16, topic: &str, p: i
             w.array(&[p], |w, p| w.i32(*p));
         });
     });
-    let mut r = Reader::new(&b, 0, false);
+    first_partition_error(&b)
+}
+
+/// The first partition's error code of a `throttle, [topic, [partition,
+/// error]]` response (AddPartitionsToTxn, TxnOffsetCommit).
+fn first_partition_error(b: &Bytes) -> i16 {
+    let mut r = Reader::new(b, 0, false);
     r.i32("throttle").unwrap();
     let res = r
         .array("t", |r| {
@@ -367,18 +373,7 @@ fn txn_commit_offset(
             });
         });
     });
-    let mut r = Reader::new(&b, 0, false);
-    r.i32("throttle").unwrap();
-    let res = r
-        .array("t", |r| {
-            r.str("n")?;
-            r.array("p", |r| {
-                r.i32("i")?;
-                r.i16("e")
-            })
-        })
-        .unwrap();
-    (added, res[0][0])
+    (added, first_partition_error(&b))
 }
 
 #[test]

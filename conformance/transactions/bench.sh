@@ -6,14 +6,10 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 : "${ROKKA_BIN:?set ROKKA_BIN to the rokka release binary}"
-VENV="$ROOT/target/conformance-transactions-venv"
-if ! "$VENV/bin/python" -c "import confluent_kafka" 2>/dev/null; then
-    python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
-        "confluent-kafka==2.16.1"
-fi
 # shellcheck source=../lib/rokka.sh
 . "$ROOT/conformance/lib/rokka.sh"
+python_venv "$ROOT/target/conformance-transactions-venv" "import confluent_kafka" \
+    "confluent-kafka==2.16.1"
 rokka_scratch
 rokka_start "$ROKKA_WORK"
-"$VENV/bin/python" "$HERE/bench.py" "$ROKKA_KAFKA" "${1:-100000}"
+"$PY" "$HERE/bench.py" "$ROKKA_KAFKA" "${1:-100000}"

@@ -34,18 +34,12 @@ START=$(date +%s)
 log() { printf '[transactions] %s\n' "$*"; }
 fail() { log "FAIL: $*"; exit 1; }
 
-VENV="$ROOT/target/conformance-transactions-venv"
-if ! "$VENV/bin/python" -c "import confluent_kafka as c; assert c.version()[0] == '$CONFLUENT_KAFKA_VERSION'" 2>/dev/null; then
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
-        "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
-fi
-PY="$VENV/bin/python"
-
-WORK="$(mktemp -d)"
 # shellcheck source=../lib/rokka.sh
 . "$ROOT/conformance/lib/rokka.sh"
+python_venv "$ROOT/target/conformance-transactions-venv" \
+    "import confluent_kafka as c; assert c.version()[0] == '$CONFLUENT_KAFKA_VERSION'" \
+    "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
+WORK="$(mktemp -d)"
 APP=""
 cleanup() {
     [ -n "$APP" ] && kill -9 "$APP" 2>/dev/null || true
