@@ -296,10 +296,22 @@ fn commit_abort_fencing_and_read_committed() {
     let f = fetch(&mut c, "tx", 4, 1);
     assert_eq!((f.hw, f.lso), (10, 9));
     assert_eq!(f.aborted, Some(vec![(pid, 4), (pid, 7)]));
+    // The same producer goes on after the restart: its sequence continues
+    // (the markers in the log carry none).
+    assert_eq!(
+        produce(&mut c, "tx", 0, txn_batch(pid, 3, 1, &["later"]), -1),
+        (0, 10)
+    );
     assert_eq!(end_txn(&mut c, 1, "app", pid, 3, true), 0);
     let f = fetch(&mut c, "tx", 9, 1);
-    assert_eq!((f.hw, f.lso), (11, 11));
-    assert_eq!(values(&f.records), ["late"]);
+    assert_eq!((f.hw, f.lso), (12, 12));
+    assert_eq!(values(&f.records), ["late", "later"]);
+    // Again after a restart with the COMMIT marker last in the log.
+    drop(c);
+    let rokka = rokka.restart();
+    let mut c = Conn::open(rokka.kafka);
+    assert_eq!(add_partition(&mut c, "app", pid, 3, "tx", 0), 0);
+    assert_eq!(produce(&mut c, "tx", 0, txn_batch(pid, 3, 2, &["last"]), -1), (0, 12));
 }
 
 #[test]
