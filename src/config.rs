@@ -24,8 +24,11 @@
 //! docs assume for a service's own endpoint; RocketMQ and Kafka use none of it.
 //! The config-file keys are listed in `config/keys.rs`.
 
+mod cluster_keys;
 mod keys;
 pub mod properties;
+
+pub use cluster_keys::ClusterSettings;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -50,8 +53,9 @@ pub const DEFAULT_LOG_FILTER: &str = "info";
 pub enum BrokerRole {
     /// A master that acknowledges before slaves copy (the default).
     AsyncMaster,
-    /// A master that acknowledges after a slave copied. Without replication
-    /// (not built yet) it behaves as [`BrokerRole::AsyncMaster`].
+    /// A master that acknowledges after `min.insync.replicas` replicas
+    /// (itself included) hold the message; alone (no cluster) it behaves as
+    /// [`BrokerRole::AsyncMaster`].
     SyncMaster,
 }
 
@@ -194,6 +198,18 @@ pub struct BrokerConfig {
     pub store: StoreConfig,
     /// Connection limits and timeouts of the listeners.
     pub net: crate::net::NetConfig,
+    /// `node.id`: the Kafka node id (and Raft id in cluster mode); `brokerId` when unset.
+    pub node_id: Option<u64>,
+    /// Cluster mode (`controller.quorum.voters`), if on.
+    pub cluster: Option<ClusterSettings>,
+    /// Where the CommitLog replication (HA) listener binds (`haListenPort`).
+    pub ha_listen: SocketAddr,
+    /// `min.insync.replicas` / `inSyncReplicas`, master included.
+    pub min_insync_replicas: u32,
+    /// `default.replication.factor` (informational; ADR 014).
+    pub default_replication_factor: u32,
+    /// `rokka.replicaAckTimeoutMs`: longest replica wait of acks=all / SYNC_MASTER.
+    pub replica_ack_timeout: std::time::Duration,
 }
 
 /// Why the configuration cannot be resolved. Each variant names its source
@@ -294,6 +310,7 @@ struct Draft {
     /// Store knobs; `root_dir`, `commit_log_dir` and `store_host` are set in `finish`.
     store: StoreConfig,
     net: crate::net::NetConfig,
+    cluster: cluster_keys::ClusterDraft,
 }
 
 impl Default for Draft {
@@ -326,6 +343,7 @@ impl Default for Draft {
             log_format: LogFormat::Text,
             store: StoreConfig::new(DEFAULT_DATA_DIR),
             net: crate::net::NetConfig::default(),
+            cluster: cluster_keys::ClusterDraft::default(),
         }
     }
 }
@@ -417,6 +435,13 @@ impl Draft {
             .unwrap_or_else(|| self.data_dir.join("commitlog"));
         store.root_dir = self.data_dir;
         store.store_host = SocketAddr::new(broker_ip, self.listen_port);
+        let cluster = self.cluster.finish().map_err(ConfigError::Inconsistent)?;
+        // RocketMQ's default haListenPort is listenPort + 1; an ephemeral
+        // listen port (tests) gets an ephemeral HA port.
+        let ha_port = self.cluster.ha_port.unwrap_or(match self.listen_port {
+            0 => 0,
+            p => p.saturating_add(1),
+        });
         store.validate().map_err(|e| {
             ConfigError::Inconsistent(match e {
                 StoreError::Config(msg) => msg,
@@ -452,6 +477,12 @@ impl Draft {
             config_file,
             store,
             net: self.net,
+            node_id: self.cluster.node_id,
+            cluster,
+            ha_listen: listen(self.bind_address, ha_port),
+            min_insync_replicas: self.cluster.min_insync_replicas,
+            default_replication_factor: self.cluster.replication_factor,
+            replica_ack_timeout: self.cluster.ack_timeout,
         })
     }
 }

@@ -41,6 +41,8 @@ pub struct HttpState {
     pub metrics: HttpMetrics,
     /// The store, for `POST /admin/compact` (a log cleaner pass now).
     pub store: Option<rokka_store::Store>,
+    /// Cluster mode, for `GET /cluster` (404 without it).
+    pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
 }
 
 /// Serves `listener` until `shutdown` completes, then stops accepting, gives
@@ -182,7 +184,7 @@ fn parse_request_line(head: &[u8]) -> Option<(&str, &str)> {
 /// Picks the response for `method` and `path`.
 async fn route(method: &str, path: &str, state: &HttpState) -> Response {
     let label = match path {
-        "/healthz" | "/metrics" | "/admin/compact" => path,
+        "/healthz" | "/metrics" | "/admin/compact" | "/cluster" => path,
         _ => "other",
     };
     let mut response = match (path, method) {
@@ -190,6 +192,13 @@ async fn route(method: &str, path: &str, state: &HttpState) -> Response {
         ("/metrics", "GET" | "HEAD") => metrics_response(&state.registry).await,
         ("/admin/compact", "POST") => compact_response(state.store.clone()).await,
         ("/admin/compact", _) => Response::text(405, "use POST\n"),
+        ("/cluster", "GET" | "HEAD") => match &state.cluster {
+            Some(c) => Response {
+                content_type: "application/json".to_string(),
+                ..Response::text(200, &format!("{}\n", c.status_json()))
+            },
+            None => Response::text(404, "not in cluster mode\n"),
+        },
         ("/healthz" | "/metrics", _) => Response {
             allow: true,
             ..Response::text(405, "method not allowed\n")
@@ -313,6 +322,7 @@ mod tests {
             registry,
             metrics,
             store: None,
+            cluster: None,
         }
     }
 

@@ -78,6 +78,9 @@ pub enum StartupError {
     /// `__transaction_state` cannot be created or read (ADR 014).
     #[error("cannot prepare __transaction_state: {0}")]
     TransactionState(StoreError),
+    /// Cluster mode cannot start (bad addresses, Raft storage, ports).
+    #[error("cannot start cluster mode: {0}")]
+    Cluster(String),
     /// The store reported an error while shutting down.
     #[error("store shutdown failed: {0}")]
     Shutdown(StoreError),
@@ -147,24 +150,40 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         })?;
     info!("http listening on {http_addr}");
 
+    // Cluster mode: the store is read-only until the follow loop knows this
+    // node's role (started below, once the front-ends registered their hooks).
+    let cluster = match &config.cluster {
+        Some(settings) => Some(
+            crate::cluster::Cluster::start(&config, settings, store.clone(), &registry, http_addr)
+                .await?,
+        ),
+        None => None,
+    };
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let broker = Broker::new(
+    let mut broker = Broker::new(
         Arc::new(config),
         store.clone(),
         registry.clone(),
         shutdown_rx,
     );
+    if let Some(c) = &cluster {
+        broker = broker.with_cluster(c.clone());
+    }
     metrics::register_broker_metrics(&broker)?;
     // Kafka first: it reconciles __consumer_offsets and installs the offset
     // observer before any RocketMQ commit can arrive (ADR 011).
     let mut front_ends = crate::kafka::start(&broker).await?;
     front_ends.extend(crate::remoting::start(&broker).await?);
+    if let Some(c) = &cluster {
+        c.run();
+    }
     info!("rokka {} ready", env!("CARGO_PKG_VERSION"));
 
     let state = HttpState {
         registry,
         metrics: http_metrics,
         store: Some(store.clone()),
+        cluster: cluster.clone(),
     };
     http::run(http_listener, state, async {
         let name = signals.recv().await;
@@ -183,6 +202,9 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         }
     }
     drop(broker);
+    if let Some(c) = cluster {
+        c.shutdown().await;
+    }
 
     info!("shutting down the store (flush, checkpoint)");
     let closing = tokio::task::spawn_blocking(move || store.shutdown());
@@ -204,10 +226,10 @@ fn log_config(config: &BrokerConfig) {
         "rokka starting"
     );
     debug!(?config, "resolved configuration");
-    if config.broker_role == BrokerRole::SyncMaster {
-        warn!("brokerRole=SYNC_MASTER: rokka has no replication yet, so it acknowledges like ASYNC_MASTER");
+    if config.broker_role == BrokerRole::SyncMaster && config.cluster.is_none() {
+        warn!("brokerRole=SYNC_MASTER without cluster mode (controller.quorum.voters): no replicas, so it acknowledges like ASYNC_MASTER");
     }
-    if config.broker_id != 0 {
+    if config.broker_id != 0 && config.cluster.is_none() {
         warn!(
             broker_id = config.broker_id,
             "brokerId is not 0 but this broker acts as a master"

@@ -311,7 +311,10 @@ fn commit_abort_fencing_and_read_committed() {
     let rokka = rokka.restart();
     let mut c = Conn::open(rokka.kafka);
     assert_eq!(add_partition(&mut c, "app", pid, 3, "tx", 0), 0);
-    assert_eq!(produce(&mut c, "tx", 0, txn_batch(pid, 3, 2, &["last"]), -1), (0, 12));
+    assert_eq!(
+        produce(&mut c, "tx", 0, txn_batch(pid, 3, 2, &["last"]), -1),
+        (0, 12)
+    );
 }
 
 #[test]

@@ -294,6 +294,7 @@ proptest! {
     #[test]
     fn add_partitions(id in s(), pid: i64, epoch: i16, t in tps(), res in topic_errors()) {
         let req = AddPartitionsToTxnRequest { transactional_id: id, producer_id: pid, producer_epoch: epoch, topics: t };
+        frame(&Request::AddPartitionsToTxn(req.clone()))?;
         for (v, flex) in versions(ApiKey::ADD_PARTITIONS_TO_TXN) {
             rt(&req, flex, |x, w| x.encode(w, v), |r| AddPartitionsToTxnRequest::decode(r, v))?;
             rt(&res, flex, |x, w| add_partitions_to_txn::encode_response(w, v, x),
@@ -304,12 +305,14 @@ proptest! {
     #[test]
     fn add_offsets_and_end_txn(id in s(), g in s(), pid: i64, epoch: i16, commit: bool, code: i16) {
         let req = AddOffsetsToTxnRequest { transactional_id: id.clone(), producer_id: pid, producer_epoch: epoch, group_id: g };
+        frame(&Request::AddOffsetsToTxn(req.clone()))?;
         for (v, flex) in versions(ApiKey::ADD_OFFSETS_TO_TXN) {
             rt(&req, flex, |x, w| x.encode(w, v), |r| AddOffsetsToTxnRequest::decode(r, v))?;
             rt(&code, flex, |x, w| add_offsets_to_txn::encode_error_response(w, *x),
                 add_offsets_to_txn::decode_error_response)?;
         }
         let req = EndTxnRequest { transactional_id: id, producer_id: pid, producer_epoch: epoch, committed: commit };
+        frame(&Request::EndTxn(req.clone()))?;
         for (v, flex) in versions(ApiKey::END_TXN) {
             rt(&req, flex, |x, w| x.encode(w, v), |r| EndTxnRequest::decode(r, v))?;
             rt(&code, flex, |x, w| add_offsets_to_txn::encode_error_response(w, *x),
@@ -329,6 +332,9 @@ proptest! {
                     partition_index: *p, committed_offset: *o, committed_metadata: md.clone() }).collect())).collect(),
             };
             rt(&req, flex, |x, w| x.encode(w, v), |r| TxnOffsetCommitRequest::decode(r, v))?;
+            if v == 0 {
+                frame(&Request::TxnOffsetCommit(req.clone()))?; // no v3 fields: every version
+            }
             rt(&res, flex, |x, w| add_partitions_to_txn::encode_response(w, v, x),
                 |r| add_partitions_to_txn::decode_response(r, v))?;
         }
@@ -339,11 +345,13 @@ proptest! {
         d in list((any::<i16>(), s(), s(), any::<i32>(), any::<i64>(), any::<i64>(), any::<i16>(), tps())),
         l in list((s(), any::<i64>(), s()))) {
         rt(&ids, true, |x, w| encode_describe_request(w, x), decode_describe_request)?;
+        frame(&Request::DescribeTransactions(ids.clone()))?;
         let d: Vec<TransactionDescription> = d.into_iter().map(|(error_code, transactional_id, state, timeout_ms, start_time_ms, producer_id, producer_epoch, topics)|
             TransactionDescription { error_code, transactional_id, state, timeout_ms, start_time_ms, producer_id, producer_epoch, topics }).collect();
         rt(&d, true, |x, w| encode_describe_response(w, x), decode_describe_response)?;
         let req = ListTransactionsRequest { state_filters: states.clone(), producer_id_filters: pids };
         rt(&req, true, |x, w| x.encode(w), ListTransactionsRequest::decode)?;
+        frame(&Request::ListTransactions(req.clone()))?;
         let resp = (states, l);
         rt(&resp, true, |x, w| dt::encode_list_response(w, &x.0, &x.1), dt::decode_list_response)?;
     }

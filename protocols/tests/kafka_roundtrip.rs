@@ -226,7 +226,8 @@ fn metadata_resp() -> impl Strategy<Value = MetadataResponse> {
     let broker = st! { MetadataBroker { node_id: any::<i32>(), host: s(), port: any::<i32>() } };
     let part = st! { MetadataPartition {
         error_code: any::<i16>(), partition_index: any::<i32>(), leader_id: any::<i32>(),
-        leader_epoch: any::<i32>(),
+        leader_epoch: any::<i32>(), replica_nodes: list(any::<i32>()),
+        isr_nodes: list(any::<i32>()), offline_replicas: list(any::<i32>()),
     } };
     let topic = st! { MetadataTopic {
         error_code: any::<i16>(), name: ns(), topic_id: uuid(), partitions: list(part),
@@ -245,6 +246,7 @@ fn at_metadata_resp(mut x: MetadataResponse, v: i16) -> MetadataResponse {
         t.topic_id = since(v, 10, t.topic_id, [0; 16]);
         for p in &mut t.partitions {
             p.leader_epoch = since(v, 7, p.leader_epoch, -1);
+            p.offline_replicas = since(v, 5, std::mem::take(&mut p.offline_replicas), Vec::new());
         }
     }
     x
@@ -620,7 +622,7 @@ fn any_request() -> impl Strategy<Value = (i16, Request)> {
     arms! {
         PRODUCE: produce_req(), at_produce_req => Produce;
         FETCH: fetch_req(), at_fetch_req => Fetch;
-        LIST_OFFSETS: list_offsets_req(), same => ListOffsets;
+        LIST_OFFSETS: list_offsets_req(), at_list_offsets_req => ListOffsets;
         METADATA: metadata_req(), at_metadata_req => Metadata;
         OFFSET_COMMIT: offset_commit_req(), at_offset_commit_req => OffsetCommit;
         OFFSET_FETCH: offset_fetch_req(), at_offset_fetch_req => OffsetFetch;

@@ -48,6 +48,8 @@ pub struct Broker {
     pub converted: Arc<format::cache::ConvertedBatches>,
     /// Open and aborted Kafka transactions per partition (ADR 014).
     pub txns: Arc<txn_index::TxnIndex>,
+    /// Cluster mode (issue 12, ADR 014), when configured.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -66,8 +68,15 @@ impl Broker {
             groups: Arc::default(),
             converted: Arc::default(),
             txns: Arc::default(),
+            cluster: None,
             shutdown,
         }
+    }
+
+    /// The same core in cluster mode.
+    pub fn with_cluster(mut self, cluster: Arc<crate::cluster::Cluster>) -> Broker {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Resolves when the broker is shutting down (listeners stop accepting).

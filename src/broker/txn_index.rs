@@ -135,6 +135,11 @@ impl TxnIndex {
             .any(|a| a.producer_id == pid && a.first_offset <= offset)
     }
 
+    /// Forgets everything (before a reload from the log).
+    pub fn clear(&self) {
+        self.with(HashMap::clear);
+    }
+
     /// Forgets aborted entries wholly below `log_start` (retention).
     pub fn trim(&self, topic: &str, queue: u32, log_start: i64) {
         self.with(|m| {

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `brokerName`, `brokerClusterName` | names registered with the NameServer | `broker-a`, `DefaultCluster` |
 //! | `brokerId` | 0 = master | 0 |
-//! | `brokerRole` | `ASYNC_MASTER` or `SYNC_MASTER` (`SLAVE` is refused: no replication yet) | `ASYNC_MASTER` |
+//! | `brokerRole` | `ASYNC_MASTER` or `SYNC_MASTER`: the ack policy while this node is master (`SLAVE` is refused: in cluster mode the controller assigns roles) | `ASYNC_MASTER` |
 //! | `listenPort` | RocketMQ broker port; with `brokerIP1` the stored `storeHost` | 10911 |
 //! | `brokerIP1` | address RocketMQ clients reach this broker at | bind address, else the host's outward IP |
 //! | `namesrvAddr` | `host:port;host:port` NameServers to register with | embedded only |
@@ -60,6 +60,9 @@
 //! | `rokka.compatMetrics` | also publish kafka_exporter / RocketMQ exporter metric families | true |
 //! | `rokka.logLevel` | log filter (EnvFilter syntax) | `info` |
 //! | `rokka.logFormat` | log line format: `text` or `json` | `text` |
+//!
+//! Cluster keys (`node.id`, `controller.quorum.voters`, `haListenPort`,
+//! `min.insync.replicas`, ...) are listed in `cluster_keys.rs`.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -100,7 +103,10 @@ static KEYS: &[Key] = &[
                 "ASYNC_MASTER" => BrokerRole::AsyncMaster,
                 "SYNC_MASTER" => BrokerRole::SyncMaster,
                 "SLAVE" => {
-                    return Err("SLAVE is not supported yet: rokka has no replication".to_string())
+                    return Err("SLAVE is not a configured role in rokka: in cluster mode \
+                                (controller.quorum.voters) the controller elects the master \
+                                and the other members follow it"
+                        .to_string())
                 }
                 _ => return Err("expected ASYNC_MASTER or SYNC_MASTER".to_string()),
             };
@@ -427,14 +433,19 @@ fn set<T>(field: &mut T, value: Result<T, String>) -> Result<(), String> {
     Ok(())
 }
 
+/// Every key: this table and the cluster keys (`cluster_keys.rs`).
+fn all_keys() -> impl Iterator<Item = &'static Key> {
+    KEYS.iter().chain(super::cluster_keys::CLUSTER_KEYS)
+}
+
 /// The key named exactly `name`.
 pub(super) fn find(name: &str) -> Option<&'static Key> {
-    KEYS.iter().find(|k| k.name == name)
+    all_keys().find(|k| k.name == name)
 }
 
 /// A known key that differs from `name` only in ASCII case.
 pub(super) fn suggest(name: &str) -> Option<&'static str> {
-    KEYS.iter()
+    all_keys()
         .find(|k| k.name.eq_ignore_ascii_case(name))
         .map(|k| k.name)
 }
@@ -456,7 +467,7 @@ fn name(v: &str) -> Result<String, String> {
 }
 
 /// An unsigned integer within `min..=max`, converted to the field's type.
-fn int<T: TryFrom<u64>>(v: &str, min: u64, max: u64) -> Result<T, String> {
+pub(super) fn int<T: TryFrom<u64>>(v: &str, min: u64, max: u64) -> Result<T, String> {
     let n = u64::from_str(v).map_err(|_| format!("expected an integer between {min} and {max}"))?;
     if !(min..=max).contains(&n) {
         return Err(format!("must be between {min} and {max}"));
@@ -465,7 +476,7 @@ fn int<T: TryFrom<u64>>(v: &str, min: u64, max: u64) -> Result<T, String> {
 }
 
 /// A duration in milliseconds, 1 ms to 1 day.
-fn millis(v: &str) -> Result<std::time::Duration, String> {
+pub(super) fn millis(v: &str) -> Result<std::time::Duration, String> {
     int(v, 1, 86_400_000).map(std::time::Duration::from_millis)
 }
 
@@ -612,9 +623,10 @@ mod tests {
 
     #[test]
     fn key_names_are_unique() {
-        for (i, k) in KEYS.iter().enumerate() {
+        let keys: Vec<&Key> = all_keys().collect();
+        for (i, k) in keys.iter().enumerate() {
             assert!(
-                KEYS[i + 1..].iter().all(|o| o.name != k.name),
+                keys[i + 1..].iter().all(|o| o.name != k.name),
                 "duplicate key {}",
                 k.name
             );

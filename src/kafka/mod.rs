@@ -38,6 +38,7 @@ mod offset_for_leader_epoch;
 pub mod offsets_topic;
 mod partition_admin;
 mod produce;
+mod replication;
 mod topic_config;
 mod topic_retention;
 mod topics_admin;
@@ -100,9 +101,19 @@ impl KafkaContext {
         })
     }
 
-    /// This broker's Kafka node id.
+    /// This broker's Kafka node id: `node.id`, else `brokerId`.
     pub fn node_id(&self) -> i32 {
-        i32::try_from(self.broker.config.broker_id).unwrap_or(0)
+        let cfg = &self.broker.config;
+        i32::try_from(cfg.node_id.unwrap_or(cfg.broker_id)).unwrap_or(0)
+    }
+
+    /// True unless cluster mode says another node is master: this node
+    /// answers Fetch (and, if also unfenced, Produce) for every partition.
+    pub fn leads(&self) -> bool {
+        self.broker
+            .cluster
+            .as_ref()
+            .is_none_or(|c| matches!(c.local(), crate::cluster::Local::Master { .. }))
     }
 
     /// The stable cluster id reported in Metadata.
@@ -132,6 +143,19 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     let ctx = Arc::new(KafkaContext::new(broker.clone(), Arc::new(txn), next_pid)?);
     ctx.groups.set_offsets_log(offsets_log);
     let txn_timer = txn::start_timer(Arc::clone(&ctx.txn), broker.clone());
+    if let Some(c) = &broker.cluster {
+        // A new master rebuilds the producers' sequences from the log it
+        // replicated, so a batch retried across a failover is not stored twice.
+        let ctx = Arc::clone(&ctx);
+        c.on_promote(Box::new(move || {
+            let fresh =
+                idempotence::Sequences::rebuild(&ctx.broker.store, idempotence::REBUILD_ENTRIES);
+            ctx.sequences.replace(fresh);
+            // ... and the transaction coordinator its state and the
+            // partitions' transaction index (ADR 014).
+            ctx.txn.reload();
+        }));
+    }
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
     let retention = tokio::spawn(topic_retention::run_timer(
         Arc::clone(&ctx),

@@ -180,6 +180,14 @@ pub(crate) fn map_store_error(e: &StoreError) -> HandlerError {
         | StoreError::NoSpace { .. }
         | StoreError::Poisoned
         | StoreError::Closed => ResponseCode::SERVICE_NOT_AVAILABLE,
+        // DefaultMessageStore refuses puts on a slave with SERVICE_NOT_AVAILABLE.
+        StoreError::SlaveReadOnly => {
+            return HandlerError::new(
+                ResponseCode::SERVICE_NOT_AVAILABLE,
+                "service not available now: this broker is a slave (or a master cut off from \
+                 the cluster majority); messages are put to the master",
+            )
+        }
         _ => ResponseCode::SYSTEM_ERROR,
     };
     HandlerError::new(code, e.to_string())

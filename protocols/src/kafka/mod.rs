@@ -293,14 +293,22 @@ pub mod error_code {
     pub const CORRUPT_MESSAGE: i16 = 2;
     /// Topic or partition unknown.
     pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    /// No leader for the partition yet (cluster mode, before an election).
+    pub const LEADER_NOT_AVAILABLE: i16 = 5;
+    /// This broker does not lead the partition (a slave in cluster mode).
+    pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
     /// Record batch larger than allowed.
     pub const MESSAGE_TOO_LARGE: i16 = 10;
     /// Coordinator still loading (unused: no loading phase).
     pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
     /// Bad topic name.
     pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
-    /// Append failed for lack of durability/space.
+    /// Append refused: the in-sync set is smaller than `min.insync.replicas`.
     pub const NOT_ENOUGH_REPLICAS: i16 = 19;
+    /// Appended, but too few replicas acknowledged it in time.
+    pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = 20;
+    /// The coordinator of the group is another node.
+    pub const NOT_COORDINATOR: i16 = 16;
     /// Generation mismatch.
     pub const ILLEGAL_GENERATION: i16 = 22;
     /// No common protocol among members.
@@ -353,8 +361,6 @@ pub mod error_code {
     pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
     /// A record or batch a broker does not accept (a client's control batch).
     pub const INVALID_RECORD: i16 = 87;
-    /// Not the coordinator for this key.
-    pub const NOT_COORDINATOR: i16 = 16;
     /// The operation was not attempted because another part failed.
     pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
     /// The transaction is not in a state that allows the request.

@@ -47,6 +47,33 @@ pub struct TxnCoordinator {
     offsets_log: Mutex<Option<crate::kafka::offsets_topic::OffsetsLog>>,
 }
 
+/// The persisted states by transactional id and the producer id → id map;
+/// registers open transactions in the broker's index and moves `next_pid`
+/// above every persisted producer id.
+fn load(
+    broker: &Broker,
+    partitions: u32,
+    next_pid: &AtomicI64,
+) -> (HashMap<String, TxnStateValue>, HashMap<i64, String>) {
+    let states = log::load(&broker.store, partitions, &broker.txns);
+    let mut by_pid = HashMap::new();
+    for (id, s) in &states {
+        by_pid.insert(s.producer_id, id.clone());
+        if matches!(
+            s.status,
+            TxnStatus::Ongoing | TxnStatus::PrepareCommit | TxnStatus::PrepareAbort
+        ) {
+            for (topic, p, start) in &s.partitions {
+                if let Ok(q) = u32::try_from(*p) {
+                    broker.txns.begin(topic, q, s.producer_id, *start);
+                }
+            }
+        }
+        next_pid.fetch_max(s.producer_id + 1, Ordering::Relaxed);
+    }
+    (states, by_pid)
+}
+
 /// PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH for request versions before
 /// `fenced_since` (Kafka's conversion for older clients).
 pub fn fenced(version: i16, fenced_since: i16) -> i16 {
@@ -65,23 +92,7 @@ impl TxnCoordinator {
         next_pid: Arc<AtomicI64>,
     ) -> Result<TxnCoordinator, rokka_store::StoreError> {
         let partitions = log::ensure_topic(broker)?;
-        let states = log::load(&broker.store, partitions, &broker.txns);
-        let mut by_pid = HashMap::new();
-        for (id, s) in &states {
-            by_pid.insert(s.producer_id, id.clone());
-            if matches!(
-                s.status,
-                TxnStatus::Ongoing | TxnStatus::PrepareCommit | TxnStatus::PrepareAbort
-            ) {
-                for (topic, p, start) in &s.partitions {
-                    if let Ok(q) = u32::try_from(*p) {
-                        broker.txns.begin(topic, q, s.producer_id, *start);
-                    }
-                }
-            }
-            // Never hand out a persisted producer id again.
-            next_pid.fetch_max(s.producer_id + 1, Ordering::Relaxed);
-        }
+        let (states, by_pid) = load(broker, partitions, &next_pid);
         Ok(TxnCoordinator {
             broker: broker.clone(),
             partitions,
@@ -92,6 +103,17 @@ impl TxnCoordinator {
             next_pid,
             offsets_log: Mutex::new(None),
         })
+    }
+
+    /// Reads the state and the partitions' transaction index again from
+    /// the log (a node promoted to master in cluster mode: what it
+    /// replicated is now the truth). The next timer pass completes or
+    /// expires what the old master left open.
+    pub fn reload(&self) {
+        self.broker.txns.clear();
+        let (states, by_pid) = load(&self.broker, self.partitions, &self.next_pid);
+        *self.txns() = states;
+        *self.by_pid.lock().unwrap_or_else(|e| e.into_inner()) = by_pid;
     }
 
     /// Where committed transactional offsets are logged (ADR 011).
@@ -125,6 +147,16 @@ impl TxnCoordinator {
         Ok(())
     }
 
+    /// True in cluster mode on a node that is not the writable master: the
+    /// master coordinates (FindCoordinator names it); clients asking here
+    /// get NOT_COORDINATOR and look it up again.
+    fn elsewhere(&self) -> bool {
+        self.broker
+            .cluster
+            .as_ref()
+            .is_some_and(|c| !c.is_writable_master())
+    }
+
     /// Checks producer id and epoch of a request against `s`.
     fn check_producer(
         s: &TxnStateValue,
@@ -149,6 +181,9 @@ impl TxnCoordinator {
         expected: (i64, i16),
         version: i16,
     ) -> (i16, i64, i16) {
+        if self.elsewhere() {
+            return (ec::NOT_COORDINATOR, -1, -1);
+        }
         let max = i32::try_from(self.broker.config.transaction_max_timeout_ms).unwrap_or(i32::MAX);
         if timeout_ms <= 0 || timeout_ms > max {
             return (ec::INVALID_TRANSACTION_TIMEOUT, -1, -1);
@@ -217,6 +252,9 @@ impl TxnCoordinator {
         group: Option<&str>,
         fenced_code: i16,
     ) -> Result<(), i16> {
+        if self.elsewhere() {
+            return Err(ec::NOT_COORDINATOR);
+        }
         let _w = self.write.lock().await;
         let mut s = self.get(id).ok_or(ec::INVALID_PRODUCER_ID_MAPPING)?;
         Self::check_producer(&s, pid, epoch, fenced_code)?;
@@ -266,6 +304,9 @@ impl TxnCoordinator {
         epoch: i16,
         offsets: Vec<PendingOffset>,
     ) -> Result<(), i16> {
+        if self.elsewhere() {
+            return Err(ec::NOT_COORDINATOR);
+        }
         let _w = self.write.lock().await;
         let mut s = self.get(id).ok_or(ec::INVALID_PRODUCER_ID_MAPPING)?;
         Self::check_producer(&s, pid, epoch, ec::INVALID_PRODUCER_EPOCH)?;
@@ -284,6 +325,9 @@ impl TxnCoordinator {
 
     /// EndTxn.
     pub async fn end(&self, id: &str, pid: i64, epoch: i16, commit: bool, version: i16) -> i16 {
+        if self.elsewhere() {
+            return ec::NOT_COORDINATOR;
+        }
         let _w = self.write.lock().await;
         let Some(s) = self.get(id) else {
             return ec::INVALID_PRODUCER_ID_MAPPING;
@@ -346,6 +390,9 @@ impl TxnCoordinator {
     /// producer) every open transaction past its timeout, and completes
     /// transactions left prepared (a crash, or a failed marker append).
     pub async fn expire(&self, now: i64) {
+        if self.elsewhere() {
+            return;
+        }
         for (id, s) in self.snapshot() {
             let due = match s.status {
                 TxnStatus::Ongoing => now > s.start_ms.saturating_add(i64::from(s.timeout_ms)),
