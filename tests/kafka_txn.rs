@@ -430,3 +430,58 @@ fn transactional_offsets_reach_the_group_only_on_commit() {
     assert_eq!(end_txn(&mut c, 1, "ctp", pid, epoch2, true), 0);
     assert_eq!(offset_fetch(&mut c, "g", "src", &[0])[0][0].0, 9);
 }
+
+/// A flexible request (header v2: the client id, then empty tagged
+/// fields) whose body `body` writes with compact encodings; the response
+/// body after its header's tagged fields.
+fn call_flexible(c: &mut Conn, key: i16, body: impl FnOnce(&mut Writer)) -> Bytes {
+    let b = c.call(key, 0, |w| {
+        w.uvarint(0); // header tagged fields
+        let mut flex = Writer::new(true);
+        body(&mut flex);
+        w.raw(&flex.to_bytes());
+    });
+    assert_eq!(b[0], 0, "response header tagged fields");
+    b.slice(1..)
+}
+
+#[test]
+fn describe_and_list_transactions() {
+    use rokka_protocols::kafka::describe_transactions::{
+        decode_describe_response, decode_list_response, encode_describe_request,
+        ListTransactionsRequest,
+    };
+    let rokka = Rokka::start();
+    let mut c = Conn::open(rokka.kafka);
+    metadata(&mut c, "dt");
+    let (_, pid, epoch) = init(&mut c, "desc", 30_000);
+    assert_eq!(add_partition(&mut c, "desc", pid, epoch, "dt", 0), 0);
+    init(&mut c, "idle", 30_000);
+    let ids = vec!["desc".to_string(), "nope".to_string()];
+    let b = call_flexible(&mut c, 65, |w| encode_describe_request(w, &ids));
+    let d = decode_describe_response(&mut Reader::new(&b, 0, true)).unwrap();
+    assert_eq!((d[0].error_code, d[0].state.as_str()), (0, "Ongoing"));
+    assert_eq!((d[0].producer_id, d[0].timeout_ms), (pid, 30_000));
+    assert!(d[0].start_time_ms > 0);
+    assert_eq!(
+        (d[0].topics[0].name.as_str(), &d[0].topics[0].partitions[..]),
+        ("dt", &[0][..])
+    );
+    assert_eq!(d[1].error_code, 105, "TRANSACTIONAL_ID_NOT_FOUND");
+    let req = ListTransactionsRequest {
+        state_filters: vec!["Ongoing".into(), "Bogus".into()],
+        producer_id_filters: Vec::new(),
+    };
+    let b = call_flexible(&mut c, 66, |w| req.encode(w));
+    let (unknown, txns) = decode_list_response(&mut Reader::new(&b, 0, true)).unwrap();
+    assert_eq!(unknown, ["Bogus"]);
+    assert_eq!(txns, [("desc".to_string(), pid, "Ongoing".to_string())]);
+    let b = call_flexible(&mut c, 66, |w| ListTransactionsRequest::default().encode(w));
+    assert_eq!(
+        decode_list_response(&mut Reader::new(&b, 0, true))
+            .unwrap()
+            .1
+            .len(),
+        2
+    );
+}
