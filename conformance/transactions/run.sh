@@ -21,8 +21,9 @@
 #              only committed records delivered (skipped with a message when
 #              SKIP_ROCKETMQ=1)
 # Installs what it needs, binds 127.0.0.1 on free ports, bounds every wait.
-# Takes about 65 s here without the RocketMQ part (plus the client installs
-# and, the first time, the RocketMQ client build).
+# Takes about 80 s here (65 s with SKIP_ROCKETMQ=1), plus the client
+# installs and, the first time, the RocketMQ client build (40 min on 2 busy
+# cores; shared with the rocketmq and cross suites).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
