@@ -165,6 +165,12 @@ pub struct BrokerConfig {
     /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets`
     /// when it is first created (default 50, Kafka's).
     pub offsets_topic_partitions: u32,
+    /// `transaction.max.timeout.ms`: the largest `transaction.timeout.ms` a
+    /// Kafka transactional producer may ask for (default 900 000, Kafka's).
+    pub transaction_max_timeout_ms: u32,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: period
+    /// of the pass aborting expired Kafka transactions (default 10 000).
+    pub transaction_abort_interval: std::time::Duration,
     /// Back-checks of unresolved transactional (half) messages.
     pub transaction_check: TransactionCheck,
     /// `log.retention.check.interval.ms`: period of the per-topic Kafka
@@ -286,6 +292,8 @@ struct Draft {
     auto_create_topic_enable: bool,
     default_topic_queue_nums: u32,
     offsets_topic_partitions: u32,
+    transaction_max_timeout_ms: u32,
+    transaction_abort_interval: std::time::Duration,
     transaction_check: TransactionCheck,
     retention_check_interval: std::time::Duration,
     data_dir: PathBuf,
@@ -320,6 +328,8 @@ impl Default for Draft {
             auto_create_topic_enable: true,
             default_topic_queue_nums: 4,
             offsets_topic_partitions: 50,
+            transaction_max_timeout_ms: 900_000,
+            transaction_abort_interval: std::time::Duration::from_secs(10),
             transaction_check: TransactionCheck::default(),
             retention_check_interval: std::time::Duration::from_secs(300),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
@@ -469,6 +479,8 @@ impl Draft {
             auto_create_topic_enable: self.auto_create_topic_enable,
             default_topic_queue_nums: self.default_topic_queue_nums,
             offsets_topic_partitions: self.offsets_topic_partitions,
+            transaction_max_timeout_ms: self.transaction_max_timeout_ms,
+            transaction_abort_interval: self.transaction_abort_interval,
             transaction_check: self.transaction_check,
             retention_check_interval: self.retention_check_interval,
             namesrv_listen: listen(self.bind_address, self.namesrv_port),

@@ -69,7 +69,9 @@ pub fn register_broker_metrics(broker: &crate::broker::Broker) -> prometheus::Re
         groups.owner(g).map_or(0, |(_, n)| n)
     }));
     broker.registry.register(Box::new(
-        OffsetsCollector::new(broker.store.clone(), id, compat).with_online_consumers(online),
+        OffsetsCollector::new(broker.store.clone(), id, compat)
+            .with_online_consumers(online)
+            .with_txn_index(std::sync::Arc::clone(&broker.txns)),
     ))
 }
 

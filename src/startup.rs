@@ -84,6 +84,9 @@ pub enum StartupError {
     /// `__consumer_offsets` cannot be created or reconciled (ADR 011).
     #[error("cannot prepare __consumer_offsets: {0}")]
     OffsetsTopic(StoreError),
+    /// `__transaction_state` cannot be created or read (ADR 014).
+    #[error("cannot prepare __transaction_state: {0}")]
+    TransactionState(StoreError),
     /// Cluster mode cannot start (bad addresses, Raft storage, ports).
     #[error("cannot start cluster mode: {0}")]
     Cluster(String),

@@ -15,6 +15,10 @@
 #   rokka_scratch
 #       For scripts with no other clean-up: a temporary work directory in
 #       ROKKA_WORK, and an EXIT trap that stops rokka and removes it.
+#   python_venv DIR CHECK PACKAGE...
+#       Creates the virtualenv DIR with PACKAGE... (pip, pinned by the
+#       caller) unless its python already runs the import check CHECK; sets
+#       PY to its python.
 #   rocketmq_client_build [CARGO ARGS...]
 #       Builds the rocketmq-client-rust scenario program
 #       (conformance/rocketmq/client, its own Cargo.lock) into
@@ -78,4 +82,15 @@ rocketmq_client_build() {
     CARGO_TARGET_DIR="$repo/target/conformance-rocketmq" cargo build --release --locked \
         --manifest-path "$repo/conformance/rocketmq/client/Cargo.toml" "$@"
     ROCKETMQ_CLIENT="$repo/target/conformance-rocketmq/release/rokka-rocketmq-conformance"
+}
+
+python_venv() {
+    local dir="$1" check="$2"
+    shift 2
+    if ! "$dir/bin/python" -c "$check" 2>/dev/null; then
+        rm -rf "$dir"
+        python3 -m venv "$dir"
+        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir "$@"
+    fi
+    PY="$dir/bin/python"
 }

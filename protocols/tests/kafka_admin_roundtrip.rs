@@ -1,6 +1,8 @@
 //! Round-trip property tests of the admin APIs (AlterConfigs,
 //! IncrementalAlterConfigs, DescribeLogDirs, DeleteGroups, ElectLeaders,
-//! partition reassignments, OffsetDelete, DescribeProducers): for each
+//! partition reassignments, OffsetDelete, DescribeProducers) and of the
+//! transaction APIs (AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
+//! TxnOffsetCommit, DescribeTransactions, ListTransactions): for each
 //! request and response, `decode(encode(x)) == x` with every byte consumed
 //! at every advertised version, and whole frames through `decode_request`.
 
@@ -8,18 +10,23 @@ use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;
+use rokka_protocols::kafka::add_offsets_to_txn::{self, AddOffsetsToTxnRequest};
+use rokka_protocols::kafka::add_partitions_to_txn::{self, AddPartitionsToTxnRequest};
 use rokka_protocols::kafka::alter_configs::*;
 use rokka_protocols::kafka::alter_partition_reassignments::{self as apr, *};
 use rokka_protocols::kafka::delete_groups::{self, *};
 use rokka_protocols::kafka::describe_log_dirs::{self, *};
 use rokka_protocols::kafka::describe_producers::{self, *};
+use rokka_protocols::kafka::describe_transactions::{self as dt, *};
 use rokka_protocols::kafka::elect_leaders::{self, *};
+use rokka_protocols::kafka::end_txn::EndTxnRequest;
 use rokka_protocols::kafka::incremental_alter_configs::IncrementalAlterConfigsRequest;
 use rokka_protocols::kafka::list_partition_reassignments::{self as lpr, *};
 use rokka_protocols::kafka::offset_delete::{self, *};
 use rokka_protocols::kafka::request::{decode_request, encode_request, Request};
+use rokka_protocols::kafka::txn_offset_commit::{TxnOffset, TxnOffsetCommitRequest};
 use rokka_protocols::kafka::{
-    alter_configs, is_flexible, support, ApiKey, DecodeError, Reader, RequestHeader,
+    alter_configs, is_flexible, support, ApiKey, DecodeError, Reader, RequestHeader, TopicErrors,
     TopicPartitions, Writer,
 };
 
@@ -269,5 +276,83 @@ proptest! {
         frame(&Request::DescribeProducers(req))?;
         rt(&resp, true, |x, w| describe_producers::encode_response(w, 0, x),
             |r| describe_producers::decode_response(r, 0))?;
+    }
+}
+
+// ---- transactions ----------------------------------------------------------
+
+fn list<T: Strategy>(t: T) -> impl Strategy<Value = Vec<T::Value>> {
+    vec(t, 0..3)
+}
+fn topic_errors() -> impl Strategy<Value = TopicErrors> {
+    list((s(), list((any::<i32>(), any::<i16>()))))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn add_partitions(id in s(), pid: i64, epoch: i16, t in tps(), res in topic_errors()) {
+        let req = AddPartitionsToTxnRequest { transactional_id: id, producer_id: pid, producer_epoch: epoch, topics: t };
+        frame(&Request::AddPartitionsToTxn(req.clone()))?;
+        for (v, flex) in versions(ApiKey::ADD_PARTITIONS_TO_TXN) {
+            rt(&req, flex, |x, w| x.encode(w, v), |r| AddPartitionsToTxnRequest::decode(r, v))?;
+            rt(&res, flex, |x, w| add_partitions_to_txn::encode_response(w, v, x),
+                |r| add_partitions_to_txn::decode_response(r, v))?;
+        }
+    }
+
+    #[test]
+    fn add_offsets_and_end_txn(id in s(), g in s(), pid: i64, epoch: i16, commit: bool, code: i16) {
+        let req = AddOffsetsToTxnRequest { transactional_id: id.clone(), producer_id: pid, producer_epoch: epoch, group_id: g };
+        frame(&Request::AddOffsetsToTxn(req.clone()))?;
+        for (v, flex) in versions(ApiKey::ADD_OFFSETS_TO_TXN) {
+            rt(&req, flex, |x, w| x.encode(w, v), |r| AddOffsetsToTxnRequest::decode(r, v))?;
+            rt(&code, flex, |x, w| add_offsets_to_txn::encode_error_response(w, *x),
+                add_offsets_to_txn::decode_error_response)?;
+        }
+        let req = EndTxnRequest { transactional_id: id, producer_id: pid, producer_epoch: epoch, committed: commit };
+        frame(&Request::EndTxn(req.clone()))?;
+        for (v, flex) in versions(ApiKey::END_TXN) {
+            rt(&req, flex, |x, w| x.encode(w, v), |r| EndTxnRequest::decode(r, v))?;
+            rt(&code, flex, |x, w| add_offsets_to_txn::encode_error_response(w, *x),
+                add_offsets_to_txn::decode_error_response)?;
+        }
+    }
+
+    #[test]
+    fn txn_offset_commit(id in s(), g in s(), m in s(), pid: i64, epoch: i16, gen: i32,
+        offs in list((s(), list((any::<i32>(), any::<i64>(), of(s()))))), res in topic_errors()) {
+        for (v, flex) in versions(ApiKey::TXN_OFFSET_COMMIT) {
+            let req = TxnOffsetCommitRequest {
+                transactional_id: id.clone(), group_id: g.clone(), producer_id: pid, producer_epoch: epoch,
+                generation_id: if v >= 3 { gen } else { -1 },
+                member_id: if v >= 3 { m.clone() } else { String::new() },
+                topics: offs.iter().map(|(t, ps)| (t.clone(), ps.iter().map(|(p, o, md)| TxnOffset {
+                    partition_index: *p, committed_offset: *o, committed_metadata: md.clone() }).collect())).collect(),
+            };
+            rt(&req, flex, |x, w| x.encode(w, v), |r| TxnOffsetCommitRequest::decode(r, v))?;
+            if v == 0 {
+                frame(&Request::TxnOffsetCommit(req.clone()))?; // no v3 fields: every version
+            }
+            rt(&res, flex, |x, w| add_partitions_to_txn::encode_response(w, v, x),
+                |r| add_partitions_to_txn::decode_response(r, v))?;
+        }
+    }
+
+    #[test]
+    fn describe_and_list(ids in list(s()), states in list(s()), pids in list(any::<i64>()),
+        d in list((any::<i16>(), s(), s(), any::<i32>(), any::<i64>(), any::<i64>(), any::<i16>(), tps())),
+        l in list((s(), any::<i64>(), s()))) {
+        rt(&ids, true, |x, w| encode_describe_request(w, x), decode_describe_request)?;
+        frame(&Request::DescribeTransactions(ids.clone()))?;
+        let d: Vec<TransactionDescription> = d.into_iter().map(|(error_code, transactional_id, state, timeout_ms, start_time_ms, producer_id, producer_epoch, topics)|
+            TransactionDescription { error_code, transactional_id, state, timeout_ms, start_time_ms, producer_id, producer_epoch, topics }).collect();
+        rt(&d, true, |x, w| encode_describe_response(w, x), decode_describe_response)?;
+        let req = ListTransactionsRequest { state_filters: states.clone(), producer_id_filters: pids };
+        rt(&req, true, |x, w| x.encode(w), ListTransactionsRequest::decode)?;
+        frame(&Request::ListTransactions(req.clone()))?;
+        let resp = (states, l);
+        rt(&resp, true, |x, w| dt::encode_list_response(w, &x.0, &x.1), dt::decode_list_response)?;
     }
 }

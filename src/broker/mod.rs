@@ -10,6 +10,7 @@
 pub mod format;
 pub mod groups;
 pub mod topics;
+pub mod txn_index;
 
 use std::sync::Arc;
 
@@ -45,6 +46,8 @@ pub struct Broker {
     pub groups: Arc<groups::GroupRegistry>,
     /// Kafka batches converted for RocketMQ readers, shared by all pulls.
     pub converted: Arc<format::cache::ConvertedBatches>,
+    /// Open and aborted Kafka transactions per partition (ADR 014).
+    pub txns: Arc<txn_index::TxnIndex>,
     /// Cluster mode (issue 12, ADR 015), when configured.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Credentials and ACLs (ADR 016).
@@ -70,6 +73,7 @@ impl Broker {
             registry,
             groups: Arc::default(),
             converted: Arc::default(),
+            txns: Arc::default(),
             cluster: None,
             shutdown,
         }

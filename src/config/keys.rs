@@ -32,6 +32,8 @@
 //! | `auto.create.topics.enable` | Kafka name of `autoCreateTopicEnable` | |
 //! | `num.partitions` | Kafka name of `defaultTopicQueueNums` | |
 //! | `offsets.topic.num.partitions` | partitions of `__consumer_offsets` when first created | 50 |
+//! | `transaction.max.timeout.ms` | largest Kafka `transaction.timeout.ms` accepted | 900000 |
+//! | `transaction.abort.timed.out.transaction.cleanup.interval.ms` | ms between passes aborting expired Kafka transactions | 10000 |
 //! | `log.retention.hours` | Kafka name of `fileReservedTime` (-1 = forever) | |
 //! | `log.segment.bytes` | Kafka name of `mapedFileSizeCommitLog` | |
 //! | `log.dirs` (or `log.dir`) | Kafka name of the data directory (one directory) | |
@@ -246,6 +248,19 @@ static KEYS: &[Key] = &[
     Key {
         name: "offsets.topic.num.partitions",
         apply: |d, v| set(&mut d.offsets_topic_partitions, int(v, 1, 1024)),
+    },
+    Key {
+        name: "transaction.max.timeout.ms",
+        apply: |d, v| {
+            set(
+                &mut d.transaction_max_timeout_ms,
+                int(v, 1, i32::MAX as u64),
+            )
+        },
+    },
+    Key {
+        name: "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        apply: |d, v| set(&mut d.transaction_abort_interval, millis(v)),
     },
     Key {
         name: "log.retention.hours",

@@ -11,10 +11,11 @@ use tracing::debug;
 
 use super::conn::ConnInfo;
 use super::{
-    alter_configs, api_versions, delete_groups, delete_records, describe_configs,
-    describe_log_dirs, describe_producers, fetch, find_coordinator, group, init_producer_id,
-    list_offsets, metadata, offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch,
-    partition_admin, produce, scram_admin, topics_admin, KafkaContext,
+    add_offsets_to_txn, add_partitions_to_txn, alter_configs, api_versions, delete_groups,
+    delete_records, describe_configs, describe_log_dirs, describe_producers, describe_transactions,
+    end_txn, fetch, find_coordinator, group, init_producer_id, list_offsets, metadata,
+    offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch, partition_admin, produce,
+    scram_admin, topics_admin, txn_offset_commit, KafkaContext,
 };
 
 /// Why a connection must be closed.
@@ -152,7 +153,13 @@ async fn route(
         ApiKey::LEAVE_GROUP => group::handlers::leave(ctx, &req)?,
         ApiKey::OFFSET_COMMIT => offset_commit::handle(ctx, &req).await?,
         ApiKey::OFFSET_FETCH => offset_fetch::handle(ctx, &req)?,
-        ApiKey::INIT_PRODUCER_ID => init_producer_id::handle(ctx, &req)?,
+        ApiKey::INIT_PRODUCER_ID => init_producer_id::handle(ctx, &req).await?,
+        ApiKey::ADD_PARTITIONS_TO_TXN => add_partitions_to_txn::handle(ctx, &req).await?,
+        ApiKey::ADD_OFFSETS_TO_TXN => add_offsets_to_txn::handle(ctx, &req).await?,
+        ApiKey::END_TXN => end_txn::handle(ctx, &req).await?,
+        ApiKey::TXN_OFFSET_COMMIT => txn_offset_commit::handle(ctx, &req).await?,
+        ApiKey::DESCRIBE_TRANSACTIONS => describe_transactions::describe(ctx, &req)?,
+        ApiKey::LIST_TRANSACTIONS => describe_transactions::list(ctx, &req)?,
         ApiKey::LIST_GROUPS => group::handlers::list(ctx, &req)?,
         ApiKey::DESCRIBE_GROUPS => group::handlers::describe(ctx, &req)?,
         ApiKey::CREATE_TOPICS => topics_admin::create(ctx, &req)?,

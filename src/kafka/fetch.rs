@@ -3,6 +3,10 @@
 //! through `Store::wait_for_data`, honours partition and response byte
 //! limits, and declines fetch sessions (session id 0, always full).
 //!
+//! Isolation: read_committed (v4+) returns nothing at or past the last
+//! stable offset and lists the aborted transactions of the returned range
+//! (`broker::txn_index`, ADR 014); every version reports the LSO.
+//!
 //! RocketMQ-written entries are converted to a one-record uncompressed v2
 //! batch with baseOffset = queue offset by `broker::format` (the mapping in
 //! docs/mapping.md).
@@ -34,9 +38,16 @@ fn entry_batch(e: &StoredEntry) -> Option<Bytes> {
     }
 }
 
-/// Reads every partition once; returns the response and its record bytes.
+/// Longest sleep of a read_committed fetch held back by an open
+/// transaction before it looks again.
+const LSO_POLL: Duration = Duration::from_millis(50);
+
+/// Reads every partition once; returns the response, its record bytes and
+/// whether a read_committed partition is held back by an open transaction.
 /// `magic` < 2 down-converts (Fetch v0–v3).
-fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, usize) {
+fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, usize, bool) {
+    let committed = f.isolation_level == 1;
+    let mut held = false;
     let store = &ctx.broker.store;
     let mut total = 0usize;
     let max_total = usize::try_from(f.max_bytes).unwrap_or(0).max(1);
@@ -50,7 +61,9 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
                 partition_index: p.partition,
                 error_code: error_code::NONE,
                 high_watermark: -1,
+                last_stable_offset: -1,
                 log_start_offset: -1,
+                aborted_transactions: None,
                 records: Vec::new(),
             };
             let qid = match u32::try_from(p.partition) {
@@ -74,15 +87,22 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
             );
             out.high_watermark = max as i64;
             out.log_start_offset = min as i64;
+            let lso = ctx.broker.txns.lso(&t.topic, qid, max as i64);
+            out.last_stable_offset = lso;
             let offset = p.fetch_offset;
             if offset < min as i64 || offset > max as i64 {
                 out.error_code = error_code::OFFSET_OUT_OF_RANGE;
                 partitions.push(out);
                 continue;
             }
+            let end = if committed { lso } else { max as i64 };
+            if committed {
+                out.aborted_transactions = Some(Vec::new());
+                held |= offset >= lso && lso < max as i64;
+            }
             let room = max_total.saturating_sub(total);
             let part_max = usize::try_from(p.partition_max_bytes).unwrap_or(0);
-            if offset == max as i64 || room == 0 || part_max == 0 {
+            if offset >= end || room == 0 || part_max == 0 {
                 partitions.push(out);
                 continue;
             }
@@ -96,7 +116,27 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
             );
             match got.status {
                 GetStatus::Found => {
-                    let batches: Vec<Bytes> = got.entries.iter().filter_map(entry_batch).collect();
+                    let stable: Vec<&StoredEntry> = got
+                        .entries
+                        .iter()
+                        .take_while(|e| (e.queue_offset as i64) < end)
+                        .collect();
+                    if committed {
+                        let upper = stable
+                            .last()
+                            .map_or(offset, |e| e.queue_offset as i64 + i64::from(e.count));
+                        let aborted = ctx
+                            .broker
+                            .txns
+                            .aborted_between(&t.topic, qid, offset, upper);
+                        out.aborted_transactions = Some(
+                            aborted
+                                .iter()
+                                .map(|a| (a.producer_id, a.first_offset))
+                                .collect(),
+                        );
+                    }
+                    let batches: Vec<Bytes> = stable.into_iter().filter_map(entry_batch).collect();
                     if magic >= 2 {
                         total += batches.iter().map(Bytes::len).sum::<usize>();
                         out.records = batches;
@@ -125,7 +165,7 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
             partitions,
         });
     }
-    (resp, total)
+    (resp, total, held)
 }
 
 /// Waits until any requested partition has data past its fetch offset, or
@@ -165,7 +205,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         2 | 3 => 1,
         _ => 2,
     };
-    let (mut resp, mut total) = read_all(ctx, &f, magic);
+    let (mut resp, mut total, mut held) = read_all(ctx, &f, magic);
     // Bounded: each round waits until data or the deadline.
     for _ in 0..8 {
         let now = tokio::time::Instant::now();
@@ -177,8 +217,13 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         if total >= min_bytes || has_error || now >= deadline {
             break;
         }
-        wait_any(ctx, &f, deadline - now).await;
-        (resp, total) = read_all(ctx, &f, magic);
+        if held {
+            // Data exists but an open transaction hides it: look again soon.
+            tokio::time::sleep((deadline - now).min(LSO_POLL)).await;
+        } else {
+            wait_any(ctx, &f, deadline - now).await;
+        }
+        (resp, total, held) = read_all(ctx, &f, magic);
     }
     crate::metrics::topic_traffic::fetched(&resp);
     let mut w = req.writer();

@@ -1,5 +1,6 @@
-//! FindCoordinator handler: this broker coordinates every group (in cluster
-//! mode: the group's master).
+//! FindCoordinator handler: this broker coordinates every group (key type
+//! 0) and every transactional id (key type 1); in cluster mode the master
+//! does.
 
 use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::find_coordinator::{
@@ -39,8 +40,10 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .map(|key| Coordinator {
             error_code: if key.is_empty() {
                 error_code::INVALID_GROUP_ID
-            } else if f.key_type != 0 || !available {
-                // No transaction coordinator; in cluster mode no master yet.
+            } else if !matches!(f.key_type, 0 | 1) {
+                error_code::INVALID_REQUEST
+            } else if !available {
+                // In cluster mode: no master yet.
                 error_code::COORDINATOR_NOT_AVAILABLE
             } else {
                 error_code::NONE

@@ -58,8 +58,13 @@ pub struct Sequences {
 /// twenty producers interleaving on one partition.
 pub const REBUILD_ENTRIES: usize = 100;
 
-/// (producer id, epoch, base sequence, record count) of a stored v2 batch.
+/// (producer id, epoch, base sequence, record count) of a stored v2 batch;
+/// none for a control batch (a transaction marker carries no sequence).
 fn producer_fields(batch: &[u8]) -> Option<(i64, i16, i32, u32)> {
+    let attrs = i16::from_be_bytes(batch.get(21..23)?.try_into().ok()?);
+    if attrs & rokka_protocols::kafka::txn_log::ATTR_CONTROL != 0 {
+        return None;
+    }
     let pid = i64::from_be_bytes(batch.get(43..51)?.try_into().ok()?);
     let epoch = i16::from_be_bytes(batch.get(51..53)?.try_into().ok()?);
     let seq = i32::from_be_bytes(batch.get(53..57)?.try_into().ok()?);

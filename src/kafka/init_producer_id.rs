@@ -1,5 +1,7 @@
-//! InitProducerId handler: hands out producer ids (epoch 0) for idempotent,
-//! non-transactional producers. Sequence numbers are not checked yet.
+//! InitProducerId handler: a new producer id (epoch 0) for an idempotent
+//! producer; with a transactional id, the transaction coordinator's answer
+//! (producer id reuse with an epoch bump, fencing, abort of an open
+//! transaction; `txn/`).
 
 use std::sync::atomic::Ordering;
 
@@ -11,22 +13,32 @@ use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
 
 /// Handles InitProducerId v0–4.
-pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let i = InitProducerIdRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
-    let resp = if i.transactional_id.is_some() {
-        // Transactions are not supported: no coordinator for them.
-        InitProducerIdResponse {
-            error_code: error_code::COORDINATOR_NOT_AVAILABLE,
+    let resp = match i.transactional_id.as_deref() {
+        Some("") => InitProducerIdResponse {
+            error_code: error_code::INVALID_REQUEST,
             producer_id: -1,
             producer_epoch: -1,
+        },
+        Some(id) => {
+            let expected = (i.producer_id, i.producer_epoch);
+            let (error_code, producer_id, producer_epoch) = ctx
+                .txn
+                .init(id, i.transaction_timeout_ms, expected, req.version())
+                .await;
+            InitProducerIdResponse {
+                error_code,
+                producer_id,
+                producer_epoch,
+            }
         }
-    } else {
-        InitProducerIdResponse {
+        None => InitProducerIdResponse {
             error_code: error_code::NONE,
             producer_id: ctx.next_producer_id.fetch_add(1, Ordering::Relaxed),
             producer_epoch: 0,
-        }
+        },
     };
     let mut w = req.writer();
     resp.encode(&mut w, req.version());

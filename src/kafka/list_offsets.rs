@@ -1,5 +1,6 @@
-//! ListOffsets handler: earliest and latest offsets of a queue, and offset
-//! by timestamp through the store's time look-up (store timestamps; see
+//! ListOffsets handler: earliest and latest offsets of a queue (latest =
+//! the last stable offset at read_committed, ADR 014), and offset by
+//! timestamp through the store's time look-up (store timestamps; see
 //! ADR 003).
 
 use rokka_protocols::kafka::error_code;
@@ -44,6 +45,9 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     store.max_offset(&t.name, qid),
                 );
                 match p.timestamp {
+                    LATEST if l.isolation_level == 1 => {
+                        out.offset = ctx.broker.txns.lso(&t.name, qid, max as i64);
+                    }
                     LATEST => out.offset = max as i64,
                     EARLIEST => out.offset = min as i64,
                     ts => {

@@ -9,6 +9,8 @@
 //! Store errors become Kafka error codes in one place, `errors.rs`.
 
 mod acls;
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod api_versions;
 mod broker_config;
@@ -18,7 +20,9 @@ mod delete_records;
 mod describe_configs;
 mod describe_log_dirs;
 mod describe_producers;
+mod describe_transactions;
 mod dispatch;
+mod end_txn;
 mod errors;
 mod fetch;
 mod find_coordinator;
@@ -42,6 +46,8 @@ mod scram_admin;
 mod topic_config;
 mod topic_retention;
 mod topics_admin;
+pub mod txn;
+mod txn_offset_commit;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicI64;
@@ -66,7 +72,9 @@ pub struct KafkaContext {
     /// Metrics.
     pub metrics: KafkaMetrics,
     /// Next producer id handed out by InitProducerId.
-    pub next_producer_id: AtomicI64,
+    pub next_producer_id: Arc<AtomicI64>,
+    /// The transaction coordinator (ADR 014).
+    pub txn: Arc<txn::TxnCoordinator>,
     /// Idempotent producers' sequence numbers.
     pub sequences: idempotence::Sequences,
     /// Dynamic broker configs (AlterConfigs on the broker resource).
@@ -74,13 +82,14 @@ pub struct KafkaContext {
 }
 
 impl KafkaContext {
-    /// Builds the context and registers the Kafka metrics.
-    pub fn new(broker: Broker) -> prometheus::Result<KafkaContext> {
+    /// Builds the context and registers the Kafka metrics; `next_pid` is
+    /// shared with the transaction coordinator `txn`.
+    pub fn new(
+        broker: Broker,
+        txn: Arc<txn::TxnCoordinator>,
+        next_pid: Arc<AtomicI64>,
+    ) -> prometheus::Result<KafkaContext> {
         let metrics = KafkaMetrics::register(&broker.registry)?;
-        // Seeded from the clock so ids stay unique across restarts.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_millis() as i64);
         let groups = Arc::new(group::GroupCoordinator::new(Arc::clone(&broker.groups)));
         let broker_store = broker.store.clone();
         let broker_configs =
@@ -90,7 +99,8 @@ impl KafkaContext {
             broker,
             groups,
             metrics,
-            next_producer_id: AtomicI64::new(seed),
+            next_producer_id: next_pid,
+            txn,
             sequences: idempotence::Sequences::rebuild(&broker_store, idempotence::REBUILD_ENTRIES),
         })
     }
@@ -124,8 +134,18 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     let (offsets_log, writer) = offsets_topic::start(broker)
         .await
         .map_err(StartupError::OffsetsTopic)?;
-    let ctx = Arc::new(KafkaContext::new(broker.clone())?);
+    // Producer ids are seeded from the clock so ids stay unique across
+    // restarts (and above every persisted transactional producer id).
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_millis() as i64);
+    let next_pid = Arc::new(AtomicI64::new(seed));
+    let txn = txn::TxnCoordinator::open(broker, Arc::clone(&next_pid))
+        .map_err(StartupError::TransactionState)?;
+    txn.set_offsets_log(offsets_log.clone());
+    let ctx = Arc::new(KafkaContext::new(broker.clone(), Arc::new(txn), next_pid)?);
     ctx.groups.set_offsets_log(offsets_log);
+    let txn_timer = txn::start_timer(Arc::clone(&ctx.txn), broker.clone());
     if let Some(c) = &broker.cluster {
         // A new master rebuilds the producers' sequences from the log it
         // replicated, so a batch retried across a failover is not stored twice.
@@ -134,6 +154,9 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
             let fresh =
                 idempotence::Sequences::rebuild(&ctx.broker.store, idempotence::REBUILD_ENTRIES);
             ctx.sequences.replace(fresh);
+            // ... and the transaction coordinator its state and the
+            // partitions' transaction index (ADR 014).
+            ctx.txn.reload();
         }));
     }
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
@@ -141,7 +164,7 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
         Arc::clone(&ctx),
         broker.config.retention_check_interval,
     ));
-    let mut tasks = vec![timer, retention, writer];
+    let mut tasks = vec![timer, retention, writer, txn_timer];
     for (socket, spec) in listeners {
         tasks.push(tokio::spawn(run(socket, spec, Arc::clone(&ctx))));
     }

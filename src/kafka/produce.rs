@@ -5,7 +5,11 @@
 //! readers). `acks = 0`
 //! gets no response; acks 1 and -1 are both answered after the append
 //! (single replica, so "all" = the leader). Idempotent batches go through
-//! the sequence check in `idempotence.rs` first. Topic configs enforced
+//! the sequence check in `idempotence.rs` first; transactional batches are
+//! checked against the transaction coordinator (`txn/`: producer epoch,
+//! open transaction holding the partition) and mark the partition's open
+//! transaction before they are appended; control batches from clients are
+//! INVALID_RECORD, as in Kafka. Topic configs enforced
 //! here: `max.message.bytes` (a larger batch gets MESSAGE_TOO_LARGE for its
 //! partition) and `message.timestamp.type=LogAppendTime` (the batch is
 //! stamped with the append time, as Kafka does).
@@ -19,6 +23,7 @@ use rokka_protocols::kafka::records::{
     build_v2_batch, decode_message_set, split_entries, validate_v2, with_log_append_time,
     ValidBatch,
 };
+use rokka_protocols::kafka::txn_log::{batch_producer, ATTR_CONTROL, ATTR_TRANSACTIONAL};
 use rokka_protocols::kafka::{error_code, DecodeError, Writer};
 use rokka_store::{AppendPayload, AppendRequest, KafkaBatch};
 use tracing::{debug, warn};
@@ -167,6 +172,30 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                 }
                 let (pid, epoch, seq, count) =
                     (b.producer_id, b.producer_epoch, b.base_sequence, b.count);
+                let attrs = batch_producer(&b.batch).map_or(0, |x| x.0);
+                if attrs & ATTR_CONTROL != 0 {
+                    ctx.metrics
+                        .bad_requests_total
+                        .with_label_values(&["control batch from a client"])
+                        .inc();
+                    out.error_code = error_code::INVALID_RECORD;
+                    break;
+                }
+                // Held until the append is done: no marker of this
+                // producer's transaction is written in between.
+                let _txn_guard = if attrs & ATTR_TRANSACTIONAL != 0 {
+                    let guard = ctx.txn.markers.read().await;
+                    if let Err(code) = ctx.txn.check_produce(&t.name, qid, pid, epoch) {
+                        crate::net::log_limit::warn(|suppressed| {
+                            warn!(topic = %t.name, partition = part.index, producer_id = pid, epoch, code, suppressed, "refusing transactional batch");
+                        });
+                        out.error_code = code;
+                        break;
+                    }
+                    Some(guard)
+                } else {
+                    None
+                };
                 match ctx.sequences.check(pid, epoch, &t.name, qid, seq, count) {
                     Verdict::Append => {}
                     Verdict::Duplicate(base) => {

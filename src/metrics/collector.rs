@@ -45,6 +45,8 @@ pub struct OffsetsCollector {
     id: Identity,
     compat: bool,
     online: Option<OnlineConsumers>,
+    /// Open Kafka transactions: lag counts up to the last stable offset.
+    txns: Option<Arc<crate::broker::txn_index::TxnIndex>>,
     descs: Vec<Desc>,
 }
 
@@ -233,7 +235,17 @@ impl OffsetsCollector {
             id,
             compat,
             online: None,
+            txns: None,
         }
+    }
+
+    /// Measures lag up to each queue's last stable offset (ADR 014).
+    pub fn with_txn_index(
+        mut self,
+        txns: Arc<crate::broker::txn_index::TxnIndex>,
+    ) -> OffsetsCollector {
+        self.txns = Some(txns);
+        self
     }
 
     /// Adds `rocketmq_group_diff` (with compatibility on), labelled with the
@@ -303,6 +315,10 @@ impl OffsetsCollector {
                 let Some(&(min, end)) = queues.get(&(topic.clone(), qid)) else {
                     continue; // the topic or queue is gone
                 };
+                let end = self.txns.as_ref().map_or(end, |ix| {
+                    let lso = ix.lso(&topic, qid, i64::try_from(end).unwrap_or(i64::MAX));
+                    u64::try_from(lso).unwrap_or(end).max(min)
+                });
                 let next = u64::try_from(committed.offset).unwrap_or(0).clamp(min, end);
                 let lag = end - next;
                 let lag_ms = if lag == 0 {

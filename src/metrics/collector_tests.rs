@@ -175,3 +175,31 @@ fn group_diff_only_with_an_online_consumer_source() {
         r#"rocketmq_group_diff{countOfOnlineConsumers="2",group="g",msgModel="1",topic="T"} 6"#,
     );
 }
+
+#[test]
+fn lag_stops_at_the_last_stable_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), 10);
+    store.offsets().commit("g", "T", 1, 4, "");
+    let txns = Arc::new(crate::broker::txn_index::TxnIndex::default());
+    txns.begin("T", 1, 77, 7); // an open Kafka transaction from offset 7
+    let registry = Registry::new();
+    let id = Identity {
+        cluster: "C".into(),
+        broker: "b".into(),
+    };
+    let collector =
+        OffsetsCollector::new(store.clone(), id, false).with_txn_index(Arc::clone(&txns));
+    registry.register(Box::new(collector)).unwrap();
+    let text = TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .unwrap();
+    has(
+        &text,
+        r#"rokka_consumergroup_lag_messages{group="g",partition="1",topic="T"} 3"#,
+    );
+    has(
+        &text,
+        r#"rokka_topic_partition_log_end_offset{partition="1",topic="T"} 10"#,
+    );
+}

@@ -86,10 +86,13 @@ pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResul
     Ok(ok(cmd, &[]))
 }
 
-/// GET_MAX_OFFSET (0 if the queue does not exist).
+/// GET_MAX_OFFSET (0 if the queue does not exist): the last stable offset,
+/// so a consumer starting "from the end" does not skip an open Kafka
+/// transaction that later commits (ADR 014).
 pub(crate) fn max_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let (topic, q) = queue(cmd)?;
-    let v = ctx.broker.store.max_offset(topic, q);
+    let end = ctx.broker.store.max_offset(topic, q);
+    let v = ctx.broker.txns.lso(topic, q, end as i64);
     Ok(ok(cmd, &[("offset", v.to_string())]))
 }
 

@@ -12,11 +12,16 @@
 //!
 //! Kafka batch entries are converted by `broker::format` to one stored
 //! message per record; records before the requested offset, and records
-//! whose own tags code the filter rejects, are left out.
+//! whose own tags code the filter rejects, are left out. Kafka
+//! transactions (ADR 014): records of aborted transactions are never
+//! delivered, and nothing at or past the last stable offset is (a pull
+//! held back by an open transaction waits briefly, like a suspended pull,
+//! then answers PULL_NOT_FOUND); `maxOffset` is the LSO.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
+use rokka_protocols::kafka::txn_log::{batch_producer, ATTR_TRANSACTIONAL};
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use rokka_store::{java_string_hash, EntryKind, GetResult, GetStatus};
 
@@ -28,6 +33,8 @@ const FLAG_SUSPEND: i32 = 2;
 const FLAG_SUBSCRIPTION: i32 = 4;
 const MAX_SUSPEND: Duration = Duration::from_secs(25);
 const MAX_PULL_BYTES: usize = 256 * 1024;
+/// Longest park of a suspended pull held back by an open Kafka transaction.
+const LSO_SUSPEND: Duration = Duration::from_millis(500);
 
 /// A TAG expression: `None` matches everything.
 pub(crate) fn tag_codes(expr: &str) -> Option<HashSet<i32>> {
@@ -134,13 +141,18 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
         }
     }
     let mut r = read(ctx, &a, codes.as_ref());
-    if code_of(&r, a.offset) == ResponseCode::PULL_NOT_FOUND
-        && a.sys_flag & FLAG_SUSPEND != 0
-        && !a.suspend.is_zero()
-    {
+    let suspend = a.sys_flag & FLAG_SUSPEND != 0 && !a.suspend.is_zero();
+    if code_of(&r, a.offset) == ResponseCode::PULL_NOT_FOUND && suspend {
         tokio::select! {
             _ = ctx.broker.store.wait_for_data(a.topic, a.queue_id, a.offset, a.suspend) => {}
             _ = ctx.broker.shutdown_signal() => {}
+        }
+        r = read(ctx, &a, codes.as_ref());
+    } else if suspend && a.offset as i64 >= lso(ctx, &a, &r) && r.status == GetStatus::Found {
+        // Stored but not yet decided: wait a little for the transaction.
+        tokio::select! {
+            () = tokio::time::sleep(a.suspend.min(LSO_SUSPEND)) => {}
+            () = ctx.broker.shutdown_signal() => {}
         }
         r = read(ctx, &a, codes.as_ref());
     }
@@ -160,6 +172,29 @@ fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&HashSet<i32>>) -> GetResult 
         a.max_bytes,
         codes.map(|_| f),
     )
+}
+
+/// The queue's last stable offset (its end unless a Kafka transaction is
+/// open on it).
+fn lso(ctx: &Ctx, a: &PullArgs<'_>, r: &GetResult) -> i64 {
+    ctx.broker
+        .txns
+        .lso(a.topic, a.queue_id, r.max_offset as i64)
+}
+
+/// True if `e` is a batch of an aborted Kafka transaction.
+fn aborted(ctx: &Ctx, a: &PullArgs<'_>, e: &rokka_store::StoredEntry) -> bool {
+    let producer = rokka_store::entry::kafka::batch_range(&e.bytes)
+        .and_then(|range| e.bytes.get(range))
+        .and_then(batch_producer);
+    match producer {
+        Some((attrs, pid, _)) if attrs & ATTR_TRANSACTIONAL != 0 => {
+            ctx.broker
+                .txns
+                .is_aborted(a.topic, a.queue_id, pid, e.queue_offset as i64)
+        }
+        _ => false,
+    }
 }
 
 fn code_of(r: &GetResult, offset: u64) -> ResponseCode {
@@ -213,15 +248,26 @@ fn respond(
     // may hold more records than that, and clients size their consume queues
     // by it. A pull that stops inside a batch resumes at the next record.
     let max = a.max_nums as usize;
+    let lso = lso(ctx, a, r);
     let mut body = Vec::with_capacity(r.entries.len().min(max));
     let mut next = next;
+    let mut held = false;
     'entries: for e in &r.entries {
         if body.len() >= max {
             next = e.queue_offset;
             break;
         }
+        if e.queue_offset as i64 >= lso {
+            // An open Kafka transaction: nothing from here on is decided.
+            next = e.queue_offset.max(offset);
+            held = true;
+            break;
+        }
         if e.kind == EntryKind::RocketMq {
             body.push(e.bytes.clone());
+            continue;
+        }
+        if aborted(ctx, a, e) {
             continue;
         }
         match ctx
@@ -246,7 +292,11 @@ fn respond(
         }
     }
     if code == ResponseCode::SUCCESS && body.is_empty() {
-        code = ResponseCode::PULL_RETRY_IMMEDIATELY;
+        code = if held && next <= offset {
+            ResponseCode::PULL_NOT_FOUND
+        } else {
+            ResponseCode::PULL_RETRY_IMMEDIATELY
+        };
     }
     let mut resp = cmd.response_to(code.0);
     resp.remark = Some(status_name(r.status).to_owned());
@@ -254,6 +304,6 @@ fn respond(
     e.insert("suggestWhichBrokerId", "0");
     e.insert("nextBeginOffset", next.to_string());
     e.insert("minOffset", r.min_offset.to_string());
-    e.insert("maxOffset", r.max_offset.to_string());
+    e.insert("maxOffset", lso.max(0).to_string());
     Reply { cmd: resp, body }
 }

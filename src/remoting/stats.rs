@@ -81,7 +81,9 @@ pub(crate) fn consume_stats(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
             continue;
         };
         for q in 0..t.read_queue_nums {
-            let broker_offset = store.max_offset(topic, q);
+            // Lag counts only what consumers can see: up to the LSO.
+            let end = store.max_offset(topic, q) as i64;
+            let broker_offset = ctx.broker.txns.lso(topic, q, end);
             let consumer_offset = committed
                 .iter()
                 .find(|(ct, cq, _)| ct == topic && *cq == q)

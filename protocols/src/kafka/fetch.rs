@@ -49,6 +49,8 @@ pub struct FetchRequest {
     pub min_bytes: i32,
     /// Response byte limit.
     pub max_bytes: i32,
+    /// 0 = read_uncommitted, 1 = read_committed (v4+; 0 before).
+    pub isolation_level: i8,
     /// Topics.
     pub topics: Vec<FetchTopic>,
 }
@@ -64,9 +66,11 @@ impl FetchRequest {
         } else {
             i32::MAX
         };
-        if version >= 4 {
-            r.i8("isolation_level")?;
-        }
+        let isolation_level = if version >= 4 {
+            r.i8("isolation_level")?
+        } else {
+            0
+        };
         if version >= 7 {
             r.i32("session_id")?;
             r.i32("session_epoch")?;
@@ -113,12 +117,13 @@ impl FetchRequest {
             max_wait_ms,
             min_bytes,
             max_bytes,
+            isolation_level,
             topics,
         })
     }
 
     /// Encodes the body of `version` as a consumer would: replica_id -1,
-    /// read-uncommitted, no fetch session, no forgotten topics, empty rack.
+    /// the isolation level (v4+), no fetch session, no forgotten topics, empty rack.
     pub fn encode(&self, w: &mut Writer, version: i16) {
         w.i32(-1);
         w.i32(self.max_wait_ms);
@@ -127,7 +132,7 @@ impl FetchRequest {
             w.i32(self.max_bytes);
         }
         if version >= 4 {
-            w.i8(0);
+            w.i8(self.isolation_level);
         }
         if version >= 7 {
             w.i32(0);
@@ -171,8 +176,14 @@ pub struct FetchPartitionResponse {
     pub error_code: i16,
     /// End offset.
     pub high_watermark: i64,
+    /// Last stable offset (v4+): the first offset of the oldest open
+    /// transaction, or the high watermark.
+    pub last_stable_offset: i64,
     /// Log start offset.
     pub log_start_offset: i64,
+    /// Aborted transactions in the returned range, (producer id, first
+    /// offset) (v4+; `None` for read_uncommitted is sent as null).
+    pub aborted_transactions: Option<Vec<(i64, i64)>>,
     /// Stored batches, sent without re-encoding.
     pub records: Vec<Bytes>,
 }
@@ -212,13 +223,20 @@ impl FetchResponse {
                 w.i16(p.error_code);
                 w.i64(p.high_watermark);
                 if version >= 4 {
-                    w.i64(p.high_watermark);
+                    w.i64(p.last_stable_offset);
                 }
                 if version >= 5 {
                     w.i64(p.log_start_offset);
                 }
                 if version >= 4 {
-                    w.array_len(Some(0));
+                    match &p.aborted_transactions {
+                        None => w.array_len(None),
+                        Some(a) => w.array(a, |w, (pid, first)| {
+                            w.i64(*pid);
+                            w.i64(*first);
+                            w.tags();
+                        }),
+                    }
                 }
                 if version >= 11 {
                     w.i32(-1);
@@ -250,21 +268,25 @@ impl FetchResponse {
                     let partition_index = r.i32("partition_index")?;
                     let error_code = r.i16("error_code")?;
                     let high_watermark = r.i64("high_watermark")?;
-                    if version >= 4 {
-                        r.i64("last_stable_offset")?;
-                    }
+                    let last_stable_offset = if version >= 4 {
+                        r.i64("last_stable_offset")?
+                    } else {
+                        high_watermark
+                    };
                     let log_start_offset = if version >= 5 {
                         r.i64("log_start_offset")?
                     } else {
                         -1
                     };
-                    if version >= 4 {
+                    let aborted_transactions = if version >= 4 {
                         r.narray("aborted_transactions", |r| {
-                            r.i64("producer_id")?;
-                            r.i64("first_offset")?;
-                            r.tags()
-                        })?;
-                    }
+                            let a = (r.i64("producer_id")?, r.i64("first_offset")?);
+                            r.tags()?;
+                            Ok(a)
+                        })?
+                    } else {
+                        None
+                    };
                     if version >= 11 {
                         r.i32("preferred_read_replica")?;
                     }
@@ -274,7 +296,9 @@ impl FetchResponse {
                         partition_index,
                         error_code,
                         high_watermark,
+                        last_stable_offset,
                         log_start_offset,
+                        aborted_transactions,
                         records: if records.is_empty() {
                             Vec::new()
                         } else {

@@ -39,6 +39,8 @@ pub struct ListOffsetsTopic {
 /// A ListOffsets request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListOffsetsRequest {
+    /// 0 = read_uncommitted, 1 = read_committed (v2+; 0 before).
+    pub isolation_level: i8,
     /// Topics.
     pub topics: Vec<ListOffsetsTopic>,
 }
@@ -47,9 +49,11 @@ impl ListOffsetsRequest {
     /// Decodes the body of `version`.
     pub fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         r.i32("replica_id")?;
-        if version >= 2 {
-            r.i8("isolation_level")?;
-        }
+        let isolation_level = if version >= 2 {
+            r.i8("isolation_level")?
+        } else {
+            0
+        };
         let topics = r.array("topics", |r| {
             let t = ListOffsetsTopic {
                 name: r.str("name")?,
@@ -73,15 +77,18 @@ impl ListOffsetsRequest {
             Ok(t)
         })?;
         r.tags()?;
-        Ok(ListOffsetsRequest { topics })
+        Ok(ListOffsetsRequest {
+            isolation_level,
+            topics,
+        })
     }
 
     /// Encodes the body of `version` as a consumer would (replica_id -1,
-    /// read-uncommitted, no leader epoch, max_num_offsets 1).
+    /// the isolation level, no leader epoch, max_num_offsets 1).
     pub fn encode(&self, w: &mut Writer, version: i16) {
         w.i32(-1);
         if version >= 2 {
-            w.i8(0);
+            w.i8(self.isolation_level);
         }
         w.array(&self.topics, |w, t| {
             w.str(&t.name);

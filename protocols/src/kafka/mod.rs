@@ -11,6 +11,8 @@
 //!
 //! [`SUPPORTED`] is the single table ApiVersions is generated from.
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
 pub mod api_versions;
@@ -25,7 +27,9 @@ pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod describe_producers;
+pub mod describe_transactions;
 pub mod elect_leaders;
+pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod groups;
@@ -47,6 +51,8 @@ pub mod request;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
 pub mod scram_credentials;
+pub mod txn_log;
+pub mod txn_offset_commit;
 pub mod wire;
 
 pub use header::{RequestHeader, ResponseHeader};
@@ -127,6 +133,18 @@ impl ApiKey {
     pub const DESCRIBE_USER_SCRAM_CREDENTIALS: ApiKey = ApiKey(50);
     /// AlterUserScramCredentials.
     pub const ALTER_USER_SCRAM_CREDENTIALS: ApiKey = ApiKey(51);
+    /// AddPartitionsToTxn.
+    pub const ADD_PARTITIONS_TO_TXN: ApiKey = ApiKey(24);
+    /// AddOffsetsToTxn.
+    pub const ADD_OFFSETS_TO_TXN: ApiKey = ApiKey(25);
+    /// EndTxn.
+    pub const END_TXN: ApiKey = ApiKey(26);
+    /// TxnOffsetCommit.
+    pub const TXN_OFFSET_COMMIT: ApiKey = ApiKey(28);
+    /// DescribeTransactions.
+    pub const DESCRIBE_TRANSACTIONS: ApiKey = ApiKey(65);
+    /// ListTransactions.
+    pub const LIST_TRANSACTIONS: ApiKey = ApiKey(66);
 }
 
 /// Per topic, (partition, error code): what several admin responses decode to.
@@ -210,6 +228,12 @@ pub const SUPPORTED: &[ApiSupport] = &[
     api(ApiKey::SASL_AUTHENTICATE, 0, 2, 2),
     api(ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, 0),
     api(ApiKey::ALTER_USER_SCRAM_CREDENTIALS, 0, 0, 0),
+    api(ApiKey::ADD_PARTITIONS_TO_TXN, 0, 3, 3),
+    api(ApiKey::ADD_OFFSETS_TO_TXN, 0, 3, 3),
+    api(ApiKey::END_TXN, 0, 3, 3),
+    api(ApiKey::TXN_OFFSET_COMMIT, 0, 3, 3),
+    api(ApiKey::DESCRIBE_TRANSACTIONS, 0, 0, 0),
+    api(ApiKey::LIST_TRANSACTIONS, 0, 0, 0),
 ];
 
 const fn api(key: ApiKey, min: i16, max: i16, flex: i16) -> ApiSupport {
@@ -350,6 +374,22 @@ pub mod error_code {
     pub const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
     /// The group's members still consume the topic.
     pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
+    /// A record or batch a broker does not accept (a client's control batch).
+    pub const INVALID_RECORD: i16 = 87;
+    /// The operation was not attempted because another part failed.
+    pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
+    /// The transaction is not in a state that allows the request.
+    pub const INVALID_TXN_STATE: i16 = 48;
+    /// The producer id does not belong to the transactional id.
+    pub const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
+    /// Transaction timeout above `transaction.max.timeout.ms` or not positive.
+    pub const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
+    /// Another request on the same transaction is being completed.
+    pub const CONCURRENT_TRANSACTIONS: i16 = 51;
+    /// A newer producer with the same transactional id exists.
+    pub const PRODUCER_FENCED: i16 = 90;
+    /// DescribeTransactions of an unknown transactional id.
+    pub const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
     /// Any other error.
     pub const UNKNOWN_SERVER_ERROR: i16 = -1;
 }

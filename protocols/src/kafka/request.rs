@@ -4,6 +4,8 @@
 
 use bytes::Bytes;
 
+use super::add_offsets_to_txn::AddOffsetsToTxnRequest;
+use super::add_partitions_to_txn::AddPartitionsToTxnRequest;
 use super::alter_configs::AlterConfigsRequest;
 use super::alter_partition_reassignments::AlterPartitionReassignmentsRequest;
 use super::api_versions::ApiVersionsRequest;
@@ -17,7 +19,11 @@ use super::describe_configs::DescribeConfigsRequest;
 use super::describe_groups::DescribeGroupsRequest;
 use super::describe_log_dirs::DescribeLogDirsRequest;
 use super::describe_producers::DescribeProducersRequest;
+use super::describe_transactions::{
+    decode_describe_request, encode_describe_request, ListTransactionsRequest,
+};
 use super::elect_leaders::ElectLeadersRequest;
+use super::end_txn::EndTxnRequest;
 use super::fetch::FetchRequest;
 use super::find_coordinator::FindCoordinatorRequest;
 use super::groups::heartbeat::HeartbeatRequest;
@@ -36,6 +42,7 @@ use super::offset_delete::OffsetDeleteRequest;
 use super::offset_fetch::OffsetFetchRequest;
 use super::offset_for_leader_epoch::OffsetForLeaderEpochRequest;
 use super::produce::ProduceRequest;
+use super::txn_offset_commit::TxnOffsetCommitRequest;
 use super::{support, ApiKey, DecodeError, Reader, RequestHeader, Writer};
 
 /// A decoded request body.
@@ -103,6 +110,18 @@ pub enum Request {
     OffsetDelete(OffsetDeleteRequest),
     /// DescribeProducers.
     DescribeProducers(DescribeProducersRequest),
+    /// AddPartitionsToTxn.
+    AddPartitionsToTxn(AddPartitionsToTxnRequest),
+    /// AddOffsetsToTxn.
+    AddOffsetsToTxn(AddOffsetsToTxnRequest),
+    /// EndTxn.
+    EndTxn(EndTxnRequest),
+    /// TxnOffsetCommit.
+    TxnOffsetCommit(TxnOffsetCommitRequest),
+    /// DescribeTransactions: the transactional ids.
+    DescribeTransactions(Vec<String>),
+    /// ListTransactions.
+    ListTransactions(ListTransactionsRequest),
 }
 
 /// Decodes a frame (size prefix removed) into its header and body.
@@ -172,6 +191,22 @@ pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, Request), DecodeE
         ApiKey::DESCRIBE_PRODUCERS => {
             Request::DescribeProducers(DescribeProducersRequest::decode(&mut r, v)?)
         }
+        ApiKey::ADD_PARTITIONS_TO_TXN => {
+            Request::AddPartitionsToTxn(AddPartitionsToTxnRequest::decode(&mut r, v)?)
+        }
+        ApiKey::ADD_OFFSETS_TO_TXN => {
+            Request::AddOffsetsToTxn(AddOffsetsToTxnRequest::decode(&mut r, v)?)
+        }
+        ApiKey::END_TXN => Request::EndTxn(EndTxnRequest::decode(&mut r, v)?),
+        ApiKey::TXN_OFFSET_COMMIT => {
+            Request::TxnOffsetCommit(TxnOffsetCommitRequest::decode(&mut r, v)?)
+        }
+        ApiKey::DESCRIBE_TRANSACTIONS => {
+            Request::DescribeTransactions(decode_describe_request(&mut r)?)
+        }
+        ApiKey::LIST_TRANSACTIONS => {
+            Request::ListTransactions(ListTransactionsRequest::decode(&mut r)?)
+        }
         _ => {
             return Err(DecodeError::Unsupported {
                 key: key.0,
@@ -222,6 +257,12 @@ impl Request {
             Request::ListPartitionReassignments(_) => ApiKey::LIST_PARTITION_REASSIGNMENTS,
             Request::OffsetDelete(_) => ApiKey::OFFSET_DELETE,
             Request::DescribeProducers(_) => ApiKey::DESCRIBE_PRODUCERS,
+            Request::AddPartitionsToTxn(_) => ApiKey::ADD_PARTITIONS_TO_TXN,
+            Request::AddOffsetsToTxn(_) => ApiKey::ADD_OFFSETS_TO_TXN,
+            Request::EndTxn(_) => ApiKey::END_TXN,
+            Request::TxnOffsetCommit(_) => ApiKey::TXN_OFFSET_COMMIT,
+            Request::DescribeTransactions(_) => ApiKey::DESCRIBE_TRANSACTIONS,
+            Request::ListTransactions(_) => ApiKey::LIST_TRANSACTIONS,
         }
     }
 
@@ -259,6 +300,12 @@ impl Request {
             Request::ListPartitionReassignments(x) => x.encode(w, version),
             Request::OffsetDelete(x) => x.encode(w, version),
             Request::DescribeProducers(x) => x.encode(w, version),
+            Request::AddPartitionsToTxn(x) => x.encode(w, version),
+            Request::AddOffsetsToTxn(x) => x.encode(w, version),
+            Request::EndTxn(x) => x.encode(w, version),
+            Request::TxnOffsetCommit(x) => x.encode(w, version),
+            Request::DescribeTransactions(ids) => encode_describe_request(w, ids),
+            Request::ListTransactions(x) => x.encode(w),
         }
     }
 }

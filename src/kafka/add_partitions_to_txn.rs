@@ -1,0 +1,73 @@
+//! AddPartitionsToTxn handler (v0–3): unknown partitions get
+//! UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED, as
+//! Kafka answers; otherwise the coordinator's answer applies to all.
+
+use rokka_protocols::kafka::add_partitions_to_txn::{encode_response, AddPartitionsToTxnRequest};
+use rokka_protocols::kafka::{error_code, TopicErrors, Writer};
+
+use super::dispatch::{CloseReason, Request};
+use super::txn::fenced;
+use super::KafkaContext;
+
+/// Handles AddPartitionsToTxn v0–3.
+pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+    let a = AddPartitionsToTxnRequest::decode(&mut req.reader(), req.version())
+        .map_err(|e| req.bad_body(e))?;
+    let mut known = Vec::new();
+    let mut unknown = false;
+    for t in &a.topics {
+        let queues = ctx.broker.partitions(&t.name);
+        for p in &t.partitions {
+            match u32::try_from(*p) {
+                Ok(q) if q < queues => known.push((t.name.clone(), q)),
+                _ => unknown = true,
+            }
+        }
+    }
+    let code = if a.transactional_id.is_empty() {
+        error_code::INVALID_REQUEST
+    } else if unknown {
+        error_code::OPERATION_NOT_ATTEMPTED
+    } else {
+        let fenced = fenced(req.version(), 2);
+        match ctx
+            .txn
+            .add(
+                &a.transactional_id,
+                a.producer_id,
+                a.producer_epoch,
+                &known,
+                None,
+                fenced,
+            )
+            .await
+        {
+            Ok(()) => error_code::NONE,
+            Err(c) => c,
+        }
+    };
+    let results: TopicErrors = a
+        .topics
+        .iter()
+        .map(|t| {
+            let queues = ctx.broker.partitions(&t.name);
+            let parts = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let ok = u32::try_from(*p).is_ok_and(|q| q < queues);
+                    let c = if unknown && !ok {
+                        error_code::UNKNOWN_TOPIC_OR_PARTITION
+                    } else {
+                        code
+                    };
+                    (*p, c)
+                })
+                .collect();
+            (t.name.clone(), parts)
+        })
+        .collect();
+    let mut w = req.writer();
+    encode_response(&mut w, req.version(), &results);
+    Ok(w)
+}
