@@ -20,18 +20,83 @@ use support::Rokka;
 const ELECTION: Duration = Duration::from_secs(30);
 const TOPIC: &str = "replicated";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Free ports for a whole cluster, picked below the kernel's ephemeral range
+/// (`ip_local_port_range`), where no `bind(0)` or outgoing connection of
+/// another test can take them between the pick and the node's bind (nor
+/// while a killed node is down). Each is bound while picking, and all are
+/// held until the last one is picked, so no two coincide. A node binds its
+/// broker port's VIP neighbour (port − 2) too, so that one is reserved with
+/// it. Every listener of every node gets a fixed port.
+struct Ports {
+    held: Vec<TcpListener>,
+    range: std::ops::Range<u16>,
+    seed: u64,
+}
+
+impl Ports {
+    fn new() -> Ports {
+        let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+            .unwrap_or(32768);
+        let seed = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u32(std::process::id());
+            h.finish() | 1
+        };
+        Ports {
+            held: Vec::new(),
+            range: 10000..low.max(12000),
+            seed,
+        }
+    }
+
+    /// The next candidate port (xorshift over the range).
+    fn candidate(&mut self) -> u16 {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let span = u64::from(self.range.end - self.range.start);
+        self.range.start + (self.seed % span) as u16
+    }
+
+    fn bind(port: u16) -> Option<TcpListener> {
+        TcpListener::bind(("127.0.0.1", port)).ok()
+    }
+
+    fn take(&mut self) -> u16 {
+        self.take_with(&[0])
+    }
+
+    /// A broker port whose VIP port (port − 2) is free as well.
+    fn take_broker(&mut self) -> u16 {
+        self.take_with(&[0, 2])
+    }
+
+    /// A port `p` with `p - d` free for every `d` of `below`.
+    fn take_with(&mut self, below: &[u16]) -> u16 {
+        for _ in 0..1000 {
+            let p = self.candidate();
+            let held: Option<Vec<TcpListener>> = below
+                .iter()
+                .map(|d| p.checked_sub(*d).and_then(Ports::bind))
+                .collect();
+            if let Some(held) = held {
+                self.held.extend(held);
+                return p;
+            }
+        }
+        panic!("no free port in {:?}", self.range);
+    }
 }
 
 /// A node's fixed ports and config file.
 struct Node {
     listen: u16,
     kafka: u16,
+    namesrv: u16,
+    http: u16,
     config: PathBuf,
 }
 
@@ -44,7 +109,8 @@ struct Cluster {
 impl Cluster {
     fn new() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let raft: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let mut ports = Ports::new();
+        let raft: Vec<u16> = (0..3).map(|_| ports.take()).collect();
         let voters = raft
             .iter()
             .enumerate()
@@ -53,8 +119,9 @@ impl Cluster {
             .join(",");
         let nodes = (1..=3u64)
             .map(|id| {
-                // The broker port's VIP neighbour (port - 2) is best effort.
-                let (listen, kafka, ha) = (free_port(), free_port(), free_port());
+                let listen = ports.take_broker();
+                let (kafka, ha) = (ports.take(), ports.take());
+                let (namesrv, http) = (ports.take(), ports.take());
                 let config = dir.path().join(format!("node-{id}.properties"));
                 std::fs::write(
                     &config,
@@ -70,10 +137,13 @@ impl Cluster {
                 Node {
                     listen,
                     kafka,
+                    namesrv,
+                    http,
                     config,
                 }
             })
             .collect();
+        drop(ports);
         let mut c = Cluster {
             _dir: dir,
             nodes,
@@ -87,13 +157,21 @@ impl Cluster {
 
     fn start(&mut self, i: usize) {
         let n = &self.nodes[i];
-        let kafka = n.kafka.to_string();
+        let (kafka, namesrv, http) = (
+            n.kafka.to_string(),
+            n.namesrv.to_string(),
+            n.http.to_string(),
+        );
         let data = self.data_dir(i);
         let args = [
             "--config",
             path(&n.config),
             "--kafka-port",
             &kafka,
+            "--namesrv-port",
+            &namesrv,
+            "--http-port",
+            &http,
             "--data-dir",
             path(&data),
         ];
