@@ -26,7 +26,10 @@ const TOPIC: &str = "replicated";
 /// while a killed node is down). Each is bound while picking, and all are
 /// held until the last one is picked, so no two coincide. A node binds its
 /// broker port's VIP neighbour (port − 2) too, so that one is reserved with
-/// it. Every listener of every node gets a fixed port.
+/// it. Every listener of every node gets a fixed port, and the test holds a
+/// node's ports whenever the node is not running (before its start, while
+/// it is killed). Ports handed out to another test of this process are
+/// never picked again.
 struct Ports {
     held: Vec<TcpListener>,
     range: std::ops::Range<u16>,
@@ -61,6 +64,11 @@ impl Ports {
         self.range.start + (self.seed % span) as u16
     }
 
+    /// Holds `ports` (those free now) until the returned listeners drop.
+    fn hold(ports: &[u16]) -> Vec<TcpListener> {
+        ports.iter().filter_map(|p| Ports::bind(*p)).collect()
+    }
+
     fn bind(port: u16) -> Option<TcpListener> {
         TcpListener::bind(("127.0.0.1", port)).ok()
     }
@@ -76,13 +84,19 @@ impl Ports {
 
     /// A port `p` with `p - d` free for every `d` of `below`.
     fn take_with(&mut self, below: &[u16]) -> u16 {
+        static PICKED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
         for _ in 0..1000 {
             let p = self.candidate();
+            let mut picked = PICKED.lock().unwrap_or_else(|e| e.into_inner());
+            if below.iter().any(|d| picked.contains(&p.wrapping_sub(*d))) {
+                continue;
+            }
             let held: Option<Vec<TcpListener>> = below
                 .iter()
                 .map(|d| p.checked_sub(*d).and_then(Ports::bind))
                 .collect();
             if let Some(held) = held {
+                picked.extend(below.iter().map(|d| p - d));
                 self.held.extend(held);
                 return p;
             }
@@ -98,6 +112,10 @@ struct Node {
     namesrv: u16,
     http: u16,
     config: PathBuf,
+    /// Every port the node binds (VIP and Raft included), held by the test
+    /// while the node is not running so nobody else takes them.
+    ports: Vec<u16>,
+    held: Vec<TcpListener>,
 }
 
 struct Cluster {
@@ -117,7 +135,7 @@ impl Cluster {
             .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
             .collect::<Vec<_>>()
             .join(",");
-        let nodes = (1..=3u64)
+        let nodes: Vec<Node> = (1..=3u64)
             .map(|id| {
                 let listen = ports.take_broker();
                 let (kafka, ha) = (ports.take(), ports.take());
@@ -134,16 +152,25 @@ impl Cluster {
                     ),
                 )
                 .unwrap();
+                let raft = raft[(id - 1) as usize];
                 Node {
                     listen,
                     kafka,
                     namesrv,
                     http,
                     config,
+                    ports: vec![listen, listen - 2, kafka, ha, namesrv, http, raft],
+                    held: Vec::new(),
                 }
             })
             .collect();
+        // From the cluster-wide reservation to one per node, released only
+        // while the node runs.
         drop(ports);
+        let mut nodes = nodes;
+        for n in &mut nodes {
+            n.held = Ports::hold(&n.ports);
+        }
         let mut c = Cluster {
             _dir: dir,
             nodes,
@@ -156,6 +183,7 @@ impl Cluster {
     }
 
     fn start(&mut self, i: usize) {
+        self.nodes[i].held.clear();
         let n = &self.nodes[i];
         let (kafka, namesrv, http) = (
             n.kafka.to_string(),
@@ -186,6 +214,8 @@ impl Cluster {
         if let Some(mut r) = self.procs[i].take() {
             r.kill();
         }
+        let n = &mut self.nodes[i];
+        n.held = Ports::hold(&n.ports);
     }
 
     fn proc(&self, i: usize) -> &Rokka {

@@ -159,6 +159,7 @@ impl Cluster {
         cc.addrs = addrs;
         cc.group = Some(config.broker_name.clone());
         cc.master_timeout = settings.master_timeout;
+        cc.min_insync_replicas = config.min_insync_replicas.max(1) as usize;
         let node = ClusterNode::start(cc)
             .await
             .map_err(|e| StartupError::Cluster(e.to_string()))?;
