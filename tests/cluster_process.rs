@@ -141,6 +141,8 @@ impl Cluster {
                 let (kafka, ha) = (ports.take(), ports.take());
                 let (namesrv, http) = (ports.take(), ports.take());
                 let config = dir.path().join(format!("node-{id}.properties"));
+                // The disk guard stays out of the way on a crowded CI disk
+                // (it has its own tests); 3 s lag / ack bounds keep waits short.
                 std::fs::write(
                     &config,
                     format!(
@@ -148,7 +150,8 @@ impl Cluster {
                          brokerClusterName=DefaultCluster\nbrokerName=broker-a\n\
                          brokerRole=SYNC_MASTER\nmin.insync.replicas=2\n\
                          haListenPort={ha}\nrokka.replicaAckTimeoutMs=3000\n\
-                         replica.lag.time.max.ms=3000\n"
+                         replica.lag.time.max.ms=3000\n\
+                         rokka.diskRefuseRatio=98\nrokka.diskCleanForciblyRatio=99\n"
                     ),
                 )
                 .unwrap();
