@@ -23,15 +23,14 @@ const TOPIC: &str = "replicated";
 /// Free ports for a whole cluster, picked below the kernel's ephemeral range
 /// (`ip_local_port_range`), where no `bind(0)` or outgoing connection of
 /// another test can take them between the pick and the node's bind (nor
-/// while a killed node is down). Each is bound while picking, and all are
-/// held until the last one is picked, so no two coincide. A node binds its
-/// broker port's VIP neighbour (port − 2) too, so that one is reserved with
-/// it. Every listener of every node gets a fixed port, and the test holds a
-/// node's ports whenever the node is not running (before its start, while
-/// it is killed). Ports handed out to another test of this process are
-/// never picked again.
+/// while a killed node is down). A pick is checked by binding it, and never
+/// repeated within this process (the other test runs on another thread). A
+/// node binds its broker port's VIP neighbour (port − 2) too, so that one is
+/// picked with it. Every listener of every node gets a fixed port. Nothing
+/// stays bound: a listener held by the test would be inherited by a node
+/// another thread is spawning at that moment (until its exec) and make a
+/// start fail with "address in use".
 struct Ports {
-    held: Vec<TcpListener>,
     range: std::ops::Range<u16>,
     seed: u64,
 }
@@ -49,7 +48,6 @@ impl Ports {
             h.finish() | 1
         };
         Ports {
-            held: Vec::new(),
             range: 10000..low.max(12000),
             seed,
         }
@@ -62,11 +60,6 @@ impl Ports {
         self.seed ^= self.seed << 17;
         let span = u64::from(self.range.end - self.range.start);
         self.range.start + (self.seed % span) as u16
-    }
-
-    /// Holds `ports` (those free now) until the returned listeners drop.
-    fn hold(ports: &[u16]) -> Vec<TcpListener> {
-        ports.iter().filter_map(|p| Ports::bind(*p)).collect()
     }
 
     fn bind(port: u16) -> Option<TcpListener> {
@@ -95,9 +88,8 @@ impl Ports {
                 .iter()
                 .map(|d| p.checked_sub(*d).and_then(Ports::bind))
                 .collect();
-            if let Some(held) = held {
+            if held.is_some() {
                 picked.extend(below.iter().map(|d| p - d));
-                self.held.extend(held);
                 return p;
             }
         }
@@ -112,10 +104,6 @@ struct Node {
     namesrv: u16,
     http: u16,
     config: PathBuf,
-    /// Every port the node binds (VIP and Raft included), held by the test
-    /// while the node is not running so nobody else takes them.
-    ports: Vec<u16>,
-    held: Vec<TcpListener>,
 }
 
 struct Cluster {
@@ -155,25 +143,15 @@ impl Cluster {
                     ),
                 )
                 .unwrap();
-                let raft = raft[(id - 1) as usize];
                 Node {
                     listen,
                     kafka,
                     namesrv,
                     http,
                     config,
-                    ports: vec![listen, listen - 2, kafka, ha, namesrv, http, raft],
-                    held: Vec::new(),
                 }
             })
             .collect();
-        // From the cluster-wide reservation to one per node, released only
-        // while the node runs.
-        drop(ports);
-        let mut nodes = nodes;
-        for n in &mut nodes {
-            n.held = Ports::hold(&n.ports);
-        }
         let mut c = Cluster {
             _dir: dir,
             nodes,
@@ -186,7 +164,6 @@ impl Cluster {
     }
 
     fn start(&mut self, i: usize) {
-        self.nodes[i].held.clear();
         let n = &self.nodes[i];
         let (kafka, namesrv, http) = (
             n.kafka.to_string(),
@@ -217,8 +194,6 @@ impl Cluster {
         if let Some(mut r) = self.procs[i].take() {
             r.kill();
         }
-        let n = &mut self.nodes[i];
-        n.held = Ports::hold(&n.ports);
     }
 
     fn proc(&self, i: usize) -> &Rokka {
