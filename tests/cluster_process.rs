@@ -20,18 +20,89 @@ use support::Rokka;
 const ELECTION: Duration = Duration::from_secs(30);
 const TOPIC: &str = "replicated";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Free ports for a whole cluster, picked below the kernel's ephemeral range
+/// (`ip_local_port_range`), where no `bind(0)` or outgoing connection of
+/// another test can take them between the pick and the node's bind (nor
+/// while a killed node is down). A pick is checked by binding it, and never
+/// repeated within this process (the other test runs on another thread). A
+/// node binds its broker port's VIP neighbour (port − 2) too, so that one is
+/// picked with it. Every listener of every node gets a fixed port. Nothing
+/// stays bound: a listener held by the test would be inherited by a node
+/// another thread is spawning at that moment (until its exec) and make a
+/// start fail with "address in use".
+struct Ports {
+    range: std::ops::Range<u16>,
+    seed: u64,
+}
+
+impl Ports {
+    fn new() -> Ports {
+        let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+            .unwrap_or(32768);
+        let seed = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u32(std::process::id());
+            h.finish() | 1
+        };
+        Ports {
+            range: 10000..low.max(12000),
+            seed,
+        }
+    }
+
+    /// The next candidate port (xorshift over the range).
+    fn candidate(&mut self) -> u16 {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let span = u64::from(self.range.end - self.range.start);
+        self.range.start + (self.seed % span) as u16
+    }
+
+    fn bind(port: u16) -> Option<TcpListener> {
+        TcpListener::bind(("127.0.0.1", port)).ok()
+    }
+
+    fn take(&mut self) -> u16 {
+        self.take_with(&[0])
+    }
+
+    /// A broker port whose VIP port (port − 2) is free as well.
+    fn take_broker(&mut self) -> u16 {
+        self.take_with(&[0, 2])
+    }
+
+    /// A port `p` with `p - d` free for every `d` of `below`.
+    fn take_with(&mut self, below: &[u16]) -> u16 {
+        static PICKED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+        for _ in 0..1000 {
+            let p = self.candidate();
+            let mut picked = PICKED.lock().unwrap_or_else(|e| e.into_inner());
+            if below.iter().any(|d| picked.contains(&p.wrapping_sub(*d))) {
+                continue;
+            }
+            let held: Option<Vec<TcpListener>> = below
+                .iter()
+                .map(|d| p.checked_sub(*d).and_then(Ports::bind))
+                .collect();
+            if held.is_some() {
+                picked.extend(below.iter().map(|d| p - d));
+                return p;
+            }
+        }
+        panic!("no free port in {:?}", self.range);
+    }
 }
 
 /// A node's fixed ports and config file.
 struct Node {
     listen: u16,
     kafka: u16,
+    namesrv: u16,
+    http: u16,
     config: PathBuf,
 }
 
@@ -44,18 +115,22 @@ struct Cluster {
 impl Cluster {
     fn new() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let raft: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let mut ports = Ports::new();
+        let raft: Vec<u16> = (0..3).map(|_| ports.take()).collect();
         let voters = raft
             .iter()
             .enumerate()
             .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
             .collect::<Vec<_>>()
             .join(",");
-        let nodes = (1..=3u64)
+        let nodes: Vec<Node> = (1..=3u64)
             .map(|id| {
-                // The broker port's VIP neighbour (port - 2) is best effort.
-                let (listen, kafka, ha) = (free_port(), free_port(), free_port());
+                let listen = ports.take_broker();
+                let (kafka, ha) = (ports.take(), ports.take());
+                let (namesrv, http) = (ports.take(), ports.take());
                 let config = dir.path().join(format!("node-{id}.properties"));
+                // The disk guard stays out of the way on a crowded CI disk
+                // (it has its own tests); 3 s lag / ack bounds keep waits short.
                 std::fs::write(
                     &config,
                     format!(
@@ -63,13 +138,16 @@ impl Cluster {
                          brokerClusterName=DefaultCluster\nbrokerName=broker-a\n\
                          brokerRole=SYNC_MASTER\nmin.insync.replicas=2\n\
                          haListenPort={ha}\nrokka.replicaAckTimeoutMs=3000\n\
-                         replica.lag.time.max.ms=3000\n"
+                         replica.lag.time.max.ms=3000\n\
+                         rokka.diskRefuseRatio=98\nrokka.diskCleanForciblyRatio=99\n"
                     ),
                 )
                 .unwrap();
                 Node {
                     listen,
                     kafka,
+                    namesrv,
+                    http,
                     config,
                 }
             })
@@ -87,13 +165,21 @@ impl Cluster {
 
     fn start(&mut self, i: usize) {
         let n = &self.nodes[i];
-        let kafka = n.kafka.to_string();
+        let (kafka, namesrv, http) = (
+            n.kafka.to_string(),
+            n.namesrv.to_string(),
+            n.http.to_string(),
+        );
         let data = self.data_dir(i);
         let args = [
             "--config",
             path(&n.config),
             "--kafka-port",
             &kafka,
+            "--namesrv-port",
+            &namesrv,
+            "--http-port",
+            &http,
             "--data-dir",
             path(&data),
         ];

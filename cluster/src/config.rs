@@ -36,6 +36,11 @@ pub struct ClusterConfig {
     /// (RocketMQ `enableElectUncleanMaster`, Kafka `unclean.leader.election.enable`);
     /// may lose acknowledged messages. Default false.
     pub unclean_election: bool,
+    /// `min.insync.replicas` (RocketMQ `inSyncReplicas`), master included: an
+    /// acknowledged write is on the master and this many minus one slaves, so a clean
+    /// election waits until it has fresh offsets from enough in-sync members that one
+    /// of them holds every such write. Default 1 (any live in-sync member).
+    pub min_insync_replicas: usize,
 }
 
 impl ClusterConfig {
@@ -60,6 +65,7 @@ impl ClusterConfig {
             raft_heartbeat: Duration::from_millis(100),
             raft_election_timeout: Duration::from_millis(250),
             unclean_election: false,
+            min_insync_replicas: 1,
         }
     }
 }

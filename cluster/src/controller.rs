@@ -88,6 +88,8 @@ pub(crate) struct Policy {
     pub(crate) unclean: bool,
     /// How long a new leader waits for heartbeats before judging masters.
     pub(crate) new_leader_grace: Duration,
+    /// `min.insync.replicas`, master included (see [`heard_enough`]).
+    pub(crate) min_insync: usize,
 }
 
 impl Policy {
@@ -110,6 +112,7 @@ impl Policy {
             master_timeout,
             unclean,
             new_leader_grace,
+            min_insync: 1,
         }
     }
 }
@@ -146,7 +149,15 @@ pub(crate) fn decide(
                     continue;
                 }
                 let in_sync: Vec<NodeId> = g.isr.iter().copied().filter(|n| *n != m).collect();
-                if in_sync.iter().any(|n| alive(n).is_some()) || !policy.unclean {
+                // A live member's last heartbeat is newer than the dead
+                // master's, so its offset includes all the master sent it.
+                let heard = in_sync.iter().filter(|n| alive(n).is_some()).count();
+                if heard > 0 && !heard_enough(in_sync.len(), heard, policy.min_insync) {
+                    // An in-sync member not heard from may hold the newest
+                    // acknowledged write: wait for it (never elect past it).
+                    continue;
+                }
+                if heard > 0 || !policy.unclean {
                     in_sync
                 } else {
                     unclean = true;
@@ -169,6 +180,18 @@ pub(crate) fn decide(
         }
     }
     out
+}
+
+/// Whether fresh offsets from `heard` of the `in_sync` surviving in-sync members are
+/// enough to elect the one with the most data without losing an acknowledged write. Such
+/// a write is on the dead master and at least `min_insync - 1` of the survivors; hearing
+/// from all but `min_insync - 2` of them guarantees one holds it. With
+/// `min_insync <= 1` a write may be on the master alone: any survivor will do.
+pub(crate) fn heard_enough(in_sync: usize, heard: usize, min_insync: usize) -> bool {
+    if min_insync <= 1 {
+        return heard > 0;
+    }
+    heard >= in_sync.saturating_sub(min_insync - 2).max(1)
 }
 
 #[cfg(test)]
@@ -281,6 +304,40 @@ mod tests {
             now,
         );
         assert_eq!(elected(&cmds), vec![(3, 2, 70, false)]);
+    }
+
+    #[test]
+    fn an_election_waits_for_the_in_sync_member_that_may_hold_the_newest_write() {
+        let now = Instant::now();
+        let s = group_of_three(Some(1), &[1, 2, 3]);
+        let mut p = policy(false);
+        p.min_insync = 2;
+        // Node 3 (not heard yet, e.g. just restarted) may be the only slave
+        // that acknowledged the last write: no election on node 2's word alone.
+        assert!(decide(&s, &soft(now, &[(2, 50)], &[1]), p, now).is_empty());
+        let cmds = decide(&s, &soft(now, &[(2, 50), (3, 70)], &[1]), p, now);
+        assert_eq!(elected(&cmds), vec![(3, 2, 70, false)]);
+        // min.insync.replicas=1: a write may be on the master alone anyway.
+        p.min_insync = 1;
+        let cmds = decide(&s, &soft(now, &[(2, 50)], &[1]), p, now);
+        assert_eq!(elected(&cmds), vec![(2, 2, 50, false)]);
+    }
+
+    #[test]
+    fn enough_in_sync_members_heard() {
+        // (surviving in-sync members, heard, min.insync.replicas) -> enough
+        for (k, heard, min, ok) in [
+            (2, 1, 2, false),
+            (2, 2, 2, true),
+            (2, 1, 3, true),
+            (4, 2, 3, false),
+            (4, 3, 3, true),
+            (2, 1, 1, true),
+            (1, 1, 2, true),
+            (2, 0, 1, false),
+        ] {
+            assert_eq!(heard_enough(k, heard, min), ok, "{k} {heard} {min}");
+        }
     }
 
     #[test]

@@ -515,7 +515,7 @@ async fn confirm_contact(shared: &Shared) {
 /// On the leader, proposes elections for groups whose master is missing or silent.
 async fn controller_loop(shared: Arc<Shared>) {
     let c = &shared.config;
-    let policy = Policy::new(
+    let mut policy = Policy::new(
         c.master_timeout,
         c.unclean_election,
         // openraft: leader lease (election_timeout_max = 2 × min) + at least one minimum
@@ -524,6 +524,7 @@ async fn controller_loop(shared: Arc<Shared>) {
         c.heartbeat_interval,
         c.raft_heartbeat,
     );
+    policy.min_insync = c.min_insync_replicas;
     let mut tick = tokio::time::interval(CONTROLLER_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

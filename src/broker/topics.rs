@@ -28,7 +28,9 @@ impl Broker {
 
     /// The topic's config, creating it with `queues` read/write queues when it
     /// is missing and auto-creation is on. `Ok(None)` when it is missing and
-    /// auto-creation is off.
+    /// auto-creation is off, or when this node is not the cluster's writable
+    /// master: then the topic is proposed through the cluster state and
+    /// appears here once the master adopted it ([`Broker::creating_elsewhere`]).
     pub fn topic_or_auto_create(
         &self,
         name: &str,
@@ -43,6 +45,11 @@ impl Broker {
         let n = queues
             .unwrap_or(self.config.default_topic_queue_nums)
             .max(1);
+        if let Some(c) = self.cluster.as_ref().filter(|c| !c.is_writable_master()) {
+            // Only the master writes the table; it adopts the proposal.
+            c.request_topic(TopicConfig::new(name, n));
+            return Ok(None);
+        }
         let t = self
             .store
             .topics()
@@ -53,5 +60,15 @@ impl Broker {
             "auto-created topic"
         );
         Ok(Some(t))
+    }
+
+    /// True when a missing topic is being created through the cluster
+    /// instead of here (auto-creation on, this node not the writable master).
+    pub fn creating_elsewhere(&self) -> bool {
+        self.config.auto_create_topic_enable
+            && self
+                .cluster
+                .as_ref()
+                .is_some_and(|c| !c.is_writable_master())
     }
 }

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use prometheus::Registry;
 use rokka_cluster::{ClusterConfig, ClusterNode, ClusterView, NodeAddrs, NodeId, NodeInfo};
+use rokka_store::topics::TopicConfig;
 use rokka_store::Store;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -73,6 +74,8 @@ pub struct Cluster {
     ack_timeout: Duration,
     master_timeout: Duration,
     lag_max: Duration,
+    /// `defaultTopicQueueNums`: queues of a topic re-created from its data.
+    default_queues: u32,
     local: watch::Sender<Local>,
     hooks: Mutex<Vec<Arc<PromoteHook>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -156,6 +159,7 @@ impl Cluster {
         cc.addrs = addrs;
         cc.group = Some(config.broker_name.clone());
         cc.master_timeout = settings.master_timeout;
+        cc.min_insync_replicas = config.min_insync_replicas.max(1) as usize;
         let node = ClusterNode::start(cc)
             .await
             .map_err(|e| StartupError::Cluster(e.to_string()))?;
@@ -181,6 +185,7 @@ impl Cluster {
             ack_timeout: config.replica_ack_timeout,
             master_timeout: settings.master_timeout,
             lag_max: settings.replica_lag_time_max,
+            default_queues: config.default_topic_queue_nums,
             local: watch::channel(Local::None).0,
             hooks: Mutex::new(Vec::new()),
             tasks: Mutex::new(vec![serve]),
@@ -285,6 +290,25 @@ impl Cluster {
         }
         let timeout = timeout.map_or(self.ack_timeout, |t| t.min(self.ack_timeout));
         self.ha.wait_acked(end, need, timeout).await
+    }
+
+    /// Proposes a topic another member auto-created on first use (only the
+    /// master writes the topic table; it adopts what the state has). Nothing
+    /// happens when the state already has the topic.
+    pub fn request_topic(self: &Arc<Self>, cfg: TopicConfig) {
+        if self.view().state.topics.contains_key(&cfg.topic_name) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let c = self.clone();
+        rt.spawn(async move {
+            let name = cfg.topic_name.clone();
+            if let Err(e) = c.node.propose(topics::put(&cfg)).await {
+                tracing::debug!(topic = %name, error = %e, "topic proposal not committed");
+            }
+        });
     }
 
     /// The JSON of `GET /cluster`.

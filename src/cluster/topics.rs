@@ -1,28 +1,43 @@
 //! Topic configs through the Raft state (ADR 012's `PutTopic` / `DeleteTopic`).
 //!
-//! Topic configs live in `config/topics.json` of each store. The writable
-//! master pushes its table: every second it proposes the topics whose config
-//! differs from the replicated state (and deletes the ones it no longer has).
-//! Every other member adopts the replicated state into its own table, so its
-//! NameServer routes and Kafka Metadata list the same topics. A master adopts
-//! the state once when promoted, before it starts pushing, so a table that
-//! was behind does not delete what the previous master created.
+//! Topic configs live in `config/topics.json` of each store; the replicated
+//! state holds every topic's config as JSON. Each member syncs its table with
+//! the state on every view change and every [`TICK`]:
+//!
+//! - the writable **master** pushes what changed in its table (`PutTopic`)
+//!   and adopts topics the state has and it lacks (a previous master's table,
+//!   or a topic another member proposed). It never drops a topic it has:
+//!   a name in the state but not in its table is deleted from the state only
+//!   if the master had it at its previous sync of the same term (an explicit
+//!   delete on this node). At the start of a term it also gives a config to
+//!   every topic whose queues it holds without one (data replicated before
+//!   the previous master pushed the config), so no replicated record becomes
+//!   unreachable;
+//! - a **slave** mirrors the state, and drops a topic only when it sees it
+//!   leave the state (a state that lags, e.g. while Raft replays its log
+//!   after a restart, never removes anything).
+//!
+//! "Previous sync" is remembered per role; it starts empty on each role
+//! change, so the first sync of a role only adds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rokka_cluster::Command;
 use rokka_store::topics::TopicConfig;
 use rokka_store::Store;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::{Cluster, Local};
 
-/// How often the table is compared with the replicated state.
-const TICK: Duration = Duration::from_secs(1);
+/// How often the table is compared with the replicated state (besides view changes).
+const TICK: Duration = Duration::from_millis(200);
 /// The one key of a topic's entry in the replicated state: its config as JSON.
 const JSON_KEY: &str = "json";
+
+/// The replicated topic table: name -> entry.
+pub(super) type State = BTreeMap<String, BTreeMap<String, String>>;
 
 /// A topic config as the replicated state holds it.
 pub(super) fn encode(t: &TopicConfig) -> BTreeMap<String, String> {
@@ -35,117 +50,207 @@ pub(super) fn decode(entry: &BTreeMap<String, String>) -> Option<TopicConfig> {
     serde_json::from_str(entry.get(JSON_KEY)?).ok()
 }
 
-/// The commands that make the replicated `state` equal `local`.
-pub(super) fn diff(
-    local: &[TopicConfig],
-    state: &BTreeMap<String, BTreeMap<String, String>>,
-) -> Vec<Command> {
-    let mut out = Vec::new();
-    for t in local {
-        let same = state
-            .get(&t.topic_name)
-            .and_then(decode)
-            .is_some_and(|s| s == *t);
-        if !same {
-            out.push(Command::PutTopic {
-                topic: t.topic_name.clone(),
-                config: encode(t),
-            });
+/// What one sync changes: configs to write into the local table, names to
+/// remove from it, commands to propose.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Sync {
+    pub adopt: Vec<TopicConfig>,
+    pub drop: Vec<String>,
+    pub propose: Vec<Command>,
+}
+
+/// The master's sync. `known`: the names its table had at its previous sync
+/// in this term (empty at the start of a term).
+pub(super) fn master_sync(local: &[TopicConfig], state: &State, known: &BTreeSet<String>) -> Sync {
+    let mut out = Sync::default();
+    for (name, entry) in state {
+        let Some(cfg) = decode(entry) else { continue };
+        match local.iter().find(|t| &t.topic_name == name) {
+            // Deleted here since the previous sync.
+            None if known.contains(name) => out.propose.push(Command::DeleteTopic {
+                topic: name.clone(),
+            }),
+            None => out.adopt.push(cfg),
+            Some(l) if *l == cfg => {}
+            Some(l) if known.contains(name) => out.propose.push(put(l)),
+            // New here and in the state at once: the state wins.
+            Some(_) => out.adopt.push(cfg),
         }
     }
-    for name in state.keys() {
-        if !local.iter().any(|t| &t.topic_name == name) {
-            out.push(Command::DeleteTopic {
-                topic: name.clone(),
-            });
-        }
+    for t in local.iter().filter(|t| !state.contains_key(&t.topic_name)) {
+        out.propose.push(put(t));
     }
     out
 }
 
-/// Makes the store's table equal the replicated `state`.
-pub(super) fn adopt(store: &Store, state: &BTreeMap<String, BTreeMap<String, String>>) {
-    let topics = store.topics();
+/// A slave's sync. `seen`: the names the state had at its previous sync.
+pub(super) fn slave_sync(local: &[TopicConfig], state: &State, seen: &BTreeSet<String>) -> Sync {
+    let mut out = Sync::default();
     for entry in state.values() {
-        let Some(t) = decode(entry) else { continue };
-        if topics.get(&t.topic_name).as_ref() != Some(&t) {
-            if let Err(e) = topics.put(t) {
-                warn!(error = %e, "cluster: cannot adopt a topic config");
-            }
+        let Some(cfg) = decode(entry) else { continue };
+        if !local.contains(&cfg) {
+            out.adopt.push(cfg);
         }
     }
-    for t in topics.list() {
-        if !state.contains_key(&t.topic_name) {
-            if let Err(e) = topics.remove(&t.topic_name) {
-                warn!(error = %e, "cluster: cannot drop a topic config");
-            }
+    out.drop = local
+        .iter()
+        .map(|t| &t.topic_name)
+        .filter(|n| seen.contains(*n) && !state.contains_key(*n))
+        .cloned()
+        .collect();
+    out
+}
+
+pub(super) fn put(t: &TopicConfig) -> Command {
+    Command::PutTopic {
+        topic: t.topic_name.clone(),
+        config: encode(t),
+    }
+}
+
+/// Configs for the topics whose queues `store` holds without a config
+/// (`queues` read/write queues at least, more if a higher queue id has data).
+/// Topics the broker creates on demand with a fixed layout are left alone.
+pub(super) fn orphans(store: &Store, queues: u32) -> Vec<TopicConfig> {
+    let topics = store.topics();
+    let mut found: BTreeMap<String, u32> = BTreeMap::new();
+    for q in store.consume_queues() {
+        let n = found.entry(q.topic().to_string()).or_default();
+        *n = (*n).max(q.queue_id() + 1);
+    }
+    found
+        .into_iter()
+        .filter(|(name, _)| {
+            topics.get(name).is_none()
+                && !name.starts_with("__")
+                && crate::metrics::topic_traffic::is_system(name, "") == "false"
+        })
+        .map(|(name, n)| TopicConfig::new(&name, n.max(queues).max(1)))
+        .collect()
+}
+
+/// Writes the adopted configs and removals into the store's table.
+fn apply_local(store: &Store, sync: &Sync) {
+    let topics = store.topics();
+    for t in &sync.adopt {
+        if let Err(e) = topics.put(t.clone()) {
+            warn!(topic = %t.topic_name, error = %e, "cluster: cannot adopt a topic config");
+        }
+    }
+    for name in &sync.drop {
+        info!(topic = %name, "cluster: topic deleted through the cluster state");
+        if let Err(e) = topics.remove(name) {
+            warn!(topic = %name, error = %e, "cluster: cannot drop a topic config");
         }
     }
 }
 
+/// The sync loop's memory between ticks.
+#[derive(Default)]
+struct Memory {
+    /// The role (and term) the memory belongs to.
+    role: Option<Local>,
+    /// Master: local names at the previous sync; slave: state names.
+    names: BTreeSet<String>,
+}
+
 pub(super) async fn run(c: Arc<Cluster>) {
+    let mut views = c.node.subscribe();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut pushing_epoch = None;
+    let mut mem = Memory::default();
     loop {
-        tick.tick().await;
-        let view = c.view();
-        let state = view.state.topics.clone();
+        tokio::select! {
+            r = views.changed() => if r.is_err() { return },
+            _ = tick.tick() => {}
+        }
+        let state = c.view().state.topics;
         let store = c.store().clone();
         match c.local() {
             Local::Master {
                 epoch,
                 fenced: false,
             } => {
-                if pushing_epoch != Some(epoch) {
-                    // First tick of a term: take what the previous master pushed.
-                    if !state.is_empty() {
-                        let _ = tokio::task::spawn_blocking(move || adopt(&store, &state)).await;
+                let role = Local::Master {
+                    epoch,
+                    fenced: false,
+                };
+                // Fencing pauses the pushes but keeps the term's memory.
+                let new_term =
+                    !matches!(mem.role, Some(Local::Master { epoch: e, .. }) if e == epoch);
+                if new_term {
+                    mem = Memory {
+                        role: Some(role),
+                        names: BTreeSet::new(),
+                    };
+                    let queues = c.default_queues;
+                    let s = store.clone();
+                    let made = tokio::task::spawn_blocking(move || {
+                        let made = orphans(&s, queues);
+                        apply_local(
+                            &s,
+                            &Sync {
+                                adopt: made.clone(),
+                                ..Sync::default()
+                            },
+                        );
+                        made
+                    })
+                    .await
+                    .unwrap_or_default();
+                    for t in made {
+                        info!(topic = %t.topic_name, queues = t.write_queue_nums, "cluster: topic with replicated data but no config; created");
                     }
-                    pushing_epoch = Some(epoch);
-                    continue;
                 }
-                for cmd in diff(&c.store().topics().list(), &state) {
-                    if let Err(e) = c.node.propose(cmd).await {
-                        debug!(error = %e, "topic config not replicated yet");
-                        break;
-                    }
+                master_tick(&c, &store, &state, &mut mem).await;
+            }
+            Local::Master { .. } => {}
+            role @ Local::Slave { .. } => {
+                if mem.role != Some(role) {
+                    mem = Memory {
+                        role: Some(role),
+                        names: BTreeSet::new(),
+                    };
+                }
+                let sync = slave_sync(&store.topics().list(), &state, &mem.names);
+                mem.names = state.keys().cloned().collect();
+                if sync != Sync::default() {
+                    let _ = tokio::task::spawn_blocking(move || apply_local(&store, &sync)).await;
                 }
             }
-            Local::Slave { .. } if !state.is_empty() => {
-                pushing_epoch = None;
-                let _ = tokio::task::spawn_blocking(move || adopt(&store, &state)).await;
-            }
-            _ => pushing_epoch = None,
+            Local::None => mem = Memory::default(),
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diff_puts_changed_and_deletes_missing_topics() {
-        let a = TopicConfig::new("a", 4);
-        let mut b = TopicConfig::new("b", 8);
-        let mut state = BTreeMap::new();
-        state.insert("a".to_string(), encode(&a));
-        state.insert("gone".to_string(), encode(&TopicConfig::new("gone", 1)));
-        assert_eq!(decode(&encode(&a)), Some(a.clone()));
-        b.attributes.insert("retention.ms".into(), "1000".into());
-        let cmds = diff(&[a, b.clone()], &state);
-        assert_eq!(
-            cmds,
-            vec![
-                Command::PutTopic {
-                    topic: "b".into(),
-                    config: encode(&b)
-                },
-                Command::DeleteTopic {
-                    topic: "gone".into()
+async fn master_tick(c: &Cluster, store: &Store, state: &State, mem: &mut Memory) {
+    let sync = master_sync(&store.topics().list(), state, &mem.names);
+    let mut names: BTreeSet<String> = store
+        .topics()
+        .list()
+        .into_iter()
+        .map(|t| t.topic_name)
+        .chain(sync.adopt.iter().map(|t| t.topic_name.clone()))
+        .collect();
+    for (i, cmd) in sync.propose.iter().enumerate() {
+        if let Err(e) = c.node.propose(cmd.clone()).await {
+            debug!(error = %e, "topic config not replicated yet");
+            // Retried on the next tick; the deletes stay remembered until then.
+            for cmd in &sync.propose[i..] {
+                if let Command::DeleteTopic { topic } = cmd {
+                    names.insert(topic.clone());
                 }
-            ]
-        );
+            }
+            break;
+        }
+    }
+    mem.names = names;
+    if !sync.adopt.is_empty() {
+        let store = store.clone();
+        let _ = tokio::task::spawn_blocking(move || apply_local(&store, &sync)).await;
     }
 }
+
+#[cfg(test)]
+#[path = "topics_tests.rs"]
+mod tests;

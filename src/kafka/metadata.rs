@@ -228,6 +228,11 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 };
                 match found {
                     Ok(Some(c)) => topic_entry(&lead, name, partition_count(&c)),
+                    // Proposed to the cluster's master: retriable, as Kafka
+                    // answers while an auto-created topic gets its leader.
+                    Ok(None) if m.allow_auto_topic_creation && ctx.broker.creating_elsewhere() => {
+                        error_entry(Some(name), error_code::LEADER_NOT_AVAILABLE)
+                    }
                     Ok(None) => error_entry(Some(name), error_code::UNKNOWN_TOPIC_OR_PARTITION),
                     Err(e) => {
                         warn!(topic = %name, error = %e, "topic auto-creation failed");

@@ -151,11 +151,14 @@ impl Rokka {
         // From here on a panic kills the process through Drop.
         let (mut namesrv, mut broker, mut kafka, mut http) = (None, None, None, None);
         let deadline = Instant::now() + WAIT;
+        let mut seen = Vec::new();
         while namesrv.is_none() || broker.is_none() || kafka.is_none() || http.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .expect("rokka did not log its listeners");
+            let line = match rx.recv_timeout(left) {
+                Ok(line) => line,
+                Err(e) => rokka.start_failed(e, &seen),
+            };
+            seen.push(line.clone());
             let addr = |marker: &str| {
                 line.split_once(marker)
                     .and_then(|(_, r)| r.split_whitespace().next())
@@ -173,6 +176,24 @@ impl Rokka {
             http.unwrap(),
         );
         rokka
+    }
+
+    /// Panics with why the start failed: the exit status (a process that
+    /// exited, e.g. on a port it could not bind) and every line it logged.
+    fn start_failed(&mut self, e: mpsc::RecvTimeoutError, seen: &[String]) -> ! {
+        // Stderr closed: the process is exiting; give it a moment to be reaped.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break format!("exited with {s}"),
+                _ if Instant::now() >= deadline => break "still running".to_owned(),
+                _ => thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        panic!(
+            "rokka did not log its listeners ({e}; {status}); its log:\n{}",
+            seen.join("\n")
+        );
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit.
@@ -258,8 +279,23 @@ impl Rokka {
     }
 }
 
+/// How many log lines a failing test prints per captured process.
+const LOG_TAIL: usize = 150;
+
 impl Drop for Rokka {
     fn drop(&mut self) {
+        // A failing test shows what the process logged last.
+        if let Some(log) = self.log.as_ref().filter(|_| thread::panicking()) {
+            let log = log.lock().unwrap_or_else(|e| e.into_inner());
+            let from = log.len().saturating_sub(LOG_TAIL);
+            eprintln!(
+                "--- rokka (broker {}, kafka {}): last {} log lines ---\n{}",
+                self.broker,
+                self.kafka,
+                log.len() - from,
+                log[from..].join("\n")
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
