@@ -7,8 +7,10 @@
 //! lives in `remoting/` and `kafka/`; operations both use live here, one file
 //! per concern (`groups.rs`: which ecosystem a consumer group is live in).
 
+pub mod dynamic_config;
 pub mod format;
 pub mod groups;
+pub mod subscription;
 pub mod topics;
 
 use std::sync::Arc;
@@ -45,6 +47,8 @@ pub struct Broker {
     pub groups: Arc<groups::GroupRegistry>,
     /// Kafka batches converted for RocketMQ readers, shared by all pulls.
     pub converted: Arc<format::cache::ConvertedBatches>,
+    /// Settings changed at run time (UPDATE_BROKER_CONFIG), persisted.
+    pub dynamic: Arc<dynamic_config::DynamicConfig>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -56,7 +60,12 @@ impl Broker {
         registry: Registry,
         shutdown: watch::Receiver<bool>,
     ) -> Broker {
+        let dynamic = Arc::new(dynamic_config::DynamicConfig::open(
+            &config,
+            &store.config().config_dir(),
+        ));
         Broker {
+            dynamic,
             config,
             store,
             registry,

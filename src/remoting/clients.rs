@@ -79,6 +79,25 @@ impl Clients {
             .and_then(|g| g.subs.get(topic).cloned())
     }
 
+    /// The message model (`CLUSTERING` / `BROADCASTING`) the group's
+    /// consumers registered, while any is live.
+    pub(crate) fn message_model(&self, group: &str) -> Option<String> {
+        self.lock()
+            .consumers
+            .get(group)
+            .map(|g| g.message_model.clone())
+    }
+
+    /// The reply channels and client ids of the live consumers of `group`.
+    pub(crate) fn consumer_channels(&self, group: &str) -> Vec<(String, mpsc::Sender<Reply>)> {
+        self.lock().consumers.get(group).map_or_else(Vec::new, |g| {
+            g.members
+                .values()
+                .map(|m| (m.client_id.clone(), m.tx.clone()))
+                .collect()
+        })
+    }
+
     /// The reply channel of the producer of `group` heard from last.
     pub(crate) fn producer_channel(&self, group: &str) -> Option<mpsc::Sender<Reply>> {
         self.lock()
@@ -244,11 +263,16 @@ pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HR
         };
         let retry = retry_topic(&c.group_name);
         if ctx.broker.topic(&retry).is_none() {
+            // As upstream: the group's record (auto-created) sizes its retry topic.
+            let queues = match ctx.broker.subscription_group(&c.group_name) {
+                Ok(Some(g)) => g.retry_queue_nums.clamp(1, 1024) as u32,
+                _ => 1,
+            };
             if let Err(e) = ctx
                 .broker
                 .store
                 .topics()
-                .get_or_create(TopicConfig::new(&retry, 1))
+                .get_or_create(TopicConfig::new(&retry, queues))
             {
                 warn!(topic = retry, "cannot create the retry topic: {e}");
             }
