@@ -347,3 +347,103 @@ fn clone_and_consume_time_span() {
     assert!(q1["minTimeStamp"].as_i64().unwrap() > 0);
     assert!(q1["delayTime"].as_i64().unwrap() >= 0);
 }
+
+/// Answers the next broker-initiated request on `c` with `body`; returns it.
+fn answer_next(c: &mut Conn, body: &[u8]) -> rokka_protocols::remoting::RemotingCommand {
+    use std::io::Write as _;
+    let got = c.pending.pop_front().or_else(|| c.read()).unwrap();
+    let mut resp = got.response_to(0);
+    resp.body = bytes::Bytes::copy_from_slice(body);
+    let mut out = bytes::BytesMut::new();
+    rokka_protocols::remoting::encode_frame(&resp, &mut out);
+    c.s.write_all(&out).unwrap();
+    got
+}
+
+#[test]
+fn running_info_and_consume_directly_are_relayed_to_the_client() {
+    let r = Rokka::start();
+    let mut c = Conn::open(r.broker);
+    create_topic(&mut c, "RL", 1);
+    let sent = send_v2(&mut c, "RL", 0, "", b"direct");
+    assert_eq!(sent.code, 0);
+    let msg_id = sent.ext("msgId").unwrap().to_owned();
+    let mut client = Conn::open(r.broker);
+    assert_eq!(
+        heartbeat(
+            &mut client,
+            "10.0.0.9@relay",
+            &["GRL"],
+            "RL",
+            "CONSUME_FROM_FIRST_OFFSET"
+        )
+        .code,
+        0
+    );
+    // NOTIFY_CONSUMER_IDS_CHANGED may come first: skip broker notifications.
+    let broker = r.broker;
+    let asker = std::thread::spawn(move || {
+        let mut a = Conn::open(broker);
+        let info = a.call(request(
+            307,
+            &[
+                ("consumerGroup", "GRL"),
+                ("clientId", "10.0.0.9@relay"),
+                ("jstackEnable", "false"),
+            ],
+            b"",
+        ));
+        let id = msg_id.clone();
+        let direct = a.call(request(
+            309,
+            &[
+                ("consumerGroup", "GRL"),
+                ("clientId", "10.0.0.9@relay"),
+                ("msgId", &id),
+            ],
+            b"",
+        ));
+        let gone = a.call(request(
+            307,
+            &[("consumerGroup", "GRL"), ("clientId", "nobody")],
+            b"",
+        ));
+        (info, direct, gone)
+    });
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let peek = client
+            .pending
+            .pop_front()
+            .or_else(|| client.read())
+            .unwrap();
+        if peek.code == 40 {
+            continue;
+        }
+        client.pending.push_front(peek);
+        let body: &[u8] = if seen.is_empty() {
+            br#"{"properties":{"consumeType":"CONSUME_PASSIVELY"}}"#
+        } else {
+            br#"{"consumeResult":"CR_SUCCESS"}"#
+        };
+        seen.push(answer_next(&mut client, body));
+    }
+    let (info, direct, gone) = asker.join().unwrap();
+    assert_eq!(
+        (seen[0].code, seen[0].ext("clientId")),
+        (307, Some("10.0.0.9@relay"))
+    );
+    assert_eq!(info.code, 0);
+    assert!(String::from_utf8_lossy(&info.body).contains("CONSUME_PASSIVELY"));
+    // 309 carries the stored message and this broker's name.
+    assert_eq!(
+        (seen[1].code, seen[1].ext("brokerName")),
+        (309, Some("broker-a"))
+    );
+    let (m, _) = rokka_protocols::remoting::message::decode_message(&seen[1].body).unwrap();
+    assert_eq!(&m.body[..], b"direct");
+    assert_eq!(direct.code, 0);
+    assert!(String::from_utf8_lossy(&direct.body).contains("CR_SUCCESS"));
+    assert_eq!(gone.code, 1);
+    assert!(remark(&gone).contains("not online"), "{}", remark(&gone));
+}

@@ -4,7 +4,7 @@
 //! over the resolved configuration at the next start (the latest operator
 //! change wins over the config file, environment and flags; delete a line to
 //! go back). Every other key needs a restart and is refused with a message
-//! that says so (ADR 016).
+//! that says so (ADR 017).
 //!
 //! Each dynamic key has its Kafka synonym (`auto.create.topics.enable`,
 //! `num.partitions`): setting either sets the same value.

@@ -1,4 +1,4 @@
-//! Subscription groups as the broker core enforces them (ADR 016): a
+//! Subscription groups as the broker core enforces them (ADR 017): a
 //! RocketMQ consumer group's record is found, or created with the defaults
 //! while `autoCreateSubscriptionGroup` is on, and checked before a pull.
 //! Kafka groups share the record's name space (deleting a group with its

@@ -7,8 +7,8 @@ use tracing::debug;
 use super::conn::ConnInfo;
 use super::context::{Ctx, HResult, HandlerError, Reply, Role};
 use super::{
-    admin, broker_config, clients, namesrv, offsets, pull, query, reset, send, stats, sub_groups,
-    transaction,
+    admin, broker_config, clients, namesrv, offsets, pull, query, relay, reset, send, stats,
+    sub_groups, transaction,
 };
 
 /// Runs the handler for `req` and turns its outcome into a reply.
@@ -111,6 +111,8 @@ async fn broker_code(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResu
         C::INVOKE_BROKER_TO_RESET_OFFSET => reset::reset_offset(ctx, req),
         C::CLONE_GROUP_OFFSET => reset::clone_group_offset(ctx, req),
         C::QUERY_CONSUME_TIME_SPAN => reset::consume_time_span(ctx, req),
+        C::GET_CONSUMER_RUNNING_INFO => relay::consumer_running_info(ctx, req).await,
+        C::CONSUME_MESSAGE_DIRECTLY => relay::consume_message_directly(ctx, req).await,
         _ => not_supported(req),
     }
 }

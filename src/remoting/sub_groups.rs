@@ -1,4 +1,4 @@
-//! Subscription group admin (ADR 016): UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
+//! Subscription group admin (ADR 017): UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
 //! (200), GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201), DELETE_SUBSCRIPTIONGROUP
 //! (207) and the 5.x GET_SUBSCRIPTIONGROUP_CONFIG (352), and the check a
 //! pull makes first (`consumeEnable`, `consumeBroadcastEnable`,
@@ -116,7 +116,7 @@ pub(crate) fn get_one(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
 }
 
 /// DELETE_SUBSCRIPTIONGROUP (207): removes the record; with `cleanOffset`
-/// also the group's committed offsets, which Kafka shares (ADR 016).
+/// also the group's committed offsets, which Kafka shares (ADR 017).
 pub(crate) fn delete(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let group = req_str(cmd, "groupName")?;
     ctx.broker
