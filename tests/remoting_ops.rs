@@ -446,4 +446,18 @@ fn running_info_and_consume_directly_are_relayed_to_the_client() {
     assert!(String::from_utf8_lossy(&direct.body).contains("CR_SUCCESS"));
     assert_eq!(gone.code, 1);
     assert!(remark(&gone).contains("not online"), "{}", remark(&gone));
+    // The Dashboard's producer page: GET_PRODUCER_CONNECTION_LIST (204).
+    let p = c.call(request(
+        204,
+        &[("producerGroup", "CLIENT_INNER_PRODUCER")],
+        b"",
+    ));
+    assert_eq!(p.code, 0);
+    let v: serde_json::Value = serde_json::from_slice(&p.body).unwrap();
+    assert_eq!(v["connectionSet"][0]["clientId"], "10.0.0.9@relay");
+    let none = c.call(request(204, &[("producerGroup", "nobody")], b""));
+    assert_eq!(
+        (none.code, remark(&none).as_str()),
+        (1, "the producer group[nobody] not exist")
+    );
 }

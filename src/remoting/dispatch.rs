@@ -99,6 +99,7 @@ async fn broker_code(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResu
         C::GET_BROKER_RUNTIME_INFO => stats::runtime_info(ctx, req),
         C::DELETE_TOPIC_IN_BROKER => stats::delete_topic(ctx, req),
         C::GET_CONSUMER_CONNECTION_LIST => clients::consumer_connections(ctx, req),
+        C::GET_PRODUCER_CONNECTION_LIST => clients::producer_connections(ctx, req),
         C::QUERY_TOPIC_CONSUME_BY_WHO => clients::consumed_by(ctx, req),
         C::GET_TOPIC_CONFIG => admin::topic_config(ctx, req),
         C::END_TRANSACTION => transaction::end_transaction(ctx, req).await,

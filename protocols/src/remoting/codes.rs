@@ -208,6 +208,8 @@ impl RequestCode {
     pub const UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: RequestCode = RequestCode(200);
     /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG: body = SubscriptionGroupWrapper JSON.
     pub const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: RequestCode = RequestCode(201);
+    /// GET_PRODUCER_CONNECTION_LIST: `producerGroup`.
+    pub const GET_PRODUCER_CONNECTION_LIST: RequestCode = RequestCode(204);
     /// WIPE_WRITE_PERM_OF_BROKER (NameServer): `brokerName`.
     pub const WIPE_WRITE_PERM_OF_BROKER: RequestCode = RequestCode(205);
     /// DELETE_SUBSCRIPTIONGROUP: `groupName`, `cleanOffset`.
