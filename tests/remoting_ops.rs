@@ -403,15 +403,21 @@ fn running_info_and_consume_directly_are_relayed_to_the_client() {
             ],
             b"",
         ));
+        let status = a.call(request(223, &[("topic", "RL"), ("group", "GRL")], b""));
         let gone = a.call(request(
             307,
             &[("consumerGroup", "GRL"), ("clientId", "nobody")],
             b"",
         ));
-        (info, direct, gone)
+        (info, direct, status, gone)
     });
+    let answers: [&[u8]; 3] = [
+        br#"{"properties":{"consumeType":"CONSUME_PASSIVELY"}}"#,
+        br#"{"consumeResult":"CR_SUCCESS"}"#,
+        br#"{"messageQueueTable":{{"brokerName":"broker-a","queueId":0,"topic":"RL"}:3}}"#,
+    ];
     let mut seen = Vec::new();
-    while seen.len() < 2 {
+    while seen.len() < 3 {
         let peek = client
             .pending
             .pop_front()
@@ -421,14 +427,9 @@ fn running_info_and_consume_directly_are_relayed_to_the_client() {
             continue;
         }
         client.pending.push_front(peek);
-        let body: &[u8] = if seen.is_empty() {
-            br#"{"properties":{"consumeType":"CONSUME_PASSIVELY"}}"#
-        } else {
-            br#"{"consumeResult":"CR_SUCCESS"}"#
-        };
-        seen.push(answer_next(&mut client, body));
+        seen.push(answer_next(&mut client, answers[seen.len()]));
     }
-    let (info, direct, gone) = asker.join().unwrap();
+    let (info, direct, status, gone) = asker.join().unwrap();
     assert_eq!(
         (seen[0].code, seen[0].ext("clientId")),
         (307, Some("10.0.0.9@relay"))
@@ -444,6 +445,13 @@ fn running_info_and_consume_directly_are_relayed_to_the_client() {
     assert_eq!(&m.body[..], b"direct");
     assert_eq!(direct.code, 0);
     assert!(String::from_utf8_lossy(&direct.body).contains("CR_SUCCESS"));
+    // 223: each live consumer asked with 221, answers gathered per client.
+    assert_eq!((seen[2].code, seen[2].ext("group")), (221, Some("GRL")));
+    assert_eq!(status.code, 0, "{}", remark(&status));
+    assert_eq!(
+        String::from_utf8_lossy(&status.body),
+        r#"{"consumerTable":{"10.0.0.9@relay":{{"brokerName":"broker-a","queueId":0,"topic":"RL"}:3}},"messageQueueTable":{}}"#
+    );
     assert_eq!(gone.code, 1);
     assert!(remark(&gone).contains("not online"), "{}", remark(&gone));
     // The Dashboard's producer page: GET_PRODUCER_CONNECTION_LIST (204).

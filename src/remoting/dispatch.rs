@@ -114,6 +114,7 @@ async fn broker_code(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResu
         C::QUERY_CONSUME_TIME_SPAN => reset::consume_time_span(ctx, req),
         C::GET_CONSUMER_RUNNING_INFO => relay::consumer_running_info(ctx, req).await,
         C::CONSUME_MESSAGE_DIRECTLY => relay::consume_message_directly(ctx, req).await,
+        C::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => relay::consumer_status(ctx, req).await,
         _ => not_supported(req),
     }
 }

@@ -20,7 +20,7 @@
 //! sub_groups.rs  subscription group admin (200/201/207/352) and the pull check
 //! broker_config.rs  broker and NameServer config (25/26, 318/319), write perm (205/327)
 //! reset.rs       offset admin: reset by time (222 + 220 to live consumers), clone, time span
-//! relay.rs       307/309 relayed to a live consumer, its answer returned
+//! relay.rs       307/309/223 relayed to live consumers, their answers returned
 //! dispatch.rs    the one list of served codes per listener
 //! ```
 
