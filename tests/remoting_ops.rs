@@ -2,8 +2,9 @@
 //! with our codec as mqadmin sends them: subscription groups (200, 201, 207,
 //! 352) and their enforcement on pulls, broker and NameServer config
 //! (25, 26, 318, 319), write permission (205, 327), offset resets (222 with
-//! the 220 notification) seen by Kafka and the reverse, clone (314) and
-//! consume time span (303).
+//! the 220 notification) seen by Kafka and the reverse, clone (314),
+//! consume time span (303), requests relayed to a live client (307, 309,
+//! 223 → 221) and the producer connection list (204).
 
 mod support;
 
@@ -468,4 +469,39 @@ fn running_info_and_consume_directly_are_relayed_to_the_client() {
         (none.code, remark(&none).as_str()),
         (1, "the producer group[nobody] not exist")
     );
+}
+
+#[test]
+fn broadcast_refusal_and_deleting_a_group_with_its_offsets() {
+    let r = Rokka::start();
+    let mut c = Conn::open(r.broker);
+    create_topic(&mut c, "BC", 1);
+    let body = br#"{"groupName":"GB","consumeBroadcastEnable":false}"#;
+    assert_eq!(c.call(request(200, &[], body)).code, 0);
+    // A broadcasting consumer of GB registers, then its pulls are refused.
+    let hb = r#"{"clientID":"10.0.0.7@b","consumerDataSet":[{"consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"GB","messageModel":"BROADCASTING","subscriptionDataSet":[],"unitMode":false}],"producerDataSet":[]}"#;
+    assert_eq!(c.call(request(34, &[], hb.as_bytes())).code, 0);
+    let p = c.call(
+        Pull {
+            group: "GB",
+            ..Pull::new("BC", 0)
+        }
+        .request(),
+    );
+    assert_eq!(
+        (p.code, remark(&p).as_str()),
+        (
+            16,
+            "the consumer group[GB] can not consume by broadcast way"
+        )
+    );
+    // Offsets committed through Kafka go with the group when cleanOffset is set.
+    let mut kc = k::Conn::open(r.kafka);
+    assert_eq!(
+        k::offset_commit(&mut kc, "GK", -1, "", "BC", &[(0, 0, "")]),
+        vec![vec![0]]
+    );
+    let del = [("groupName", "GK"), ("cleanOffset", "true")];
+    assert_eq!(c.call(request(207, &del, b"")).code, 0);
+    assert_eq!(k::offset_fetch(&mut kc, "GK", "BC", &[0])[0][0].0, -1);
 }
