@@ -28,9 +28,21 @@ fi
 
 # Protocol suites first; observability last, so that it can reuse the clients
 # they built to put load through both protocols.
+# A suite listed in conformance/PENDING (one "<suite> <reason>" per line) is
+# known to fail on main: it is announced as skipped with its reason, never
+# silently left out. Run it by hand with `bash conformance/<suite>/run.sh`.
+pending_reason() { [ -f conformance/PENDING ] && sed -n "s|^$1 ||p" conformance/PENDING | head -1; }
 suites=()
 for s in conformance/*/run.sh; do
-    [ -e "$s" ] && [ "$s" != conformance/observability/run.sh ] && suites+=("$s")
+    [ -e "$s" ] || continue
+    [ "$s" = conformance/observability/run.sh ] && continue
+    name="$(basename "$(dirname "$s")")"
+    reason="$(pending_reason "$name")"
+    if [ -n "$reason" ]; then
+        echo "SKIPPED conformance suite $name (pending: $reason)"
+        continue
+    fi
+    suites+=("$s")
 done
 [ -e conformance/observability/run.sh ] && suites+=(conformance/observability/run.sh)
 if [ ${#suites[@]} -gt 0 ]; then

@@ -24,8 +24,12 @@
 //! docs assume for a service's own endpoint; RocketMQ and Kafka use none of it.
 //! The config-file keys are listed in `config/keys.rs`.
 
+mod cluster_keys;
 mod keys;
 pub mod properties;
+pub mod security;
+
+pub use cluster_keys::ClusterSettings;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -50,8 +54,9 @@ pub const DEFAULT_LOG_FILTER: &str = "info";
 pub enum BrokerRole {
     /// A master that acknowledges before slaves copy (the default).
     AsyncMaster,
-    /// A master that acknowledges after a slave copied. Without replication
-    /// (not built yet) it behaves as [`BrokerRole::AsyncMaster`].
+    /// A master that acknowledges after `min.insync.replicas` replicas
+    /// (itself included) hold the message; alone (no cluster) it behaves as
+    /// [`BrokerRole::AsyncMaster`].
     SyncMaster,
 }
 
@@ -191,6 +196,20 @@ pub struct BrokerConfig {
     pub store: StoreConfig,
     /// Connection limits and timeouts of the listeners.
     pub net: crate::net::NetConfig,
+    /// `node.id`: the Kafka node id (and Raft id in cluster mode); `brokerId` when unset.
+    pub node_id: Option<u64>,
+    /// Cluster mode (`controller.quorum.voters`), if on.
+    pub cluster: Option<ClusterSettings>,
+    /// Where the CommitLog replication (HA) listener binds (`haListenPort`).
+    pub ha_listen: SocketAddr,
+    /// `min.insync.replicas` / `inSyncReplicas`, master included.
+    pub min_insync_replicas: u32,
+    /// `default.replication.factor` (informational; ADR 015).
+    pub default_replication_factor: u32,
+    /// `rokka.replicaAckTimeoutMs`: longest replica wait of acks=all / SYNC_MASTER.
+    pub replica_ack_timeout: std::time::Duration,
+    /// TLS, SASL and ACL settings of every listener (ADR 016).
+    pub security: security::SecurityConfig,
 }
 
 /// Why the configuration cannot be resolved. Each variant names its source
@@ -290,6 +309,8 @@ struct Draft {
     /// Store knobs; `root_dir`, `commit_log_dir` and `store_host` are set in `finish`.
     store: StoreConfig,
     net: crate::net::NetConfig,
+    cluster: cluster_keys::ClusterDraft,
+    security: security::SecurityDraft,
 }
 
 impl Default for Draft {
@@ -321,6 +342,8 @@ impl Default for Draft {
             log_format: LogFormat::Text,
             store: StoreConfig::new(DEFAULT_DATA_DIR),
             net: crate::net::NetConfig::default(),
+            cluster: cluster_keys::ClusterDraft::default(),
+            security: security::SecurityDraft::default(),
         }
     }
 }
@@ -333,6 +356,17 @@ impl Draft {
             reason: e.reason,
         })?;
         for entry in entries {
+            let invalid = |reason| ConfigError::InvalidValue {
+                path: path.to_path_buf(),
+                line: entry.line,
+                key: entry.key.clone(),
+                value: entry.value.clone(),
+                reason,
+            };
+            if let Some(applied) = security::apply(&mut self.security, &entry.key, &entry.value) {
+                applied.map_err(invalid)?;
+                continue;
+            }
             let Some(key) = keys::find(&entry.key) else {
                 return Err(ConfigError::UnknownKey {
                     path: path.to_path_buf(),
@@ -341,13 +375,7 @@ impl Draft {
                     key: entry.key,
                 });
             };
-            (key.apply)(self, &entry.value).map_err(|reason| ConfigError::InvalidValue {
-                path: path.to_path_buf(),
-                line: entry.line,
-                key: entry.key.clone(),
-                value: entry.value.clone(),
-                reason,
-            })?;
+            (key.apply)(self, &entry.value).map_err(invalid)?;
         }
         Ok(())
     }
@@ -412,12 +440,31 @@ impl Draft {
             .unwrap_or_else(|| self.data_dir.join("commitlog"));
         store.root_dir = self.data_dir;
         store.store_host = SocketAddr::new(broker_ip, self.listen_port);
+        let cluster = self.cluster.finish().map_err(ConfigError::Inconsistent)?;
+        // RocketMQ's default haListenPort is listenPort + 1; an ephemeral
+        // listen port (tests) gets an ephemeral HA port.
+        let ha_port = self.cluster.ha_port.unwrap_or(match self.listen_port {
+            0 => 0,
+            p => p.saturating_add(1),
+        });
         store.validate().map_err(|e| {
             ConfigError::Inconsistent(match e {
                 StoreError::Config(msg) => msg,
                 other => other.to_string(),
             })
         })?;
+        let kafka_listen = listen(
+            self.kafka_host.unwrap_or(self.bind_address),
+            self.kafka_port,
+        );
+        let mut kafka_advertised = self.kafka_advertised;
+        let security = security::finish(
+            self.security,
+            kafka_listen,
+            self.bind_address,
+            &mut kafka_advertised,
+        )
+        .map_err(ConfigError::Inconsistent)?;
         Ok(BrokerConfig {
             broker_name: self.broker_name,
             broker_cluster_name: self.broker_cluster_name,
@@ -432,11 +479,8 @@ impl Draft {
             retention_check_interval: self.retention_check_interval,
             namesrv_listen: listen(self.bind_address, self.namesrv_port),
             broker_listen: listen(self.bind_address, self.listen_port),
-            kafka_listen: listen(
-                self.kafka_host.unwrap_or(self.bind_address),
-                self.kafka_port,
-            ),
-            kafka_advertised: self.kafka_advertised,
+            kafka_listen,
+            kafka_advertised,
             http_listen: listen(self.bind_address, self.http_port),
             compat_metrics: self.compat_metrics,
             log_filter: self
@@ -446,6 +490,13 @@ impl Draft {
             config_file,
             store,
             net: self.net,
+            node_id: self.cluster.node_id,
+            cluster,
+            ha_listen: listen(self.bind_address, ha_port),
+            min_insync_replicas: self.cluster.min_insync_replicas,
+            default_replication_factor: self.cluster.replication_factor,
+            replica_ack_timeout: self.cluster.ack_timeout,
+            security,
         })
     }
 }

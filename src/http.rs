@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -41,6 +41,10 @@ pub struct HttpState {
     pub metrics: HttpMetrics,
     /// The store, for `POST /admin/compact` (a log cleaner pass now).
     pub store: Option<rokka_store::Store>,
+    /// Cluster mode, for `GET /cluster` (404 without it).
+    pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
+    /// The listener's TLS step (`rokka.http.tls.*`; plain when not configured).
+    pub tls: crate::net::tls::ListenerTls,
 }
 
 /// Serves `listener` until `shutdown` completes, then stops accepting, gives
@@ -76,6 +80,9 @@ pub async fn run(listener: TcpListener, state: HttpState, shutdown: impl Future<
         let state = state.clone();
         connections.spawn(async move {
             let _permit = permit;
+            let Some(socket) = state.tls.accept(socket, peer, HEAD_TIMEOUT).await else {
+                return;
+            };
             if let Err(e) = serve(socket, &state).await {
                 debug!(%peer, error = %e, "http connection failed");
             }
@@ -90,7 +97,7 @@ pub async fn run(listener: TcpListener, state: HttpState, shutdown: impl Future<
 }
 
 /// Reads one request head, answers it and closes the connection.
-async fn serve(mut socket: TcpStream, state: &HttpState) -> io::Result<()> {
+async fn serve(mut socket: crate::net::tls::MaybeTls, state: &HttpState) -> io::Result<()> {
     let response = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut socket)).await {
         Err(_) => {
             debug!("http request head timed out");
@@ -182,7 +189,7 @@ fn parse_request_line(head: &[u8]) -> Option<(&str, &str)> {
 /// Picks the response for `method` and `path`.
 async fn route(method: &str, path: &str, state: &HttpState) -> Response {
     let label = match path {
-        "/healthz" | "/metrics" | "/admin/compact" => path,
+        "/healthz" | "/metrics" | "/admin/compact" | "/cluster" => path,
         _ => "other",
     };
     let mut response = match (path, method) {
@@ -190,6 +197,13 @@ async fn route(method: &str, path: &str, state: &HttpState) -> Response {
         ("/metrics", "GET" | "HEAD") => metrics_response(&state.registry).await,
         ("/admin/compact", "POST") => compact_response(state.store.clone()).await,
         ("/admin/compact", _) => Response::text(405, "use POST\n"),
+        ("/cluster", "GET" | "HEAD") => match &state.cluster {
+            Some(c) => Response {
+                content_type: "application/json".to_string(),
+                ..Response::text(200, &format!("{}\n", c.status_json()))
+            },
+            None => Response::text(404, "not in cluster mode\n"),
+        },
         ("/healthz" | "/metrics", _) => Response {
             allow: true,
             ..Response::text(405, "method not allowed\n")
@@ -304,6 +318,7 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
 
     fn state() -> HttpState {
         let registry = Registry::new();
@@ -313,6 +328,8 @@ mod tests {
             registry,
             metrics,
             store: None,
+            cluster: None,
+            tls: crate::net::tls::ListenerTls::plain("http"),
         }
     }
 

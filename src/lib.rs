@@ -18,10 +18,12 @@
 //! remoting/    the RocketMQ front-end: NameServer and broker listeners
 //! kafka/       the Kafka front-end
 //! ha/          CommitLog replication to slaves (master and slave sides)
+//! security/    principals, SCRAM credentials, ACLs shared by both front-ends
 //! ```
 
 pub mod admin;
 pub mod broker;
+pub mod cluster;
 pub mod config;
 pub mod ha;
 pub mod http;
@@ -29,5 +31,6 @@ pub mod kafka;
 pub mod metrics;
 pub mod net;
 pub mod remoting;
+pub mod security;
 pub mod startup;
 pub mod verify;

@@ -24,6 +24,7 @@ use crate::broker::Broker;
 use crate::config::{BrokerConfig, BrokerRole};
 use crate::http::{self, HttpState};
 use crate::metrics::{self, HttpMetrics};
+use crate::net::tls::{ListenerTls, TlsMode};
 
 /// Why the broker could not start, or could not stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,14 @@ pub enum StartupError {
         /// The underlying error.
         source: io::Error,
     },
+    /// A listener's TLS settings cannot be used (unreadable or bad PEM).
+    #[error("cannot set up TLS for {what}: {reason}")]
+    Tls {
+        /// Which listener.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// SIGINT/SIGTERM handlers cannot be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(io::Error),
@@ -75,6 +84,9 @@ pub enum StartupError {
     /// `__consumer_offsets` cannot be created or reconciled (ADR 011).
     #[error("cannot prepare __consumer_offsets: {0}")]
     OffsetsTopic(StoreError),
+    /// Cluster mode cannot start (bad addresses, Raft storage, ports).
+    #[error("cannot start cluster mode: {0}")]
+    Cluster(String),
     /// The store reported an error while shutting down.
     #[error("store shutdown failed: {0}")]
     Shutdown(StoreError),
@@ -123,9 +135,18 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         source,
     })?;
     let http_listener = bind("http", config.http_listen).await?;
+    let http_tls = match &config.security.http_tls {
+        Some(t) => ListenerTls::new("http", TlsMode::Enforcing, Some(t)),
+        None => Ok(ListenerTls::plain("http")),
+    }
+    .map_err(|e| StartupError::Tls {
+        what: "http",
+        reason: e.to_string(),
+    })?;
 
     let registry = Registry::new();
     metrics::register_process_metrics(&registry)?;
+    crate::security::register(&registry)?;
     let http_metrics = HttpMetrics::register(&registry)?;
     let store = open_store(config.store.clone(), registry.clone()).await?;
     // The log cleaner reads compressed Kafka batches with the broker's codecs.
@@ -144,24 +165,41 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         })?;
     info!("http listening on {http_addr}");
 
+    // Cluster mode: the store is read-only until the follow loop knows this
+    // node's role (started below, once the front-ends registered their hooks).
+    let cluster = match &config.cluster {
+        Some(settings) => Some(
+            crate::cluster::Cluster::start(&config, settings, store.clone(), &registry, http_addr)
+                .await?,
+        ),
+        None => None,
+    };
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let broker = Broker::new(
+    let mut broker = Broker::new(
         Arc::new(config),
         store.clone(),
         registry.clone(),
         shutdown_rx,
     );
+    if let Some(c) = &cluster {
+        broker = broker.with_cluster(c.clone());
+    }
     metrics::register_broker_metrics(&broker)?;
     // Kafka first: it reconciles __consumer_offsets and installs the offset
     // observer before any RocketMQ commit can arrive (ADR 011).
     let mut front_ends = crate::kafka::start(&broker).await?;
     front_ends.extend(crate::remoting::start(&broker).await?);
+    if let Some(c) = &cluster {
+        c.run();
+    }
     info!("rokka {} ready", env!("CARGO_PKG_VERSION"));
 
     let state = HttpState {
         registry,
         metrics: http_metrics,
         store: Some(store.clone()),
+        cluster: cluster.clone(),
+        tls: http_tls,
     };
     http::run(http_listener, state, async {
         let name = signals.recv().await;
@@ -180,6 +218,9 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         }
     }
     drop(broker);
+    if let Some(c) = cluster {
+        c.shutdown().await;
+    }
 
     info!("shutting down the store (flush, checkpoint)");
     let closing = tokio::task::spawn_blocking(move || store.shutdown());
@@ -201,10 +242,10 @@ fn log_config(config: &BrokerConfig) {
         "rokka starting"
     );
     debug!(?config, "resolved configuration");
-    if config.broker_role == BrokerRole::SyncMaster {
-        warn!("brokerRole=SYNC_MASTER: rokka has no replication yet, so it acknowledges like ASYNC_MASTER");
+    if config.broker_role == BrokerRole::SyncMaster && config.cluster.is_none() {
+        warn!("brokerRole=SYNC_MASTER without cluster mode (controller.quorum.voters): no replicas, so it acknowledges like ASYNC_MASTER");
     }
-    if config.broker_id != 0 {
+    if config.broker_id != 0 && config.cluster.is_none() {
         warn!(
             broker_id = config.broker_id,
             "brokerId is not 0 but this broker acts as a master"

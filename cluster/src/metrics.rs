@@ -35,11 +35,11 @@ impl Metrics {
             ))
             .expect("valid metric"),
             epoch: gv(
-                "rokka_cluster_group_epoch",
+                "rokka_cluster_epoch",
                 "Current master epoch per broker group",
             ),
             isr_size: gv(
-                "rokka_cluster_group_isr_size",
+                "rokka_cluster_isr_size",
                 "In-sync set size per broker group",
             ),
             groups_seen: Mutex::new(BTreeSet::new()),

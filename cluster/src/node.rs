@@ -40,6 +40,8 @@ struct Shared {
     offset: AtomicU64,
     view_rx: watch::Receiver<ClusterView>,
     metrics: Metrics,
+    /// When this node last knew it was in contact with the Raft majority.
+    contact: StdMutex<Option<Instant>>,
 }
 
 /// One running cluster member. Dropping it without [`ClusterNode::shutdown`] aborts its
@@ -97,6 +99,7 @@ impl ClusterNode {
             offset: AtomicU64::new(0),
             view_rx,
             metrics: Metrics::new(),
+            contact: StdMutex::new(None),
         });
         let node = ClusterNode {
             shared: shared.clone(),
@@ -147,6 +150,20 @@ impl ClusterNode {
     /// Whether this node is the Raft leader (and so runs the controller).
     pub fn is_leader(&self) -> bool {
         self.shared.raft.metrics().borrow().state == ServerState::Leader
+    }
+
+    /// How long ago this node last confirmed contact with the Raft majority:
+    /// a follower when the leader accepted its heartbeat, the leader when a
+    /// quorum confirmed its leadership (both checked every heartbeat
+    /// interval). `None` before the first contact. A master whose contact is
+    /// older than the master timeout must stop acknowledging writes: the
+    /// majority may already have elected another (ADR 015).
+    pub fn majority_contact_age(&self) -> Option<Duration> {
+        self.shared
+            .contact
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|at| at.elapsed())
     }
 
     /// Sets the CommitLog max offset that this node's automatic heartbeats report.
@@ -471,10 +488,28 @@ async fn heartbeat_loop(shared: Arc<Shared>) {
             epoch,
             max_offset: shared.offset.load(Ordering::Relaxed),
         };
-        if let Err(e) = send_heartbeat(&shared, hb).await {
-            tracing::trace!(error = %e, "heartbeat not delivered");
+        match send_heartbeat(&shared, hb).await {
+            Ok(()) => confirm_contact(&shared).await,
+            Err(e) => tracing::trace!(error = %e, "heartbeat not delivered"),
         }
     }
+}
+
+/// Records majority contact after a delivered heartbeat. A follower's
+/// heartbeat reached a leader that answered; a leader's own heartbeat is
+/// local, so it asks a quorum to confirm its leadership first (a leader cut
+/// off from the majority keeps its role in openraft until it hears a higher
+/// term).
+async fn confirm_contact(shared: &Shared) {
+    let leader = shared.raft.metrics().borrow().state == ServerState::Leader;
+    if leader {
+        let limit = shared.config.heartbeat_interval * 3;
+        match tokio::time::timeout(limit, shared.raft.ensure_linearizable()).await {
+            Ok(Ok(_)) => {}
+            _ => return,
+        }
+    }
+    *shared.contact.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
 }
 
 /// On the leader, proposes elections for groups whose master is missing or silent.

@@ -49,6 +49,10 @@ pub struct Broker {
     pub converted: Arc<format::cache::ConvertedBatches>,
     /// Settings changed at run time (UPDATE_BROKER_CONFIG), persisted.
     pub dynamic: Arc<dynamic_config::DynamicConfig>,
+    /// Cluster mode (issue 12, ADR 015), when configured.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Credentials and ACLs (ADR 016).
+    pub security: Arc<crate::security::Security>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -66,13 +70,24 @@ impl Broker {
         ));
         Broker {
             dynamic,
+            security: Arc::new(crate::security::Security::open(
+                &config.security,
+                &store.config().config_dir(),
+            )),
             config,
             store,
             registry,
             groups: Arc::default(),
             converted: Arc::default(),
+            cluster: None,
             shutdown,
         }
+    }
+
+    /// The same core in cluster mode.
+    pub fn with_cluster(mut self, cluster: Arc<crate::cluster::Cluster>) -> Broker {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// Resolves when the broker is shutting down (listeners stop accepting).

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `brokerName`, `brokerClusterName` | names registered with the NameServer | `broker-a`, `DefaultCluster` |
 //! | `brokerId` | 0 = master | 0 |
-//! | `brokerRole` | `ASYNC_MASTER` or `SYNC_MASTER` (`SLAVE` is refused: no replication yet) | `ASYNC_MASTER` |
+//! | `brokerRole` | `ASYNC_MASTER` or `SYNC_MASTER`: the ack policy while this node is master (`SLAVE` is refused: in cluster mode the controller assigns roles) | `ASYNC_MASTER` |
 //! | `listenPort` | RocketMQ broker port; with `brokerIP1` the stored `storeHost` | 10911 |
 //! | `brokerIP1` | address RocketMQ clients reach this broker at | bind address, else the host's outward IP |
 //! | `namesrvAddr` | `host:port;host:port` NameServers to register with | embedded only |
@@ -39,8 +39,8 @@
 //! | `message.max.bytes` | Kafka name of `maxMessageSize` | |
 //! | `queued.max.request.bytes` | Kafka name of `rokka.maxPendingAppendBytes` (-1 = the default) | |
 //! | `log.retention.check.interval.ms` | ms between per-topic Kafka retention passes (`retention.ms`/`retention.bytes` overrides) | 300000 |
-//! | `listeners` | `PLAINTEXT://[host]:port`: Kafka bind address | `PLAINTEXT://:9092` |
-//! | `advertised.listeners` | `PLAINTEXT://host:port` given to Kafka clients | the bind address |
+//! | `listeners` | `NAME://[host]:port,...`: Kafka listeners; the first is the primary (security keys: `config/security.rs`) | `PLAINTEXT://:9092` |
+//! | `advertised.listeners` | `NAME://host:port,...` given to Kafka clients of each listener | the bind address |
 //! | `rokka.dataDir` | data directory (same as `storePathRootDir`) | `./data` |
 //! | `rokka.bindAddress` | IP every listener binds to | `0.0.0.0` |
 //! | `rokka.httpPort`, `rokka.kafkaPort`, `rokka.namesrvPort` | listener ports | 8080, 9092, 9876 |
@@ -59,15 +59,18 @@
 //! | `rokka.compatMetrics` | also publish kafka_exporter / RocketMQ exporter metric families | true |
 //! | `rokka.logLevel` | log filter (EnvFilter syntax) | `info` |
 //! | `rokka.logFormat` | log line format: `text` or `json` | `text` |
+//!
+//! Cluster keys (`node.id`, `controller.quorum.voters`, `haListenPort`,
+//! `min.insync.replicas`, ...) are listed in `cluster_keys.rs`.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use rokka_store::FlushDiskType;
 
-use super::{AdvertisedListener, BrokerRole, Draft};
+use super::{BrokerRole, Draft};
 
 /// One config-file key.
 pub(super) struct Key {
@@ -99,7 +102,10 @@ static KEYS: &[Key] = &[
                 "ASYNC_MASTER" => BrokerRole::AsyncMaster,
                 "SYNC_MASTER" => BrokerRole::SyncMaster,
                 "SLAVE" => {
-                    return Err("SLAVE is not supported yet: rokka has no replication".to_string())
+                    return Err("SLAVE is not a configured role in rokka: in cluster mode \
+                                (controller.quorum.voters) the controller elects the master \
+                                and the other members follow it"
+                        .to_string())
                 }
                 _ => return Err("expected ASYNC_MASTER or SYNC_MASTER".to_string()),
             };
@@ -276,7 +282,7 @@ static KEYS: &[Key] = &[
     Key {
         name: "listeners",
         apply: |d, v| {
-            let (host, port) = kafka_listener(v)?;
+            let (host, port) = super::security::listeners(&mut d.security, v)?;
             d.kafka_host = host;
             d.kafka_port = port;
             Ok(())
@@ -284,7 +290,11 @@ static KEYS: &[Key] = &[
     },
     Key {
         name: "advertised.listeners",
-        apply: |d, v| set(&mut d.kafka_advertised, advertised_listener(v).map(Some)),
+        apply: |d, v| {
+            let primary = super::security::advertised(&mut d.security, v)?;
+            d.kafka_advertised = Some(primary);
+            Ok(())
+        },
     },
     // rokka's own
     Key {
@@ -417,14 +427,19 @@ fn set<T>(field: &mut T, value: Result<T, String>) -> Result<(), String> {
     Ok(())
 }
 
+/// Every key: this table and the cluster keys (`cluster_keys.rs`).
+fn all_keys() -> impl Iterator<Item = &'static Key> {
+    KEYS.iter().chain(super::cluster_keys::CLUSTER_KEYS)
+}
+
 /// The key named exactly `name`.
 pub(super) fn find(name: &str) -> Option<&'static Key> {
-    KEYS.iter().find(|k| k.name == name)
+    all_keys().find(|k| k.name == name)
 }
 
 /// A known key that differs from `name` only in ASCII case.
 pub(super) fn suggest(name: &str) -> Option<&'static str> {
-    KEYS.iter()
+    all_keys()
         .find(|k| k.name.eq_ignore_ascii_case(name))
         .map(|k| k.name)
 }
@@ -446,7 +461,7 @@ fn name(v: &str) -> Result<String, String> {
 }
 
 /// An unsigned integer within `min..=max`, converted to the field's type.
-fn int<T: TryFrom<u64>>(v: &str, min: u64, max: u64) -> Result<T, String> {
+pub(super) fn int<T: TryFrom<u64>>(v: &str, min: u64, max: u64) -> Result<T, String> {
     let n = u64::from_str(v).map_err(|_| format!("expected an integer between {min} and {max}"))?;
     if !(min..=max).contains(&n) {
         return Err(format!("must be between {min} and {max}"));
@@ -455,7 +470,7 @@ fn int<T: TryFrom<u64>>(v: &str, min: u64, max: u64) -> Result<T, String> {
 }
 
 /// A duration in milliseconds, 1 ms to 1 day.
-fn millis(v: &str) -> Result<std::time::Duration, String> {
+pub(super) fn millis(v: &str) -> Result<std::time::Duration, String> {
     int(v, 1, 86_400_000).map(std::time::Duration::from_millis)
 }
 
@@ -547,64 +562,16 @@ fn namesrv_list(v: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// Splits `PLAINTEXT://host:port` into host (possibly empty or `[v6]`) and port.
-fn plaintext_url(v: &str) -> Result<(&str, u16), String> {
-    let mut items = v.split(',').map(str::trim).filter(|s| !s.is_empty());
-    let (Some(first), None) = (items.next(), items.next()) else {
-        return Err("expected exactly one listener, PLAINTEXT://host:port".to_string());
-    };
-    let Some((scheme, rest)) = first.split_once("://") else {
-        return Err("expected PLAINTEXT://host:port".to_string());
-    };
-    if scheme != "PLAINTEXT" {
-        return Err(format!(
-            "listener `{scheme}` is not supported; only PLAINTEXT is"
-        ));
-    }
-    let Some((host, p)) = rest.rsplit_once(':') else {
-        return Err("expected PLAINTEXT://host:port".to_string());
-    };
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    Ok((host, port(p)?))
-}
-
-/// Kafka `listeners`: the bind address. An empty host keeps the bind address.
-fn kafka_listener(v: &str) -> Result<(Option<IpAddr>, u16), String> {
-    let (host, port) = plaintext_url(v)?;
-    let host = match host {
-        "" => None,
-        "localhost" => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        h => Some(
-            ip(h).map_err(|_| format!("host `{h}` must be an IP address, `localhost` or empty"))?,
-        ),
-    };
-    Ok((host, port))
-}
-
-/// Kafka `advertised.listeners`: any host name clients can resolve.
-fn advertised_listener(v: &str) -> Result<AdvertisedListener, String> {
-    let (host, port) = plaintext_url(v)?;
-    if host.is_empty() {
-        return Err("the advertised host must not be empty".to_string());
-    }
-    Ok(AdvertisedListener {
-        host: host.to_string(),
-        port,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn key_names_are_unique() {
-        for (i, k) in KEYS.iter().enumerate() {
+        let keys: Vec<&Key> = all_keys().collect();
+        for (i, k) in keys.iter().enumerate() {
             assert!(
-                KEYS[i + 1..].iter().all(|o| o.name != k.name),
+                keys[i + 1..].iter().all(|o| o.name != k.name),
                 "duplicate key {}",
                 k.name
             );
@@ -640,35 +607,6 @@ mod tests {
         assert_eq!(boolean("TRUE"), Ok(true));
         assert_eq!(boolean("false"), Ok(false));
         assert!(boolean("yes").is_err());
-    }
-
-    #[test]
-    fn kafka_listeners() {
-        let lo = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(kafka_listener("PLAINTEXT://:9093"), Ok((None, 9093)));
-        assert_eq!(kafka_listener("PLAINTEXT://127.0.0.1:9093"), Ok((lo, 9093)));
-        assert_eq!(kafka_listener("PLAINTEXT://localhost:9093"), Ok((lo, 9093)));
-        assert_eq!(
-            kafka_listener("PLAINTEXT://[::1]:9093"),
-            Ok((Some("::1".parse().unwrap()), 9093))
-        );
-        assert!(kafka_listener("SSL://:9093").unwrap_err().contains("SSL"));
-        assert!(kafka_listener("PLAINTEXT://:9093,PLAINTEXT://:9094").is_err());
-        assert!(kafka_listener("PLAINTEXT://kafka.example:9093").is_err());
-        assert!(kafka_listener("127.0.0.1:9093").is_err());
-        assert!(kafka_listener("PLAINTEXT://:port").is_err());
-    }
-
-    #[test]
-    fn advertised_listeners() {
-        assert_eq!(
-            advertised_listener("PLAINTEXT://kafka.example:9092"),
-            Ok(AdvertisedListener {
-                host: "kafka.example".to_string(),
-                port: 9092
-            })
-        );
-        assert!(advertised_listener("PLAINTEXT://:9092").is_err());
     }
 
     #[test]

@@ -209,7 +209,7 @@ fn percent_out_of_range() {
 #[test]
 fn bad_enum_and_bool_values() {
     assert!(error_text("flushDiskType=LAZY").contains("ASYNC_FLUSH or SYNC_FLUSH"));
-    assert!(error_text("brokerRole=SLAVE").contains("not supported"));
+    assert!(error_text("brokerRole=SLAVE").contains("not a configured role"));
     assert!(error_text("autoCreateTopicEnable=yes").contains("true or false"));
     assert!(error_text("deleteWhen=25").contains("deleteWhen"));
     assert!(error_text("mapedFileSizeCommitLog=1024").contains("64 KiB"));
@@ -413,4 +413,30 @@ fn connection_and_disk_hygiene_keys() {
     let d = BrokerConfig::from_sources(None, &Overrides::default()).unwrap();
     assert_eq!(d.net.kafka.idle, Duration::from_millis(600_000));
     assert_eq!(d.net.remoting.idle, Duration::from_secs(120));
+}
+
+#[test]
+fn cluster_mode_keys() {
+    let single = from_file("listenPort = 20911\n").unwrap();
+    assert_eq!(single.cluster, None);
+    assert_eq!(single.ha_listen, "127.0.0.1:20912".parse().unwrap());
+    assert_eq!(single.min_insync_replicas, 1);
+    let c = from_file(
+        "node.id = 2\n\
+         controller.quorum.voters = 1@127.0.0.1:9301,2@127.0.0.1:9302,3@127.0.0.1:9303\n\
+         haListenPort = 20999\n\
+         min.insync.replicas = 2\n\
+         default.replication.factor = 3\n",
+    )
+    .unwrap();
+    let s = c.cluster.expect("cluster mode");
+    assert_eq!((s.node_id, s.listen.as_str()), (2, "127.0.0.1:9302"));
+    assert_eq!(c.node_id, Some(2));
+    assert_eq!(c.ha_listen, "127.0.0.1:20999".parse().unwrap());
+    assert_eq!(c.min_insync_replicas, 2);
+    assert_eq!(c.default_replication_factor, 3);
+    let e = error_text("controller.quorum.voters = 1@127.0.0.1:9301\n");
+    assert!(e.contains("node.id"), "{e}");
+    let e = error_text("brokerRole = SLAVE\n");
+    assert!(e.contains("controller"), "{e}");
 }

@@ -47,11 +47,11 @@ async fn session(inner: &Arc<Inner>, sock: TcpStream, addr: SocketAddr) -> Resul
     let term = *role.borrow_and_update();
     let (rd, mut wr) = sock.into_split();
     let mut rd = BufReader::new(rd);
-    let from = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(inner, &mut rd, &mut wr))
+    let (from, node) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(inner, &mut rd, &mut wr))
         .await
         .map_err(|_| HaError::Protocol("handshake timed out".into()))??;
-    tracing::info!(%addr, from, "HA slave connected");
-    let id = inner.add_replica(addr, from);
+    tracing::info!(%addr, from, node, "HA slave connected");
+    let id = inner.add_replica(addr, node, from);
     let result = stream(inner, &mut rd, &mut wr, id, from, &mut role, term).await;
     inner.remove_replica(id);
     result
@@ -61,7 +61,7 @@ async fn handshake(
     inner: &Inner,
     rd: &mut (impl tokio::io::AsyncRead + Unpin),
     wr: &mut (impl tokio::io::AsyncWrite + Unpin),
-) -> Result<u64, HaError> {
+) -> Result<(u64, u64), HaError> {
     let hello = wire::read_hello(rd).await?;
     let answer = {
         let epochs = lock(&inner.epochs);
@@ -85,7 +85,7 @@ async fn handshake(
             "slave starts at {from}, outside the master's log [{start}, {end}]"
         )));
     }
-    Ok(from)
+    Ok((from, hello.node))
 }
 
 async fn stream(

@@ -85,6 +85,8 @@ impl Role {
 pub struct ReplicaState {
     /// The slave's address.
     pub addr: SocketAddr,
+    /// The slave's cluster node id (0 outside cluster mode).
+    pub node: u64,
     /// The log offset the slave acknowledged as written.
     pub acked: u64,
     /// Bytes the slave is behind the master's log end.
@@ -96,6 +98,7 @@ pub struct ReplicaState {
 #[derive(Debug)]
 struct Replica {
     addr: SocketAddr,
+    node: u64,
     acked: u64,
     last_ack: Instant,
 }
@@ -145,6 +148,7 @@ pub(crate) struct Inner {
     acked: Notify,
     slave_task: Mutex<Option<JoinHandle<()>>>,
     metrics: Metrics,
+    node_id: std::sync::atomic::AtomicU64,
 }
 
 /// The HA service of one store. Cheap to clone.
@@ -185,8 +189,22 @@ impl Ha {
                 acked: Notify::new(),
                 slave_task: Mutex::new(None),
                 metrics: Metrics::new(registry),
+                node_id: std::sync::atomic::AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Sets the cluster node id this store announces when it follows a
+    /// master (the master reports its in-sync set by node id).
+    pub fn set_node_id(&self, id: u64) {
+        self.inner
+            .node_id
+            .store(id, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The store this service replicates.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
     }
 
     /// The current role.
@@ -271,6 +289,7 @@ impl Ha {
             .values()
             .map(|r| ReplicaState {
                 addr: r.addr,
+                node: r.node,
                 acked: r.acked,
                 lag_bytes: end.saturating_sub(r.acked),
                 last_ack_age: r.last_ack.elapsed(),
@@ -289,7 +308,7 @@ impl Inner {
             .count()
     }
 
-    fn add_replica(&self, addr: SocketAddr, acked: u64) -> u64 {
+    fn add_replica(&self, addr: SocketAddr, node: u64, acked: u64) -> u64 {
         let id = {
             let mut n = lock(&self.next_id);
             *n += 1;
@@ -299,6 +318,7 @@ impl Inner {
             id,
             Replica {
                 addr,
+                node,
                 acked,
                 last_ack: Instant::now(),
             },

@@ -42,6 +42,7 @@ async fn session(inner: &Inner, master: SocketAddr) -> Result<(), HaError> {
     let hello = Hello {
         history: lock(&inner.epochs).entries().to_vec(),
         log_end: inner.store.log_end(),
+        node: inner.node_id.load(std::sync::atomic::Ordering::Relaxed),
     };
     wire::write_hello(&mut wr, &hello).await?;
     let answer = tokio::time::timeout(CONNECT_TIMEOUT, wire::read_answer(&mut rd))

@@ -1,7 +1,8 @@
 //! Wire format of the HA link (ADR 013). All integers big-endian.
 //!
 //! ```text
-//! slave  -> master  hello:  u32 n, n x (u32 epoch, u64 start), u64 log_end
+//! slave  -> master  hello:  u32 n, n x (u32 epoch, u64 start), u64 log_end,
+//!                           u64 node   (the slave's cluster node id, 0 if none)
 //! master -> slave   answer: u8 has_point, u64 point, u64 master_start,
 //!                           u32 n, n x (u32 epoch, u64 start)
 //! slave  -> master  start:  u64 from   (the slave's log end after truncation)
@@ -27,6 +28,9 @@ pub struct Hello {
     pub history: Vec<EpochEntry>,
     /// The slave's log end.
     pub log_end: u64,
+    /// The slave's cluster node id (0 outside cluster mode): the master
+    /// reports the in-sync set by node.
+    pub node: u64,
 }
 
 /// The master's answer to [`Hello`].
@@ -70,6 +74,7 @@ pub async fn write_hello<W: AsyncWrite + Unpin>(w: &mut W, h: &Hello) -> Result<
     let mut buf = Vec::new();
     put_history(&mut buf, &h.history);
     buf.extend_from_slice(&h.log_end.to_be_bytes());
+    buf.extend_from_slice(&h.node.to_be_bytes());
     w.write_all(&buf).await?;
     Ok(w.flush().await?)
 }
@@ -78,7 +83,12 @@ pub async fn write_hello<W: AsyncWrite + Unpin>(w: &mut W, h: &Hello) -> Result<
 pub async fn read_hello<R: AsyncRead + Unpin>(r: &mut R) -> Result<Hello, HaError> {
     let history = get_history(r).await?;
     let log_end = r.read_u64().await?;
-    Ok(Hello { history, log_end })
+    let node = r.read_u64().await?;
+    Ok(Hello {
+        history,
+        log_end,
+        node,
+    })
 }
 
 /// Sends the master's [`Answer`].
@@ -164,6 +174,7 @@ mod tests {
         let hello = Hello {
             history: history.clone(),
             log_end: 9000,
+            node: 3,
         };
         write_hello(&mut buf, &hello).await.unwrap();
         assert_eq!(read_hello(&mut buf.as_slice()).await.unwrap(), hello);

@@ -17,12 +17,14 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::dispatch::CloseReason;
+use super::listener::Listener;
+use super::sasl::Gate;
 use super::{dispatch, KafkaContext};
+use crate::net::tls::MaybeTls;
 use crate::net::Expired;
 
 /// Largest request accepted (Kafka's `socket.request.max.bytes`).
@@ -41,20 +43,32 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     /// Our address on this connection.
     pub local: SocketAddr,
+    /// The listener the connection came on (security protocol, advertised address).
+    pub listener: Arc<Listener>,
+    /// Who the client is (`User:ANONYMOUS` until SASL authentication).
+    pub principal: crate::security::Principal,
 }
 
 /// Serves one connection until the client closes it, a frame is bad, or the
 /// broker shuts down.
-pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) {
-    ctx.metrics.connections_total.inc();
-    let open = crate::metrics::traffic().connection("kafka", peer);
+pub async fn serve(
+    ctx: Arc<KafkaContext>,
+    socket: MaybeTls,
+    peer: SocketAddr,
+    listener: Arc<Listener>,
+    open: crate::metrics::traffic::ConnGuard,
+) {
     let bytes = open.bytes();
-    let _ = socket.set_nodelay(true);
-    let local = socket
-        .local_addr()
-        .unwrap_or(ctx.broker.config.kafka_listen);
-    let info = ConnInfo { peer, local };
-    let (rd, wr) = socket.into_split();
+    let _ = socket.tcp().set_nodelay(true);
+    let local = socket.tcp().local_addr().unwrap_or(listener.config.addr);
+    let mut gate = super::sasl::SaslGate::new(listener.clone(), ctx.broker.config.security.reauth);
+    let mut info = ConnInfo {
+        peer,
+        local,
+        listener,
+        principal: gate.principal().clone(),
+    };
+    let (rd, wr) = tokio::io::split(socket);
     let (tx, mut rx) = mpsc::channel::<Vec<Bytes>>(64);
     let writer = tokio::spawn(async move {
         // Small chunks coalesce in the buffer; large stored batches pass
@@ -116,7 +130,32 @@ pub async fn serve(ctx: Arc<KafkaContext>, socket: TcpStream, peer: SocketAddr) 
                     return;
                 }
             };
-            match dispatch::handle(&ctx, &info, frame).await {
+            let handled = match gate.intercept(&ctx, &frame) {
+                Gate::Pass => {
+                    if info.principal != *gate.principal() {
+                        info.principal = gate.principal().clone();
+                    }
+                    dispatch::handle(&ctx, &info, frame).await
+                }
+                Gate::Reply(r) => Ok(Some(r)),
+                Gate::ReplyAndClose(r, reason) => {
+                    let _ = tx.send(r).await;
+                    open.closing(reason);
+                    return;
+                }
+                Gate::Close(reason) => {
+                    ctx.metrics
+                        .bad_requests_total
+                        .with_label_values(&["sasl"])
+                        .inc();
+                    crate::net::log_limit::warn(|suppressed| {
+                        warn!(%peer, reason, suppressed, "closing kafka connection");
+                    });
+                    open.closing(reason);
+                    return;
+                }
+            };
+            match handled {
                 Ok(Some(resp)) => {
                     if tx.send(resp).await.is_err() {
                         return;

@@ -14,7 +14,7 @@ use super::{
     alter_configs, api_versions, delete_groups, delete_records, describe_configs,
     describe_log_dirs, describe_producers, fetch, find_coordinator, group, init_producer_id,
     list_offsets, metadata, offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch,
-    partition_admin, produce, topics_admin, KafkaContext,
+    partition_admin, produce, scram_admin, topics_admin, KafkaContext,
 };
 
 /// Why a connection must be closed.
@@ -171,6 +171,8 @@ async fn route(
         ApiKey::ELECT_LEADERS => partition_admin::elect_leaders(ctx, &req)?,
         ApiKey::LIST_PARTITION_REASSIGNMENTS => partition_admin::list_reassignments(ctx, &req)?,
         ApiKey::ALTER_PARTITION_REASSIGNMENTS => partition_admin::alter_reassignments(ctx, &req)?,
+        ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS => scram_admin::describe(ctx, &req)?,
+        ApiKey::ALTER_USER_SCRAM_CREDENTIALS => scram_admin::alter(ctx, &req)?,
         _ => {
             return Err(CloseReason::Unsupported {
                 key: key.0,
@@ -181,7 +183,8 @@ async fn route(
     Ok(Some(with_header(resp_header, body)))
 }
 
-fn with_header(h: ResponseHeader, body: Writer) -> Vec<Bytes> {
+/// A response: `h` then `body`.
+pub(super) fn with_header(h: ResponseHeader, body: Writer) -> Vec<Bytes> {
     let mut w = Writer::new(h.flexible);
     h.encode(&mut w);
     let mut out = w.finish();

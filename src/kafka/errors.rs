@@ -19,6 +19,8 @@ pub fn store_error_code(e: &StoreError) -> i16 {
         | StoreError::Poisoned
         | StoreError::Closed => error_code::KAFKA_STORAGE_ERROR,
         StoreError::Io { .. } => error_code::KAFKA_STORAGE_ERROR,
+        // A slave (or a master cut off from the Raft majority) in cluster mode.
+        StoreError::SlaveReadOnly => error_code::NOT_LEADER_OR_FOLLOWER,
         _ => error_code::UNKNOWN_SERVER_ERROR,
     }
 }

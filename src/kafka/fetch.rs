@@ -41,6 +41,7 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
     let mut total = 0usize;
     let max_total = usize::try_from(f.max_bytes).unwrap_or(0).max(1);
     let mut resp = FetchResponse::default();
+    let leads = ctx.leads();
     for t in &f.topics {
         let queues = ctx.broker.partitions(&t.topic);
         let mut partitions = Vec::new();
@@ -60,6 +61,13 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
                     continue;
                 }
             };
+            // Cluster mode: only the master serves Fetch (ADR 015); clients
+            // refresh Metadata and follow the leader.
+            if !leads {
+                out.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
+                partitions.push(out);
+                continue;
+            }
             let (min, max) = (
                 store.min_offset(&t.topic, qid),
                 store.max_offset(&t.topic, qid),

@@ -1,4 +1,5 @@
-//! FindCoordinator handler: this broker coordinates every group.
+//! FindCoordinator handler: this broker coordinates every group (in cluster
+//! mode: the group's master).
 
 use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::find_coordinator::{
@@ -10,25 +11,42 @@ use super::dispatch::{CloseReason, Request};
 use super::metadata::advertised;
 use super::KafkaContext;
 
+/// The coordinator of every group: this node, or in cluster mode the
+/// group's master (its offsets and groups live there; ADR 015).
+fn coordinator(ctx: &KafkaContext, req: &Request<'_>) -> (i32, String, i32, bool) {
+    if let Some(c) = &ctx.broker.cluster {
+        let view = c.view();
+        return match c
+            .master(&view)
+            .and_then(|(n, _)| super::metadata::endpoint(&n))
+        {
+            Some(b) => (b.node_id, b.host, b.port, true),
+            None => (-1, String::new(), -1, false),
+        };
+    }
+    let (host, port) = advertised(ctx, req.conn);
+    (ctx.node_id(), host, port, true)
+}
+
 /// Handles FindCoordinator v0–6.
 pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let f = FindCoordinatorRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
-    let (host, port) = advertised(ctx, req.conn);
+    let (node_id, host, port, available) = coordinator(ctx, req);
     let coordinators = f
         .keys
         .into_iter()
         .map(|key| Coordinator {
             error_code: if key.is_empty() {
                 error_code::INVALID_GROUP_ID
-            } else if f.key_type != 0 {
-                // No transaction coordinator.
+            } else if f.key_type != 0 || !available {
+                // No transaction coordinator; in cluster mode no master yet.
                 error_code::COORDINATOR_NOT_AVAILABLE
             } else {
                 error_code::NONE
             },
             key,
-            node_id: ctx.node_id(),
+            node_id,
             host: host.clone(),
             port,
         })

@@ -68,6 +68,12 @@ fn producer_fields(batch: &[u8]) -> Option<(i64, i16, i32, u32)> {
 }
 
 impl Sequences {
+    /// Replaces the table with `other`'s (a rebuild on promotion to master).
+    pub fn replace(&self, other: Sequences) {
+        let fresh = other.table.into_inner().unwrap_or_else(|e| e.into_inner());
+        *self.table.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+    }
+
     /// The table as the stored batches leave it: the idempotent batches
     /// among the last `per_queue` entries of every partition, in log order.
     pub fn rebuild(store: &Store, per_queue: usize) -> Sequences {

@@ -1,5 +1,8 @@
 //! Metadata handler (v0–12): this broker as the only broker and controller, with
-//! the advertised address of the listener the client used; topics
+//! the advertised address of the listener the client used (in cluster mode:
+//! every node of the group, the master as every partition's leader, the
+//! group's members as replicas, its in-sync set as ISR, the master epoch as
+//! leader epoch and the Raft leader as controller; ADR 015); topics
 //! auto-created when the request allows it and `auto.create.topics.enable`
 //! is on (kafka-subset.md §0.5).
 
@@ -19,9 +22,16 @@ use super::conn::ConnInfo;
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
 
+/// TOPIC_AUTHORIZATION_FAILED.
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+
 /// Host and port clients should use to reach this broker on `conn`.
 pub fn advertised(ctx: &KafkaContext, conn: &ConnInfo) -> (String, i32) {
-    match &ctx.broker.config.kafka_advertised {
+    // The primary listener keeps `advertised.listeners`' first entry as before.
+    let primary = (conn.listener.label == "kafka")
+        .then_some(ctx.broker.config.kafka_advertised.as_ref())
+        .flatten();
+    match conn.listener.config.advertised.as_ref().or(primary) {
         Some(a) => (a.host.clone(), i32::from(a.port)),
         None => (conn.local.ip().to_string(), i32::from(conn.local.port())),
     }
@@ -53,20 +63,106 @@ pub fn topic_id(name: &str) -> [u8; 16] {
     id
 }
 
-fn topic_entry(ctx: &KafkaContext, name: &str, partitions: u32) -> MetadataTopic {
+/// Who leads every partition: in cluster mode the group's master, its
+/// members and in-sync set; else this node alone.
+#[derive(Debug, Clone)]
+struct Leadership {
+    leader: i32,
+    epoch: i32,
+    replicas: Vec<i32>,
+    isr: Vec<i32>,
+}
+
+fn id(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(-1)
+}
+
+fn leadership(ctx: &KafkaContext) -> Leadership {
+    let Some(c) = &ctx.broker.cluster else {
+        let me = ctx.node_id();
+        return Leadership {
+            leader: me,
+            epoch: 0,
+            replicas: vec![me],
+            isr: vec![me],
+        };
+    };
+    let view = c.view();
+    let group = view.group(c.group());
+    Leadership {
+        // -1: no leader yet (clients retry on LEADER_NOT_AVAILABLE).
+        leader: group.and_then(|g| g.master).map_or(-1, id),
+        epoch: group.map_or(0, |g| i32::try_from(g.epoch).unwrap_or(i32::MAX)),
+        replicas: group.map_or_else(Vec::new, |g| g.members.iter().map(|n| id(*n)).collect()),
+        isr: group.map_or_else(Vec::new, |g| g.isr.iter().map(|n| id(*n)).collect()),
+    }
+}
+
+fn topic_entry(lead: &Leadership, name: &str, partitions: u32) -> MetadataTopic {
     MetadataTopic {
         error_code: error_code::NONE,
         name: Some(name.to_string()),
         topic_id: topic_id(name),
         partitions: (0..partitions)
             .map(|p| MetadataPartition {
-                error_code: error_code::NONE,
+                error_code: if lead.leader < 0 {
+                    error_code::LEADER_NOT_AVAILABLE
+                } else {
+                    error_code::NONE
+                },
                 partition_index: p as i32,
-                leader_id: ctx.node_id(),
-                leader_epoch: 0,
+                leader_id: lead.leader,
+                leader_epoch: lead.epoch,
+                replica_nodes: lead.replicas.clone(),
+                isr_nodes: lead.isr.clone(),
+                offline_replicas: Vec::new(),
             })
             .collect(),
     }
+}
+
+/// The brokers of the response: every node of the group in cluster mode
+/// (its advertised Kafka address), else this node on the client's listener.
+fn brokers(ctx: &KafkaContext, conn: &ConnInfo) -> Vec<MetadataBroker> {
+    if let Some(c) = &ctx.broker.cluster {
+        let view = c.view();
+        let nodes: Vec<MetadataBroker> = c
+            .members(&view)
+            .into_iter()
+            .filter_map(|n| endpoint(&n))
+            .collect();
+        if !nodes.is_empty() {
+            return nodes;
+        }
+    }
+    let (host, port) = advertised(ctx, conn);
+    vec![MetadataBroker {
+        node_id: ctx.node_id(),
+        host,
+        port,
+    }]
+}
+
+/// A cluster node's advertised Kafka endpoint.
+pub fn endpoint(n: &rokka_cluster::NodeInfo) -> Option<MetadataBroker> {
+    let (host, port) = n.addrs.kafka.rsplit_once(':')?;
+    Some(MetadataBroker {
+        node_id: i32::try_from(n.id).ok()?,
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port: port.parse().ok()?,
+    })
+}
+
+/// The controller id of the response: the Raft leader in cluster mode.
+fn controller(ctx: &KafkaContext) -> i32 {
+    ctx.broker
+        .cluster
+        .as_ref()
+        .and_then(|c| c.view().leader)
+        .map_or_else(|| ctx.node_id(), id)
 }
 
 fn error_entry(name: Option<&str>, code: i16) -> MetadataTopic {
@@ -82,13 +178,16 @@ fn error_entry(name: Option<&str>, code: i16) -> MetadataTopic {
 pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let m =
         MetadataRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let lead = leadership(ctx);
     let topics = match m.topics {
         None => {
             let mut all = ctx.broker.store.topics().list();
             all.sort_by(|a, b| a.topic_name.cmp(&b.topic_name));
             all.iter()
                 .filter(|t| valid_topic_name(&t.topic_name))
-                .map(|t| topic_entry(ctx, &t.topic_name, partition_count(t)))
+                // Topics the principal may not describe are left out (ADR 016).
+                .filter(|t| super::acls::may_describe_topic(ctx, req, &t.topic_name))
+                .map(|t| topic_entry(&lead, &t.topic_name, partition_count(t)))
                 .collect()
         }
         Some(asked) => asked
@@ -105,11 +204,20 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                         .find(|c| topic_id(&c.topic_name) == t.topic_id)
                         .map_or_else(
                             || error_entry(None, error_code::UNKNOWN_TOPIC_ID),
-                            |c| topic_entry(ctx, &c.topic_name, partition_count(&c)),
+                            |c| topic_entry(&lead, &c.topic_name, partition_count(&c)),
                         );
                 };
                 if !valid_topic_name(name) {
                     return error_entry(Some(name), error_code::INVALID_TOPIC_EXCEPTION);
+                }
+                if !super::acls::allowed(
+                    ctx,
+                    req,
+                    crate::security::acl::op::DESCRIBE,
+                    crate::security::acl::resource::TOPIC,
+                    name,
+                ) {
+                    return error_entry(Some(name), TOPIC_AUTHORIZATION_FAILED);
                 }
                 // Names starting with `__` are Kafka's reserved prefix:
                 // never auto-created as ordinary topics.
@@ -119,7 +227,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     Ok(ctx.broker.topic(name))
                 };
                 match found {
-                    Ok(Some(c)) => topic_entry(ctx, name, partition_count(&c)),
+                    Ok(Some(c)) => topic_entry(&lead, name, partition_count(&c)),
                     Ok(None) => error_entry(Some(name), error_code::UNKNOWN_TOPIC_OR_PARTITION),
                     Err(e) => {
                         warn!(topic = %name, error = %e, "topic auto-creation failed");
@@ -129,15 +237,10 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             })
             .collect(),
     };
-    let (host, port) = advertised(ctx, req.conn);
     let resp = MetadataResponse {
-        brokers: vec![MetadataBroker {
-            node_id: ctx.node_id(),
-            host,
-            port,
-        }],
+        brokers: brokers(ctx, req.conn),
         cluster_id: ctx.cluster_id(),
-        controller_id: ctx.node_id(),
+        controller_id: controller(ctx),
         topics,
     };
     let mut w = req.writer();
@@ -149,7 +252,6 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
 pub fn describe_cluster(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let d = DescribeClusterRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
-    let (host, port) = advertised(ctx, req.conn);
     let resp = DescribeClusterResponse {
         error_code: if d.endpoint_type == ENDPOINT_BROKERS {
             error_code::NONE
@@ -159,8 +261,11 @@ pub fn describe_cluster(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer,
         },
         endpoint_type: d.endpoint_type,
         cluster_id: ctx.cluster_id(),
-        controller_id: ctx.node_id(),
-        brokers: vec![(ctx.node_id(), host, port)],
+        controller_id: controller(ctx),
+        brokers: brokers(ctx, req.conn)
+            .into_iter()
+            .map(|b| (b.node_id, b.host, b.port))
+            .collect(),
     };
     let mut w = req.writer();
     resp.encode(&mut w, req.version());

@@ -8,6 +8,7 @@
 //! ```
 //! Store errors become Kafka error codes in one place, `errors.rs`.
 
+mod acls;
 mod alter_configs;
 mod api_versions;
 mod broker_config;
@@ -25,6 +26,7 @@ mod group;
 mod idempotence;
 mod init_producer_id;
 mod list_offsets;
+pub mod listener;
 mod metadata;
 mod metrics;
 mod offset_commit;
@@ -34,6 +36,9 @@ mod offset_for_leader_epoch;
 pub mod offsets_topic;
 mod partition_admin;
 mod produce;
+mod replication;
+pub mod sasl;
+mod scram_admin;
 mod topic_config;
 mod topic_retention;
 mod topics_admin;
@@ -44,7 +49,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::broker::Broker;
 use crate::startup::StartupError;
@@ -90,9 +95,19 @@ impl KafkaContext {
         })
     }
 
-    /// This broker's Kafka node id.
+    /// This broker's Kafka node id: `node.id`, else `brokerId`.
     pub fn node_id(&self) -> i32 {
-        i32::try_from(self.broker.config.broker_id).unwrap_or(0)
+        let cfg = &self.broker.config;
+        i32::try_from(cfg.node_id.unwrap_or(cfg.broker_id)).unwrap_or(0)
+    }
+
+    /// True unless cluster mode says another node is master: this node
+    /// answers Fetch (and, if also unfenced, Produce) for every partition.
+    pub fn leads(&self) -> bool {
+        self.broker
+            .cluster
+            .as_ref()
+            .is_none_or(|c| matches!(c.local(), crate::cluster::Local::Master { .. }))
     }
 
     /// The stable cluster id reported in Metadata.
@@ -101,29 +116,42 @@ impl KafkaContext {
     }
 }
 
-/// Binds the Kafka listener and spawns its accept loop and the group
-/// coordinator's timer; both end when the broker shuts down.
+/// Binds the Kafka listeners (`listeners`; the first at `kafka_listen`) and
+/// spawns their accept loops and the group coordinator's timer; all end when
+/// the broker shuts down.
 pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError> {
-    let listener = crate::startup::bind("kafka", broker.config.kafka_listen).await?;
-    let local = listener.local_addr().unwrap_or(broker.config.kafka_listen);
-    info!("kafka listening on {local}");
+    let listeners = listener::bind_all(broker).await?;
     let (offsets_log, writer) = offsets_topic::start(broker)
         .await
         .map_err(StartupError::OffsetsTopic)?;
     let ctx = Arc::new(KafkaContext::new(broker.clone())?);
     ctx.groups.set_offsets_log(offsets_log);
+    if let Some(c) = &broker.cluster {
+        // A new master rebuilds the producers' sequences from the log it
+        // replicated, so a batch retried across a failover is not stored twice.
+        let ctx = Arc::clone(&ctx);
+        c.on_promote(Box::new(move || {
+            let fresh =
+                idempotence::Sequences::rebuild(&ctx.broker.store, idempotence::REBUILD_ENTRIES);
+            ctx.sequences.replace(fresh);
+        }));
+    }
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
     let retention = tokio::spawn(topic_retention::run_timer(
         Arc::clone(&ctx),
         broker.config.retention_check_interval,
     ));
-    let accept = tokio::spawn(run(listener, ctx));
-    Ok(vec![accept, timer, retention, writer])
+    let mut tasks = vec![timer, retention, writer];
+    for (socket, spec) in listeners {
+        tasks.push(tokio::spawn(run(socket, spec, Arc::clone(&ctx))));
+    }
+    Ok(tasks)
 }
 
-/// Accepts connections until shutdown; one task per connection.
-pub async fn run(listener: TcpListener, ctx: Arc<KafkaContext>) {
-    let admission = crate::net::admission::Admission::new("kafka", ctx.broker.config.net.kafka);
+/// Accepts connections until shutdown; one task per connection, which first
+/// runs the listener's TLS step (ADR 016).
+pub async fn run(listener: TcpListener, spec: Arc<listener::Listener>, ctx: Arc<KafkaContext>) {
+    let admission = crate::net::admission::Admission::new(spec.label, ctx.broker.config.net.kafka);
     let shutdown = ctx.broker.clone();
     let accept = async {
         loop {
@@ -139,9 +167,17 @@ pub async fn run(listener: TcpListener, ctx: Arc<KafkaContext>) {
             let Ok(permit) = admission.admit(peer) else {
                 continue;
             };
-            let ctx = Arc::clone(&ctx);
+            let (ctx, spec) = (Arc::clone(&ctx), Arc::clone(&spec));
             tokio::spawn(async move {
-                conn::serve(ctx, socket, peer).await;
+                let limits = ctx.broker.config.net.kafka;
+                // Counted (and logged) as open from the accept, TLS step included.
+                ctx.metrics.connections_total.inc();
+                let open = crate::metrics::traffic().connection(spec.label, peer);
+                match spec.tls.accept(socket, peer, limits.frame_read).await {
+                    Some(stream) => conn::serve(ctx, stream, peer, spec, open).await,
+                    // Refused or closed before a byte: the TLS step counted and logged why.
+                    None => drop(open),
+                }
                 drop(permit);
             });
         }

@@ -96,6 +96,9 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
         ProduceRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let store = &ctx.broker.store;
     let mut resp = ProduceResponse::default();
+    let replicated = super::replication::Gate::new(ctx, p.acks);
+    // The CommitLog end acks=all waits for (0: nothing appended).
+    let mut wait_end = 0u64;
     for t in p.topics {
         // Kafka's internal topics are written by the broker only.
         let queues = if is_internal_topic(&t.name) {
@@ -126,6 +129,11 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                     continue;
                 }
             };
+            if let Some(code) = replicated.refusal() {
+                out.error_code = code;
+                partitions.push(out);
+                continue;
+            }
             let batches = match to_batches(&part.records) {
                 Ok(b) => b,
                 Err(e) => {
@@ -165,6 +173,8 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                         if out.base_offset < 0 {
                             out.base_offset = base;
                         }
+                        // A retry is acknowledged like the original: replicated.
+                        wait_end = wait_end.max(store.log_end());
                         continue;
                     }
                     Verdict::Reject(code) => {
@@ -185,6 +195,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                 };
                 match store.append(append).await {
                     Ok(r) => {
+                        wait_end = wait_end.max(r.phy_offset + u64::from(r.bytes));
                         topic_traffic::produced(Protocol::Kafka, &t.name, qid, &r);
                         if out.base_offset < 0 {
                             out.base_offset = r.queue_offset as i64;
@@ -218,6 +229,9 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
             partitions,
         });
     }
+    replicated
+        .wait(wait_end, p.timeout_ms, &mut resp.responses)
+        .await;
     if p.acks == 0 {
         return Ok(None);
     }

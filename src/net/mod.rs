@@ -1,11 +1,13 @@
 //! Connection hygiene shared by the listeners (Kafka, RocketMQ broker and
 //! VIP, NameServer): per-listener limits and timeouts ([`ListenerLimits`]),
 //! admission with connection caps ([`admission`]), the read deadlines of a
-//! connection ([`ReadClock`]) and rate-limited WARN logging ([`log_limit`]).
+//! connection ([`ReadClock`]), rate-limited WARN logging ([`log_limit`]) and
+//! TLS with the maybe-TLS stream every front-end serves ([`tls`]).
 //! Decisions: docs/adr/008-disk-pressure-and-connection-hygiene.md.
 
 pub mod admission;
 pub mod log_limit;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -20,10 +20,10 @@ use bytes::BytesMut;
 use rokka_protocols::remoting::DecodeError;
 use rokka_protocols::remoting::{decode_frame, encode_frame_head, split_frame, DEFAULT_MAX_FRAME};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::metrics::traffic::ConnGuard;
+use crate::net::tls::MaybeTls;
 use crate::net::Expired;
 
 use super::context::{Ctx, Reply, Role};
@@ -42,14 +42,15 @@ pub(crate) struct ConnInfo {
 }
 
 /// Serves one connection until it closes, fails, idles out or the broker stops.
-pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, role: Role, ctx: Arc<Ctx>) {
-    let listener = match role {
-        Role::NameServer => "namesrv",
-        _ => "remoting",
-    };
-    let open = crate::metrics::traffic().connection(listener, peer);
+pub(crate) async fn serve(
+    stream: MaybeTls,
+    peer: SocketAddr,
+    role: Role,
+    ctx: Arc<Ctx>,
+    open: crate::metrics::traffic::ConnGuard,
+) {
     let bytes = open.bytes();
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<Reply>(1024);
     let conn = ConnInfo {
         id: ctx.next_conn_id(),

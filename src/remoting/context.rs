@@ -25,6 +25,16 @@ pub(crate) enum Role {
     Broker,
 }
 
+impl Role {
+    /// The listener label of metrics and log lines.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Role::NameServer => "namesrv",
+            Role::Broker => "remoting",
+        }
+    }
+}
+
 /// Metrics of the RocketMQ front-end.
 #[derive(Debug, Clone)]
 pub(crate) struct RemotingMetrics {
@@ -183,6 +193,14 @@ pub(crate) fn map_store_error(e: &StoreError) -> HandlerError {
         | StoreError::NoSpace { .. }
         | StoreError::Poisoned
         | StoreError::Closed => ResponseCode::SERVICE_NOT_AVAILABLE,
+        // DefaultMessageStore refuses puts on a slave with SERVICE_NOT_AVAILABLE.
+        StoreError::SlaveReadOnly => {
+            return HandlerError::new(
+                ResponseCode::SERVICE_NOT_AVAILABLE,
+                "service not available now: this broker is a slave (or a master cut off from \
+                 the cluster majority); messages are put to the master",
+            )
+        }
         _ => ResponseCode::SYSTEM_ERROR,
     };
     HandlerError::new(code, e.to_string())

@@ -53,6 +53,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::broker::Broker;
+use crate::net::tls::ListenerTls;
 use crate::startup::{bind, StartupError};
 use context::{Ctx, Role};
 
@@ -81,9 +82,26 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     let ctx = Arc::new(Ctx::new(broker.clone(), main_addr)?);
     info!("namesrv listening on {ns_addr}");
     info!("remoting listening on {main_addr}");
+    let tls = |name: &'static str| {
+        let t = &cfg.security.remoting_tls;
+        ListenerTls::new(name, t.mode, t.settings.as_ref()).map_err(|e| StartupError::Tls {
+            what: name,
+            reason: e.to_string(),
+        })
+    };
     let mut tasks = vec![
-        tokio::spawn(accept_loop(ns, Role::NameServer, "namesrv", ctx.clone())),
-        tokio::spawn(accept_loop(main, Role::Broker, "remoting", ctx.clone())),
+        tokio::spawn(accept_loop(
+            ns,
+            Role::NameServer,
+            tls("namesrv")?,
+            ctx.clone(),
+        )),
+        tokio::spawn(accept_loop(
+            main,
+            Role::Broker,
+            tls("remoting")?,
+            ctx.clone(),
+        )),
     ];
     if let Some(vip) = vip {
         if let Ok(a) = vip.local_addr() {
@@ -92,7 +110,7 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
         tasks.push(tokio::spawn(accept_loop(
             vip,
             Role::Broker,
-            "remoting_vip",
+            tls("remoting_vip")?,
             ctx.clone(),
         )));
     }
@@ -114,9 +132,12 @@ fn local(
 
 /// Accepts connections until shutdown; each listener has its own caps
 /// (`rokka.remotingMaxConnections`, `rokka.remotingMaxConnectionsPerIp`),
-/// counted under `name` in `rokka_connections_refused_total`.
-async fn accept_loop(listener: TcpListener, role: Role, name: &'static str, ctx: Arc<Ctx>) {
-    let admission = crate::net::admission::Admission::new(name, ctx.broker.config.net.remoting);
+/// counted under its name in `rokka_connections_refused_total`, and runs its
+/// TLS step (`tls.server.mode`) before serving a connection.
+async fn accept_loop(listener: TcpListener, role: Role, tls: ListenerTls, ctx: Arc<Ctx>) {
+    let admission =
+        crate::net::admission::Admission::new(tls.listener, ctx.broker.config.net.remoting);
+    let tls = Arc::new(tls);
     loop {
         tokio::select! {
             _ = ctx.broker.shutdown_signal() => break,
@@ -125,9 +146,16 @@ async fn accept_loop(listener: TcpListener, role: Role, name: &'static str, ctx:
                     // Over a cap: closed at once, counted and logged.
                     let Ok(slot) = admission.admit(peer) else { continue };
                     let _ = stream.set_nodelay(true);
-                    let ctx = ctx.clone();
+                    let (ctx, tls) = (ctx.clone(), tls.clone());
                     tokio::spawn(async move {
-                        conn::serve(stream, peer, role, ctx).await;
+                        let wait = ctx.broker.config.net.remoting.frame_read;
+                        // Counted (and logged) as open from the accept, TLS step included.
+                        let open = crate::metrics::traffic().connection(role.label(), peer);
+                        match tls.accept(stream, peer, wait).await {
+                            Some(stream) => conn::serve(stream, peer, role, ctx, open).await,
+                            // Refused or closed before a byte: the TLS step counted and logged why.
+                            None => drop(open),
+                        }
                         drop(slot);
                     });
                 }

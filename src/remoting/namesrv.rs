@@ -52,10 +52,33 @@ impl NameSrv {
     }
 }
 
+/// The local broker group's addresses: this broker as master (id 0); in
+/// cluster mode the elected master as 0 and the other members as slaves
+/// 1.. in node-id order (no 0 while no master is elected: consumers then
+/// pull from a slave, RocketMQ's slave read).
+fn local_broker_addrs(ctx: &Ctx) -> BTreeMap<String, String> {
+    let Some(c) = &ctx.broker.cluster else {
+        return BTreeMap::from([("0".to_owned(), ctx.advertised.to_string())]);
+    };
+    let view = c.view();
+    let master = view.master_of(c.group()).map(|(m, _)| m);
+    let mut addrs = BTreeMap::new();
+    let mut next_slave = 1u64;
+    for n in c.members(&view) {
+        if Some(n.id) == master {
+            addrs.insert("0".to_owned(), n.addrs.remoting);
+        } else {
+            addrs.insert(next_slave.to_string(), n.addrs.remoting);
+            next_slave += 1;
+        }
+    }
+    addrs
+}
+
 fn local_broker_data(ctx: &Ctx) -> BrokerData {
     let cfg = &ctx.broker.config;
     BrokerData {
-        broker_addrs: BTreeMap::from([("0".to_owned(), ctx.advertised.to_string())]),
+        broker_addrs: local_broker_addrs(ctx),
         broker_name: cfg.broker_name.clone(),
         cluster: cfg.broker_cluster_name.clone(),
         enable_acting_master: false,

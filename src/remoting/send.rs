@@ -217,13 +217,35 @@ pub(crate) async fn append(
         .map_err(|e| map_store_error(&e))
 }
 
+/// SYNC_MASTER in cluster mode: the code a stored message is answered with.
+/// RocketMQ answers after the append: SLAVE_NOT_AVAILABLE when the in-sync
+/// set is smaller than `inSyncReplicas`, FLUSH_SLAVE_TIMEOUT when the
+/// replicas did not acknowledge in time (the producer sees a SendResult with
+/// that status, not SEND_OK).
+async fn replicated(ctx: &Ctx, r: &AppendResult) -> ResponseCode {
+    let Some(c) = ctx.broker.cluster.as_ref().filter(|c| c.sync_master()) else {
+        return ResponseCode::SUCCESS;
+    };
+    if !c.enough_in_sync() {
+        return ResponseCode::SLAVE_NOT_AVAILABLE;
+    }
+    if c.wait_replicated(r.phy_offset + u64::from(r.bytes), None)
+        .await
+    {
+        ResponseCode::SUCCESS
+    } else {
+        ResponseCode::FLUSH_SLAVE_TIMEOUT
+    }
+}
+
 fn send_response(
     req: &RemotingCommand,
     msg_id: String,
     queue_id: u32,
     queue_offset: u64,
+    code: ResponseCode,
 ) -> HResult {
-    Ok(ok(
+    let mut reply = ok(
         req,
         &[
             ("msgId", msg_id),
@@ -232,7 +254,9 @@ fn send_response(
             ("MSG_REGION", "DefaultRegion".to_owned()),
             ("TRACE_ON", "true".to_owned()),
         ],
-    ))
+    );
+    reply.cmd.code = code.0;
+    Ok(reply)
 }
 
 /// SEND_MESSAGE (10) and SEND_MESSAGE_V2 (310).
@@ -282,7 +306,8 @@ pub(crate) async fn send_message(ctx: &Ctx, conn: &ConnInfo, req: &RemotingComma
     topic_traffic::produced(Protocol::Remoting, &store_topic, store_qid, &r);
     let id = create_message_id(ctx.advertised, r.phy_offset as i64);
     let _ = &h.producer_group;
-    send_response(req, id, queue_id, r.queue_offset)
+    let code = replicated(ctx, &r).await;
+    send_response(req, id, queue_id, r.queue_offset, code)
 }
 
 /// SEND_BATCH_MESSAGE (320).
@@ -330,5 +355,6 @@ pub(crate) async fn send_batch(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand
             create_message_id(ctx.advertised, phy as i64)
         })
         .collect();
-    send_response(req, ids.join(","), queue_id, r.queue_offset)
+    let code = replicated(ctx, &r).await;
+    send_response(req, ids.join(","), queue_id, r.queue_offset, code)
 }

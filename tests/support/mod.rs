@@ -74,6 +74,18 @@ impl Rokka {
         Rokka::launch(listen_port, extra, false, None)
     }
 
+    /// Starts with a fixed broker port and extra arguments, keeping every
+    /// log line for [`Rokka::logged`].
+    pub fn start_with_log(listen_port: u16, extra: &[&str]) -> Rokka {
+        Rokka::launch(listen_port, extra, true, None)
+    }
+
+    /// Kills this rokka with SIGKILL (no clean shutdown) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Starts like [`Rokka::start`] and keeps every log line for
     /// [`Rokka::logged`].
     pub fn start_capturing_log() -> Rokka {

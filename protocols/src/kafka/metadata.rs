@@ -101,6 +101,12 @@ pub struct MetadataPartition {
     pub leader_id: i32,
     /// Leader epoch.
     pub leader_epoch: i32,
+    /// Nodes holding a replica (the leader included).
+    pub replica_nodes: Vec<i32>,
+    /// The in-sync replicas.
+    pub isr_nodes: Vec<i32>,
+    /// Replicas that are down (v5+).
+    pub offline_replicas: Vec<i32>,
 }
 
 /// A topic in the response.
@@ -171,10 +177,10 @@ impl MetadataResponse {
                 if version >= 7 {
                     w.i32(p.leader_epoch);
                 }
-                w.array(&[p.leader_id], |w, n| w.i32(*n));
-                w.array(&[p.leader_id], |w, n| w.i32(*n));
+                w.array(&p.replica_nodes, |w, n| w.i32(*n));
+                w.array(&p.isr_nodes, |w, n| w.i32(*n));
                 if version >= 5 {
-                    w.array_len(Some(0));
+                    w.array(&p.offline_replicas, |w, n| w.i32(*n));
                 }
                 w.tags();
             });
@@ -274,17 +280,22 @@ impl MetadataResponse {
                 } else {
                     -1
                 };
-                r.array("replica_nodes", |r| r.i32("replica"))?;
-                r.array("isr_nodes", |r| r.i32("isr"))?;
-                if version >= 5 {
-                    r.array("offline_replicas", |r| r.i32("offline"))?;
-                }
+                let replica_nodes = r.array("replica_nodes", |r| r.i32("replica"))?;
+                let isr_nodes = r.array("isr_nodes", |r| r.i32("isr"))?;
+                let offline_replicas = if version >= 5 {
+                    r.array("offline_replicas", |r| r.i32("offline"))?
+                } else {
+                    Vec::new()
+                };
                 r.tags()?;
                 Ok(MetadataPartition {
                     error_code,
                     partition_index,
                     leader_id,
                     leader_epoch,
+                    replica_nodes,
+                    isr_nodes,
+                    offline_replicas,
                 })
             })?;
             if version >= 8 {

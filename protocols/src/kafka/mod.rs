@@ -44,6 +44,9 @@ pub mod offsets_topic;
 pub mod produce;
 pub mod records;
 pub mod request;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
+pub mod scram_credentials;
 pub mod wire;
 
 pub use header::{RequestHeader, ResponseHeader};
@@ -116,6 +119,14 @@ impl ApiKey {
     pub const OFFSET_DELETE: ApiKey = ApiKey(47);
     /// DescribeProducers.
     pub const DESCRIBE_PRODUCERS: ApiKey = ApiKey(61);
+    /// SaslHandshake.
+    pub const SASL_HANDSHAKE: ApiKey = ApiKey(17);
+    /// SaslAuthenticate.
+    pub const SASL_AUTHENTICATE: ApiKey = ApiKey(36);
+    /// DescribeUserScramCredentials.
+    pub const DESCRIBE_USER_SCRAM_CREDENTIALS: ApiKey = ApiKey(50);
+    /// AlterUserScramCredentials.
+    pub const ALTER_USER_SCRAM_CREDENTIALS: ApiKey = ApiKey(51);
 }
 
 /// Per topic, (partition, error code): what several admin responses decode to.
@@ -195,6 +206,10 @@ pub const SUPPORTED: &[ApiSupport] = &[
     api(ApiKey::LIST_PARTITION_REASSIGNMENTS, 0, 0, 0),
     api(ApiKey::OFFSET_DELETE, 0, 0, 1),
     api(ApiKey::DESCRIBE_PRODUCERS, 0, 0, 0),
+    api(ApiKey::SASL_HANDSHAKE, 0, 1, 2),
+    api(ApiKey::SASL_AUTHENTICATE, 0, 2, 2),
+    api(ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, 0),
+    api(ApiKey::ALTER_USER_SCRAM_CREDENTIALS, 0, 0, 0),
 ];
 
 const fn api(key: ApiKey, min: i16, max: i16, flex: i16) -> ApiSupport {
@@ -269,14 +284,22 @@ pub mod error_code {
     pub const CORRUPT_MESSAGE: i16 = 2;
     /// Topic or partition unknown.
     pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    /// No leader for the partition yet (cluster mode, before an election).
+    pub const LEADER_NOT_AVAILABLE: i16 = 5;
+    /// This broker does not lead the partition (a slave in cluster mode).
+    pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
     /// Record batch larger than allowed.
     pub const MESSAGE_TOO_LARGE: i16 = 10;
     /// Coordinator still loading (unused: no loading phase).
     pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
     /// Bad topic name.
     pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
-    /// Append failed for lack of durability/space.
+    /// Append refused: the in-sync set is smaller than `min.insync.replicas`.
     pub const NOT_ENOUGH_REPLICAS: i16 = 19;
+    /// Appended, but too few replicas acknowledged it in time.
+    pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = 20;
+    /// The coordinator of the group is another node.
+    pub const NOT_COORDINATOR: i16 = 16;
     /// Generation mismatch.
     pub const ILLEGAL_GENERATION: i16 = 22;
     /// No common protocol among members.

@@ -121,6 +121,10 @@ impl ResponseCode {
     pub const SYSTEM_BUSY: ResponseCode = ResponseCode(2);
     /// REQUEST_CODE_NOT_SUPPORTED.
     pub const REQUEST_CODE_NOT_SUPPORTED: ResponseCode = ResponseCode(3);
+    /// SLAVE_NOT_AVAILABLE (SYNC_MASTER: stored, but too few replicas in sync).
+    pub const SLAVE_NOT_AVAILABLE: ResponseCode = ResponseCode(11);
+    /// FLUSH_SLAVE_TIMEOUT (SYNC_MASTER: stored, replicas did not ack in time).
+    pub const FLUSH_SLAVE_TIMEOUT: ResponseCode = ResponseCode(12);
     /// MESSAGE_ILLEGAL.
     pub const MESSAGE_ILLEGAL: ResponseCode = ResponseCode(13);
     /// SERVICE_NOT_AVAILABLE.

@@ -260,7 +260,15 @@ pub fn ensure_topic(broker: &Broker) -> Result<u32, StoreError> {
 /// what was queued.
 pub async fn start(broker: &Broker) -> Result<(OffsetsLog, JoinHandle<()>), StoreError> {
     let partitions = ensure_topic(broker)?;
-    let report = recovery::reconcile(&broker.store, partitions).await?;
+    let report = match recovery::reconcile(&broker.store, partitions).await {
+        Ok(r) => r,
+        // Cluster mode: a node starts read-only; it reconciles when promoted.
+        Err(StoreError::SlaveReadOnly) => {
+            info!("offsets topic: read-only until this node is master");
+            recovery::ReconcileReport::default()
+        }
+        Err(e) => return Err(e),
+    };
     info!(
         records = report.records_read,
         undecodable = report.undecodable,
@@ -275,8 +283,60 @@ pub async fn start(broker: &Broker) -> Result<(OffsetsLog, JoinHandle<()>), Stor
         .store
         .offsets()
         .set_observer(Box::new(Observer(log.clone())), UNCHANGED_REFRESH_MS);
-    let task = tokio::spawn(run_writer(broker.clone(), rx));
+    let task = match &broker.cluster {
+        Some(c) => {
+            let (broker, c) = (broker.clone(), c.clone());
+            tokio::spawn(async move {
+                tokio::join!(
+                    run_writer(broker.clone(), rx),
+                    reconcile_on_promotion(broker, c, partitions)
+                );
+            })
+        }
+        None => tokio::spawn(run_writer(broker.clone(), rx)),
+    };
     Ok((log, task))
+}
+
+/// Cluster mode: the offsets topic replicated with the CommitLog is the
+/// offset table's source on a new master (ADR 015). Each promotion restores
+/// the table from it, so consumer groups resume from their commits on the
+/// master that saw them.
+async fn reconcile_on_promotion(
+    broker: Broker,
+    cluster: std::sync::Arc<crate::cluster::Cluster>,
+    partitions: u32,
+) {
+    use crate::cluster::Local;
+    let mut roles = cluster.subscribe();
+    let mut done = None;
+    loop {
+        let role = *roles.borrow_and_update();
+        if let Local::Master {
+            epoch,
+            fenced: false,
+        } = role
+        {
+            if done != Some(epoch) {
+                match recovery::reconcile(&broker.store, partitions).await {
+                    Ok(r) => {
+                        info!(
+                            epoch,
+                            restored = r.restored,
+                            appended = r.appended,
+                            "offsets topic reconciled on promotion"
+                        );
+                        done = Some(epoch);
+                    }
+                    Err(e) => warn!(error = %e, "offsets topic not reconciled on promotion"),
+                }
+            }
+        }
+        tokio::select! {
+            r = roles.changed() => if r.is_err() { return },
+            () = broker.shutdown_signal() => return,
+        }
+    }
 }
 
 async fn run_writer(broker: Broker, mut rx: mpsc::UnboundedReceiver<Msg>) {

@@ -2,7 +2,8 @@
 //! unmodified crates.io `rocketmq-client-rust` 1.0.0.
 //!
 //! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench | lag … | migrate … | cross … |
-//! read-load … | read-drain …]`. Each scenario prints
+//! read-load … | read-drain … | cluster-load … | cluster-consume … | cluster-dump …]`
+//! (the `cluster-*` modes are described in `cluster.rs`). Each scenario prints
 //! `PASS <name>` or `FAIL <name>: <why>`; the exit code is non-zero when any
 //! scenario failed. Every wait is bounded.
 
@@ -20,6 +21,7 @@ use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 
 mod basic;
 mod bench;
+mod cluster;
 mod cross;
 mod groups;
 mod lag;
@@ -158,6 +160,11 @@ async fn main() {
         std::process::exit(i32::from(
             result.map_err(|e| println!("BENCH FAILED: {e}")).is_err(),
         ));
+    }
+    if args.get(2).is_some_and(|m| m.starts_with("cluster-")) {
+        let code = cluster::main(client_rt.clone(), ns, args[2..].to_vec()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
+        std::process::exit(code);
     }
     if std::env::args().nth(2).as_deref() == Some("migrate") {
         std::process::exit(migrate::run(client_rt, ns).await);

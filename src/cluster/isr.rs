@@ -1,0 +1,173 @@
+//! The master's in-sync set (RocketMQ SyncStateSet, Kafka ISR).
+//!
+//! Kafka's rule: a replica is in sync while it has caught up with the
+//! master's log end at some moment within `replica.lag.time.max.ms`. Every
+//! tick the master samples its log end and each connected slave's acked
+//! offset; a slave whose ack reached the previous sample's end is caught up
+//! now. Members in the set when the term began get one lag period of grace to
+//! connect. A change is proposed through Raft (`AlterSyncStateSet`); the
+//! controller elects only from this set.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rokka_cluster::NodeId;
+use tracing::{debug, info};
+
+use super::{Cluster, Local};
+
+/// How often the master samples its slaves.
+const TICK: Duration = Duration::from_millis(250);
+
+/// The sampled catch-up times of one master term.
+#[derive(Debug)]
+pub(super) struct Tracker {
+    epoch: u64,
+    prev_end: u64,
+    caught_up: HashMap<NodeId, Instant>,
+}
+
+impl Tracker {
+    /// A term beginning `now` with `isr` as the replicated in-sync set.
+    pub(super) fn new(epoch: u64, end: u64, isr: &BTreeSet<NodeId>, now: Instant) -> Tracker {
+        Tracker {
+            epoch,
+            prev_end: end,
+            caught_up: isr.iter().map(|n| (*n, now)).collect(),
+        }
+    }
+
+    /// Records one sample: the log `end` now and each slave's acked offset.
+    pub(super) fn observe(&mut self, now: Instant, end: u64, acked: &[(NodeId, u64)]) {
+        for (node, a) in acked {
+            if *a >= self.prev_end {
+                self.caught_up.insert(*node, now);
+            }
+        }
+        self.prev_end = end;
+    }
+
+    /// The in-sync set now: `me` and the members caught up within `lag_max`.
+    pub(super) fn in_sync(
+        &self,
+        me: NodeId,
+        members: &BTreeSet<NodeId>,
+        now: Instant,
+        lag_max: Duration,
+    ) -> BTreeSet<NodeId> {
+        let mut set: BTreeSet<NodeId> = members
+            .iter()
+            .filter(|n| {
+                self.caught_up
+                    .get(n)
+                    .is_some_and(|at| now.saturating_duration_since(*at) < lag_max)
+            })
+            .copied()
+            .collect();
+        set.insert(me);
+        set
+    }
+}
+
+pub(super) async fn run(c: Arc<Cluster>) {
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tracker: Option<Tracker> = None;
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        let end = c.store().log_end();
+        let replicas = c.ha.replica_states();
+        c.metrics.replicas(&replicas);
+        let Local::Master {
+            epoch,
+            fenced: false,
+        } = c.local()
+        else {
+            tracker = None;
+            continue;
+        };
+        let view = c.view();
+        let Some(group) = view.group(&c.group) else {
+            continue;
+        };
+        if group.epoch != epoch {
+            continue;
+        }
+        let t = match &mut tracker {
+            Some(t) if t.epoch == epoch => t,
+            _ => tracker.insert(Tracker::new(epoch, end, &group.isr, now)),
+        };
+        let acked: Vec<(NodeId, u64)> = replicas.iter().map(|r| (r.node, r.acked)).collect();
+        t.observe(now, end, &acked);
+        let want = t.in_sync(c.node_id, &group.members, now, c.lag_max);
+        if want == group.isr {
+            continue;
+        }
+        match c
+            .node
+            .propose_sync_state_set(&c.group, epoch, want.clone())
+            .await
+        {
+            Ok(()) => info!(
+                "cluster: in-sync set of {} at epoch {epoch} is now {want:?}",
+                c.group
+            ),
+            Err(e) => debug!(error = %e, "in-sync set change not committed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slave_that_stops_catching_up_leaves_and_returns_when_caught_up() {
+        let t0 = Instant::now();
+        let lag = Duration::from_secs(10);
+        let members = BTreeSet::from([1, 2, 3]);
+        let mut t = Tracker::new(5, 100, &BTreeSet::from([1, 2, 3]), t0);
+        // Both slaves reach the end: in sync.
+        t.observe(t0 + Duration::from_secs(1), 200, &[(2, 100), (3, 100)]);
+        assert_eq!(
+            t.in_sync(1, &members, t0 + Duration::from_secs(1), lag),
+            members
+        );
+        // Node 3 stalls at 150 while the log grows.
+        for s in 2..=12 {
+            t.observe(
+                t0 + Duration::from_secs(s),
+                200 + s * 100,
+                &[(2, 200 + (s - 1) * 100), (3, 150)],
+            );
+        }
+        let now = t0 + Duration::from_secs(12);
+        assert_eq!(t.in_sync(1, &members, now, lag), BTreeSet::from([1, 2]));
+        // It catches up with the previous sample's end: back in.
+        t.observe(now + Duration::from_secs(1), 1500, &[(2, 1400), (3, 1400)]);
+        assert_eq!(
+            t.in_sync(1, &members, now + Duration::from_secs(1), lag),
+            members
+        );
+    }
+
+    #[test]
+    fn members_outside_the_set_at_term_start_join_only_when_caught_up() {
+        let t0 = Instant::now();
+        let lag = Duration::from_secs(10);
+        let members = BTreeSet::from([1, 2, 3]);
+        let mut t = Tracker::new(2, 500, &BTreeSet::from([1, 2]), t0);
+        assert_eq!(t.in_sync(1, &members, t0, lag), BTreeSet::from([1, 2]));
+        t.observe(t0, 500, &[(3, 100)]);
+        assert_eq!(t.in_sync(1, &members, t0, lag), BTreeSet::from([1, 2]));
+        t.observe(t0, 600, &[(3, 500)]);
+        assert_eq!(t.in_sync(1, &members, t0, lag), members);
+        // Grace of the term start runs out for a slave that never connects.
+        assert_eq!(
+            t.in_sync(1, &members, t0 + Duration::from_secs(11), lag),
+            BTreeSet::from([1])
+        );
+    }
+}

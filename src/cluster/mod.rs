@@ -1,0 +1,302 @@
+//! Cluster mode (issue 12, ADR 015): wires the control plane (`rokka-cluster`,
+//! ADR 012) and the CommitLog replication service (`ha/`, ADR 013) into the
+//! broker process.
+//!
+//! ```text
+//! mod.rs     Cluster: start, accessors the front-ends use (role, master, ISR, acks)
+//! follow.rs  the follow loop: view -> HA role, store writable or not, fencing
+//! isr.rs     the master's in-sync set tracking (AlterSyncStateSet proposals)
+//! topics.rs  topic configs through the Raft state (master pushes, others adopt)
+//! status.rs  GET /cluster JSON and the role / lag metrics
+//! ```
+//!
+//! Without `controller.quorum.voters` none of this runs and rokka is the
+//! single node it always was.
+
+mod follow;
+mod isr;
+mod status;
+mod topics;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus::Registry;
+use rokka_cluster::{ClusterConfig, ClusterNode, ClusterView, NodeAddrs, NodeId, NodeInfo};
+use rokka_store::Store;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::config::{BrokerConfig, BrokerRole, ClusterSettings};
+use crate::ha::Ha;
+use crate::startup::StartupError;
+
+pub use follow::Target;
+
+/// What this node currently acts as in its broker group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Local {
+    /// No master known yet (or its address is unknown): read-only.
+    None,
+    /// Master of term `epoch`; `fenced` while cut off from the Raft majority
+    /// (read-only until contact returns).
+    Master {
+        /// The term.
+        epoch: u64,
+        /// No majority contact for longer than the master timeout.
+        fenced: bool,
+    },
+    /// Slave following `master` in term `epoch`: read-only.
+    Slave {
+        /// The term.
+        epoch: u64,
+        /// The master's node id.
+        master: NodeId,
+    },
+}
+
+/// Work run on promotion before the store takes writes (e.g. rebuilding the
+/// idempotent producers' table from the replicated log). Runs on a blocking
+/// thread.
+pub type PromoteHook = Box<dyn Fn() + Send + Sync>;
+
+/// The running cluster member of this process.
+pub struct Cluster {
+    node: ClusterNode,
+    ha: Ha,
+    group: String,
+    node_id: NodeId,
+    min_isr: usize,
+    sync_master: bool,
+    ack_timeout: Duration,
+    master_timeout: Duration,
+    lag_max: Duration,
+    local: watch::Sender<Local>,
+    hooks: Mutex<Vec<Arc<PromoteHook>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    metrics: status::Metrics,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("node_id", &self.node_id)
+            .field("group", &self.group)
+            .field("local", &*self.local.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The addresses this node advertises, from the configuration (cluster mode
+/// needs fixed ports: peers and clients dial them).
+fn advertised_addrs(
+    config: &BrokerConfig,
+    s: &ClusterSettings,
+    http: SocketAddr,
+) -> Result<NodeAddrs, String> {
+    let host = config.store.store_host.ip();
+    for (what, port) in [
+        ("listenPort", config.broker_listen.port()),
+        ("Kafka port", config.kafka_listen.port()),
+        ("haListenPort", config.ha_listen.port()),
+    ] {
+        if port == 0 {
+            return Err(format!("cluster mode needs a fixed {what}, not 0"));
+        }
+    }
+    let kafka = match &config.kafka_advertised {
+        Some(a) => join_host(&a.host, a.port),
+        None if config.kafka_listen.ip().is_unspecified() => {
+            SocketAddr::new(host, config.kafka_listen.port()).to_string()
+        }
+        None => config.kafka_listen.to_string(),
+    };
+    Ok(NodeAddrs {
+        kafka,
+        remoting: config.store.store_host.to_string(),
+        ha: SocketAddr::new(host, config.ha_listen.port()).to_string(),
+        http: SocketAddr::new(host, http.port()).to_string(),
+        raft: s.listen.clone(),
+    })
+}
+
+fn join_host(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+impl Cluster {
+    /// Starts this node's cluster member: the store turns read-only until the
+    /// follow loop ([`Cluster::run`]) learns its role; binds the HA listener,
+    /// starts Raft (state in `<data dir>/raft/`) and registers the node.
+    pub async fn start(
+        config: &BrokerConfig,
+        settings: &ClusterSettings,
+        store: Store,
+        registry: &Registry,
+        http: SocketAddr,
+    ) -> Result<Arc<Cluster>, StartupError> {
+        store.set_read_only(true);
+        let addrs = advertised_addrs(config, settings, http).map_err(StartupError::Cluster)?;
+        let ha = Ha::new(store.clone(), registry);
+        ha.set_node_id(settings.node_id);
+        let ha_listener = crate::startup::bind("ha", config.ha_listen).await?;
+        info!("ha listening on {}", config.ha_listen);
+        let mut cc = ClusterConfig::new(
+            settings.node_id,
+            settings.voters.clone(),
+            config.data_dir().join("raft"),
+        );
+        cc.listen = settings.listen.clone();
+        cc.addrs = addrs;
+        cc.group = Some(config.broker_name.clone());
+        cc.master_timeout = settings.master_timeout;
+        let node = ClusterNode::start(cc)
+            .await
+            .map_err(|e| StartupError::Cluster(e.to_string()))?;
+        node.register_metrics(registry)
+            .map_err(|e| StartupError::Cluster(e.to_string()))?;
+        info!(node = settings.node_id, listen = %settings.listen, "cluster listening on {}", settings.listen);
+        let metrics = status::Metrics::register(registry, &config.broker_name)?;
+        let serve = {
+            let ha = ha.clone();
+            tokio::spawn(async move {
+                if let Err(e) = ha.serve(ha_listener).await {
+                    tracing::error!(error = %e, "HA listener failed");
+                }
+            })
+        };
+        Ok(Arc::new(Cluster {
+            node,
+            ha,
+            group: config.broker_name.clone(),
+            node_id: settings.node_id,
+            min_isr: config.min_insync_replicas.max(1) as usize,
+            sync_master: config.broker_role == BrokerRole::SyncMaster,
+            ack_timeout: config.replica_ack_timeout,
+            master_timeout: settings.master_timeout,
+            lag_max: settings.replica_lag_time_max,
+            local: watch::channel(Local::None).0,
+            hooks: Mutex::new(Vec::new()),
+            tasks: Mutex::new(vec![serve]),
+            metrics,
+        }))
+    }
+
+    /// Starts following the view (roles, in-sync set, topic configs). Called
+    /// once the front-ends are up and their promotion hooks registered.
+    pub fn run(self: &Arc<Self>) {
+        let tasks = vec![
+            tokio::spawn(follow::run(self.clone())),
+            tokio::spawn(isr::run(self.clone())),
+            tokio::spawn(topics::run(self.clone())),
+        ];
+        lock(&self.tasks).extend(tasks);
+    }
+
+    /// Stops the loops and the Raft member.
+    pub async fn shutdown(&self) {
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+        if let Err(e) = self.node.shutdown().await {
+            tracing::warn!(error = %e, "cluster shutdown");
+        }
+    }
+
+    /// Registers work to run on each promotion to master, before writes.
+    pub fn on_promote(&self, hook: PromoteHook) {
+        lock(&self.hooks).push(Arc::new(hook));
+    }
+
+    /// This node's id (`node.id`).
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// The broker group (`brokerName`).
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The latest cluster view.
+    pub fn view(&self) -> ClusterView {
+        self.node.view()
+    }
+
+    /// What this node acts as.
+    pub fn local(&self) -> Local {
+        *self.local.borrow()
+    }
+
+    /// A receiver of role changes.
+    pub fn subscribe(&self) -> watch::Receiver<Local> {
+        self.local.subscribe()
+    }
+
+    /// True while this node is an unfenced master (takes writes).
+    pub fn is_writable_master(&self) -> bool {
+        matches!(self.local(), Local::Master { fenced: false, .. })
+    }
+
+    /// The registered nodes of this node's group, by id.
+    pub fn members(&self, view: &ClusterView) -> Vec<NodeInfo> {
+        let Some(g) = view.group(&self.group) else {
+            return Vec::new();
+        };
+        g.members
+            .iter()
+            .filter_map(|id| view.state.nodes.get(id).cloned())
+            .collect()
+    }
+
+    /// The group's master (its registration) and epoch, if one is elected.
+    pub fn master(&self, view: &ClusterView) -> Option<(NodeInfo, u64)> {
+        let (m, epoch) = view.master_of(&self.group)?;
+        Some((view.state.nodes.get(&m)?.clone(), epoch))
+    }
+
+    /// `min.insync.replicas`, master included.
+    pub fn min_insync_replicas(&self) -> usize {
+        self.min_isr
+    }
+
+    /// True when the in-sync set is at least `min.insync.replicas` large.
+    pub fn enough_in_sync(&self) -> bool {
+        self.view().isr_of(&self.group).len() >= self.min_isr
+    }
+
+    /// Whether RocketMQ sends wait for replicas (`brokerRole=SYNC_MASTER`).
+    pub fn sync_master(&self) -> bool {
+        self.sync_master
+    }
+
+    /// Waits until `min.insync.replicas - 1` slaves hold the log up to `end`
+    /// (at most `timeout`, or `rokka.replicaAckTimeoutMs` when `None`).
+    pub async fn wait_replicated(&self, end: u64, timeout: Option<Duration>) -> bool {
+        let need = self.min_isr.saturating_sub(1);
+        if need == 0 {
+            return true;
+        }
+        let timeout = timeout.map_or(self.ack_timeout, |t| t.min(self.ack_timeout));
+        self.ha.wait_acked(end, need, timeout).await
+    }
+
+    /// The JSON of `GET /cluster`.
+    pub fn status_json(&self) -> serde_json::Value {
+        status::json(self)
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        self.ha.store()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

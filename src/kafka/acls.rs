@@ -1,0 +1,86 @@
+//! The Kafka side of the authorizer (ADR 016): [`allowed`] is the one check
+//! handlers call (with the connection's principal and address); a denial is
+//! counted in `rokka_authorization_denials_total{protocol="kafka",
+//! resource_type}` and logged (rate-limited). With `authorizer.class.name`
+//! unset everything is allowed and nothing is counted.
+
+use super::dispatch::Request;
+use super::KafkaContext;
+use crate::security::acl::{op, resource};
+use crate::security::count_denial;
+
+/// The cluster resource's name, as Kafka names it.
+pub const CLUSTER_NAME: &str = "kafka-cluster";
+
+/// Kafka's name of a resource type (metric label and log field).
+pub fn resource_label(t: i8) -> &'static str {
+    match t {
+        resource::TOPIC => "topic",
+        resource::GROUP => "group",
+        resource::CLUSTER => "cluster",
+        resource::TRANSACTIONAL_ID => "transactional_id",
+        _ => "unknown",
+    }
+}
+
+fn op_label(o: i8) -> &'static str {
+    match o {
+        op::READ => "Read",
+        op::WRITE => "Write",
+        op::CREATE => "Create",
+        op::DELETE => "Delete",
+        op::ALTER => "Alter",
+        op::DESCRIBE => "Describe",
+        op::CLUSTER_ACTION => "ClusterAction",
+        op::DESCRIBE_CONFIGS => "DescribeConfigs",
+        op::ALTER_CONFIGS => "AlterConfigs",
+        op::IDEMPOTENT_WRITE => "IdempotentWrite",
+        _ => "Other",
+    }
+}
+
+/// Whether the request's principal may do `operation` on the resource.
+pub fn allowed(
+    ctx: &KafkaContext,
+    req: &Request<'_>,
+    operation: i8,
+    resource_type: i8,
+    name: &str,
+) -> bool {
+    let authorizer = &ctx.broker.security.acl;
+    if !authorizer.enabled() {
+        return true;
+    }
+    let host = req.conn.peer.ip().to_string();
+    let principal = &req.conn.principal;
+    let ok = authorizer.authorize(principal, &host, operation, resource_type, name);
+    if !ok {
+        count_denial(
+            "kafka",
+            resource_label(resource_type),
+            principal,
+            name,
+            op_label(operation),
+        );
+    }
+    ok
+}
+
+/// [`allowed`] on the cluster resource.
+pub fn allowed_cluster(ctx: &KafkaContext, req: &Request<'_>, operation: i8) -> bool {
+    allowed(ctx, req, operation, resource::CLUSTER, CLUSTER_NAME)
+}
+
+/// Whether the topic may be described, without counting a denial
+/// (Metadata silently leaves such topics out, as Kafka does).
+pub fn may_describe_topic(ctx: &KafkaContext, req: &Request<'_>, topic: &str) -> bool {
+    let authorizer = &ctx.broker.security.acl;
+    !authorizer.enabled()
+        || authorizer.authorize(
+            &req.conn.principal,
+            &req.conn.peer.ip().to_string(),
+            op::DESCRIBE,
+            resource::TOPIC,
+            topic,
+        )
+}

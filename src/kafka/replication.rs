@@ -1,0 +1,61 @@
+//! Produce in cluster mode (ADR 015): which node takes writes, and acks=all.
+//!
+//! A slave, or a master cut off from the Raft majority, answers
+//! NOT_LEADER_OR_FOLLOWER (6) so the client refreshes Metadata and goes to
+//! the master. acks=all is refused before the append with
+//! NOT_ENOUGH_REPLICAS (19) while the in-sync set is smaller than
+//! `min.insync.replicas`, and answered NOT_ENOUGH_REPLICAS_AFTER_APPEND (20)
+//! when too few replicas acknowledged the bytes in time (both retriable; an
+//! idempotent retry is de-duplicated and waits for the replicas again).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rokka_protocols::kafka::error_code;
+use rokka_protocols::kafka::produce::ProduceTopicResponse;
+
+use super::KafkaContext;
+use crate::cluster::Cluster;
+
+/// The replication rules of one Produce request.
+pub struct Gate {
+    cluster: Option<Arc<Cluster>>,
+    acks_all: bool,
+}
+
+impl Gate {
+    /// The rules for a request with `acks` on this node.
+    pub fn new(ctx: &KafkaContext, acks: i16) -> Gate {
+        Gate {
+            cluster: ctx.broker.cluster.clone(),
+            acks_all: acks == -1,
+        }
+    }
+
+    /// The error every partition gets before any append, if any.
+    pub fn refusal(&self) -> Option<i16> {
+        let c = self.cluster.as_ref()?;
+        if !c.is_writable_master() {
+            return Some(error_code::NOT_LEADER_OR_FOLLOWER);
+        }
+        (self.acks_all && !c.enough_in_sync()).then_some(error_code::NOT_ENOUGH_REPLICAS)
+    }
+
+    /// acks=all: waits until the replicas hold the log up to `end`; on a
+    /// timeout every partition that appended gets error 20.
+    pub async fn wait(&self, end: u64, timeout_ms: i32, topics: &mut [ProduceTopicResponse]) {
+        let Some(c) = self.cluster.as_ref().filter(|_| self.acks_all && end > 0) else {
+            return;
+        };
+        let timeout = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0).max(1));
+        if c.wait_replicated(end, Some(timeout)).await {
+            return;
+        }
+        tracing::debug!(end, "acks=all: replicas did not acknowledge in time");
+        for p in topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
+            if p.error_code == error_code::NONE && p.base_offset >= 0 {
+                p.error_code = error_code::NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+            }
+        }
+    }
+}

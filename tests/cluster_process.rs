@@ -1,0 +1,383 @@
+//! Three real rokka processes in cluster mode (issue 12, ADR 015): election,
+//! acks=all through the Kafka protocol, SIGKILL of the master (and of the
+//! node that is both master and Raft leader), the old master rejoining as a
+//! slave after cutting its divergent tail. Every wait is bounded.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rokka_protocols::kafka::metadata::MetadataResponse;
+use rokka_protocols::kafka::records::{build_v2_batch, Record};
+use rokka_protocols::kafka::Reader;
+use support::kafka::{all_records, fetch, produce, Conn};
+use support::Rokka;
+
+/// Longest wait for an election or a catch-up.
+const ELECTION: Duration = Duration::from_secs(30);
+const TOPIC: &str = "replicated";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A node's fixed ports and config file.
+struct Node {
+    listen: u16,
+    kafka: u16,
+    config: PathBuf,
+}
+
+struct Cluster {
+    _dir: tempfile::TempDir,
+    nodes: Vec<Node>,
+    procs: Vec<Option<Rokka>>,
+}
+
+impl Cluster {
+    fn new() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let raft: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let voters = raft
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        let nodes = (1..=3u64)
+            .map(|id| {
+                // The broker port's VIP neighbour (port - 2) is best effort.
+                let (listen, kafka, ha) = (free_port(), free_port(), free_port());
+                let config = dir.path().join(format!("node-{id}.properties"));
+                std::fs::write(
+                    &config,
+                    format!(
+                        "node.id={id}\ncontroller.quorum.voters={voters}\n\
+                         brokerClusterName=DefaultCluster\nbrokerName=broker-a\n\
+                         brokerRole=SYNC_MASTER\nmin.insync.replicas=2\n\
+                         haListenPort={ha}\nrokka.replicaAckTimeoutMs=3000\n\
+                         replica.lag.time.max.ms=3000\n"
+                    ),
+                )
+                .unwrap();
+                Node {
+                    listen,
+                    kafka,
+                    config,
+                }
+            })
+            .collect();
+        let mut c = Cluster {
+            _dir: dir,
+            nodes,
+            procs: vec![None, None, None],
+        };
+        for i in 0..3 {
+            c.start(i);
+        }
+        c
+    }
+
+    fn start(&mut self, i: usize) {
+        let n = &self.nodes[i];
+        let kafka = n.kafka.to_string();
+        let data = self.data_dir(i);
+        let args = [
+            "--config",
+            path(&n.config),
+            "--kafka-port",
+            &kafka,
+            "--data-dir",
+            path(&data),
+        ];
+        self.procs[i] = Some(Rokka::start_with_log(n.listen, &args));
+    }
+
+    fn data_dir(&self, i: usize) -> PathBuf {
+        self._dir.path().join(format!("data-{}", i + 1))
+    }
+
+    fn kill(&mut self, i: usize) {
+        if let Some(mut r) = self.procs[i].take() {
+            r.kill();
+        }
+    }
+
+    fn proc(&self, i: usize) -> &Rokka {
+        self.procs[i].as_ref().expect("running")
+    }
+
+    /// `GET /cluster` of node `i`.
+    fn status(&self, i: usize) -> serde_json::Value {
+        let reply = self.proc(i).http_get("/cluster");
+        let body = reply.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Waits until every running node reports the same master (other than
+    /// `not`) with at least `isr` in-sync members and plays its role; returns
+    /// (master index, epoch).
+    fn await_master(&self, not: Option<usize>, isr: usize) -> (usize, u64) {
+        let deadline = Instant::now() + ELECTION;
+        loop {
+            let running: Vec<usize> = (0..3).filter(|i| self.procs[*i].is_some()).collect();
+            let views: Vec<serde_json::Value> = running.iter().map(|i| self.status(*i)).collect();
+            let g = |v: &serde_json::Value| v["groups"]["broker-a"].clone();
+            let master = g(&views[0])["master"].as_u64();
+            let agreed = views.iter().all(|v| g(v)["master"].as_u64() == master);
+            if let Some(m) = master.filter(|_| agreed) {
+                let mi = (m - 1) as usize;
+                let roles_ok = running
+                    .iter()
+                    .zip(&views)
+                    .all(|(i, v)| v["role"] == if *i == mi { "master" } else { "slave" });
+                let isr_ok = g(&views[0])["isr"].as_array().map_or(0, Vec::len) >= isr;
+                if Some(mi) != not && self.procs[mi].is_some() && roles_ok && isr_ok {
+                    return (mi, g(&views[0])["epoch"].as_u64().unwrap());
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no agreed master within {ELECTION:?}: {views:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until node `i` knows the topic (configs replicate through Raft).
+    fn await_topic(&self, i: usize) -> MetadataResponse {
+        let deadline = Instant::now() + ELECTION;
+        loop {
+            let md = metadata(&mut self.kafka(i));
+            if md.topics.first().is_some_and(|t| t.error_code == 0) {
+                return md;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "topic config never reached node {i}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn raft_leader(&self, i: usize) -> Option<usize> {
+        self.status(i)["raft_leader"]
+            .as_u64()
+            .map(|l| (l - 1) as usize)
+    }
+
+    fn kafka(&self, i: usize) -> Conn {
+        Conn::open(self.proc(i).kafka)
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn batch(n: usize) -> Bytes {
+    let rec = Record {
+        timestamp: 1_700_000_000_000,
+        key: Some(Bytes::from(format!("k{n}"))),
+        value: Some(Bytes::from(format!("v{n}"))),
+        headers: Vec::new(),
+    };
+    build_v2_batch(0, &[rec])
+}
+
+fn metadata(c: &mut Conn) -> MetadataResponse {
+    // v8: the newest non-flexible version, with leader epochs.
+    let b = c.call(3, 8, |w| {
+        w.array(&[TOPIC], |w, t| w.str(t));
+        w.bool(true);
+        w.bool(false);
+        w.bool(false);
+    });
+    MetadataResponse::decode(&mut Reader::new(&b, 0, false), 8).unwrap()
+}
+
+/// Produces acks=all until `count` batches are acknowledged; returns their values.
+fn produce_acked(c: &mut Conn, from: usize, count: usize) -> Vec<String> {
+    let mut acked = Vec::new();
+    let deadline = Instant::now() + ELECTION;
+    let mut n = from;
+    while acked.len() < count {
+        let (err, _) = produce(c, TOPIC, 0, batch(n), -1);
+        if err == 0 {
+            acked.push(format!("v{n}"));
+        }
+        n += 1;
+        assert!(
+            Instant::now() < deadline,
+            "acks=all produce kept failing ({err})"
+        );
+    }
+    acked
+}
+
+/// Every value stored in partition 0 of the topic on node `i` (the master).
+fn stored_values(c: &mut Conn) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (err, hw, records) = fetch(c, TOPIC, 0, offset, 0);
+        assert_eq!(err, 0, "fetch from the master");
+        let recs = all_records(&records);
+        if recs.is_empty() || offset >= hw {
+            return out;
+        }
+        offset += recs.len() as i64;
+        out.extend(recs.iter().filter_map(|r| {
+            r.value
+                .as_ref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        }));
+    }
+}
+
+fn assert_all_present(acked: &[String], stored: &[String]) {
+    for v in acked {
+        assert!(
+            stored.contains(v),
+            "acknowledged {v} missing after failover"
+        );
+    }
+}
+
+#[test]
+fn three_nodes_fail_over_without_losing_acknowledged_records() {
+    let mut cl = Cluster::new();
+    let (m, epoch) = cl.await_master(None, 3);
+
+    // Topic created on the master; Metadata on every node names the master.
+    let mut mc = cl.kafka(m);
+    let md = metadata(&mut mc);
+    let mut acked = produce_acked(&mut mc, 0, 20);
+    let slave = (m + 1) % 3;
+    let smd = cl.await_topic(slave);
+    for r in [&md, &smd] {
+        assert_eq!(r.brokers.len(), 3, "{r:?}");
+        let p = &r.topics[0].partitions[0];
+        assert_eq!(p.leader_id, (m + 1) as i32);
+        assert_eq!(p.leader_epoch, epoch as i32);
+        assert_eq!(p.replica_nodes, vec![1, 2, 3]);
+    }
+    // A slave refuses writes with NOT_LEADER_OR_FOLLOWER.
+    assert_eq!(produce(&mut cl.kafka(slave), TOPIC, 0, batch(999), -1).0, 6);
+
+    // 1. SIGKILL the master: a new one from the in-sync set, every
+    // acknowledged record on it.
+    let killed = Instant::now();
+    cl.kill(m);
+    let (m2, epoch2) = cl.await_master(Some(m), 2);
+    let mut c2 = cl.kafka(m2);
+    acked.extend(produce_acked(&mut c2, 100, 10));
+    let failover = killed.elapsed();
+    assert!(epoch2 > epoch);
+    assert_all_present(&acked, &stored_values(&mut c2));
+    eprintln!("failover: kill to first acks=all produce on the new master in {failover:?}");
+
+    // 2. The old master returns as a slave and catches up (back in the ISR).
+    cl.start(m);
+    let (m3, _) = cl.await_master(None, 3);
+    assert_eq!(m3, m2);
+    cl.proc(m)
+        .logged(&["cluster: node", "is slave of broker-a"]);
+
+    // 3. Kill the node that is both master and Raft leader. Until they are
+    // the same node, kill the Raft leader (not the master) and bring it back:
+    // each round the leadership moves, half the time to the master.
+    let mut round = 0;
+    let (master, leader) = loop {
+        let (mi, _) = cl.await_master(None, 3);
+        match cl.raft_leader(mi) {
+            Some(l) if l == mi => break (mi, l),
+            Some(l) => {
+                round += 1;
+                assert!(round <= 12, "the Raft leader never landed on the master");
+                cl.kill(l);
+                let deadline = Instant::now() + ELECTION;
+                while cl.raft_leader(mi).is_none_or(|x| x == l) {
+                    assert!(Instant::now() < deadline, "no new Raft leader");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                cl.start(l);
+            }
+            None => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    assert_eq!(master, leader);
+    let mut c = cl.kafka(master);
+    acked.extend(produce_acked(&mut c, 200, 10));
+    let killed = Instant::now();
+    cl.kill(master);
+    let (m4, _) = cl.await_master(Some(master), 2);
+    let mut c4 = cl.kafka(m4);
+    acked.extend(produce_acked(&mut c4, 300, 5));
+    eprintln!(
+        "master + Raft leader killed: first acks=all produce on the new master after {:?}",
+        killed.elapsed()
+    );
+    assert_all_present(&acked, &stored_values(&mut c4));
+    cl.start(master);
+    cl.await_master(None, 3);
+}
+
+#[test]
+fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
+    let mut cl = Cluster::new();
+    let (m, _) = cl.await_master(None, 3);
+    let mut mc = cl.kafka(m);
+    metadata(&mut mc);
+    let mut acked = produce_acked(&mut mc, 0, 10);
+    let slaves: Vec<usize> = (0..3).filter(|i| *i != m).collect();
+    for s in &slaves {
+        cl.await_topic(*s);
+    }
+    // Both slaves die; the master takes acks=1 writes alone until it notices
+    // it lost the majority (then it refuses): its divergent tail.
+    for s in &slaves {
+        cl.kill(*s);
+    }
+    let mut tail = 0;
+    for n in 500..520 {
+        if produce(&mut mc, TOPIC, 0, batch(n), 1).0 == 0 {
+            tail += 1;
+        }
+    }
+    assert!(tail > 0, "the isolated master took no write at all");
+    // It fences itself: NOT_LEADER_OR_FOLLOWER within the master timeout.
+    let deadline = Instant::now() + ELECTION;
+    while produce(&mut mc, TOPIC, 0, batch(599), 1).0 != 6 {
+        assert!(
+            Instant::now() < deadline,
+            "the isolated master kept taking writes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cl.kill(m);
+    // The slaves come back and elect one of themselves.
+    for s in &slaves {
+        cl.start(*s);
+    }
+    let (m2, _) = cl.await_master(Some(m), 2);
+    let mut c2 = cl.kafka(m2);
+    acked.extend(produce_acked(&mut c2, 600, 5));
+    // The old master returns: it truncates its tail and follows.
+    cl.start(m);
+    cl.await_master(None, 3);
+    cl.proc(m).logged(&["HA truncating a divergent log tail"]);
+    let stored = stored_values(&mut c2);
+    assert_all_present(&acked, &stored);
+    assert!(
+        !stored.iter().any(|v| v == "v500"),
+        "the isolated master's acks=1 tail reached the new master"
+    );
+}
