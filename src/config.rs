@@ -162,6 +162,9 @@ pub struct BrokerConfig {
     pub auto_create_topic_enable: bool,
     /// `defaultTopicQueueNums` / `num.partitions` for auto-created topics (default 8).
     pub default_topic_queue_nums: u32,
+    /// `autoCreateSubscriptionGroup`: a consumer group gets its subscription
+    /// group record on first use (default true).
+    pub auto_create_subscription_group: bool,
     /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets`
     /// when it is first created (default 50, Kafka's).
     pub offsets_topic_partitions: u32,
@@ -291,6 +294,7 @@ struct Draft {
     namesrv_addr: Vec<String>,
     auto_create_topic_enable: bool,
     default_topic_queue_nums: u32,
+    auto_create_subscription_group: bool,
     offsets_topic_partitions: u32,
     transaction_max_timeout_ms: u32,
     transaction_abort_interval: std::time::Duration,
@@ -327,6 +331,7 @@ impl Default for Draft {
             namesrv_addr: Vec::new(),
             auto_create_topic_enable: true,
             default_topic_queue_nums: 4,
+            auto_create_subscription_group: true,
             offsets_topic_partitions: 50,
             transaction_max_timeout_ms: 900_000,
             transaction_abort_interval: std::time::Duration::from_secs(10),
@@ -478,6 +483,7 @@ impl Draft {
             namesrv_addr: self.namesrv_addr,
             auto_create_topic_enable: self.auto_create_topic_enable,
             default_topic_queue_nums: self.default_topic_queue_nums,
+            auto_create_subscription_group: self.auto_create_subscription_group,
             offsets_topic_partitions: self.offsets_topic_partitions,
             transaction_max_timeout_ms: self.transaction_max_timeout_ms,
             transaction_abort_interval: self.transaction_abort_interval,
@@ -515,6 +521,18 @@ fn local_ip() -> Option<IpAddr> {
     socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).ok()?;
     let ip = socket.local_addr().ok()?.ip();
     (!ip.is_unspecified()).then_some(ip)
+}
+
+/// Whether `name` is a config-file key rokka understands (any vocabulary).
+pub fn is_known_key(name: &str) -> bool {
+    keys::find(name).is_some()
+}
+
+/// Checks `value` for the config-file key `name` exactly as the config file
+/// is checked; the error says why it is refused.
+pub fn check_value(name: &str, value: &str) -> Result<(), String> {
+    let key = keys::find(name).ok_or_else(|| format!("unknown key {name}"))?;
+    (key.apply)(&mut Draft::default(), value)
 }
 
 impl BrokerConfig {

@@ -11,6 +11,7 @@
 //!   config/keys.rs        the table of RocketMQ, Kafka and rokka.* keys
 //! startup.rs   lifecycle: data dir, store open/recovery, signals, shutdown
 //! verify.rs    `rokka verify [--repair]`: offline check of a stopped data dir
+//! admin/       `rokka admin ...`: operators' CLI over the remoting protocol
 //! http.rs      /healthz and /metrics on a tiny HTTP/1.1 responder
 //! metrics.rs   the binary's Prometheus metrics
 //! broker/      the protocol-neutral core both front-ends call (topics, ...)
@@ -20,6 +21,7 @@
 //! security/    principals, SCRAM credentials, ACLs shared by both front-ends
 //! ```
 
+pub mod admin;
 pub mod broker;
 pub mod cluster;
 pub mod config;

@@ -8,7 +8,8 @@
 //! another process, port taken, store error).
 //!
 //! `rokka verify [--repair]` checks a stopped data directory instead of
-//! starting the broker (exit codes in `rokka::verify`).
+//! starting the broker (exit codes in `rokka::verify`); `rokka admin ...`
+//! manages a running rokka (exit codes in `rokka::admin`).
 
 use std::io::IsTerminal;
 use std::net::IpAddr;
@@ -92,6 +93,9 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Manage a running rokka: topics, groups of both ecosystems, offsets,
+    /// messages, cluster (exit 0 ok, 1 refused, 2 usage, 3 unreachable)
+    Admin(rokka::admin::AdminArgs),
 }
 
 impl Cli {
@@ -142,8 +146,10 @@ fn main() -> ExitCode {
             .init(),
     }
 
-    if let Some(Command::Verify { repair }) = command {
-        return rokka::verify::run(&config.store, repair);
+    match command {
+        Some(Command::Verify { repair }) => return rokka::verify::run(&config.store, repair),
+        Some(Command::Admin(args)) => return rokka::admin::run(args, &config.store),
+        None => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

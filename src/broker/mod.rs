@@ -7,8 +7,10 @@
 //! lives in `remoting/` and `kafka/`; operations both use live here, one file
 //! per concern (`groups.rs`: which ecosystem a consumer group is live in).
 
+pub mod dynamic_config;
 pub mod format;
 pub mod groups;
+pub mod subscription;
 pub mod topics;
 pub mod txn_index;
 
@@ -48,6 +50,8 @@ pub struct Broker {
     pub converted: Arc<format::cache::ConvertedBatches>,
     /// Open and aborted Kafka transactions per partition (ADR 014).
     pub txns: Arc<txn_index::TxnIndex>,
+    /// Settings changed at run time (UPDATE_BROKER_CONFIG), persisted.
+    pub dynamic: Arc<dynamic_config::DynamicConfig>,
     /// Cluster mode (issue 12, ADR 015), when configured.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Credentials and ACLs (ADR 016).
@@ -63,7 +67,12 @@ impl Broker {
         registry: Registry,
         shutdown: watch::Receiver<bool>,
     ) -> Broker {
+        let dynamic = Arc::new(dynamic_config::DynamicConfig::open(
+            &config,
+            &store.config().config_dir(),
+        ));
         Broker {
+            dynamic,
             security: Arc::new(crate::security::Security::open(
                 &config.security,
                 &store.config().config_dir(),

@@ -39,11 +39,11 @@ impl Broker {
         if let Some(t) = self.topic(name) {
             return Ok(Some(t));
         }
-        if !self.config.auto_create_topic_enable {
+        if !self.dynamic.auto_create_topic_enable() {
             return Ok(None);
         }
         let n = queues
-            .unwrap_or(self.config.default_topic_queue_nums)
+            .unwrap_or(self.dynamic.default_topic_queue_nums())
             .max(1);
         if let Some(c) = self.cluster.as_ref().filter(|c| !c.is_writable_master()) {
             // Only the master writes the table; it adopts the proposal.

@@ -19,6 +19,7 @@
 //! | `log.cleaner.backoff.ms` | period of the log cleaner of compacted topics, ms (ADR 010) | 15000 |
 //! | `autoCreateTopicEnable` | create topics on first use | true |
 //! | `defaultTopicQueueNums` | queues of an auto-created topic (RocketMQ clients ask for 4) | 4 |
+//! | `autoCreateSubscriptionGroup` | a consumer group gets its subscription group record on first pull or heartbeat; false: unknown groups are refused (SUBSCRIPTION_GROUP_NOT_EXIST) | true |
 //! | `fileReservedTime` | hours a CommitLog segment is kept | 72 |
 //! | `deleteWhen` | hours of day expired segments are deleted, `04` or `04;16` | `04` |
 //! | `diskMaxUsedSpaceRatio` | percent of disk used above which expired segments go at any hour | 75 |
@@ -181,6 +182,10 @@ static KEYS: &[Key] = &[
     Key {
         name: "autoCreateTopicEnable",
         apply: |d, v| set(&mut d.auto_create_topic_enable, boolean(v)),
+    },
+    Key {
+        name: "autoCreateSubscriptionGroup",
+        apply: |d, v| set(&mut d.auto_create_subscription_group, boolean(v)),
     },
     Key {
         name: "defaultTopicQueueNums",

@@ -43,7 +43,8 @@ fn broker_configs(ctx: &KafkaContext, per_broker: bool) -> Vec<ConfigEntry> {
     let mut out = vec![
         entry(
             "auto.create.topics.enable",
-            c.auto_create_topic_enable.to_string(),
+            // The value in force: RocketMQ UPDATE_BROKER_CONFIG changes it (ADR 017).
+            ctx.broker.dynamic.auto_create_topic_enable().to_string(),
             SOURCE_STATIC_BROKER,
             BOOLEAN,
         ),
@@ -67,7 +68,7 @@ fn broker_configs(ctx: &KafkaContext, per_broker: bool) -> Vec<ConfigEntry> {
         ),
         entry(
             "num.partitions",
-            c.default_topic_queue_nums.to_string(),
+            ctx.broker.dynamic.default_topic_queue_nums().to_string(),
             SOURCE_STATIC_BROKER,
             INT,
         ),

@@ -186,7 +186,16 @@ pub(crate) async fn send_back(ctx: &Ctx, _conn: &ConnInfo, cmd: &RemotingCommand
     let offset: i64 = req(cmd, "offset")?;
     let group = req_str(cmd, "group")?;
     let delay_level: i32 = opt(cmd, "delayLevel")?.unwrap_or(0);
-    let max = opt::<i32>(cmd, "maxReconsumeTimes")?.unwrap_or(DEFAULT_MAX_RECONSUME);
+    // The client's own maximum wins, as upstream; else the group's retryMaxTimes.
+    let max = match opt::<i32>(cmd, "maxReconsumeTimes")? {
+        Some(m) => m,
+        None => ctx
+            .broker
+            .store
+            .subscription_groups()
+            .get(group)
+            .map_or(DEFAULT_MAX_RECONSUME, |g| g.retry_max_times),
+    };
     // A RocketMQ entry, or the record of a Kafka batch its offset names.
     let stored = super::query::message_at(&ctx.broker.store, offset).ok_or_else(|| {
         HandlerError::new(

@@ -1,5 +1,6 @@
 //! Client registration: HEART_BEAT, UNREGISTER_CLIENT,
-//! GET_CONSUMER_LIST_BY_GROUP, CHECK_CLIENT_CONFIG, and the broker's own
+//! GET_CONSUMER_LIST_BY_GROUP, CHECK_CLIENT_CONFIG, the connection lists
+//! (203, 204), and the broker's own
 //! NOTIFY_CONSUMER_IDS_CHANGED (oneway, JSON) to a group's members when its
 //! membership or topic set changes. Channels expire 120 s after their last
 //! heartbeat (scanned every 10 s) or at once when the connection closes.
@@ -55,9 +56,9 @@ struct Group {
 #[derive(Debug, Default)]
 struct Inner {
     consumers: HashMap<String, Group>,
-    /// Producer groups: connection → (last heartbeat, its reply channel, for
+    /// Producer groups: connection → the producer (its reply channel serves
     /// transaction back-checks).
-    producers: HashMap<String, HashMap<u64, (Instant, mpsc::Sender<Reply>)>>,
+    producers: HashMap<String, HashMap<u64, Member>>,
 }
 
 /// Consumer and producer groups by connection.
@@ -79,14 +80,33 @@ impl Clients {
             .and_then(|g| g.subs.get(topic).cloned())
     }
 
+    /// The message model (`CLUSTERING` / `BROADCASTING`) the group's
+    /// consumers registered, while any is live.
+    pub(crate) fn message_model(&self, group: &str) -> Option<String> {
+        self.lock()
+            .consumers
+            .get(group)
+            .map(|g| g.message_model.clone())
+    }
+
+    /// The reply channels and client ids of the live consumers of `group`.
+    pub(crate) fn consumer_channels(&self, group: &str) -> Vec<(String, mpsc::Sender<Reply>)> {
+        self.lock().consumers.get(group).map_or_else(Vec::new, |g| {
+            g.members
+                .values()
+                .map(|m| (m.client_id.clone(), m.tx.clone()))
+                .collect()
+        })
+    }
+
     /// The reply channel of the producer of `group` heard from last.
     pub(crate) fn producer_channel(&self, group: &str) -> Option<mpsc::Sender<Reply>> {
         self.lock()
             .producers
             .get(group)?
             .values()
-            .max_by_key(|(last, _)| *last)
-            .map(|(_, tx)| tx.clone())
+            .max_by_key(|m| m.last)
+            .map(|m| m.tx.clone())
     }
 
     /// Drops a closed connection from every group, notifying remaining members.
@@ -125,7 +145,7 @@ impl Clients {
             }
             inner.consumers.retain(|_, g| !g.members.is_empty());
             for p in inner.producers.values_mut() {
-                p.retain(|_, (last, _)| last.elapsed() < CHANNEL_EXPIRY);
+                p.retain(|_, m| m.last.elapsed() < CHANNEL_EXPIRY);
             }
             inner.producers.retain(|_, p| !p.is_empty());
         }
@@ -172,6 +192,18 @@ pub(crate) async fn housekeeping(ctx: Arc<Ctx>) {
     }
 }
 
+/// The client on `conn` as of a heartbeat at `now`.
+fn member(conn: &ConnInfo, req: &RemotingCommand, client_id: &str, now: Instant) -> Member {
+    Member {
+        client_id: client_id.to_owned(),
+        tx: conn.tx.clone(),
+        last: now,
+        addr: conn.peer,
+        language: req.language.name(),
+        version: req.version,
+    }
+}
+
 /// HEART_BEAT (34).
 pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResult {
     let hb: HeartbeatData = serde_json::from_slice(&req.body).map_err(|e| {
@@ -211,17 +243,8 @@ pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HR
             let g = inner.consumers.entry(c.group_name.clone()).or_default();
             let before: BTreeSet<String> = g.subs.keys().cloned().collect();
             let is_new = !g.members.contains_key(&conn.id);
-            g.members.insert(
-                conn.id,
-                Member {
-                    client_id: hb.client_id.clone(),
-                    tx: conn.tx.clone(),
-                    last: now,
-                    addr: conn.peer,
-                    language: req.language.name(),
-                    version: req.version,
-                },
-            );
+            g.members
+                .insert(conn.id, member(conn, req, &hb.client_id, now));
             g.consume_type = c.consume_type.clone();
             g.message_model = c.message_model.clone();
             g.consume_from_where = c.consume_from_where.clone();
@@ -244,11 +267,16 @@ pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HR
         };
         let retry = retry_topic(&c.group_name);
         if ctx.broker.topic(&retry).is_none() {
+            // As upstream: the group's record (auto-created) sizes its retry topic.
+            let queues = match ctx.broker.subscription_group(&c.group_name) {
+                Ok(Some(g)) => g.retry_queue_nums.clamp(1, 1024) as u32,
+                _ => 1,
+            };
             if let Err(e) = ctx
                 .broker
                 .store
                 .topics()
-                .get_or_create(TopicConfig::new(&retry, 1))
+                .get_or_create(TopicConfig::new(&retry, queues))
             {
                 warn!(topic = retry, "cannot create the retry topic: {e}");
             }
@@ -264,7 +292,7 @@ pub(crate) fn heartbeat(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HR
                 .producers
                 .entry(p.group_name.clone())
                 .or_default()
-                .insert(conn.id, (now, conn.tx.clone()));
+                .insert(conn.id, member(conn, req, &hb.client_id, now));
         }
     }
     if !refused.is_empty() {
@@ -371,18 +399,7 @@ pub(crate) fn consumer_connections(ctx: &Ctx, req: &RemotingCommand) -> HResult 
                 format!("the consumer group[{group}] not online"),
             ));
         };
-        let conns: Vec<_> = g
-            .members
-            .values()
-            .map(|m| {
-                serde_json::json!({
-                    "clientAddr": m.addr.to_string(),
-                    "clientId": m.client_id,
-                    "language": m.language,
-                    "version": m.version,
-                })
-            })
-            .collect();
+        let conns: Vec<_> = g.members.values().map(connection_json).collect();
         serde_json::json!({
             "connectionSet": conns,
             "consumeFromWhere": g.consume_from_where,
@@ -392,6 +409,35 @@ pub(crate) fn consumer_connections(ctx: &Ctx, req: &RemotingCommand) -> HResult 
         })
     };
     ok_json(req, &body)
+}
+
+/// One connection as GET_CONSUMER/PRODUCER_CONNECTION_LIST show it.
+fn connection_json(m: &Member) -> serde_json::Value {
+    serde_json::json!({
+        "clientAddr": m.addr.to_string(),
+        "clientId": m.client_id,
+        "language": m.language,
+        "version": m.version,
+    })
+}
+
+/// GET_PRODUCER_CONNECTION_LIST (204, the Dashboard's producer page): the
+/// group's live producers, or SYSTEM_ERROR as upstream.
+pub(crate) fn producer_connections(ctx: &Ctx, req: &RemotingCommand) -> HResult {
+    let group = req_str(req, "producerGroup")?;
+    let conns: Option<Vec<serde_json::Value>> = ctx
+        .clients
+        .lock()
+        .producers
+        .get(group)
+        .map(|p| p.values().map(connection_json).collect());
+    match conns {
+        Some(c) => ok_json(req, &serde_json::json!({ "connectionSet": c })),
+        None => Err(HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("the producer group[{group}] not exist"),
+        )),
+    }
 }
 
 /// QUERY_TOPIC_CONSUME_BY_WHO (300): groups subscribed to or holding offsets

@@ -85,7 +85,9 @@ pub(crate) async fn serve(
                     Ok(cmd) => {
                         clock.request_done();
                         if cmd.is_response() {
-                            // Answers to our oneway NOTIFYs never come; ignore strays.
+                            // An answer to a relayed request (307, 309);
+                            // strays are dropped there.
+                            ctx.relay.complete(cmd);
                             continue;
                         }
                         let Ok(permit) = in_flight.clone().acquire_owned().await else {

@@ -92,6 +92,8 @@ pub(crate) struct Ctx {
     pub(crate) clients: Clients,
     pub(crate) locks: Locks,
     pub(crate) transactions: Transactions,
+    /// Broker → client requests waiting for their answer (307, 309).
+    pub(crate) relay: super::relay::Relay,
     next_conn: AtomicU64,
     next_queue: AtomicU64,
 }
@@ -123,6 +125,7 @@ impl Ctx {
             clients: Clients::default(),
             locks: Locks::default(),
             transactions,
+            relay: Default::default(),
             next_conn: AtomicU64::new(1),
             next_queue: AtomicU64::new(0),
             broker,

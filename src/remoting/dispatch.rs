@@ -6,7 +6,10 @@ use tracing::debug;
 
 use super::conn::ConnInfo;
 use super::context::{Ctx, HResult, HandlerError, Reply, Role};
-use super::{admin, clients, namesrv, offsets, pull, query, send, stats, transaction};
+use super::{
+    admin, broker_config, clients, namesrv, offsets, pull, query, relay, reset, send, stats,
+    sub_groups, transaction,
+};
 
 /// Runs the handler for `req` and turns its outcome into a reply.
 #[tracing::instrument(level = "debug", skip_all, fields(code = req.code, opaque = req.opaque, peer = %conn.peer))]
@@ -61,6 +64,10 @@ fn namesrv_code(ctx: &Ctx, req: &RemotingCommand) -> HResult {
         C::DELETE_KV_CONFIG => namesrv::delete_kv(ctx, req),
         C::GET_KVLIST_BY_NAMESPACE => namesrv::kv_list(ctx, req),
         C::DELETE_TOPIC_IN_NAMESRV => namesrv::delete_topic(ctx, req),
+        C::GET_NAMESRV_CONFIG => broker_config::get_namesrv_config(ctx, req),
+        C::UPDATE_NAMESRV_CONFIG => broker_config::update_namesrv_config(ctx, req),
+        C::WIPE_WRITE_PERM_OF_BROKER => broker_config::wipe_write_perm(ctx, req),
+        C::ADD_WRITE_PERM_OF_BROKER => broker_config::add_write_perm(ctx, req),
         _ => not_supported(req),
     }
 }
@@ -92,9 +99,22 @@ async fn broker_code(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResu
         C::GET_BROKER_RUNTIME_INFO => stats::runtime_info(ctx, req),
         C::DELETE_TOPIC_IN_BROKER => stats::delete_topic(ctx, req),
         C::GET_CONSUMER_CONNECTION_LIST => clients::consumer_connections(ctx, req),
+        C::GET_PRODUCER_CONNECTION_LIST => clients::producer_connections(ctx, req),
         C::QUERY_TOPIC_CONSUME_BY_WHO => clients::consumed_by(ctx, req),
         C::GET_TOPIC_CONFIG => admin::topic_config(ctx, req),
         C::END_TRANSACTION => transaction::end_transaction(ctx, req).await,
+        C::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => sub_groups::update_and_create(ctx, req),
+        C::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => sub_groups::get_all(ctx, req),
+        C::GET_SUBSCRIPTIONGROUP_CONFIG => sub_groups::get_one(ctx, req),
+        C::DELETE_SUBSCRIPTIONGROUP => sub_groups::delete(ctx, req),
+        C::GET_BROKER_CONFIG => broker_config::get_broker_config(ctx, req),
+        C::UPDATE_BROKER_CONFIG => broker_config::update_broker_config(ctx, req),
+        C::INVOKE_BROKER_TO_RESET_OFFSET => reset::reset_offset(ctx, req),
+        C::CLONE_GROUP_OFFSET => reset::clone_group_offset(ctx, req),
+        C::QUERY_CONSUME_TIME_SPAN => reset::consume_time_span(ctx, req),
+        C::GET_CONSUMER_RUNNING_INFO => relay::consumer_running_info(ctx, req).await,
+        C::CONSUME_MESSAGE_DIRECTLY => relay::consume_message_directly(ctx, req).await,
+        C::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => relay::consumer_status(ctx, req).await,
         _ => not_supported(req),
     }
 }

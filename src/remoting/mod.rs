@@ -17,10 +17,15 @@
 //! stats.rs       mqadmin look-ups: topic stats, consume stats, runtime info
 //! transaction.rs half messages, END_TRANSACTION and the op topic
 //! transaction_check.rs  CHECK_TRANSACTION_STATE back-checks of unresolved halves
+//! sub_groups.rs  subscription group admin (200/201/207/352) and the pull check
+//! broker_config.rs  broker and NameServer config (25/26, 318/319), write perm (205/327)
+//! reset.rs       offset admin: reset by time (222 + 220 to live consumers), clone, time span
+//! relay.rs       307/309/223 relayed to live consumers, their answers returned
 //! dispatch.rs    the one list of served codes per listener
 //! ```
 
 mod admin;
+mod broker_config;
 mod clients;
 mod conn;
 mod context;
@@ -31,9 +36,12 @@ mod offsets;
 mod pull;
 mod query;
 mod register;
+mod relay;
+mod reset;
 mod schedule;
 mod send;
 mod stats;
+mod sub_groups;
 mod transaction;
 mod transaction_check;
 

@@ -90,13 +90,14 @@ fn local_queue_data(ctx: &Ctx, topic: &str) -> Option<QueueData> {
     if let Some(t) = ctx.broker.topic(topic) {
         return Some(QueueData {
             broker_name: name,
-            perm: t.perm,
+            // brokerPermission (wipe/add write perm) caps every topic's.
+            perm: t.perm & (ctx.broker.dynamic.broker_permission() | 1),
             read_queue_nums: t.read_queue_nums,
             topic_sys_flag: t.topic_sys_flag,
             write_queue_nums: t.write_queue_nums,
         });
     }
-    (topic == TBW102 && ctx.broker.config.auto_create_topic_enable).then_some(QueueData {
+    (topic == TBW102 && ctx.broker.dynamic.auto_create_topic_enable()).then_some(QueueData {
         broker_name: name,
         perm: 7,
         read_queue_nums: 8,

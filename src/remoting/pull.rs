@@ -84,6 +84,7 @@ fn parse(cmd: &RemotingCommand) -> Result<PullArgs<'_>, HandlerError> {
 /// PULL_MESSAGE / LITE_PULL_MESSAGE.
 pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let a = parse(cmd)?;
+    super::sub_groups::check_pull(ctx, a.group)?;
     let t = ctx.broker.topic(a.topic).ok_or_else(|| {
         HandlerError::new(
             ResponseCode::TOPIC_NOT_EXIST,

@@ -126,6 +126,16 @@ pub(crate) fn resolve_topic(
     default_topic: &str,
     queues: u32,
 ) -> Result<TopicConfig, HandlerError> {
+    // WIPE_WRITE_PERM_OF_BROKER / brokerPermission: writes refused as upstream.
+    if ctx.broker.dynamic.broker_permission() & crate::broker::dynamic_config::PERM_WRITE == 0 {
+        return Err(HandlerError::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                ctx.advertised.ip()
+            ),
+        ));
+    }
     if let Some(t) = ctx.broker.topic(topic) {
         return Ok(t);
     }

@@ -18,7 +18,8 @@ use super::context::{map_store_error, now_ms, Ctx, HResult, HandlerError, Reply}
 use super::dispatch::{ok, ok_json};
 use super::header::req_str;
 
-fn mq_key(ctx: &Ctx, topic: &str, queue_id: u32) -> String {
+/// A `MessageQueue` of this broker as a fastjson map key.
+pub(crate) fn mq_key(ctx: &Ctx, topic: &str, queue_id: u32) -> String {
     serde_json::to_string(&MessageQueue {
         broker_name: ctx.broker.config.broker_name.clone(),
         queue_id: queue_id as i32,
@@ -27,21 +28,30 @@ fn mq_key(ctx: &Ctx, topic: &str, queue_id: u32) -> String {
     .unwrap_or_default()
 }
 
-fn raw_body(cmd: &RemotingCommand, body: String) -> Reply {
+/// A SUCCESS reply with a hand-written JSON body.
+pub(crate) fn raw_body(cmd: &RemotingCommand, body: String) -> Reply {
     let mut resp = cmd.response_to(ResponseCode::SUCCESS.0);
     resp.body = body.into();
     Reply::new(resp)
 }
 
-/// GET_TOPIC_STATS_INFO: min/max offset and last store time per queue.
-pub(crate) fn topic_stats(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
-    let topic = req_str(cmd, "topic")?;
-    let t = ctx.broker.topic(topic).ok_or_else(|| {
+/// The config of `topic`, or TOPIC_NOT_EXIST as upstream's admin look-ups say it.
+pub(crate) fn existing_topic(
+    ctx: &Ctx,
+    topic: &str,
+) -> Result<rokka_store::topics::TopicConfig, HandlerError> {
+    ctx.broker.topic(topic).ok_or_else(|| {
         HandlerError::new(
             ResponseCode::TOPIC_NOT_EXIST,
             format!("topic[{topic}] not exist"),
         )
-    })?;
+    })
+}
+
+/// GET_TOPIC_STATS_INFO: min/max offset and last store time per queue.
+pub(crate) fn topic_stats(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
+    let topic = req_str(cmd, "topic")?;
+    let t = existing_topic(ctx, topic)?;
     let store = &ctx.broker.store;
     let mut out = String::from("{\"offsetTable\":{");
     for q in 0..t.write_queue_nums {

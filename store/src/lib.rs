@@ -22,6 +22,7 @@
 //! epoch.rs          the (epoch, start offset) history of master terms
 //! offsets.rs        consumer offsets, one table for both protocols
 //! topics.rs         topic configs
+//! subscription_groups.rs  RocketMQ subscription group configs
 //! metrics.rs        Prometheus metrics of the store
 //! ```
 //!
@@ -46,6 +47,7 @@ mod recovery;
 mod replica;
 mod retention;
 mod store;
+pub mod subscription_groups;
 pub mod topics;
 mod util;
 pub mod verify;

@@ -117,6 +117,7 @@ struct Inner {
     shared: Arc<Shared>,
     offsets: Arc<ConsumerOffsets>,
     topics: TopicConfigs,
+    subscription_groups: crate::subscription_groups::SubscriptionGroups,
     tx: Mutex<Option<Sender<Cmd>>>,
     /// Permits of 1 KiB for the bytes of appends in flight.
     pending: tokio::sync::Semaphore,
@@ -215,6 +216,8 @@ impl Store {
         File::create(&abort).at(&abort)?;
         crate::util::sync_dir(&root)?;
         let topics = TopicConfigs::open(&config_dir)?;
+        let subscription_groups =
+            crate::subscription_groups::SubscriptionGroups::open(&config_dir)?;
         shared.compaction_pin.store(
             crate::compaction::compute_pin(&shared, &topics),
             Ordering::Release,
@@ -270,6 +273,7 @@ impl Store {
                 shared,
                 offsets,
                 topics,
+                subscription_groups,
                 tx: Mutex::new(Some(tx)),
                 pending: tokio::sync::Semaphore::new(pending_kib as usize),
                 pending_kib,
@@ -790,6 +794,11 @@ impl Store {
     /// The topic config table.
     pub fn topics(&self) -> &TopicConfigs {
         &self.inner.topics
+    }
+
+    /// The subscription group table (RocketMQ `SubscriptionGroupConfig`s).
+    pub fn subscription_groups(&self) -> &crate::subscription_groups::SubscriptionGroups {
+        &self.inner.subscription_groups
     }
 
     /// Syncs everything now and writes the checkpoint.

@@ -200,3 +200,53 @@ pub const FLAG_ONEWAY: i32 = 2;
 
 /// The `version` rokka puts in its frames (V4_9_7; ≥ 232 so clients allow SQL92).
 pub const ROKKA_VERSION: i32 = 407;
+
+/// Operators' codes (mqadmin, the RocketMQ Dashboard), values from upstream
+/// `RequestCode.java`.
+impl RequestCode {
+    /// UPDATE_BROKER_CONFIG: body = properties text.
+    pub const UPDATE_BROKER_CONFIG: RequestCode = RequestCode(25);
+    /// GET_BROKER_CONFIG: body = properties text, `version` = DataVersion JSON.
+    pub const GET_BROKER_CONFIG: RequestCode = RequestCode(26);
+    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: body = SubscriptionGroupConfig JSON.
+    pub const UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: RequestCode = RequestCode(200);
+    /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG: body = SubscriptionGroupWrapper JSON.
+    pub const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: RequestCode = RequestCode(201);
+    /// GET_PRODUCER_CONNECTION_LIST: `producerGroup`.
+    pub const GET_PRODUCER_CONNECTION_LIST: RequestCode = RequestCode(204);
+    /// WIPE_WRITE_PERM_OF_BROKER (NameServer): `brokerName`.
+    pub const WIPE_WRITE_PERM_OF_BROKER: RequestCode = RequestCode(205);
+    /// DELETE_SUBSCRIPTIONGROUP: `groupName`, `cleanOffset`.
+    pub const DELETE_SUBSCRIPTIONGROUP: RequestCode = RequestCode(207);
+    /// RESET_CONSUMER_CLIENT_OFFSET: broker → consumer, oneway.
+    pub const RESET_CONSUMER_CLIENT_OFFSET: RequestCode = RequestCode(220);
+    /// GET_CONSUMER_STATUS_FROM_CLIENT: broker → consumer.
+    pub const GET_CONSUMER_STATUS_FROM_CLIENT: RequestCode = RequestCode(221);
+    /// INVOKE_BROKER_TO_RESET_OFFSET: `topic`, `group`, `timestamp`, `isForce`
+    /// (5.x: `queueId`, `offset`).
+    pub const INVOKE_BROKER_TO_RESET_OFFSET: RequestCode = RequestCode(222);
+    /// INVOKE_BROKER_TO_GET_CONSUMER_STATUS.
+    pub const INVOKE_BROKER_TO_GET_CONSUMER_STATUS: RequestCode = RequestCode(223);
+    /// QUERY_CONSUME_TIME_SPAN: `topic`, `group`.
+    pub const QUERY_CONSUME_TIME_SPAN: RequestCode = RequestCode(303);
+    /// GET_CONSUMER_RUNNING_INFO (broker relays to the client).
+    pub const GET_CONSUMER_RUNNING_INFO: RequestCode = RequestCode(307);
+    /// CONSUME_MESSAGE_DIRECTLY (broker relays to the client).
+    pub const CONSUME_MESSAGE_DIRECTLY: RequestCode = RequestCode(309);
+    /// CLONE_GROUP_OFFSET: `srcGroup`, `destGroup`, `topic`, `offline`.
+    pub const CLONE_GROUP_OFFSET: RequestCode = RequestCode(314);
+    /// UPDATE_NAMESRV_CONFIG: body = properties text.
+    pub const UPDATE_NAMESRV_CONFIG: RequestCode = RequestCode(318);
+    /// GET_NAMESRV_CONFIG: body = properties text.
+    pub const GET_NAMESRV_CONFIG: RequestCode = RequestCode(319);
+    /// ADD_WRITE_PERM_OF_BROKER (NameServer, 5.x): `brokerName`.
+    pub const ADD_WRITE_PERM_OF_BROKER: RequestCode = RequestCode(327);
+    /// GET_SUBSCRIPTIONGROUP_CONFIG (5.x): `group`.
+    pub const GET_SUBSCRIPTIONGROUP_CONFIG: RequestCode = RequestCode(352);
+}
+
+/// Response codes of the operators' requests.
+impl ResponseCode {
+    /// SUBSCRIPTION_GROUP_NOT_EXIST.
+    pub const SUBSCRIPTION_GROUP_NOT_EXIST: ResponseCode = ResponseCode(26);
+}

@@ -13,6 +13,7 @@
 pub mod body;
 pub mod codes;
 pub mod error;
+pub mod fastjson;
 pub mod frame;
 pub mod header;
 pub mod message;
