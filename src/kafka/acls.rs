@@ -84,3 +84,29 @@ pub fn may_describe_topic(ctx: &KafkaContext, req: &Request<'_>, topic: &str) ->
             topic,
         )
 }
+
+/// TOPIC_AUTHORIZATION_FAILED (29) if `operation` on the topic is denied.
+pub fn topic_refusal(
+    ctx: &KafkaContext,
+    req: &Request<'_>,
+    operation: i8,
+    topic: &str,
+) -> Option<i16> {
+    (!allowed(ctx, req, operation, resource::TOPIC, topic))
+        .then_some(rokka_protocols::kafka::error_code::TOPIC_AUTHORIZATION_FAILED)
+}
+
+/// CreateTopics' rule: Create on the cluster (checked without counting a
+/// denial, as Kafka does) or else Create on the topic.
+pub fn may_create_topic(ctx: &KafkaContext, req: &Request<'_>, topic: &str) -> bool {
+    let authorizer = &ctx.broker.security.acl;
+    !authorizer.enabled()
+        || authorizer.authorize(
+            &req.conn.principal,
+            &req.conn.peer.ip().to_string(),
+            op::CREATE,
+            resource::CLUSTER,
+            CLUSTER_NAME,
+        )
+        || allowed(ctx, req, op::CREATE, resource::TOPIC, topic)
+}

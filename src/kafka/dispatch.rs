@@ -11,7 +11,7 @@ use tracing::debug;
 
 use super::conn::ConnInfo;
 use super::{
-    alter_configs, api_versions, delete_groups, delete_records, describe_configs,
+    acl_admin, alter_configs, api_versions, delete_groups, delete_records, describe_configs,
     describe_log_dirs, describe_producers, fetch, find_coordinator, group, init_producer_id,
     list_offsets, metadata, offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch,
     partition_admin, produce, scram_admin, topics_admin, KafkaContext,
@@ -173,6 +173,9 @@ async fn route(
         ApiKey::ALTER_PARTITION_REASSIGNMENTS => partition_admin::alter_reassignments(ctx, &req)?,
         ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS => scram_admin::describe(ctx, &req)?,
         ApiKey::ALTER_USER_SCRAM_CREDENTIALS => scram_admin::alter(ctx, &req)?,
+        ApiKey::DESCRIBE_ACLS => acl_admin::describe(ctx, &req)?,
+        ApiKey::CREATE_ACLS => acl_admin::create(ctx, &req)?,
+        ApiKey::DELETE_ACLS => acl_admin::delete(ctx, &req)?,
         _ => {
             return Err(CloseReason::Unsupported {
                 key: key.0,

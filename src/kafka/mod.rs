@@ -8,6 +8,7 @@
 //! ```
 //! Store errors become Kafka error codes in one place, `errors.rs`.
 
+mod acl_admin;
 mod acls;
 mod alter_configs;
 mod api_versions;

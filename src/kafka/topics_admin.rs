@@ -37,7 +37,12 @@ pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             } else {
                 t.num_partitions
             };
-            let (code, msg) = if !valid_topic_name(&t.name) {
+            let (code, msg) = if !super::acls::may_create_topic(ctx, req, &t.name) {
+                (
+                    error_code::TOPIC_AUTHORIZATION_FAILED,
+                    "Authorization failed.",
+                )
+            } else if !valid_topic_name(&t.name) {
                 (error_code::INVALID_TOPIC_EXCEPTION, "invalid topic name")
             } else if !(1..=MAX_PARTITIONS).contains(&partitions) {
                 (
