@@ -6,7 +6,7 @@ describe and creating a topic; DeleteAcls removes the bindings and alice is
 refused on her topic afterwards."""
 import sys
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation,
                                    AclPermissionType, AdminClient, NewTopic,
                                    ResourcePatternType, ResourceType)
@@ -33,6 +33,7 @@ for f in admin.create_topics([NewTopic("acl-alice", 1), NewTopic("acl-other", 1)
 ALLOW, LIT, PRE = AclPermissionType.ALLOW, ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
 bindings = [
     AclBinding(ResourceType.TOPIC, "acl-al", PRE, "User:alice", "*", AclOperation.WRITE, ALLOW),
+    AclBinding(ResourceType.TOPIC, "acl-al", PRE, "User:alice", "*", AclOperation.READ, ALLOW),
     AclBinding(ResourceType.TOPIC, "acl-other", LIT, "User:alice", "*", AclOperation.DESCRIBE, ALLOW),
     AclBinding(ResourceType.GROUP, "acl-g", LIT, "User:alice", "*", AclOperation.READ, ALLOW),
 ]
@@ -48,8 +49,8 @@ except KafkaException as e:
 mine = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, "User:alice", None,
                         AclOperation.ANY, AclPermissionType.ANY)
 found = admin.describe_acls(mine).result()
-assert sorted(b.name for b in found) == ["acl-al", "acl-g", "acl-other"], found
-say("confluent-kafka: CreateAcls by the super user, refused (31) for alice; DescribeAcls lists 3")
+assert sorted(b.name for b in found) == ["acl-al", "acl-al", "acl-g", "acl-other"], found
+say("confluent-kafka: CreateAcls by the super user, refused (31) for alice; DescribeAcls lists 4")
 
 
 def produce(topic):
@@ -68,11 +69,36 @@ try:
     raise SystemExit("alice created a topic")
 except KafkaException as e:
     assert e.args[0].code() == 29, e
-say("alice: produce to her prefixed topic ok, Write denied (29), topic creation denied (29)")
+
+
+def consume(topic):
+    """The first record's value, or the first error code (bounded)."""
+    c = Consumer({**conf("alice"), "group.id": "acl-g", "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, 0, 0)])
+    try:
+        for _ in range(20):
+            m = c.poll(0.5)
+            if m is not None:
+                return m.error().code() if m.error() else m.value()
+        return "nothing"
+    finally:
+        c.close()
+
+
+got = consume("acl-alice")
+assert got == b"v", got
+got = consume("acl-other")
+assert got == 29, got  # TOPIC_AUTHORIZATION_FAILED from Fetch
+try:
+    alice.delete_topics(["acl-other"], operation_timeout=10)["acl-other"].result()
+    raise SystemExit("alice deleted a topic")
+except KafkaException as e:
+    assert e.args[0].code() == 29, e
+say("alice: produce/consume her prefixed topic ok; Write, Read, CreateTopics, DeleteTopics denied (29)")
 
 deleted = admin.delete_acls([mine])[mine].result()
-assert sorted(b.name for b in deleted) == ["acl-al", "acl-g", "acl-other"], deleted
+assert sorted(b.name for b in deleted) == ["acl-al", "acl-al", "acl-g", "acl-other"], deleted
 assert admin.describe_acls(mine).result() == []
 code = produce("acl-alice")
 assert code == 29, code
-say("confluent-kafka: DeleteAcls removed the 3 bindings; alice is refused afterwards")
+say("confluent-kafka: DeleteAcls removed the 4 bindings; alice is refused afterwards")

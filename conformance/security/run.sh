@@ -11,8 +11,8 @@
 #   bad input: TLS hello on the plain port, plain bytes on TLS ports,
 #     unknown mechanism, malformed token -> closed + metric + log line;
 #   ACLs (restart with the authorizer on): confluent-kafka CreateAcls,
-#     DescribeAcls, DeleteAcls; alice allowed/denied on Produce and
-#     CreateTopics with TOPIC_AUTHORIZATION_FAILED.
+#     DescribeAcls, DeleteAcls; alice allowed/denied on Produce, Fetch,
+#     CreateTopics and DeleteTopics with TOPIC_AUTHORIZATION_FAILED.
 # Runs in about 80 s (wrong-password attempts wait for client timeouts).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"

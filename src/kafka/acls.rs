@@ -110,3 +110,23 @@ pub fn may_create_topic(ctx: &KafkaContext, req: &Request<'_>, topic: &str) -> b
         )
         || allowed(ctx, req, op::CREATE, resource::TOPIC, topic)
 }
+
+/// Removes from `items` those whose topic `operation` is denied on and
+/// returns them (the caller answers them TOPIC_AUTHORIZATION_FAILED).
+/// With the authorizer off nothing is touched.
+pub fn split_denied<T>(
+    ctx: &KafkaContext,
+    req: &Request<'_>,
+    operation: i8,
+    items: &mut Vec<T>,
+    topic: impl Fn(&T) -> &str,
+) -> Vec<T> {
+    if !ctx.broker.security.acl.enabled() {
+        return Vec::new();
+    }
+    let (ok, denied) = std::mem::take(items)
+        .into_iter()
+        .partition(|t| allowed(ctx, req, operation, resource::TOPIC, topic(t)));
+    *items = ok;
+    denied
+}
