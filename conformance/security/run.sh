@@ -9,7 +9,10 @@
 #   kafka-python 3.0.12 (PyPI): PLAIN and SCRAM-SHA-512;
 #   openssl s_client: NameServer and broker ports over TLS (permissive);
 #   bad input: TLS hello on the plain port, plain bytes on TLS ports,
-#     unknown mechanism, malformed token -> closed + metric + log line.
+#     unknown mechanism, malformed token -> closed + metric + log line;
+#   ACLs (restart with the authorizer on): confluent-kafka CreateAcls,
+#     DescribeAcls, DeleteAcls; alice allowed/denied on Produce, Fetch,
+#     CreateTopics and DeleteTopics with TOPIC_AUTHORIZATION_FAILED.
 # Runs in about 80 s (wrong-password attempts wait for client timeouts).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -114,4 +117,16 @@ grep -q "SASL authentication failed" "$ROKKA_LOG" || fail "no log line for SASL 
 grep -q "alice-secret\|admin-secret" "$ROKKA_LOG" && fail "a password reached the log"
 kill -0 "$ROKKA_PID" || fail "rokka died"
 log "bad input: closed, counted and logged; no secret in the log"
+
+# --- ACLs: the same data directory restarted with the authorizer on -------------
+rokka_stop
+cat >>"$W/broker.conf" <<CONF
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+CONF
+rokka_start "$W" --config "$W/broker.conf"
+timeout 60 "$VENV/bin/python" "$HERE/acls.py" "$(port_of SASL_PLAINTEXT)" || fail "ACL scenarios"
+grep -q 'rokka_authorization_denials_total{protocol="kafka",resource_type="topic"} [1-9]' \
+    <<<"$(curl -s "http://$ROKKA_HTTP/metrics")" || fail "no topic denial metric"
 log "PASS"

@@ -84,3 +84,49 @@ pub fn may_describe_topic(ctx: &KafkaContext, req: &Request<'_>, topic: &str) ->
             topic,
         )
 }
+
+/// TOPIC_AUTHORIZATION_FAILED (29) if `operation` on the topic is denied.
+pub fn topic_refusal(
+    ctx: &KafkaContext,
+    req: &Request<'_>,
+    operation: i8,
+    topic: &str,
+) -> Option<i16> {
+    (!allowed(ctx, req, operation, resource::TOPIC, topic))
+        .then_some(rokka_protocols::kafka::error_code::TOPIC_AUTHORIZATION_FAILED)
+}
+
+/// CreateTopics' rule: Create on the cluster (checked without counting a
+/// denial, as Kafka does) or else Create on the topic.
+pub fn may_create_topic(ctx: &KafkaContext, req: &Request<'_>, topic: &str) -> bool {
+    let authorizer = &ctx.broker.security.acl;
+    !authorizer.enabled()
+        || authorizer.authorize(
+            &req.conn.principal,
+            &req.conn.peer.ip().to_string(),
+            op::CREATE,
+            resource::CLUSTER,
+            CLUSTER_NAME,
+        )
+        || allowed(ctx, req, op::CREATE, resource::TOPIC, topic)
+}
+
+/// Removes from `items` those whose topic `operation` is denied on and
+/// returns them (the caller answers them TOPIC_AUTHORIZATION_FAILED).
+/// With the authorizer off nothing is touched.
+pub fn split_denied<T>(
+    ctx: &KafkaContext,
+    req: &Request<'_>,
+    operation: i8,
+    items: &mut Vec<T>,
+    topic: impl Fn(&T) -> &str,
+) -> Vec<T> {
+    if !ctx.broker.security.acl.enabled() {
+        return Vec::new();
+    }
+    let (ok, denied) = std::mem::take(items)
+        .into_iter()
+        .partition(|t| allowed(ctx, req, operation, resource::TOPIC, topic(t)));
+    *items = ok;
+    denied
+}

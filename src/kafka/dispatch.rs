@@ -11,11 +11,11 @@ use tracing::debug;
 
 use super::conn::ConnInfo;
 use super::{
-    add_offsets_to_txn, add_partitions_to_txn, alter_configs, api_versions, delete_groups,
-    delete_records, describe_configs, describe_log_dirs, describe_producers, describe_transactions,
-    end_txn, fetch, find_coordinator, group, init_producer_id, list_offsets, metadata,
-    offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch, partition_admin, produce,
-    scram_admin, topics_admin, txn_offset_commit, KafkaContext,
+    acl_admin, add_offsets_to_txn, add_partitions_to_txn, alter_configs, api_versions,
+    delete_groups, delete_records, describe_configs, describe_log_dirs, describe_producers,
+    describe_transactions, end_txn, fetch, find_coordinator, group, init_producer_id, list_offsets,
+    metadata, offset_commit, offset_delete, offset_fetch, offset_for_leader_epoch, partition_admin,
+    produce, scram_admin, topics_admin, txn_offset_commit, KafkaContext,
 };
 
 /// Why a connection must be closed.
@@ -180,6 +180,9 @@ async fn route(
         ApiKey::ALTER_PARTITION_REASSIGNMENTS => partition_admin::alter_reassignments(ctx, &req)?,
         ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS => scram_admin::describe(ctx, &req)?,
         ApiKey::ALTER_USER_SCRAM_CREDENTIALS => scram_admin::alter(ctx, &req)?,
+        ApiKey::DESCRIBE_ACLS => acl_admin::describe(ctx, &req)?,
+        ApiKey::CREATE_ACLS => acl_admin::create(ctx, &req)?,
+        ApiKey::DELETE_ACLS => acl_admin::delete(ctx, &req)?,
         _ => {
             return Err(CloseReason::Unsupported {
                 key: key.0,

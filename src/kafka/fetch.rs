@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rokka_protocols::kafka::fetch::{
-    FetchPartitionResponse, FetchRequest, FetchResponse, FetchTopicResponse,
+    FetchPartitionResponse, FetchRequest, FetchResponse, FetchTopic, FetchTopicResponse,
 };
 use rokka_protocols::kafka::records::down_convert;
 use rokka_protocols::kafka::{error_code, Writer};
@@ -24,6 +24,7 @@ use rokka_store::{EntryKind, GetStatus, StoredEntry};
 use tokio::task::JoinSet;
 
 use crate::broker::format::to_kafka::rocketmq_entry_to_batch;
+use crate::security::acl::op;
 
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
@@ -194,9 +195,31 @@ async fn wait_any(ctx: &KafkaContext, f: &FetchRequest, timeout: Duration) {
     set.abort_all();
 }
 
+/// A topic the principal may not read: TOPIC_AUTHORIZATION_FAILED per partition.
+fn refused(t: FetchTopic) -> FetchTopicResponse {
+    FetchTopicResponse {
+        topic: t.topic,
+        partitions: t
+            .partitions
+            .iter()
+            .map(|p| FetchPartitionResponse {
+                partition_index: p.partition,
+                error_code: error_code::TOPIC_AUTHORIZATION_FAILED,
+                high_watermark: -1,
+                last_stable_offset: -1,
+                log_start_offset: -1,
+                aborted_transactions: None,
+                records: Vec::new(),
+            })
+            .collect(),
+    }
+}
+
 /// Handles Fetch v0–12 (v0–v3 down-converted to MessageSet v0/v1).
 pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
-    let f = FetchRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let mut f =
+        FetchRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    let denied = super::acls::split_denied(ctx, req, op::READ, &mut f.topics, |t| &t.topic);
     let wait = Duration::from_millis(u64::try_from(f.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
     let min_bytes = usize::try_from(f.min_bytes).unwrap_or(0).max(1);
     let deadline = tokio::time::Instant::now() + wait;
@@ -214,7 +237,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
             .iter()
             .flat_map(|t| &t.partitions)
             .any(|p| p.error_code != error_code::NONE);
-        if total >= min_bytes || has_error || now >= deadline {
+        if total >= min_bytes || has_error || !denied.is_empty() || now >= deadline {
             break;
         }
         if held {
@@ -225,6 +248,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         }
         (resp, total, held) = read_all(ctx, &f, magic);
     }
+    resp.responses.extend(denied.into_iter().map(refused));
     crate::metrics::topic_traffic::fetched(&resp);
     let mut w = req.writer();
     resp.encode(&mut w, req.version());

@@ -8,6 +8,7 @@
 //! ```
 //! Store errors become Kafka error codes in one place, `errors.rs`.
 
+mod acl_admin;
 mod acls;
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;

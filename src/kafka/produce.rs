@@ -36,6 +36,7 @@ use super::errors::{records_error_code, store_error_code};
 use super::idempotence::Verdict;
 use super::topic_config;
 use super::KafkaContext;
+use crate::security::acl::op;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -112,6 +113,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
             ctx.broker.partitions(&t.name)
         };
         let limits = TopicLimits::of(ctx, &t.name);
+        let denied = super::acls::topic_refusal(ctx, req, op::WRITE, &t.name);
         let mut partitions = Vec::new();
         for part in t.partitions {
             let mut out = ProducePartitionResponse {
@@ -121,6 +123,11 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                 log_start_offset: -1,
                 log_append_time_ms: -1,
             };
+            if let Some(code) = denied {
+                out.error_code = code;
+                partitions.push(out);
+                continue;
+            }
             let qid = match u32::try_from(part.index) {
                 Ok(q) if q < queues => q,
                 _ if is_internal_topic(&t.name) => {

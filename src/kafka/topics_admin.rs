@@ -13,6 +13,7 @@ use rokka_store::topics::TopicConfig;
 use tracing::{info, warn};
 
 use crate::broker::topics::partition_count;
+use crate::security::acl::op;
 
 use super::dispatch::{CloseReason, Request};
 use super::errors::store_error_code;
@@ -37,7 +38,12 @@ pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             } else {
                 t.num_partitions
             };
-            let (code, msg) = if !valid_topic_name(&t.name) {
+            let (code, msg) = if !super::acls::may_create_topic(ctx, req, &t.name) {
+                (
+                    error_code::TOPIC_AUTHORIZATION_FAILED,
+                    "Authorization failed.",
+                )
+            } else if !valid_topic_name(&t.name) {
                 (error_code::INVALID_TOPIC_EXCEPTION, "invalid topic name")
             } else if !(1..=MAX_PARTITIONS).contains(&partitions) {
                 (
@@ -143,6 +149,9 @@ pub fn delete(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .topic_names
         .into_iter()
         .map(|name| {
+            if let Some(code) = super::acls::topic_refusal(ctx, req, op::DELETE, &name) {
+                return (name, code);
+            }
             if is_internal_topic(&name) {
                 warn!(topic = %name, "refusing to delete an internal topic");
                 return (name, error_code::INVALID_TOPIC_EXCEPTION);

@@ -11,6 +11,7 @@
 //!
 //! [`SUPPORTED`] is the single table ApiVersions is generated from.
 
+pub mod acls;
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod alter_configs;
@@ -145,6 +146,12 @@ impl ApiKey {
     pub const DESCRIBE_TRANSACTIONS: ApiKey = ApiKey(65);
     /// ListTransactions.
     pub const LIST_TRANSACTIONS: ApiKey = ApiKey(66);
+    /// DescribeAcls.
+    pub const DESCRIBE_ACLS: ApiKey = ApiKey(29);
+    /// CreateAcls.
+    pub const CREATE_ACLS: ApiKey = ApiKey(30);
+    /// DeleteAcls.
+    pub const DELETE_ACLS: ApiKey = ApiKey(31);
 }
 
 /// Per topic, (partition, error code): what several admin responses decode to.
@@ -234,6 +241,9 @@ pub const SUPPORTED: &[ApiSupport] = &[
     api(ApiKey::TXN_OFFSET_COMMIT, 0, 3, 3),
     api(ApiKey::DESCRIBE_TRANSACTIONS, 0, 0, 0),
     api(ApiKey::LIST_TRANSACTIONS, 0, 0, 0),
+    api(ApiKey::DESCRIBE_ACLS, 0, 3, 2),
+    api(ApiKey::CREATE_ACLS, 0, 3, 2),
+    api(ApiKey::DELETE_ACLS, 0, 3, 2),
 ];
 
 const fn api(key: ApiKey, min: i16, max: i16, flex: i16) -> ApiSupport {
@@ -362,6 +372,12 @@ pub mod error_code {
     pub const MEMBER_ID_REQUIRED: i16 = 79;
     /// Request not allowed at cluster level (or by this broker).
     pub const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
+    /// No authorizer configured (ACL admin APIs).
+    pub const SECURITY_DISABLED: i16 = 54;
+    /// Topic access denied.
+    pub const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+    /// Group access denied.
+    pub const GROUP_AUTHORIZATION_FAILED: i16 = 30;
     /// Bad config name or value.
     pub const INVALID_CONFIG: i16 = 40;
     /// The group still has members.
