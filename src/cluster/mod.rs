@@ -18,6 +18,7 @@ mod isr;
 mod status;
 mod topics;
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -74,6 +75,9 @@ pub struct Cluster {
     master_timeout: Duration,
     lag_max: Duration,
     local: watch::Sender<Local>,
+    /// Members this master proposed to add to the in-sync set whose change
+    /// is not applied here yet: acks already wait for them.
+    isr_joining: Mutex<BTreeSet<NodeId>>,
     hooks: Mutex<Vec<Arc<PromoteHook>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     metrics: status::Metrics,
@@ -182,6 +186,7 @@ impl Cluster {
             master_timeout: settings.master_timeout,
             lag_max: settings.replica_lag_time_max,
             local: watch::channel(Local::None).0,
+            isr_joining: Mutex::new(BTreeSet::new()),
             hooks: Mutex::new(Vec::new()),
             tasks: Mutex::new(vec![serve]),
             metrics,
@@ -276,15 +281,43 @@ impl Cluster {
         self.sync_master
     }
 
-    /// Waits until `min.insync.replicas - 1` slaves hold the log up to `end`
-    /// (at most `timeout`, or `rokka.replicaAckTimeoutMs` when `None`).
+    /// Waits until every member of the in-sync set holds the log up to
+    /// `end` (Kafka's acks=all rule, ADR 015): the set is the applied Raft
+    /// state's plus members this master is adding, and it must be at least
+    /// `min.insync.replicas` large. A lagging slave stops the wait only once
+    /// Raft removed it. At most `timeout`, or `rokka.replicaAckTimeoutMs`
+    /// when `None`.
     pub async fn wait_replicated(&self, end: u64, timeout: Option<Duration>) -> bool {
-        let need = self.min_isr.saturating_sub(1);
-        if need == 0 {
-            return true;
-        }
         let timeout = timeout.map_or(self.ack_timeout, |t| t.min(self.ack_timeout));
-        self.ha.wait_acked(end, need, timeout).await
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut views = self.node.subscribe();
+        loop {
+            let ack = self.ha.next_ack();
+            tokio::pin!(ack);
+            ack.as_mut().enable();
+            views.borrow_and_update();
+            if self.replicated(end) {
+                return true;
+            }
+            tokio::select! {
+                _ = ack => {}
+                r = views.changed() => if r.is_err() { return false },
+                _ = tokio::time::sleep_until(deadline) => return self.replicated(end),
+            }
+        }
+    }
+
+    /// True when every in-sync member holds the log up to `end`.
+    fn replicated(&self, end: u64) -> bool {
+        let mut isr = self.view().isr_of(&self.group);
+        isr.extend(lock(&self.isr_joining).iter().copied());
+        isr::acknowledged(
+            &isr,
+            self.node_id,
+            self.min_isr,
+            &self.ha.acked_by_node(),
+            end,
+        )
     }
 
     /// The JSON of `GET /cluster`.
