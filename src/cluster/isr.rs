@@ -87,6 +87,21 @@ pub(super) fn acknowledged(
             .all(|n| acked.get(n).is_some_and(|a| *a >= end))
 }
 
+/// The high watermark: the CommitLog offset every member of `isr` other
+/// than the master `me` acknowledged (a disconnected member holds it at 0),
+/// at most the master's log `end`.
+pub(super) fn high_watermark(
+    isr: &BTreeSet<NodeId>,
+    me: NodeId,
+    acked: &HashMap<NodeId, u64>,
+    end: u64,
+) -> u64 {
+    isr.iter()
+        .filter(|n| **n != me)
+        .map(|n| acked.get(n).copied().unwrap_or(0))
+        .fold(end, u64::min)
+}
+
 pub(super) async fn run(c: Arc<Cluster>) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -163,6 +178,20 @@ mod tests {
         // Below the floor nothing is acknowledged; the master alone is.
         assert!(!acknowledged(&BTreeSet::from([1]), 1, 2, &both, 1));
         assert!(acknowledged(&BTreeSet::from([1]), 1, 1, &HashMap::new(), 1));
+    }
+
+    #[test]
+    fn the_high_watermark_is_what_every_in_sync_member_has() {
+        let acked = HashMap::from([(2, 700), (3, 400)]);
+        assert_eq!(
+            high_watermark(&BTreeSet::from([1, 2, 3]), 1, &acked, 900),
+            400
+        );
+        assert_eq!(high_watermark(&BTreeSet::from([1, 2]), 1, &acked, 900), 700);
+        // The master alone: its own end.
+        assert_eq!(high_watermark(&BTreeSet::from([1]), 1, &acked, 900), 900);
+        // A member not connected yet holds it at 0.
+        assert_eq!(high_watermark(&BTreeSet::from([1, 4]), 1, &acked, 900), 0);
     }
 
     #[test]

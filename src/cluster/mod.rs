@@ -307,12 +307,35 @@ impl Cluster {
         }
     }
 
-    /// True when every in-sync member holds the log up to `end`.
-    fn replicated(&self, end: u64) -> bool {
+    /// The high watermark (ADR 015): the CommitLog offset every in-sync
+    /// member holds; the master's own end while it is alone in the set.
+    /// Readers on the master see only entries below it.
+    pub fn high_watermark(&self) -> u64 {
+        isr::high_watermark(
+            &self.acking_set(),
+            self.node_id,
+            &self.ha.acked_by_node(),
+            self.store().log_end(),
+        )
+    }
+
+    /// Waits for the next replica ack (the high watermark may have moved),
+    /// at most `timeout`.
+    pub async fn wait_ack(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.ha.next_ack()).await;
+    }
+
+    /// The applied in-sync set plus the members this master is adding.
+    fn acking_set(&self) -> BTreeSet<NodeId> {
         let mut isr = self.view().isr_of(&self.group);
         isr.extend(lock(&self.isr_joining).iter().copied());
+        isr
+    }
+
+    /// True when every in-sync member holds the log up to `end`.
+    fn replicated(&self, end: u64) -> bool {
         isr::acknowledged(
-            &isr,
+            &self.acking_set(),
             self.node_id,
             self.min_isr,
             &self.ha.acked_by_node(),
