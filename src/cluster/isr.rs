@@ -111,6 +111,8 @@ pub(super) async fn run(c: Arc<Cluster>) {
         let now = Instant::now();
         let end = c.store().log_end();
         let replicas = c.ha.replica_states();
+        // Keeps the term's high watermark current while no reader asks.
+        c.high_watermark();
         c.metrics.replicas(&replicas);
         let Local::Master {
             epoch,

@@ -78,6 +78,8 @@ pub struct Cluster {
     /// Members this master proposed to add to the in-sync set whose change
     /// is not applied here yet: acks already wait for them.
     isr_joining: Mutex<BTreeSet<NodeId>>,
+    /// The high watermark readers saw in a master term: (epoch, offset).
+    hw: Mutex<(u64, u64)>,
     hooks: Mutex<Vec<Arc<PromoteHook>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     metrics: status::Metrics,
@@ -187,6 +189,7 @@ impl Cluster {
             lag_max: settings.replica_lag_time_max,
             local: watch::channel(Local::None).0,
             isr_joining: Mutex::new(BTreeSet::new()),
+            hw: Mutex::new((0, 0)),
             hooks: Mutex::new(Vec::new()),
             tasks: Mutex::new(vec![serve]),
             metrics,
@@ -297,6 +300,7 @@ impl Cluster {
             ack.as_mut().enable();
             views.borrow_and_update();
             if self.replicated(end) {
+                self.high_watermark(); // records the advance for readers
                 return true;
             }
             tokio::select! {
@@ -309,14 +313,25 @@ impl Cluster {
 
     /// The high watermark (ADR 015): the CommitLog offset every in-sync
     /// member holds; the master's own end while it is alone in the set.
-    /// Readers on the master see only entries below it.
+    /// Readers on the master see only entries below it. It never goes back
+    /// within a master term.
     pub fn high_watermark(&self) -> u64 {
-        isr::high_watermark(
+        let now = isr::high_watermark(
             &self.acking_set(),
             self.node_id,
             &self.ha.acked_by_node(),
             self.store().log_end(),
-        )
+        );
+        // Monotonic within a master term: a slave that disconnects (and
+        // still counts as in sync) does not take back what readers saw.
+        let Local::Master { epoch, .. } = self.local() else {
+            return now;
+        };
+        let mut last = lock(&self.hw);
+        if last.0 != epoch || last.1 < now {
+            *last = (epoch, now);
+        }
+        last.1
     }
 
     /// Waits for the next replica ack (the high watermark may have moved),
