@@ -448,6 +448,14 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Its readers never saw the tail: the high watermark stays at what the
+    // (dead) in-sync slaves acknowledged, and the set cannot shrink without
+    // the Raft majority.
+    let seen = stored_values(&mut mc);
+    assert!(
+        acked.iter().all(|v| seen.contains(v)) && !seen.iter().any(|v| v == "v500"),
+        "the isolated master served records past the high watermark: {seen:?}"
+    );
     cl.kill(m);
     // The slaves come back and elect one of themselves.
     for s in &slaves {

@@ -65,6 +65,15 @@ pub fn target(view: &ClusterView, me: NodeId, group: &str) -> Target {
     }
 }
 
+/// True once this process has heard from a current Raft leader: a leader is
+/// known and the majority confirmed contact (the leader accepted this node's
+/// heartbeat, or a quorum confirmed this node's leadership) since start. Until
+/// then the applied state may be a stale term's, in which this node may
+/// still look like the master (ADR 015: read-only at start-up).
+pub fn heard_from_leader(view: &ClusterView, contact_age: Option<Duration>) -> bool {
+    view.leader.is_some() && contact_age.is_some()
+}
+
 /// True when contact with the Raft majority is older than `limit` (or never was).
 pub fn cut_off(contact_age: Option<Duration>, limit: Duration) -> bool {
     contact_age.is_none_or(|age| age > limit)
@@ -74,6 +83,7 @@ pub(super) async fn run(c: Arc<Cluster>) {
     let mut views = c.node.subscribe();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = false;
     loop {
         tokio::select! {
             r = views.changed() => if r.is_err() { return },
@@ -81,8 +91,22 @@ pub(super) async fn run(c: Arc<Cluster>) {
         }
         c.node.set_commitlog_max_offset(c.store().log_end());
         let view = c.node.view();
-        let t = target(&view, c.node_id, &c.group);
-        let fenced = cut_off(c.node.majority_contact_age(), c.master_timeout);
+        let contact = c.node.majority_contact_age();
+        if !heard && heard_from_leader(&view, contact) {
+            heard = true;
+            info!(
+                "cluster: node {} heard from Raft leader {:?}; following the view",
+                c.node_id, view.leader
+            );
+        }
+        // Neither master nor slave (read-only, no promotion hooks) before
+        // the first contact with a current leader.
+        let t = if heard {
+            target(&view, c.node_id, &c.group)
+        } else {
+            Target::Wait
+        };
+        let fenced = cut_off(contact, c.master_timeout);
         if let Err(e) = apply(&c, t, fenced).await {
             crate::net::log_limit::warn(|suppressed| {
                 warn!(error = %e, suppressed, "cluster: role change failed; retrying");
@@ -217,6 +241,17 @@ mod tests {
         let mut v = view(Some(2), 1);
         v.state.nodes.get_mut(&2).unwrap().addrs.ha = "nowhere".into();
         assert_eq!(target(&v, 3, "g"), Target::Wait);
+    }
+
+    #[test]
+    fn a_restarted_node_waits_for_a_current_leader() {
+        // The persisted state still names this node master of its old term.
+        let mut v = view(Some(1), 4);
+        let contact = Some(Duration::from_millis(10));
+        assert!(!heard_from_leader(&v, contact), "no leader known yet");
+        v.leader = Some(2);
+        assert!(!heard_from_leader(&v, None), "no contact since start");
+        assert!(heard_from_leader(&v, contact));
     }
 
     #[test]

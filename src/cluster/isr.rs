@@ -70,6 +70,38 @@ impl Tracker {
     }
 }
 
+/// Kafka's acks=all rule: `end` is acknowledged when the in-sync set `isr`
+/// has at least `min_isr` members (the master `me` included) and every
+/// member other than `me` acknowledged at least `end` (`acked` by node id).
+pub(super) fn acknowledged(
+    isr: &BTreeSet<NodeId>,
+    me: NodeId,
+    min_isr: usize,
+    acked: &HashMap<NodeId, u64>,
+    end: u64,
+) -> bool {
+    isr.len() >= min_isr
+        && isr
+            .iter()
+            .filter(|n| **n != me)
+            .all(|n| acked.get(n).is_some_and(|a| *a >= end))
+}
+
+/// The high watermark: the CommitLog offset every member of `isr` other
+/// than the master `me` acknowledged (a disconnected member holds it at 0),
+/// at most the master's log `end`.
+pub(super) fn high_watermark(
+    isr: &BTreeSet<NodeId>,
+    me: NodeId,
+    acked: &HashMap<NodeId, u64>,
+    end: u64,
+) -> u64 {
+    isr.iter()
+        .filter(|n| **n != me)
+        .map(|n| acked.get(n).copied().unwrap_or(0))
+        .fold(end, u64::min)
+}
+
 pub(super) async fn run(c: Arc<Cluster>) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -79,6 +111,8 @@ pub(super) async fn run(c: Arc<Cluster>) {
         let now = Instant::now();
         let end = c.store().log_end();
         let replicas = c.ha.replica_states();
+        // Keeps the term's high watermark current while no reader asks.
+        c.high_watermark();
         c.metrics.replicas(&replicas);
         let Local::Master {
             epoch,
@@ -103,8 +137,12 @@ pub(super) async fn run(c: Arc<Cluster>) {
         t.observe(now, end, &acked);
         let want = t.in_sync(c.node_id, &group.members, now, c.lag_max);
         if want == group.isr {
+            super::lock(&c.isr_joining).clear();
             continue;
         }
+        // A joining member counts for acks before the change is applied
+        // here: the controller may elect it as soon as Raft commits it.
+        *super::lock(&c.isr_joining) = want.difference(&group.isr).copied().collect();
         match c
             .node
             .propose_sync_state_set(&c.group, epoch, want.clone())
@@ -114,7 +152,10 @@ pub(super) async fn run(c: Arc<Cluster>) {
                 "cluster: in-sync set of {} at epoch {epoch} is now {want:?}",
                 c.group
             ),
-            Err(e) => debug!(error = %e, "in-sync set change not committed"),
+            Err(e) => {
+                debug!(error = %e, "in-sync set change not committed");
+                super::lock(&c.isr_joining).clear();
+            }
         }
     }
 }
@@ -122,6 +163,38 @@ pub(super) async fn run(c: Arc<Cluster>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acks_wait_for_every_in_sync_member_not_just_min_insync() {
+        let isr = BTreeSet::from([1, 2, 3]);
+        let one_slave = HashMap::from([(2, 500), (3, 100)]);
+        // min.insync.replicas = 2 is a floor, not a count of acks.
+        assert!(!acknowledged(&isr, 1, 2, &one_slave, 500));
+        assert!(acknowledged(&isr, 1, 2, &one_slave, 100));
+        let both = HashMap::from([(2, 500), (3, 600)]);
+        assert!(acknowledged(&isr, 1, 2, &both, 500));
+        // A disconnected member blocks until Raft removes it from the set.
+        assert!(!acknowledged(&isr, 1, 1, &HashMap::from([(2, 900)]), 500));
+        let shrunk = BTreeSet::from([1, 2]);
+        assert!(acknowledged(&shrunk, 1, 2, &HashMap::from([(2, 900)]), 500));
+        // Below the floor nothing is acknowledged; the master alone is.
+        assert!(!acknowledged(&BTreeSet::from([1]), 1, 2, &both, 1));
+        assert!(acknowledged(&BTreeSet::from([1]), 1, 1, &HashMap::new(), 1));
+    }
+
+    #[test]
+    fn the_high_watermark_is_what_every_in_sync_member_has() {
+        let acked = HashMap::from([(2, 700), (3, 400)]);
+        assert_eq!(
+            high_watermark(&BTreeSet::from([1, 2, 3]), 1, &acked, 900),
+            400
+        );
+        assert_eq!(high_watermark(&BTreeSet::from([1, 2]), 1, &acked, 900), 700);
+        // The master alone: its own end.
+        assert_eq!(high_watermark(&BTreeSet::from([1]), 1, &acked, 900), 900);
+        // A member not connected yet holds it at 0.
+        assert_eq!(high_watermark(&BTreeSet::from([1, 4]), 1, &acked, 900), 0);
+    }
 
     #[test]
     fn a_slave_that_stops_catching_up_leaves_and_returns_when_caught_up() {

@@ -18,6 +18,7 @@ mod isr;
 mod status;
 mod topics;
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -77,6 +78,11 @@ pub struct Cluster {
     /// `defaultTopicQueueNums`: queues of a topic re-created from its data.
     default_queues: u32,
     local: watch::Sender<Local>,
+    /// Members this master proposed to add to the in-sync set whose change
+    /// is not applied here yet: acks already wait for them.
+    isr_joining: Mutex<BTreeSet<NodeId>>,
+    /// The high watermark readers saw in a master term: (epoch, offset).
+    hw: Mutex<(u64, u64)>,
     hooks: Mutex<Vec<Arc<PromoteHook>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     metrics: status::Metrics,
@@ -187,6 +193,8 @@ impl Cluster {
             lag_max: settings.replica_lag_time_max,
             default_queues: config.default_topic_queue_nums,
             local: watch::channel(Local::None).0,
+            isr_joining: Mutex::new(BTreeSet::new()),
+            hw: Mutex::new((0, 0)),
             hooks: Mutex::new(Vec::new()),
             tasks: Mutex::new(vec![serve]),
             metrics,
@@ -281,15 +289,78 @@ impl Cluster {
         self.sync_master
     }
 
-    /// Waits until `min.insync.replicas - 1` slaves hold the log up to `end`
-    /// (at most `timeout`, or `rokka.replicaAckTimeoutMs` when `None`).
+    /// Waits until every member of the in-sync set holds the log up to
+    /// `end` (Kafka's acks=all rule, ADR 015): the set is the applied Raft
+    /// state's plus members this master is adding, and it must be at least
+    /// `min.insync.replicas` large. A lagging slave stops the wait only once
+    /// Raft removed it. At most `timeout`, or `rokka.replicaAckTimeoutMs`
+    /// when `None`.
     pub async fn wait_replicated(&self, end: u64, timeout: Option<Duration>) -> bool {
-        let need = self.min_isr.saturating_sub(1);
-        if need == 0 {
-            return true;
-        }
         let timeout = timeout.map_or(self.ack_timeout, |t| t.min(self.ack_timeout));
-        self.ha.wait_acked(end, need, timeout).await
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut views = self.node.subscribe();
+        loop {
+            let ack = self.ha.next_ack();
+            tokio::pin!(ack);
+            ack.as_mut().enable();
+            views.borrow_and_update();
+            if self.replicated(end) {
+                self.high_watermark(); // records the advance for readers
+                return true;
+            }
+            tokio::select! {
+                _ = ack => {}
+                r = views.changed() => if r.is_err() { return false },
+                _ = tokio::time::sleep_until(deadline) => return self.replicated(end),
+            }
+        }
+    }
+
+    /// The high watermark (ADR 015): the CommitLog offset every in-sync
+    /// member holds; the master's own end while it is alone in the set.
+    /// Readers on the master see only entries below it. It never goes back
+    /// within a master term.
+    pub fn high_watermark(&self) -> u64 {
+        let now = isr::high_watermark(
+            &self.acking_set(),
+            self.node_id,
+            &self.ha.acked_by_node(),
+            self.store().log_end(),
+        );
+        // Monotonic within a master term: a slave that disconnects (and
+        // still counts as in sync) does not take back what readers saw.
+        let Local::Master { epoch, .. } = self.local() else {
+            return now;
+        };
+        let mut last = lock(&self.hw);
+        if last.0 != epoch || last.1 < now {
+            *last = (epoch, now);
+        }
+        last.1
+    }
+
+    /// Waits for the next replica ack (the high watermark may have moved),
+    /// at most `timeout`.
+    pub async fn wait_ack(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.ha.next_ack()).await;
+    }
+
+    /// The applied in-sync set plus the members this master is adding.
+    fn acking_set(&self) -> BTreeSet<NodeId> {
+        let mut isr = self.view().isr_of(&self.group);
+        isr.extend(lock(&self.isr_joining).iter().copied());
+        isr
+    }
+
+    /// True when every in-sync member holds the log up to `end`.
+    fn replicated(&self, end: u64) -> bool {
+        isr::acknowledged(
+            &self.acking_set(),
+            self.node_id,
+            self.min_isr,
+            &self.ha.acked_by_node(),
+            end,
+        )
     }
 
     /// Proposes a topic another member auto-created on first use (only the

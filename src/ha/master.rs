@@ -66,13 +66,30 @@ async fn handshake(
     let answer = {
         let epochs = lock(&inner.epochs);
         let (start, end) = inner.store.commit_log_bounds();
+        let mut point = rokka_store::epoch::consistent_point(
+            &hello.history,
+            hello.log_end,
+            epochs.entries(),
+            end,
+        );
+        // Where the slave will resume: it must be an entry start this log
+        // can serve from, else the session would fail on every frame ("no
+        // readable entry"). Then the slave truncates further back, to the
+        // start of the term that holds it (term starts are entry starts).
+        if let Some(p) = point {
+            let from = p.min(hello.log_end);
+            if from >= start && from < end && inner.store.read_replica_chunk(from, 1).is_err() {
+                let back = term_start_at_or_below(epochs.entries(), from).max(start);
+                tracing::warn!(
+                    from,
+                    back,
+                    "HA slave's end is not an entry start here; it truncates to its term start"
+                );
+                point = Some(back);
+            }
+        }
         Answer {
-            point: rokka_store::epoch::consistent_point(
-                &hello.history,
-                hello.log_end,
-                epochs.entries(),
-                end,
-            ),
+            point,
             master_start: start,
             history: epochs.entries().to_vec(),
         }
@@ -86,6 +103,17 @@ async fn handshake(
         )));
     }
     Ok((from, hello.node))
+}
+
+/// The start offset of the last term that begins at or below `offset` (0
+/// when none does).
+fn term_start_at_or_below(history: &[rokka_store::epoch::EpochEntry], offset: u64) -> u64 {
+    history
+        .iter()
+        .map(|e| e.start_offset)
+        .filter(|s| *s <= offset)
+        .max()
+        .unwrap_or(0)
 }
 
 async fn stream(
@@ -119,5 +147,27 @@ async fn stream(
         }
         inner.record_ack(id, written);
         from = written;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rokka_store::epoch::EpochEntry;
+
+    use super::term_start_at_or_below;
+
+    #[test]
+    fn a_slave_end_inside_an_entry_goes_back_to_its_term_start() {
+        let h: Vec<EpochEntry> = [(1, 0), (3, 4096), (4, 9000)]
+            .into_iter()
+            .map(|(epoch, start_offset)| EpochEntry {
+                epoch,
+                start_offset,
+            })
+            .collect();
+        assert_eq!(term_start_at_or_below(&h, 5000), 4096);
+        assert_eq!(term_start_at_or_below(&h, 9000), 9000);
+        assert_eq!(term_start_at_or_below(&h, 100), 0);
+        assert_eq!(term_start_at_or_below(&[], 100), 0);
     }
 }

@@ -282,6 +282,23 @@ impl Ha {
         }
     }
 
+    /// The highest offset each connected slave acknowledged, by node id
+    /// (master side; a node with two sessions counts its best one).
+    pub fn acked_by_node(&self) -> HashMap<u64, u64> {
+        let mut m = HashMap::new();
+        for r in lock(&self.inner.replicas).values() {
+            let a = m.entry(r.node).or_insert(0);
+            *a = (*a).max(r.acked);
+        }
+        m
+    }
+
+    /// A future that completes at the next slave ack or disconnect; enable
+    /// it before checking [`Ha::acked_by_node`] so no ack is missed.
+    pub fn next_ack(&self) -> tokio::sync::futures::Notified<'_> {
+        self.inner.acked.notified()
+    }
+
     /// The connected slaves (master side).
     pub fn replica_states(&self) -> Vec<ReplicaState> {
         let end = self.inner.store.log_end();

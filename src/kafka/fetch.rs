@@ -54,6 +54,8 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
     let max_total = usize::try_from(f.max_bytes).unwrap_or(0).max(1);
     let mut resp = FetchResponse::default();
     let leads = ctx.leads();
+    // Cluster mode: records only below the high watermark (ADR 015).
+    let hw = ctx.broker.cluster.as_ref().map(|c| c.high_watermark());
     for t in &f.topics {
         let queues = ctx.broker.partitions(&t.topic);
         let mut partitions = Vec::new();
@@ -82,16 +84,17 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
                 partitions.push(out);
                 continue;
             }
-            let (min, max) = (
+            let (min, end) = (
                 store.min_offset(&t.topic, qid),
                 store.max_offset(&t.topic, qid),
             );
+            let max = hw.map_or(end, |h| store.max_offset_below(&t.topic, qid, h));
             out.high_watermark = max as i64;
             out.log_start_offset = min as i64;
             let lso = ctx.broker.txns.lso(&t.topic, qid, max as i64);
             out.last_stable_offset = lso;
             let offset = p.fetch_offset;
-            if offset < min as i64 || offset > max as i64 {
+            if offset < min as i64 || offset > end as i64 {
                 out.error_code = error_code::OFFSET_OUT_OF_RANGE;
                 partitions.push(out);
                 continue;
@@ -172,6 +175,14 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
 /// Waits until any requested partition has data past its fetch offset, or
 /// `timeout` passes.
 async fn wait_any(ctx: &KafkaContext, f: &FetchRequest, timeout: Duration) {
+    // Cluster mode: the data may be there but above the high watermark,
+    // which moves with the replicas' acks.
+    if let Some(c) = &ctx.broker.cluster {
+        if c.high_watermark() < ctx.broker.store.log_end() {
+            c.wait_ack(timeout).await;
+            return;
+        }
+    }
     let mut set = JoinSet::new();
     for t in &f.topics {
         for p in &t.partitions {

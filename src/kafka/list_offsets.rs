@@ -42,7 +42,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 }
                 let (min, max) = (
                     store.min_offset(&t.name, qid),
-                    store.max_offset(&t.name, qid),
+                    super::replication::readable_end(ctx, &t.name, qid),
                 );
                 match p.timestamp {
                     LATEST if l.isolation_level == 1 => {

@@ -59,3 +59,13 @@ impl Gate {
         }
     }
 }
+
+/// The end of a partition as readers see it: the high watermark in cluster
+/// mode (entries every in-sync replica holds, ADR 015), else the log end.
+pub fn readable_end(ctx: &KafkaContext, topic: &str, qid: u32) -> u64 {
+    let store = &ctx.broker.store;
+    match &ctx.broker.cluster {
+        Some(c) => store.max_offset_below(topic, qid, c.high_watermark()),
+        None => store.max_offset(topic, qid),
+    }
+}

@@ -144,8 +144,16 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let mut r = read(ctx, &a, codes.as_ref());
     let suspend = a.sys_flag & FLAG_SUSPEND != 0 && !a.suspend.is_zero();
     if code_of(&r, a.offset) == ResponseCode::PULL_NOT_FOUND && suspend {
+        // Cluster mode: data above the high watermark becomes readable
+        // with the replicas' acks, not with new appends.
+        let above_hw = ctx
+            .broker
+            .cluster
+            .as_ref()
+            .filter(|c| c.high_watermark() < ctx.broker.store.log_end());
         tokio::select! {
-            _ = ctx.broker.store.wait_for_data(a.topic, a.queue_id, a.offset, a.suspend) => {}
+            _ = ctx.broker.store.wait_for_data(a.topic, a.queue_id, a.offset, a.suspend), if above_hw.is_none() => {}
+            _ = async { if let Some(c) = above_hw { c.wait_ack(a.suspend).await } }, if above_hw.is_some() => {}
             _ = ctx.broker.shutdown_signal() => {}
         }
         r = read(ctx, &a, codes.as_ref());
@@ -165,14 +173,36 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
 fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&HashSet<i32>>) -> GetResult {
     let filter = |code: i64| codes.is_none_or(|s| s.contains(&(code as i32)));
     let f: &dyn Fn(i64) -> bool = &filter;
-    ctx.broker.store.get_messages(
+    let r = ctx.broker.store.get_messages(
         a.topic,
         a.queue_id,
         a.offset,
         a.max_nums,
         a.max_bytes,
         codes.map(|_| f),
-    )
+    );
+    match &ctx.broker.cluster {
+        Some(c) => below_watermark(ctx, a, r, c.high_watermark()),
+        None => r,
+    }
+}
+
+/// Cluster mode (ADR 015): only entries below the high watermark `hw` (a
+/// CommitLog offset) are served, and `maxOffset` is the queue end below it,
+/// so a consumer never commits past what every in-sync replica holds.
+fn below_watermark(ctx: &Ctx, a: &PullArgs<'_>, mut r: GetResult, hw: u64) -> GetResult {
+    let max = ctx.broker.store.max_offset_below(a.topic, a.queue_id, hw);
+    if r.max_offset <= max {
+        return r;
+    }
+    r.max_offset = max;
+    r.entries.retain(|e| e.phy_offset < hw);
+    r.next_offset = r.next_offset.min(max.max(a.offset));
+    if r.status == GetStatus::Found && r.entries.is_empty() {
+        r.status = GetStatus::OffsetOverflowOne;
+        r.next_offset = a.offset;
+    }
+    r
 }
 
 /// The queue's last stable offset (its end unless a Kafka transaction is

@@ -162,6 +162,24 @@ impl ConsumeQueue {
         self.read_entry(offset)
     }
 
+    /// The first logical offset whose entry starts at or after CommitLog
+    /// offset `phy` (`max_offset` when none does): the queue's end as seen
+    /// by readers bounded to the CommitLog below `phy` (cluster high
+    /// watermark). Binary search, O(log n); an unreadable entry counts as
+    /// below `phy`.
+    pub fn first_at_or_after(&self, phy: u64) -> u64 {
+        let (mut lo, mut hi) = (self.min_offset(), self.max_offset());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.read_entry(mid).is_some_and(|e| e.phy_offset >= phy) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
     fn read_entry(&self, offset: u64) -> Option<CqEntry> {
         let f = self.file_for(offset)?;
         Self::raw_entry(&f, offset % self.per_file)

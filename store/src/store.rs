@@ -490,6 +490,13 @@ impl Store {
             .map_or(0, |q| q.max_offset())
     }
 
+    /// End offset of a queue counting only entries that start below
+    /// CommitLog offset `phy` (0 if the queue does not exist).
+    pub fn max_offset_below(&self, topic: &str, queue_id: u32, phy: u64) -> u64 {
+        self.consume_queue(topic, queue_id)
+            .map_or(0, |q| q.first_at_or_after(phy))
+    }
+
     /// Makes offsets below `offset` of a queue unreadable (Kafka
     /// DeleteRecords); the space is reclaimed by retention. Returns the new
     /// minimum offset (the low watermark). `None` if the queue does not exist.
