@@ -28,6 +28,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
+/// How long a plain-text listener looks for a TLS ClientHello before serving.
+const PLAIN_PEEK: Duration = Duration::from_millis(250);
+
 /// First byte of a TLS record carrying a handshake message (ClientHello).
 pub const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
@@ -367,6 +370,15 @@ impl ListenerTls {
         peer: SocketAddr,
         wait: Duration,
     ) -> Option<MaybeTls> {
+        // A plain-text listener only peeks to count a TLS ClientHello sent to
+        // it (clients send theirs at once); a silent client is served after a
+        // short look, so the listener's idle timeout, not the frame read
+        // timeout plus the idle timeout, decides when it is closed.
+        let wait = if self.mode == TlsMode::Disabled {
+            wait.min(PLAIN_PEEK)
+        } else {
+            wait
+        };
         let first = match tokio::time::timeout(wait, peek_first(&stream)).await {
             Ok(Ok(Some(b))) => b,
             // Closed before a byte, or a read error: nothing to serve.
