@@ -122,12 +122,15 @@ got="$(rocketmq_read 8 kafka)"
 
 log "5. reset --to-earliest while the RocketMQ consumer is live: it reads all 20 again"
 out="$WORK/rmq-live.out"
-"$CLIENT" "$ROKKA_NAMESRV" migrate "$TOPIC" "$GROUP" last "$WORK/rmq-live.stop" >"$out" 2>&1 &
+# Rebalance every second (the client reads this variable; default 20 s), so
+# the consumer owns the queue, and sees the reset, within the waits below.
+env "rocketmq.client.rebalance.waitInterval=1000" \
+    "$CLIENT" "$ROKKA_NAMESRV" migrate "$TOPIC" "$GROUP" last "$WORK/rmq-live.stop" >"$out" 2>&1 &
 RMQ_PID=$!
 for _ in $(seq 1 300); do grep -q '"ev":"started"' "$out" && break; sleep 0.1; done
 sleep 3 # one rebalance, so the consumer owns the queue
 admin group reset "$GROUP" --topic "$TOPIC" --to-earliest >/dev/null
-for _ in $(seq 1 100); do [ "$(grep -c '"ev":"msg"' "$out" || true)" -ge 20 ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ "$(grep -c '"ev":"msg"' "$out" || true)" -ge 20 ] && break; sleep 0.1; done
 touch "$WORK/rmq-live.stop"
 for _ in $(seq 1 300); do kill -0 "$RMQ_PID" 2>/dev/null || break; sleep 0.1; done
 kill "$RMQ_PID" 2>/dev/null || true
