@@ -234,3 +234,76 @@ async fn roles_refuse_older_epochs_and_serve_only_as_master() {
     assert_eq!(other.log_end(), 0);
     assert!(ha.replica_states().is_empty());
 }
+
+/// A promotion stops following first: once `stop_following` returns, no
+/// chunk of the old master lands any more (issue 12, run 7: a chunk in
+/// flight when the slave task was aborted was written after the new master
+/// had rebuilt its producer table and recorded its term's start). Taking
+/// the slave role again resumes following.
+#[tokio::test]
+async fn a_stopped_slave_log_no_longer_moves_and_resumes_on_request() {
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ms, ss) = (open(d1.path()), open(d2.path()));
+    let (m, addr) = master(ms.clone(), 1).await;
+    let s = Ha::new(ss.clone(), &prometheus::Registry::new());
+    let slave = Role::Slave {
+        epoch: 1,
+        master: addr,
+    };
+    s.set_role(slave).unwrap();
+    // The master keeps writing while the slave is stopped mid-stream.
+    let writer = {
+        let ms = ms.clone();
+        tokio::spawn(async move { fill(&ms, 11, 400).await })
+    };
+    let t = tokio::time::Instant::now();
+    while ss.log_end() < 64 * 1024 {
+        assert!(t.elapsed() < WAIT, "slave never received data");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    s.stop_following().await.unwrap();
+    let stopped_at = ss.log_end();
+    writer.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ss.log_end(), stopped_at, "a chunk landed after the stop");
+    assert!(stopped_at < ms.log_end());
+    // Taking the same role again follows the master to its end.
+    s.set_role(slave).unwrap();
+    let end = ms.log_end();
+    assert!(m.wait_acked(end, 1, WAIT).await);
+    wait_for_end(&ss, end).await;
+    assert_identical(&ms, &ss);
+}
+
+/// Acks count only from sessions of the master's current term: a session
+/// of an earlier term may report bytes its slave has since truncated.
+#[tokio::test]
+async fn acks_of_an_earlier_term_do_not_count() {
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ms, ss) = (open(d1.path()), open(d2.path()));
+    let (m, addr) = master(ms.clone(), 1).await;
+    fill(&ms, 12, 20).await;
+    let end = ms.log_end();
+    let s = Ha::new(ss.clone(), &prometheus::Registry::new());
+    s.set_node_id(2);
+    s.set_role(Role::Slave {
+        epoch: 1,
+        master: addr,
+    })
+    .unwrap();
+    assert!(m.wait_acked(end, 1, WAIT).await);
+    assert_eq!(m.acked_by_node().get(&2), Some(&end));
+    // A new term: the epoch-1 session is not evidence any more, even while
+    // it is still in the table.
+    m.set_role(Role::Master { epoch: 2 }).unwrap();
+    assert!(m.acked_by_node().is_empty());
+    assert!(!m.wait_acked(end, 1, Duration::from_millis(1)).await);
+    // The slave reconnects in the new term and acks again.
+    s.set_role(Role::Slave {
+        epoch: 2,
+        master: addr,
+    })
+    .unwrap();
+    assert!(m.wait_acked(end, 1, WAIT).await);
+    assert_eq!(m.acked_by_node().get(&2), Some(&end));
+}

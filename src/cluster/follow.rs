@@ -134,6 +134,11 @@ async fn apply(c: &Cluster, t: Target, fenced: bool) -> Result<(), String> {
             let same_term = matches!(now, Local::Master { epoch: e, .. } if e == epoch);
             if !same_term {
                 c.store().set_read_only(true);
+                // The log must be final before the hooks read it and the
+                // term's start is recorded at its end: a slave task still
+                // appending the old master's chunks would add entries the
+                // rebuilt producer table lacks (issue 12, run 7).
+                c.ha.stop_following().await.map_err(|e| e.to_string())?;
                 run_hooks(c).await;
                 c.ha.set_role(HaRole::Master { epoch })
                     .map_err(|e| e.to_string())?;
@@ -156,9 +161,10 @@ async fn apply(c: &Cluster, t: Target, fenced: bool) -> Result<(), String> {
         }
         Target::Slave { epoch, master, ha } => {
             let want = Local::Slave { epoch, master };
+            // Also restarts a slave task that a failed promotion stopped.
+            c.ha.set_role(HaRole::Slave { epoch, master: ha })
+                .map_err(|e| e.to_string())?;
             if now != want {
-                c.ha.set_role(HaRole::Slave { epoch, master: ha })
-                    .map_err(|e| e.to_string())?;
                 info!(
                     "cluster: node {me} is slave of {} (master {master}, epoch {epoch})",
                     c.group

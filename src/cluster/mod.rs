@@ -299,11 +299,20 @@ impl Cluster {
         let timeout = timeout.map_or(self.ack_timeout, |t| t.min(self.ack_timeout));
         let deadline = tokio::time::Instant::now() + timeout;
         let mut views = self.node.subscribe();
+        let mut roles = self.local.subscribe();
+        // The term the bytes were appended in: acks of another term say
+        // nothing about them (a new master may not hold them).
+        let Local::Master { epoch, .. } = *roles.borrow_and_update() else {
+            return false;
+        };
         loop {
             let ack = self.ha.next_ack();
             tokio::pin!(ack);
             ack.as_mut().enable();
             views.borrow_and_update();
+            if !matches!(*roles.borrow_and_update(), Local::Master { epoch: e, .. } if e == epoch) {
+                return false;
+            }
             if self.replicated(end) {
                 self.high_watermark(); // records the advance for readers
                 return true;
@@ -311,7 +320,11 @@ impl Cluster {
             tokio::select! {
                 _ = ack => {}
                 r = views.changed() => if r.is_err() { return false },
-                _ = tokio::time::sleep_until(deadline) => return self.replicated(end),
+                _ = roles.changed() => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    return matches!(self.local(), Local::Master { epoch: e, .. } if e == epoch)
+                        && self.replicated(end);
+                }
             }
         }
     }

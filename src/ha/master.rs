@@ -51,7 +51,7 @@ async fn session(inner: &Arc<Inner>, sock: TcpStream, addr: SocketAddr) -> Resul
         .await
         .map_err(|_| HaError::Protocol("handshake timed out".into()))??;
     tracing::info!(%addr, from, node, "HA slave connected");
-    let id = inner.add_replica(addr, node, from);
+    let id = inner.add_replica(addr, node, from, term.epoch());
     let result = stream(inner, &mut rd, &mut wr, id, from, &mut role, term).await;
     inner.remove_replica(id);
     result

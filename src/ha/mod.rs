@@ -101,6 +101,8 @@ struct Replica {
     node: u64,
     acked: u64,
     last_ack: Instant,
+    /// The master term the session was opened in.
+    epoch: u64,
 }
 
 struct Metrics {
@@ -218,7 +220,9 @@ impl Ha {
     /// master. Every change ends the running master sessions and slave task.
     /// Must be called inside a tokio runtime when `role` is a slave.
     pub fn set_role(&self, role: Role) -> Result<(), HaError> {
-        if self.role() == role {
+        // A slave whose task [`Ha::stop_following`] ended takes the role again.
+        let following = lock(&self.inner.slave_task).is_some();
+        if self.role() == role && (following || !matches!(role, Role::Slave { .. })) {
             return Ok(());
         }
         let epoch = u32::try_from(role.epoch())
@@ -259,6 +263,24 @@ impl Ha {
         Ok(())
     }
 
+    /// Slave side: stops following the master and waits until every chunk
+    /// the slave task received is written, so [`Store::log_end`] is final
+    /// (aborting the task alone leaves a chunk it handed to the store
+    /// writer in flight). A promotion calls this before it rebuilds state
+    /// from the log and records its term's start offset; otherwise a chunk
+    /// landing afterwards would be missing from the idempotent producers'
+    /// table and counted in the new term. The role stays; taking it again
+    /// restarts the task.
+    pub async fn stop_following(&self) -> Result<(), HaError> {
+        let task = lock(&self.inner.slave_task).take();
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+        self.inner.store.replication_barrier().await?;
+        Ok(())
+    }
+
     /// Master side: accepts slaves on `listener` until it fails. Connections
     /// arriving while this store is not master are closed at once.
     pub async fn serve(&self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
@@ -283,10 +305,19 @@ impl Ha {
     }
 
     /// The highest offset each connected slave acknowledged, by node id
-    /// (master side; a node with two sessions counts its best one).
+    /// (master side; a node with two sessions counts its best one). Only
+    /// sessions of the current master term count: a session of an earlier
+    /// term (ended lazily) may report bytes the slave has since truncated
+    /// when it followed another master.
     pub fn acked_by_node(&self) -> HashMap<u64, u64> {
         let mut m = HashMap::new();
-        for r in lock(&self.inner.replicas).values() {
+        let Role::Master { epoch } = self.role() else {
+            return m;
+        };
+        for r in lock(&self.inner.replicas)
+            .values()
+            .filter(|r| r.epoch == epoch)
+        {
             let a = m.entry(r.node).or_insert(0);
             *a = (*a).max(r.acked);
         }
@@ -319,13 +350,16 @@ impl Ha {
 
 impl Inner {
     fn count_acked(&self, end: u64) -> usize {
+        let Role::Master { epoch } = *self.role.borrow() else {
+            return 0;
+        };
         lock(&self.replicas)
             .values()
-            .filter(|r| r.acked >= end)
+            .filter(|r| r.epoch == epoch && r.acked >= end)
             .count()
     }
 
-    fn add_replica(&self, addr: SocketAddr, node: u64, acked: u64) -> u64 {
+    fn add_replica(&self, addr: SocketAddr, node: u64, acked: u64, epoch: u64) -> u64 {
         let id = {
             let mut n = lock(&self.next_id);
             *n += 1;
@@ -338,6 +372,7 @@ impl Inner {
                 node,
                 acked,
                 last_ack: Instant::now(),
+                epoch,
             },
         );
         self.record_ack(id, acked);

@@ -198,6 +198,12 @@ impl Sequences {
             state.epoch = epoch;
             state.batches.clear();
         }
+        // A batch appended again (its first copy was cut from the log)
+        // replaces what the table remembered of it.
+        let last_seq = first_seq.wrapping_add(count as i32 - 1);
+        state
+            .batches
+            .retain(|b| b.first_seq != first_seq || b.last_seq != last_seq);
         state.batches.push_back(SeenBatch {
             first_seq,
             last_seq: first_seq.wrapping_add(count as i32 - 1),
@@ -235,5 +241,17 @@ mod tests {
             Verdict::Append,
             "unknown producer"
         );
+    }
+
+    #[test]
+    fn a_batch_appended_again_replaces_its_old_offset() {
+        let s = Sequences::default();
+        s.record(7, 0, "t", 0, 0, 1, 10);
+        s.record(7, 0, "t", 0, 1, 1, 11);
+        // Its first copy was cut; appended again at another offset.
+        s.record(7, 0, "t", 0, 1, 1, 12);
+        assert_eq!(s.check(7, 0, "t", 0, 1, 1), Verdict::Duplicate(12));
+        assert_eq!(s.check(7, 0, "t", 0, 2, 1), Verdict::Append);
+        assert_eq!(s.producers("t", 0), vec![(7, 0, 1, 12)]);
     }
 }

@@ -203,7 +203,17 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                 } else {
                     None
                 };
-                match ctx.sequences.check(pid, epoch, &t.name, qid, seq, count) {
+                let verdict = match ctx.sequences.check(pid, epoch, &t.name, qid, seq, count) {
+                    // The table remembers a batch the log no longer holds (a
+                    // tail cut when this node followed another master): it is
+                    // not stored, so it is appended, never acknowledged as is.
+                    Verdict::Duplicate(base) if base >= store.max_offset(&t.name, qid) as i64 => {
+                        warn!(topic = %t.name, partition = part.index, producer_id = pid, seq, base, "idempotent batch remembered past the log end; appending it");
+                        Verdict::Append
+                    }
+                    v => v,
+                };
+                match verdict {
                     Verdict::Append => {}
                     Verdict::Duplicate(base) => {
                         if out.base_offset < 0 {

@@ -119,6 +119,15 @@ impl Store {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Waits until the writer applied every command queued before this
+    /// call, e.g. a chunk a stopped slave task handed over just before it was
+    /// aborted: afterwards [`Store::log_end`] no longer moves by replication.
+    pub async fn replication_barrier(&self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.send_cmd(Cmd::Barrier(tx))?;
+        rx.await.map_err(|_| StoreError::Closed)
+    }
+
     /// `truncate_log` for threads outside a runtime.
     pub fn truncate_log_blocking(&self, end: u64) -> Result<u64> {
         let (tx, rx) = oneshot::channel();

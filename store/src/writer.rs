@@ -68,6 +68,8 @@ pub(crate) enum Cmd {
     Replicate(u64, bytes::Bytes, oneshot::Sender<Result<u64>>),
     /// Cut the log and its queues at an offset (see `replica.rs`).
     Truncate(u64, oneshot::Sender<Result<u64>>),
+    /// Answers once every command queued before it is applied (see `replica.rs`).
+    Barrier(oneshot::Sender<()>),
     /// Finish what is queued, sync, and exit.
     Stop,
 }
@@ -522,6 +524,10 @@ impl Writer {
                     Cmd::Truncate(end, tx) => {
                         let _ = tx.send(crate::replica::truncate(&mut self, end));
                     }
+                    Cmd::Barrier(tx) => {
+                        self.publish();
+                        let _ = tx.send(());
+                    }
                     Cmd::Stop => stop = true,
                 }
                 if !stop && self.done.len() < 4096 {
@@ -570,6 +576,9 @@ impl Writer {
                 }
                 Cmd::Replicate(_, _, tx) | Cmd::Truncate(_, tx) => {
                     let _ = tx.send(Err(StoreError::Closed));
+                }
+                Cmd::Barrier(tx) => {
+                    let _ = tx.send(());
                 }
                 Cmd::Stop => {}
             }
