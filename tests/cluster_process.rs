@@ -13,7 +13,7 @@ use bytes::Bytes;
 use rokka_protocols::kafka::metadata::MetadataResponse;
 use rokka_protocols::kafka::records::{build_v2_batch, Record};
 use rokka_protocols::kafka::Reader;
-use support::kafka::{all_records, fetch, produce, Conn};
+use support::kafka::{all_records, fetch, join, leave, offset_commit, offset_fetch, produce, Conn};
 use support::Rokka;
 
 /// Longest wait for an election or a catch-up.
@@ -357,6 +357,24 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     }
     // A slave refuses writes with NOT_LEADER_OR_FOLLOWER.
     assert_eq!(produce(&mut cl.kafka(slave), TOPIC, 0, batch(999), -1).0, 6);
+    // Group requests on a slave: NOT_COORDINATOR (16), the client looks the
+    // coordinator up again; on the master a commit is acknowledged once
+    // replicated, and the new master serves it after the failover.
+    let mut sc = cl.kafka(slave);
+    assert_eq!(join(&mut sc, 5, "g1", "").error, 16);
+    assert_eq!(
+        offset_commit(&mut sc, "g1", -1, "", TOPIC, &[(0, 7, "s")]),
+        vec![vec![16]]
+    );
+    assert_eq!(leave(&mut sc, "g1", "m"), 16);
+    assert_eq!(
+        offset_commit(&mut mc, "g1", -1, "", TOPIC, &[(0, 11, "m")]),
+        vec![vec![0]]
+    );
+    assert_eq!(
+        offset_fetch(&mut mc, "g1", TOPIC, &[0]),
+        vec![vec![(11, Some("m".to_string()))]]
+    );
 
     // 1. SIGKILL the master: a new one from the in-sync set, every
     // acknowledged record on it.
@@ -368,6 +386,11 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     let failover = killed.elapsed();
     assert!(epoch2 > epoch);
     assert_all_present(&acked, &stored_values(&mut c2));
+    assert_eq!(
+        offset_fetch(&mut c2, "g1", TOPIC, &[0]),
+        vec![vec![(11, Some("m".to_string()))]],
+        "the committed offset on the new master"
+    );
     eprintln!("failover: kill to first acks=all produce on the new master in {failover:?}");
 
     // 2. The old master returns as a slave and catches up (back in the ISR).

@@ -18,6 +18,31 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .map_err(|e| req.bad_body(e))?;
     let offsets = ctx.broker.store.offsets();
     let mut resp = OffsetFetchResponse::default();
+    if super::replication::not_coordinator(ctx) {
+        // v2+: the group-level error alone; v0-1 carry it per partition.
+        resp.error_code = error_code::NOT_COORDINATOR;
+        if req.version() < 2 {
+            for t in f.topics.unwrap_or_default() {
+                let partitions = t
+                    .partition_indexes
+                    .iter()
+                    .map(|&p| OffsetFetchPartition {
+                        partition_index: p,
+                        committed_offset: -1,
+                        metadata: String::new(),
+                        error_code: error_code::NOT_COORDINATOR,
+                    })
+                    .collect();
+                resp.topics.push(OffsetFetchTopicResponse {
+                    name: t.name,
+                    partitions,
+                });
+            }
+        }
+        let mut w = req.writer();
+        resp.encode(&mut w, req.version());
+        return Ok(w);
+    }
     match f.topics {
         Some(topics) => {
             for t in topics {

@@ -60,6 +60,18 @@ impl Gate {
     }
 }
 
+/// Whether group requests must go elsewhere: in cluster mode only the
+/// writable master coordinates groups and writes their offsets (they
+/// replicate through `__consumer_offsets`, ADR 011). A slave answers
+/// NOT_COORDINATOR (16), after which Kafka clients look the coordinator up
+/// again; FindCoordinator names the master.
+pub fn not_coordinator(ctx: &KafkaContext) -> bool {
+    ctx.broker
+        .cluster
+        .as_ref()
+        .is_some_and(|c| !c.is_writable_master())
+}
+
 /// The end of a partition as readers see it: the high watermark in cluster
 /// mode (entries every in-sync replica holds, ADR 015), else the log end.
 pub fn readable_end(ctx: &KafkaContext, topic: &str, qid: u32) -> u64 {

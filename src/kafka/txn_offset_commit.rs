@@ -35,6 +35,8 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     }
     let code = if c.group_id.is_empty() {
         error_code::INVALID_GROUP_ID
+    } else if super::replication::not_coordinator(ctx) {
+        error_code::NOT_COORDINATOR
     } else if ctx
         .broker
         .groups

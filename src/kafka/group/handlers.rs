@@ -36,6 +36,17 @@ pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
     let j =
         JoinGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let member_id = j.member_id.clone();
+    if crate::kafka::replication::not_coordinator(ctx) {
+        let mut w = req.writer();
+        JoinGroupResponse {
+            error_code: error_code::NOT_COORDINATOR,
+            generation_id: -1,
+            member_id,
+            ..JoinGroupResponse::default()
+        }
+        .encode(&mut w, req.version());
+        return Ok(w);
+    }
     let park = Duration::from_millis(j.rebalance_timeout_ms.max(0) as u64 + 5000).min(MAX_PARK);
     let client_id = req.header.client_id.clone().unwrap_or_default();
     let host = req.conn.peer.ip().to_string();
@@ -58,6 +69,15 @@ pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
 pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let s =
         SyncGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    if crate::kafka::replication::not_coordinator(ctx) {
+        let mut w = req.writer();
+        SyncGroupResponse {
+            error_code: error_code::NOT_COORDINATOR,
+            ..SyncGroupResponse::default()
+        }
+        .encode(&mut w, req.version());
+        return Ok(w);
+    }
     let outcome = ctx
         .groups
         .sync(&s.group_id, s.generation_id, &s.member_id, s.assignments);
@@ -75,9 +95,12 @@ pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
 pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let h =
         HeartbeatRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
-    let code = ctx
-        .groups
-        .heartbeat(&h.group_id, h.generation_id, &h.member_id);
+    let code = if crate::kafka::replication::not_coordinator(ctx) {
+        error_code::NOT_COORDINATOR
+    } else {
+        ctx.groups
+            .heartbeat(&h.group_id, h.generation_id, &h.member_id)
+    };
     let mut w = req.writer();
     heartbeat::encode_response(&mut w, req.version(), code);
     Ok(w)
@@ -87,6 +110,11 @@ pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseR
 pub fn leave(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let l =
         LeaveGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    if crate::kafka::replication::not_coordinator(ctx) {
+        let mut w = req.writer();
+        leave_group::encode_response(&mut w, req.version(), error_code::NOT_COORDINATOR, &[]);
+        return Ok(w);
+    }
     let members = ctx.groups.leave(&l.group_id, &l.member_ids);
     // v0–2 report the single member's result at the top level.
     let top = if req.version() < 3 {

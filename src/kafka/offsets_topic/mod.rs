@@ -298,10 +298,15 @@ pub async fn start(broker: &Broker) -> Result<(OffsetsLog, JoinHandle<()>), Stor
     Ok((log, task))
 }
 
+/// How often a slave applies the replicated offsets topic to its table.
+const SLAVE_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Cluster mode: the offsets topic replicated with the CommitLog is the
 /// offset table's source on a new master (ADR 015). Each promotion restores
 /// the table from it, so consumer groups resume from their commits on the
-/// master that saw them.
+/// master that saw them. A slave applies it to its table every
+/// [`SLAVE_REFRESH`] ([`recovery::SlaveMirror`]), so offset queries and
+/// pulls on a slave start from the committed offsets while the master is down.
 async fn reconcile_on_promotion(
     broker: Broker,
     cluster: std::sync::Arc<crate::cluster::Cluster>,
@@ -310,8 +315,36 @@ async fn reconcile_on_promotion(
     use crate::cluster::Local;
     let mut roles = cluster.subscribe();
     let mut done = None;
+    let mut mirror = recovery::SlaveMirror::default();
+    let mut tick = tokio::time::interval(SLAVE_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let role = *roles.borrow_and_update();
+        if let Local::Slave { .. } = role {
+            let store = broker.store.clone();
+            let m = std::mem::take(&mut mirror);
+            mirror = match tokio::task::spawn_blocking(move || {
+                let mut m = m;
+                let changed = m.refresh(&store);
+                (m, changed)
+            })
+            .await
+            {
+                Ok((m, changed)) => {
+                    if changed > 0 {
+                        tracing::debug!(
+                            changed,
+                            "offsets: slave table refreshed from the replicated topic"
+                        );
+                    }
+                    m
+                }
+                Err(e) => {
+                    warn!(error = %e, "offsets: slave refresh failed");
+                    recovery::SlaveMirror::default()
+                }
+            };
+        }
         if let Local::Master {
             epoch,
             fenced: false,
@@ -334,6 +367,7 @@ async fn reconcile_on_promotion(
         }
         tokio::select! {
             r = roles.changed() => if r.is_err() { return },
+            _ = tick.tick() => {}
             () = broker.shutdown_signal() => return,
         }
     }

@@ -52,13 +52,33 @@ type OffsetKey = (String, String, u32);
 
 /// Reads every record of the topic: the latest state per offset key.
 fn scan(store: &Store, report: &mut ReconcileReport) -> HashMap<OffsetKey, Latest> {
+    scan_from(store, report, &mut HashMap::new())
+}
+
+/// Reads the records of the topic from `next` (per partition; the start of
+/// a partition missing there or past its end, e.g. after a truncation) and
+/// leaves there where each partition ends.
+fn scan_from(
+    store: &Store,
+    report: &mut ReconcileReport,
+    next_of: &mut HashMap<u32, u64>,
+) -> HashMap<OffsetKey, Latest> {
     let mut latest = HashMap::new();
     let queues = store
         .topics()
         .get(OFFSETS_TOPIC)
         .map_or(0, |t| crate::broker::topics::partition_count(&t));
     for q in 0..queues {
-        let mut offset = store.min_offset(OFFSETS_TOPIC, q);
+        let (min, max) = (
+            store.min_offset(OFFSETS_TOPIC, q),
+            store.max_offset(OFFSETS_TOPIC, q),
+        );
+        let mut offset = next_of
+            .get(&q)
+            .copied()
+            .filter(|o| *o <= max)
+            .unwrap_or(min);
+        offset = offset.max(min);
         loop {
             let r = store.get_messages(OFFSETS_TOPIC, q, offset, 1024, 8 << 20, None);
             let next = r.next_offset;
@@ -92,6 +112,7 @@ fn scan(store: &Store, report: &mut ReconcileReport) -> HashMap<OffsetKey, Lates
             }
             offset = next;
         }
+        next_of.insert(q, offset);
     }
     latest
 }
@@ -199,4 +220,49 @@ pub async fn reconcile(store: &Store, partitions: u32) -> Result<ReconcileReport
         offsets.persist()?;
     }
     Ok(report)
+}
+
+/// A slave's view of the replicated offsets topic (RocketMQ's slaves sync
+/// the consumer offsets from their master periodically, `SlaveSynchronize`):
+/// [`SlaveMirror::refresh`] applies the records replicated since the last
+/// call to the offset table, so offset queries and pulls on a slave start
+/// from the group's committed offset while the master is down. It only
+/// reads the topic; the table follows it (the master's commits win).
+#[derive(Debug, Default)]
+pub struct SlaveMirror {
+    next: HashMap<u32, u64>,
+}
+
+impl SlaveMirror {
+    /// Applies the records replicated since the last call; returns how many
+    /// table entries changed.
+    pub fn refresh(&mut self, store: &Store) -> u64 {
+        let mut report = ReconcileReport::default();
+        let latest = scan_from(store, &mut report, &mut self.next);
+        let offsets = store.offsets();
+        let mut changed = 0;
+        for ((group, topic, q), state) in latest {
+            if is_bookkeeping_group(&group) {
+                continue;
+            }
+            match state {
+                Latest::Commit(v) => {
+                    let same = offsets
+                        .fetch(&group, &topic, q)
+                        .is_some_and(|c| c.offset == v.offset && c.metadata == v.metadata);
+                    if !same {
+                        offsets.restore(&group, &topic, q, commit_of(&v));
+                        changed += 1;
+                    }
+                }
+                Latest::Tombstone(_) => {
+                    if offsets.fetch(&group, &topic, q).is_some() {
+                        offsets.remove_one(&group, &topic, q);
+                        changed += 1;
+                    }
+                }
+            }
+        }
+        changed
+    }
 }

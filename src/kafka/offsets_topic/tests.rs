@@ -213,3 +213,51 @@ async fn reconcile_prefers_the_newer_side() {
     assert_eq!(table.get(&("c".into(), "t".into(), 0)), None);
     assert_eq!(topic_view(&store), table);
 }
+
+/// A slave's table follows the replicated topic (RocketMQ SlaveSynchronize):
+/// each refresh applies what arrived since the previous one, commits and
+/// deletions alike, and leaves the topic untouched.
+#[tokio::test]
+async fn a_slave_mirror_applies_the_replicated_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let at = |offset: i64, ts: i64| CommittedOffset {
+        offset,
+        metadata: String::new(),
+        commit_timestamp: ts,
+    };
+    append_records(
+        &store,
+        partition_for("a", N),
+        vec![
+            commit_record(N, "a", "t", 0, &at(5, 1_000)),
+            commit_record(N, "a", "t", 1, &at(7, 1_000)),
+        ],
+    )
+    .await
+    .unwrap();
+    wait_records(&store, 2);
+    let mut mirror = recovery::SlaveMirror::default();
+    assert_eq!(mirror.refresh(&store), 2);
+    let table = table_view(&store);
+    assert_eq!(table.get(&("a".into(), "t".into(), 0)), Some(&5));
+    assert_eq!(table.get(&("a".into(), "t".into(), 1)), Some(&7));
+    assert_eq!(mirror.refresh(&store), 0, "nothing new");
+    // Later commits of the master and a deletion arrive.
+    append_records(
+        &store,
+        partition_for("a", N),
+        vec![
+            commit_record(N, "a", "t", 0, &at(9, 2_000)),
+            tombstone_record(N, "a", "t", 1),
+        ],
+    )
+    .await
+    .unwrap();
+    wait_records(&store, 4);
+    assert_eq!(mirror.refresh(&store), 2);
+    let table = table_view(&store);
+    assert_eq!(table.get(&("a".into(), "t".into(), 0)), Some(&9));
+    assert_eq!(table.get(&("a".into(), "t".into(), 1)), None);
+    assert_eq!(records(&store), 4, "a slave appends nothing");
+}
