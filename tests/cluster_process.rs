@@ -355,6 +355,15 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
         assert_eq!(p.leader_epoch, epoch as i32);
         assert_eq!(p.replica_nodes, vec![1, 2, 3]);
     }
+    // A slave serves RocketMQ pulls of what it holds (slave reads while a
+    // master is down), without waiting for replica acks it never gets.
+    let mut rc = support::remoting::Conn::open(
+        format!("127.0.0.1:{}", cl.nodes[slave].listen)
+            .parse()
+            .unwrap(),
+    );
+    let pulled = support::remoting::wait_for(&mut rc, TOPIC, 0, ELECTION);
+    assert!(!pulled.is_empty(), "a pull on a slave returned nothing");
     // A slave refuses writes with NOT_LEADER_OR_FOLLOWER.
     assert_eq!(produce(&mut cl.kafka(slave), TOPIC, 0, batch(999), -1).0, 6);
     // Group requests on a slave: NOT_COORDINATOR (16), the client looks the

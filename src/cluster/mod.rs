@@ -334,6 +334,13 @@ impl Cluster {
     /// Readers on the master see only entries below it. It never goes back
     /// within a master term.
     pub fn high_watermark(&self) -> u64 {
+        // A slave serves what it holds (RocketMQ slave reads while the
+        // master is down; Kafka reads on a slave are refused anyway): it has
+        // no replica acks, so the in-sync rule would give 0 and a pull would
+        // wait for an ack that never comes.
+        if !matches!(self.local(), Local::Master { .. }) {
+            return self.store().log_end();
+        }
         let now = isr::high_watermark(
             &self.acking_set(),
             self.node_id,
