@@ -328,6 +328,108 @@ fn stored_values(c: &mut Conn) -> Vec<String> {
     }
 }
 
+/// The value of the sample `name{labels}` in a Prometheus text scrape (the
+/// labels given must all match; others are ignored).
+fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (n, rest) = series.split_once('{').unwrap_or((series, "}"));
+        let all = labels
+            .iter()
+            .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+        (n == name && all).then(|| value.parse().ok())?
+    })
+}
+
+impl Cluster {
+    /// Waits until node `i` reports `name{labels}` and `ok` holds for it.
+    fn await_metric(
+        &self,
+        i: usize,
+        name: &str,
+        labels: &[(&str, &str)],
+        ok: impl Fn(f64) -> bool,
+    ) {
+        let deadline = Instant::now() + ELECTION;
+        loop {
+            let text = self.proc(i).metrics();
+            if metric(&text, name, labels).is_some_and(&ok) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {i}: {name}{labels:?} never as expected: {:?}",
+                text.lines()
+                    .filter(|l| l.starts_with(name))
+                    .collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The cluster metrics of a healthy group of three with master `m` at
+    /// `epoch`: every role, the master's view of each slave, Raft agreement.
+    fn assert_cluster_metrics(&self, m: usize, epoch: u64) {
+        let g = [("group", "broker-a")];
+        let master_id = (m + 1) as f64;
+        for i in 0..3 {
+            self.await_metric(i, "rokka_cluster_role", &g, |v| {
+                v == if i == m { 2.0 } else { 1.0 }
+            });
+            let text = self.proc(i).metrics();
+            let at = |name: &str| metric(&text, name, &g);
+            assert_eq!(at("rokka_cluster_epoch"), Some(epoch as f64), "node {i}");
+            assert_eq!(at("rokka_cluster_master_id"), Some(master_id), "node {i}");
+            assert_eq!(at("rokka_cluster_members"), Some(3.0), "node {i}");
+            assert_eq!(at("rokka_cluster_fenced"), Some(0.0), "node {i}");
+            if i != m {
+                // Per-slave series exist on the master only.
+                assert_eq!(metric(&text, "rokka_cluster_replica_lag_bytes", &[]), None);
+            }
+        }
+        for s in (0..3).filter(|s| *s != m) {
+            let r = (s + 1).to_string();
+            let slave = [("group", "broker-a"), ("replica", r.as_str())];
+            self.await_metric(m, "rokka_cluster_replica_in_sync", &slave, |v| v == 1.0);
+            self.await_metric(m, "rokka_cluster_replica_lag_bytes", &slave, |v| v == 0.0);
+            self.await_metric(m, "rokka_cluster_replica_lag_seconds", &slave, |v| v == 0.0);
+        }
+        self.await_metric(m, "rokka_cluster_isr_size", &g, |v| v == 3.0);
+        self.await_metric(m, "rokka_cluster_unreplicated_bytes", &g, |v| v == 0.0);
+        // Raft: one leader, every node names it and is in the same term.
+        let deadline = Instant::now() + ELECTION;
+        loop {
+            let texts: Vec<String> = (0..3).map(|i| self.proc(i).metrics()).collect();
+            let of = |name: &str| -> Vec<Option<f64>> {
+                texts.iter().map(|t| metric(t, name, &[])).collect()
+            };
+            let (leaders, ids, terms) = (
+                of("rokka_cluster_raft_is_leader"),
+                of("rokka_cluster_raft_leader_id"),
+                of("rokka_cluster_raft_term"),
+            );
+            let one_leader = leaders.iter().filter(|v| **v == Some(1.0)).count() == 1;
+            let leader_id = leaders
+                .iter()
+                .position(|v| *v == Some(1.0))
+                .map(|i| (i + 1) as f64);
+            if one_leader
+                && ids.iter().all(|v| *v == leader_id)
+                && terms
+                    .iter()
+                    .all(|t| *t == terms[0] && t.is_some_and(|t| t >= 1.0))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Raft metrics disagree: leaders {leaders:?} ids {ids:?} terms {terms:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 fn assert_all_present(acked: &[String], stored: &[String]) {
     for v in acked {
         assert!(
@@ -357,6 +459,7 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     }
     // A slave refuses writes with NOT_LEADER_OR_FOLLOWER.
     assert_eq!(produce(&mut cl.kafka(slave), TOPIC, 0, batch(999), -1).0, 6);
+    cl.assert_cluster_metrics(m, epoch);
 
     // 1. SIGKILL the master: a new one from the in-sync set, every
     // acknowledged record on it.
@@ -369,6 +472,26 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     assert!(epoch2 > epoch);
     assert_all_present(&acked, &stored_values(&mut c2));
     eprintln!("failover: kill to first acks=all produce on the new master in {failover:?}");
+    let g = [("group", "broker-a")];
+    let survivors = cl.proc(m2).metrics();
+    assert_eq!(
+        metric(&survivors, "rokka_cluster_promotions_total", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&survivors, "rokka_cluster_epoch", &g),
+        Some(epoch2 as f64)
+    );
+    // The dead master is out of the in-sync set; the new master counts the failover.
+    cl.await_metric(m2, "rokka_cluster_isr_size", &g, |v| v == 2.0);
+    cl.await_metric(m2, "rokka_cluster_failovers_total", &[], |v| v >= 1.0);
+    let dead = (m + 1).to_string();
+    cl.await_metric(
+        m2,
+        "rokka_cluster_replica_in_sync",
+        &[("group", "broker-a"), ("replica", dead.as_str())],
+        |v| v == 0.0,
+    );
 
     // 2. The old master returns as a slave and catches up (back in the ISR).
     cl.start(m);
@@ -376,6 +499,7 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     assert_eq!(m3, m2);
     cl.proc(m)
         .logged(&["cluster: node", "is slave of broker-a"]);
+    cl.assert_cluster_metrics(m2, epoch2);
 
     // 3. Kill the node that is both master and Raft leader. Until they are
     // the same node, kill the Raft leader (not the master) and bring it back:

@@ -406,7 +406,7 @@ async fn publish_views(
             term,
             state,
         };
-        shared.metrics.update(&view);
+        shared.metrics.update(&view, is_leader);
         view_tx.send_if_modified(|v| {
             let changed = *v != view;
             *v = view;
