@@ -99,6 +99,7 @@ impl Ports {
 
 /// A node's fixed ports and config file.
 struct Node {
+    raft: u16,
     listen: u16,
     kafka: u16,
     namesrv: u16,
@@ -114,17 +115,28 @@ struct Cluster {
 
 impl Cluster {
     fn new() -> Cluster {
+        Cluster::with_spares(0)
+    }
+
+    /// Three voters, started, and `spares` more nodes configured (not
+    /// started) that join as learners through `rokka.clusterListen`.
+    fn with_spares(spares: usize) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut ports = Ports::new();
-        let raft: Vec<u16> = (0..3).map(|_| ports.take()).collect();
-        let voters = raft
+        let raft: Vec<u16> = (0..3 + spares).map(|_| ports.take()).collect();
+        let voters = raft[..3]
             .iter()
             .enumerate()
             .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
             .collect::<Vec<_>>()
             .join(",");
-        let nodes: Vec<Node> = (1..=3u64)
+        let nodes: Vec<Node> = (1..=3 + spares as u64)
             .map(|id| {
+                let learner = if id > 3 {
+                    format!("rokka.clusterListen=127.0.0.1:{}\n", raft[id as usize - 1])
+                } else {
+                    String::new()
+                };
                 let listen = ports.take_broker();
                 let (kafka, ha) = (ports.take(), ports.take());
                 let (namesrv, http) = (ports.take(), ports.take());
@@ -139,11 +151,12 @@ impl Cluster {
                          brokerRole=SYNC_MASTER\nmin.insync.replicas=2\n\
                          haListenPort={ha}\nrokka.replicaAckTimeoutMs=3000\n\
                          replica.lag.time.max.ms=3000\n\
-                         rokka.diskRefuseRatio=98\nrokka.diskCleanForciblyRatio=99\n"
+                         rokka.diskRefuseRatio=98\nrokka.diskCleanForciblyRatio=99\n{learner}"
                     ),
                 )
                 .unwrap();
                 Node {
+                    raft: raft[id as usize - 1],
                     listen,
                     kafka,
                     namesrv,
@@ -155,7 +168,7 @@ impl Cluster {
         let mut c = Cluster {
             _dir: dir,
             nodes,
-            procs: vec![None, None, None],
+            procs: (0..3 + spares).map(|_| None).collect(),
         };
         for i in 0..3 {
             c.start(i);
@@ -213,7 +226,9 @@ impl Cluster {
     fn await_master(&self, not: Option<usize>, isr: usize) -> (usize, u64) {
         let deadline = Instant::now() + ELECTION;
         loop {
-            let running: Vec<usize> = (0..3).filter(|i| self.procs[*i].is_some()).collect();
+            let running: Vec<usize> = (0..self.procs.len())
+                .filter(|i| self.procs[*i].is_some())
+                .collect();
             let views: Vec<serde_json::Value> = running.iter().map(|i| self.status(*i)).collect();
             let g = |v: &serde_json::Value| v["groups"]["broker-a"].clone();
             let master = g(&views[0])["master"].as_u64();
@@ -257,6 +272,35 @@ impl Cluster {
         self.status(i)["raft_leader"]
             .as_u64()
             .map(|l| (l - 1) as usize)
+    }
+
+    /// Runs `rokka admin` against node `i`'s HTTP port; (success, output).
+    fn admin(&self, i: usize, args: &[&str]) -> (bool, String) {
+        let http = format!("127.0.0.1:{}", self.nodes[i].http);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rokka"))
+            .args(["admin", "--http", &http, "-o", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// Waits until `GET /cluster` on node `i` satisfies `ok`.
+    fn await_status(&self, i: usize, what: &str, ok: impl Fn(&serde_json::Value) -> bool) {
+        let deadline = Instant::now() + ELECTION;
+        loop {
+            let st = self.status(i);
+            if ok(&st) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "node {i}: never {what}: {st}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn kafka(&self, i: usize) -> Conn {
@@ -598,4 +642,70 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
         !stored.iter().any(|v| v == "v500"),
         "the isolated master's acks=1 tail reached the new master"
     );
+}
+
+#[test]
+fn a_fourth_node_catches_up_becomes_a_voter_and_is_removed() {
+    let mut cl = Cluster::with_spares(1);
+    let (m, _) = cl.await_master(None, 3);
+    let mut mc = cl.kafka(m);
+    metadata(&mut mc);
+    produce_acked(&mut mc, 0, 50);
+
+    // An empty node with rokka.clusterListen joins as a Raft learner,
+    // replicates the whole group and enters the in-sync set.
+    cl.start(3);
+    let (m2, _) = cl.await_master(None, 4);
+    assert_eq!(m2, m, "adding a node moved the master");
+    let ids = |v: &serde_json::Value| -> Vec<u64> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
+            .unwrap_or_default()
+    };
+    let st = cl.status(m);
+    assert_eq!(ids(&st["groups"]["broker-a"]["members"]), [1, 2, 3, 4]);
+    assert_eq!(ids(&st["raft_learners"]), [4]);
+    let replica = [("group", "broker-a"), ("replica", "4")];
+    cl.await_metric(m, "rokka_cluster_replica_lag_bytes", &replica, |v| v == 0.0);
+    cl.await_metric(m, "rokka_cluster_replica_in_sync", &replica, |v| v == 1.0);
+
+    // `rokka admin cluster add-node` (through a slave: forwarded to the Raft
+    // leader) makes it a voter.
+    let spec = format!("4@127.0.0.1:{}", cl.nodes[3].raft);
+    let slave = (m + 1) % 3;
+    let (ok, out) = cl.admin(slave, &["cluster", "add-node", &spec]);
+    assert!(ok, "add-node: {out}");
+    cl.await_status(m, "4 voters", |st| {
+        ids(&st["raft_voters"]) == [1, 2, 3, 4] && ids(&st["raft_learners"]).is_empty()
+    });
+    cl.await_status(3, "a slave", |st| st["role"] == "slave");
+    // Kafka Metadata on the new node lists it as a replica and in the ISR.
+    let md = cl.await_topic(3);
+    let p = &md.topics[0].partitions[0];
+    assert_eq!(p.replica_nodes, [1, 2, 3, 4]);
+    assert_eq!(p.isr_nodes, [1, 2, 3, 4]);
+    assert_eq!(p.leader_id, (m + 1) as i32);
+    assert_eq!(md.brokers.len(), 4);
+
+    // The master cannot be removed (fail over first).
+    let (ok, out) = cl.admin(slave, &["cluster", "remove-node", &(m + 1).to_string()]);
+    assert!(
+        !ok && out.contains("master"),
+        "remove-node of the master: {out}"
+    );
+
+    // Stop the fourth node and remove it: out of the group, the ISR and Raft;
+    // acks=all goes on with the three.
+    cl.kill(3);
+    let (ok, out) = cl.admin(m, &["cluster", "remove-node", "4"]);
+    assert!(ok, "remove-node: {out}");
+    cl.await_status(m, "3 members and 3 voters", |st| {
+        ids(&st["groups"]["broker-a"]["members"]) == [1, 2, 3]
+            && ids(&st["groups"]["broker-a"]["isr"]) == [1, 2, 3]
+            && ids(&st["raft_voters"]) == [1, 2, 3]
+            && ids(&st["raft_learners"]).is_empty()
+    });
+    let md = metadata(&mut mc);
+    assert_eq!(md.topics[0].partitions[0].replica_nodes, [1, 2, 3]);
+    produce_acked(&mut mc, 100, 5);
 }

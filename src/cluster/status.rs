@@ -153,6 +153,7 @@ impl Metrics {
 pub(super) fn json(c: &Cluster) -> Value {
     let view = c.view();
     let local = c.local();
+    let (voters, learners) = c.node.raft_membership();
     let groups: serde_json::Map<String, Value> = view
         .state
         .groups
@@ -172,6 +173,8 @@ pub(super) fn json(c: &Cluster) -> Value {
     json!({
         "node_id": c.node_id,
         "raft_leader": view.leader,
+        "raft_voters": voters,
+        "raft_learners": learners,
         "term": view.term,
         "role": match local {
             Local::Master { .. } => "master",
