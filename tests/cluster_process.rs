@@ -108,9 +108,11 @@ struct Node {
 }
 
 struct Cluster {
-    _dir: tempfile::TempDir,
     nodes: Vec<Node>,
     procs: Vec<Option<Rokka>>,
+    /// A single-node rokka the members register with (`namesrvAddr`).
+    external_ns: Option<Rokka>,
+    _dir: tempfile::TempDir,
 }
 
 impl Cluster {
@@ -121,8 +123,40 @@ impl Cluster {
     /// Three voters, started, and `spares` more nodes configured (not
     /// started) that join as learners through `rokka.clusterListen`.
     fn with_spares(spares: usize) -> Cluster {
+        Cluster::build(spares, false)
+    }
+
+    /// With `external_ns`, a separate single-node rokka (brokerName
+    /// `ns-host`) is started first and every member has `namesrvAddr` set to
+    /// its NameServer port.
+    fn build(spares: usize, external_ns: bool) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut ports = Ports::new();
+        let external_ns = external_ns.then(|| {
+            let (listen, ns) = (ports.take_broker(), ports.take());
+            let (kafka, http, ha) = (ports.take(), ports.take(), ports.take());
+            let config = dir.path().join("ns.properties");
+            std::fs::write(&config, format!("brokerName=ns-host\nhaListenPort={ha}\n")).unwrap();
+            let data = dir.path().join("data-ns");
+            let [kafka, ns_port, http] = [kafka, ns, http].map(|p| p.to_string());
+            let args = [
+                "--config",
+                path(&config),
+                "--kafka-port",
+                &kafka,
+                "--namesrv-port",
+                &ns_port,
+                "--http-port",
+                &http,
+                "--data-dir",
+                path(&data),
+            ];
+            (Rokka::start_with_log(listen, &args), ns)
+        });
+        let ns_line = external_ns
+            .as_ref()
+            .map(|(_, p)| format!("namesrvAddr=127.0.0.1:{p}\n"))
+            .unwrap_or_default();
         let raft: Vec<u16> = (0..3 + spares).map(|_| ports.take()).collect();
         let voters = raft[..3]
             .iter()
@@ -151,7 +185,7 @@ impl Cluster {
                          brokerRole=SYNC_MASTER\nmin.insync.replicas=2\n\
                          haListenPort={ha}\nrokka.replicaAckTimeoutMs=3000\n\
                          replica.lag.time.max.ms=3000\n\
-                         rokka.diskRefuseRatio=98\nrokka.diskCleanForciblyRatio=99\n{learner}"
+                         rokka.diskRefuseRatio=98\nrokka.diskCleanForciblyRatio=99\n{learner}{ns_line}"
                     ),
                 )
                 .unwrap();
@@ -166,9 +200,10 @@ impl Cluster {
             })
             .collect();
         let mut c = Cluster {
-            _dir: dir,
             nodes,
             procs: (0..3 + spares).map(|_| None).collect(),
+            external_ns: external_ns.map(|(r, _)| r),
+            _dir: dir,
         };
         for i in 0..3 {
             c.start(i);
@@ -708,4 +743,85 @@ fn a_fourth_node_catches_up_becomes_a_voter_and_is_removed() {
     let md = metadata(&mut mc);
     assert_eq!(md.topics[0].partitions[0].replica_nodes, [1, 2, 3]);
     produce_acked(&mut mc, 100, 5);
+}
+
+/// `brokerAddrs` of broker-a (id → address) in GET_BROKER_CLUSTER_INFO (106).
+fn registered_addrs(ns: &Rokka) -> std::collections::BTreeMap<String, String> {
+    let mut c = support::remoting::Conn::open(ns.namesrv);
+    let reply = c.call(support::remoting::request(106, &[], &[]));
+    let info = rokka_protocols::remoting::fastjson::parse_fastjson(&reply.body).unwrap();
+    info["brokerAddrTable"]["broker-a"]["brokerAddrs"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until the external NameServer's broker-a registrations satisfy `ok`.
+fn await_registered(
+    ns: &Rokka,
+    what: &str,
+    ok: impl Fn(&std::collections::BTreeMap<String, String>) -> bool,
+) {
+    let deadline = Instant::now() + ELECTION;
+    loop {
+        let now = registered_addrs(ns);
+        if ok(&now) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "registrations {now:?}, want {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_external_nameserver_sees_the_master_as_id_0_and_follows_a_failover() {
+    let mut cl = Cluster::build(0, true);
+    let addrs: Vec<String> = (0..3)
+        .map(|i| format!("127.0.0.1:{}", cl.nodes[i].listen))
+        .collect();
+    let addr = |i: usize| addrs[i].clone();
+    let expect = |master: usize| {
+        (0..3)
+            .map(|i| {
+                let id = if i == master { 0 } else { i + 1 };
+                (id.to_string(), addr(i))
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    // Master as brokerId 0, slaves as their node.id: RocketMQ's layout.
+    let (m, _) = cl.await_master(None, 3);
+    let want = expect(m);
+    await_registered(
+        cl.external_ns.as_ref().unwrap(),
+        &format!("{want:?}"),
+        |r| *r == want,
+    );
+
+    // SIGKILL the master: the new one re-registers as 0 at once and its
+    // slave id disappears (one id per address).
+    cl.kill(m);
+    let (m2, _) = cl.await_master(Some(m), 2);
+    let slave_id = (m2 + 1).to_string();
+    await_registered(
+        cl.external_ns.as_ref().unwrap(),
+        "the new master as 0",
+        |r| r.get("0") == Some(&addr(m2)) && !r.contains_key(&slave_id),
+    );
+
+    // The old master returns as a slave under its node.id.
+    cl.start(m);
+    cl.await_master(None, 3);
+    let want = expect(m2);
+    await_registered(
+        cl.external_ns.as_ref().unwrap(),
+        &format!("{want:?}"),
+        |r| *r == want,
+    );
 }
