@@ -433,6 +433,19 @@ mod tests {
             .contains("rokka_http_requests_total"));
         assert_eq!(route("POST", "/metrics", &s).await.status, 405);
         assert_eq!(route("GET", "/", &s).await.status, 404);
+        // Membership changes need cluster mode (and POST).
+        let r = route("POST", "/cluster/add-node/4@127.0.0.1:9093", &s).await;
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (404, &b"not in cluster mode\n"[..])
+        );
+        assert_eq!(
+            route("POST", "/cluster/remove-node/4", &s).await.status,
+            404
+        );
+        assert_eq!(route("GET", "/cluster/remove-node/4", &s).await.status, 404);
+        let refused = membership_response(Err("node 1 is the master".into())).encode();
+        assert!(refused.starts_with(b"HTTP/1.1 409 Conflict\r\n"));
         let head = route("HEAD", "/healthz", &s).await.encode();
         assert!(head.ends_with(b"Content-Length: 3\r\nConnection: close\r\n\r\n"));
     }
