@@ -165,6 +165,33 @@ OVERVIEW = [
         ('sum by (listener) (rate(rokka_listener_received_bytes_total[1m]))', "in {{listener}}"),
         ('sum by (listener) (rate(rokka_listener_sent_bytes_total[1m]))', "out {{listener}}"),
     ], "Bps"),
+    row("Cluster (cluster mode only; empty on a single node)"),
+    panel("Role per node (2 master, 1 slave, 0 none) and fenced masters", [
+        ('max by (instance, group) (rokka_cluster_role)', "{{instance}} {{group}}"),
+        ('max by (instance, group) (rokka_cluster_fenced)', "fenced {{instance}} {{group}}"),
+    ], "short", w=8),
+    panel("Master, epoch and in-sync set per group", [
+        ('max by (group) (rokka_cluster_master_id)', "master {{group}}"),
+        ('max by (group) (rokka_cluster_epoch)', "epoch {{group}}"),
+        ('max by (group) (rokka_cluster_isr_size)', "in-sync {{group}}"),
+        ('max by (group) (rokka_cluster_members)', "members {{group}}"),
+    ], "short", w=8),
+    panel("Failovers and Raft", [
+        ('max(rokka_cluster_failovers_total)', "failovers (cluster-wide)"),
+        ('max(rokka_cluster_raft_term)', "Raft term"),
+        ('max(rokka_cluster_raft_leader_id)', "Raft leader id"),
+        ('sum(rokka_cluster_raft_is_leader)', "nodes that lead (want 1)"),
+    ], "short", w=8),
+    panel("Replica lag (bytes) per slave, on its master", [
+        ('max by (group, replica) (rokka_cluster_replica_lag_bytes)', "{{group}} slave {{replica}}"),
+        ('max by (group) (rokka_cluster_unreplicated_bytes)', "{{group}} above high watermark"),
+    ], "bytes", w=8),
+    panel("Replica lag (time) per slave, on its master", [
+        ('max by (group, replica) (rokka_cluster_replica_lag_seconds)', "{{group}} slave {{replica}}"),
+    ], "s", w=8),
+    panel("Slaves in sync (1) or out (0)", [
+        ('max by (group, replica) (rokka_cluster_replica_in_sync)', "{{group}} slave {{replica}}"),
+    ], "short", w=8),
     row("Store and process"),
     panel("Append rate and backpressure", [
         ('sum(rate(rokka_store_appended_messages_total[1m]))', "messages/s"),

@@ -1,5 +1,6 @@
 //! The HTTP endpoint: `GET /healthz`, `GET /metrics` (Prometheus text
-//! format) and `POST /admin/compact` (a log cleaner pass now), beside the
+//! format), `POST /admin/compact` (a log cleaner pass now) and, in cluster
+//! mode, `GET /cluster` and `POST /cluster/{add,remove}-node/…`, beside the
 //! protocol listeners. A deliberately tiny HTTP/1.1
 //! responder: one request per connection, `Connection: close`, no bodies read.
 //!
@@ -186,10 +187,20 @@ fn parse_request_line(head: &[u8]) -> Option<(&str, &str)> {
     Some((method, path))
 }
 
+/// 200 for a committed membership change, 409 with the reason otherwise.
+fn membership_response(r: Result<(), String>) -> Response {
+    match r {
+        Ok(()) => Response::text(200, "ok\n"),
+        Err(e) => Response::text(409, &format!("{e}\n")),
+    }
+}
+
 /// Picks the response for `method` and `path`.
 async fn route(method: &str, path: &str, state: &HttpState) -> Response {
     let label = match path {
         "/healthz" | "/metrics" | "/admin/compact" | "/cluster" => path,
+        _ if path.starts_with("/cluster/add-node/") => "/cluster/add-node",
+        _ if path.starts_with("/cluster/remove-node/") => "/cluster/remove-node",
         _ => "other",
     };
     let mut response = match (path, method) {
@@ -204,6 +215,20 @@ async fn route(method: &str, path: &str, state: &HttpState) -> Response {
             },
             None => Response::text(404, "not in cluster mode\n"),
         },
+        (p, "POST") if p.starts_with("/cluster/add-node/") => {
+            let spec = &p["/cluster/add-node/".len()..];
+            match &state.cluster {
+                Some(c) => membership_response(c.add_node(spec).await),
+                None => Response::text(404, "not in cluster mode\n"),
+            }
+        }
+        (p, "POST") if p.starts_with("/cluster/remove-node/") => {
+            let id = &p["/cluster/remove-node/".len()..];
+            match &state.cluster {
+                Some(c) => membership_response(c.remove_node(id).await),
+                None => Response::text(404, "not in cluster mode\n"),
+            }
+        }
         ("/healthz" | "/metrics", _) => Response {
             allow: true,
             ..Response::text(405, "method not allowed\n")
@@ -294,6 +319,7 @@ impl Response {
             400 => "Bad Request",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            409 => "Conflict",
             431 => "Request Header Fields Too Large",
             _ => "Internal Server Error",
         };
@@ -407,6 +433,19 @@ mod tests {
             .contains("rokka_http_requests_total"));
         assert_eq!(route("POST", "/metrics", &s).await.status, 405);
         assert_eq!(route("GET", "/", &s).await.status, 404);
+        // Membership changes need cluster mode (and POST).
+        let r = route("POST", "/cluster/add-node/4@127.0.0.1:9093", &s).await;
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (404, &b"not in cluster mode\n"[..])
+        );
+        assert_eq!(
+            route("POST", "/cluster/remove-node/4", &s).await.status,
+            404
+        );
+        assert_eq!(route("GET", "/cluster/remove-node/4", &s).await.status, 404);
+        let refused = membership_response(Err("node 1 is the master".into())).encode();
+        assert!(refused.starts_with(b"HTTP/1.1 409 Conflict\r\n"));
         let head = route("HEAD", "/healthz", &s).await.encode();
         assert!(head.ends_with(b"Content-Length: 3\r\nConnection: close\r\n\r\n"));
     }

@@ -99,6 +99,7 @@ impl Ports {
 
 /// A node's fixed ports and config file.
 struct Node {
+    raft: u16,
     listen: u16,
     kafka: u16,
     namesrv: u16,
@@ -107,24 +108,69 @@ struct Node {
 }
 
 struct Cluster {
-    _dir: tempfile::TempDir,
     nodes: Vec<Node>,
     procs: Vec<Option<Rokka>>,
+    /// A single-node rokka the members register with (`namesrvAddr`).
+    external_ns: Option<Rokka>,
+    _dir: tempfile::TempDir,
 }
 
 impl Cluster {
     fn new() -> Cluster {
+        Cluster::with_spares(0)
+    }
+
+    /// Three voters, started, and `spares` more nodes configured (not
+    /// started) that join as learners through `rokka.clusterListen`.
+    fn with_spares(spares: usize) -> Cluster {
+        Cluster::build(spares, false)
+    }
+
+    /// With `external_ns`, a separate single-node rokka (brokerName
+    /// `ns-host`) is started first and every member has `namesrvAddr` set to
+    /// its NameServer port.
+    fn build(spares: usize, external_ns: bool) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut ports = Ports::new();
-        let raft: Vec<u16> = (0..3).map(|_| ports.take()).collect();
-        let voters = raft
+        let external_ns = external_ns.then(|| {
+            let (listen, ns) = (ports.take_broker(), ports.take());
+            let (kafka, http, ha) = (ports.take(), ports.take(), ports.take());
+            let config = dir.path().join("ns.properties");
+            std::fs::write(&config, format!("brokerName=ns-host\nhaListenPort={ha}\n")).unwrap();
+            let data = dir.path().join("data-ns");
+            let [kafka, ns_port, http] = [kafka, ns, http].map(|p| p.to_string());
+            let args = [
+                "--config",
+                path(&config),
+                "--kafka-port",
+                &kafka,
+                "--namesrv-port",
+                &ns_port,
+                "--http-port",
+                &http,
+                "--data-dir",
+                path(&data),
+            ];
+            (Rokka::start_with_log(listen, &args), ns)
+        });
+        let ns_line = external_ns
+            .as_ref()
+            .map(|(_, p)| format!("namesrvAddr=127.0.0.1:{p}\n"))
+            .unwrap_or_default();
+        let raft: Vec<u16> = (0..3 + spares).map(|_| ports.take()).collect();
+        let voters = raft[..3]
             .iter()
             .enumerate()
             .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
             .collect::<Vec<_>>()
             .join(",");
-        let nodes: Vec<Node> = (1..=3u64)
+        let nodes: Vec<Node> = (1..=3 + spares as u64)
             .map(|id| {
+                let learner = if id > 3 {
+                    format!("rokka.clusterListen=127.0.0.1:{}\n", raft[id as usize - 1])
+                } else {
+                    String::new()
+                };
                 let listen = ports.take_broker();
                 let (kafka, ha) = (ports.take(), ports.take());
                 let (namesrv, http) = (ports.take(), ports.take());
@@ -139,11 +185,12 @@ impl Cluster {
                          brokerRole=SYNC_MASTER\nmin.insync.replicas=2\n\
                          haListenPort={ha}\nrokka.replicaAckTimeoutMs=3000\n\
                          replica.lag.time.max.ms=3000\n\
-                         rokka.diskRefuseRatio=98\nrokka.diskCleanForciblyRatio=99\n"
+                         rokka.diskRefuseRatio=98\nrokka.diskCleanForciblyRatio=99\n{learner}{ns_line}"
                     ),
                 )
                 .unwrap();
                 Node {
+                    raft: raft[id as usize - 1],
                     listen,
                     kafka,
                     namesrv,
@@ -153,9 +200,10 @@ impl Cluster {
             })
             .collect();
         let mut c = Cluster {
-            _dir: dir,
             nodes,
-            procs: vec![None, None, None],
+            procs: (0..3 + spares).map(|_| None).collect(),
+            external_ns: external_ns.map(|(r, _)| r),
+            _dir: dir,
         };
         for i in 0..3 {
             c.start(i);
@@ -213,7 +261,9 @@ impl Cluster {
     fn await_master(&self, not: Option<usize>, isr: usize) -> (usize, u64) {
         let deadline = Instant::now() + ELECTION;
         loop {
-            let running: Vec<usize> = (0..3).filter(|i| self.procs[*i].is_some()).collect();
+            let running: Vec<usize> = (0..self.procs.len())
+                .filter(|i| self.procs[*i].is_some())
+                .collect();
             let views: Vec<serde_json::Value> = running.iter().map(|i| self.status(*i)).collect();
             let g = |v: &serde_json::Value| v["groups"]["broker-a"].clone();
             let master = g(&views[0])["master"].as_u64();
@@ -257,6 +307,35 @@ impl Cluster {
         self.status(i)["raft_leader"]
             .as_u64()
             .map(|l| (l - 1) as usize)
+    }
+
+    /// Runs `rokka admin` against node `i`'s HTTP port; (success, output).
+    fn admin(&self, i: usize, args: &[&str]) -> (bool, String) {
+        let http = format!("127.0.0.1:{}", self.nodes[i].http);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rokka"))
+            .args(["admin", "--http", &http, "-o", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// Waits until `GET /cluster` on node `i` satisfies `ok`.
+    fn await_status(&self, i: usize, what: &str, ok: impl Fn(&serde_json::Value) -> bool) {
+        let deadline = Instant::now() + ELECTION;
+        loop {
+            let st = self.status(i);
+            if ok(&st) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "node {i}: never {what}: {st}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn kafka(&self, i: usize) -> Conn {
@@ -328,6 +407,108 @@ fn stored_values(c: &mut Conn) -> Vec<String> {
     }
 }
 
+/// The value of the sample `name{labels}` in a Prometheus text scrape (the
+/// labels given must all match; others are ignored).
+fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (n, rest) = series.split_once('{').unwrap_or((series, "}"));
+        let all = labels
+            .iter()
+            .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+        (n == name && all).then(|| value.parse().ok())?
+    })
+}
+
+impl Cluster {
+    /// Waits until node `i` reports `name{labels}` and `ok` holds for it.
+    fn await_metric(
+        &self,
+        i: usize,
+        name: &str,
+        labels: &[(&str, &str)],
+        ok: impl Fn(f64) -> bool,
+    ) {
+        let deadline = Instant::now() + ELECTION;
+        loop {
+            let text = self.proc(i).metrics();
+            if metric(&text, name, labels).is_some_and(&ok) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {i}: {name}{labels:?} never as expected: {:?}",
+                text.lines()
+                    .filter(|l| l.starts_with(name))
+                    .collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The cluster metrics of a healthy group of three with master `m` at
+    /// `epoch`: every role, the master's view of each slave, Raft agreement.
+    fn assert_cluster_metrics(&self, m: usize, epoch: u64) {
+        let g = [("group", "broker-a")];
+        let master_id = (m + 1) as f64;
+        for i in 0..3 {
+            self.await_metric(i, "rokka_cluster_role", &g, |v| {
+                v == if i == m { 2.0 } else { 1.0 }
+            });
+            let text = self.proc(i).metrics();
+            let at = |name: &str| metric(&text, name, &g);
+            assert_eq!(at("rokka_cluster_epoch"), Some(epoch as f64), "node {i}");
+            assert_eq!(at("rokka_cluster_master_id"), Some(master_id), "node {i}");
+            assert_eq!(at("rokka_cluster_members"), Some(3.0), "node {i}");
+            assert_eq!(at("rokka_cluster_fenced"), Some(0.0), "node {i}");
+            if i != m {
+                // Per-slave series exist on the master only.
+                assert_eq!(metric(&text, "rokka_cluster_replica_lag_bytes", &[]), None);
+            }
+        }
+        for s in (0..3).filter(|s| *s != m) {
+            let r = (s + 1).to_string();
+            let slave = [("group", "broker-a"), ("replica", r.as_str())];
+            self.await_metric(m, "rokka_cluster_replica_in_sync", &slave, |v| v == 1.0);
+            self.await_metric(m, "rokka_cluster_replica_lag_bytes", &slave, |v| v == 0.0);
+            self.await_metric(m, "rokka_cluster_replica_lag_seconds", &slave, |v| v == 0.0);
+        }
+        self.await_metric(m, "rokka_cluster_isr_size", &g, |v| v == 3.0);
+        self.await_metric(m, "rokka_cluster_unreplicated_bytes", &g, |v| v == 0.0);
+        // Raft: one leader, every node names it and is in the same term.
+        let deadline = Instant::now() + ELECTION;
+        loop {
+            let texts: Vec<String> = (0..3).map(|i| self.proc(i).metrics()).collect();
+            let of = |name: &str| -> Vec<Option<f64>> {
+                texts.iter().map(|t| metric(t, name, &[])).collect()
+            };
+            let (leaders, ids, terms) = (
+                of("rokka_cluster_raft_is_leader"),
+                of("rokka_cluster_raft_leader_id"),
+                of("rokka_cluster_raft_term"),
+            );
+            let one_leader = leaders.iter().filter(|v| **v == Some(1.0)).count() == 1;
+            let leader_id = leaders
+                .iter()
+                .position(|v| *v == Some(1.0))
+                .map(|i| (i + 1) as f64);
+            if one_leader
+                && ids.iter().all(|v| *v == leader_id)
+                && terms
+                    .iter()
+                    .all(|t| *t == terms[0] && t.is_some_and(|t| t >= 1.0))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Raft metrics disagree: leaders {leaders:?} ids {ids:?} terms {terms:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 fn assert_all_present(acked: &[String], stored: &[String]) {
     for v in acked {
         assert!(
@@ -384,6 +565,7 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
         offset_fetch(&mut mc, "g1", TOPIC, &[0]),
         vec![vec![(11, Some("m".to_string()))]]
     );
+    cl.assert_cluster_metrics(m, epoch);
 
     // 1. SIGKILL the master: a new one from the in-sync set, every
     // acknowledged record on it.
@@ -401,6 +583,26 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
         "the committed offset on the new master"
     );
     eprintln!("failover: kill to first acks=all produce on the new master in {failover:?}");
+    let g = [("group", "broker-a")];
+    let survivors = cl.proc(m2).metrics();
+    assert_eq!(
+        metric(&survivors, "rokka_cluster_promotions_total", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&survivors, "rokka_cluster_epoch", &g),
+        Some(epoch2 as f64)
+    );
+    // The dead master is out of the in-sync set; the new master counts the failover.
+    cl.await_metric(m2, "rokka_cluster_isr_size", &g, |v| v == 2.0);
+    cl.await_metric(m2, "rokka_cluster_failovers_total", &[], |v| v >= 1.0);
+    let dead = (m + 1).to_string();
+    cl.await_metric(
+        m2,
+        "rokka_cluster_replica_in_sync",
+        &[("group", "broker-a"), ("replica", dead.as_str())],
+        |v| v == 0.0,
+    );
 
     // 2. The old master returns as a slave and catches up (back in the ISR).
     cl.start(m);
@@ -408,6 +610,7 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     assert_eq!(m3, m2);
     cl.proc(m)
         .logged(&["cluster: node", "is slave of broker-a"]);
+    cl.assert_cluster_metrics(m2, epoch2);
 
     // 3. Kill the node that is both master and Raft leader. Until they are
     // the same node, kill the Raft leader (not the master) and bring it back:
@@ -505,5 +708,152 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
     assert!(
         !stored.iter().any(|v| v == "v500"),
         "the isolated master's acks=1 tail reached the new master"
+    );
+}
+
+#[test]
+fn a_fourth_node_catches_up_becomes_a_voter_and_is_removed() {
+    let mut cl = Cluster::with_spares(1);
+    let (m, _) = cl.await_master(None, 3);
+    let mut mc = cl.kafka(m);
+    metadata(&mut mc);
+    produce_acked(&mut mc, 0, 50);
+
+    // An empty node with rokka.clusterListen joins as a Raft learner,
+    // replicates the whole group and enters the in-sync set.
+    cl.start(3);
+    let (m2, _) = cl.await_master(None, 4);
+    assert_eq!(m2, m, "adding a node moved the master");
+    let ids = |v: &serde_json::Value| -> Vec<u64> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
+            .unwrap_or_default()
+    };
+    let st = cl.status(m);
+    assert_eq!(ids(&st["groups"]["broker-a"]["members"]), [1, 2, 3, 4]);
+    assert_eq!(ids(&st["raft_learners"]), [4]);
+    let replica = [("group", "broker-a"), ("replica", "4")];
+    cl.await_metric(m, "rokka_cluster_replica_lag_bytes", &replica, |v| v == 0.0);
+    cl.await_metric(m, "rokka_cluster_replica_in_sync", &replica, |v| v == 1.0);
+
+    // `rokka admin cluster add-node` (through a slave: forwarded to the Raft
+    // leader) makes it a voter.
+    let spec = format!("4@127.0.0.1:{}", cl.nodes[3].raft);
+    let slave = (m + 1) % 3;
+    let (ok, out) = cl.admin(slave, &["cluster", "add-node", &spec]);
+    assert!(ok, "add-node: {out}");
+    cl.await_status(m, "4 voters", |st| {
+        ids(&st["raft_voters"]) == [1, 2, 3, 4] && ids(&st["raft_learners"]).is_empty()
+    });
+    cl.await_status(3, "a slave", |st| st["role"] == "slave");
+    // Kafka Metadata on the new node lists it as a replica and in the ISR.
+    let md = cl.await_topic(3);
+    let p = &md.topics[0].partitions[0];
+    assert_eq!(p.replica_nodes, [1, 2, 3, 4]);
+    assert_eq!(p.isr_nodes, [1, 2, 3, 4]);
+    assert_eq!(p.leader_id, (m + 1) as i32);
+    assert_eq!(md.brokers.len(), 4);
+
+    // The master cannot be removed (fail over first).
+    let (ok, out) = cl.admin(slave, &["cluster", "remove-node", &(m + 1).to_string()]);
+    assert!(
+        !ok && out.contains("master"),
+        "remove-node of the master: {out}"
+    );
+
+    // Stop the fourth node and remove it: out of the group, the ISR and Raft;
+    // acks=all goes on with the three.
+    cl.kill(3);
+    let (ok, out) = cl.admin(m, &["cluster", "remove-node", "4"]);
+    assert!(ok, "remove-node: {out}");
+    cl.await_status(m, "3 members and 3 voters", |st| {
+        ids(&st["groups"]["broker-a"]["members"]) == [1, 2, 3]
+            && ids(&st["groups"]["broker-a"]["isr"]) == [1, 2, 3]
+            && ids(&st["raft_voters"]) == [1, 2, 3]
+            && ids(&st["raft_learners"]).is_empty()
+    });
+    let md = metadata(&mut mc);
+    assert_eq!(md.topics[0].partitions[0].replica_nodes, [1, 2, 3]);
+    produce_acked(&mut mc, 100, 5);
+}
+
+/// `brokerAddrs` of broker-a (id → address) in GET_BROKER_CLUSTER_INFO (106).
+fn registered_addrs(ns: &Rokka) -> std::collections::BTreeMap<String, String> {
+    let mut c = support::remoting::Conn::open(ns.namesrv);
+    let reply = c.call(support::remoting::request(106, &[], &[]));
+    let info = rokka_protocols::remoting::fastjson::parse_fastjson(&reply.body).unwrap();
+    info["brokerAddrTable"]["broker-a"]["brokerAddrs"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until the external NameServer's broker-a registrations satisfy `ok`.
+fn await_registered(
+    ns: &Rokka,
+    what: &str,
+    ok: impl Fn(&std::collections::BTreeMap<String, String>) -> bool,
+) {
+    let deadline = Instant::now() + ELECTION;
+    loop {
+        let now = registered_addrs(ns);
+        if ok(&now) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "registrations {now:?}, want {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_external_nameserver_sees_the_master_as_id_0_and_follows_a_failover() {
+    let mut cl = Cluster::build(0, true);
+    let addrs: Vec<String> = (0..3)
+        .map(|i| format!("127.0.0.1:{}", cl.nodes[i].listen))
+        .collect();
+    let addr = |i: usize| addrs[i].clone();
+    let expect = |master: usize| {
+        (0..3)
+            .map(|i| {
+                let id = if i == master { 0 } else { i + 1 };
+                (id.to_string(), addr(i))
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    // Master as brokerId 0, slaves as their node.id: RocketMQ's layout.
+    let (m, _) = cl.await_master(None, 3);
+    let want = expect(m);
+    await_registered(
+        cl.external_ns.as_ref().unwrap(),
+        &format!("{want:?}"),
+        |r| *r == want,
+    );
+
+    // SIGKILL the master: the new one re-registers as 0 at once and its
+    // slave id disappears (one id per address).
+    cl.kill(m);
+    let (m2, _) = cl.await_master(Some(m), 2);
+    let slave_id = (m2 + 1).to_string();
+    await_registered(
+        cl.external_ns.as_ref().unwrap(),
+        "the new master as 0",
+        |r| r.get("0") == Some(&addr(m2)) && !r.contains_key(&slave_id),
+    );
+
+    // The old master returns as a slave under its node.id.
+    cl.start(m);
+    cl.await_master(None, 3);
+    let want = expect(m2);
+    await_registered(
+        cl.external_ns.as_ref().unwrap(),
+        &format!("{want:?}"),
+        |r| *r == want,
     );
 }

@@ -1,12 +1,12 @@
 //! [`ClusterNode`]: one running member of the cluster (Raft, RPC server, controller).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, InitializeError, RaftError};
-use openraft::{BasicNode, Raft, ServerState};
+use openraft::{BasicNode, ChangeMembers, Raft, ServerState};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 use crate::raft::{
     read_frame, write_frame, CallError, NetworkFactory, Peer, Reply, Rpc, TypeConfig,
 };
-use crate::state::{ClusterState, Command, CommandResult, NodeId, NodeInfo};
+use crate::state::{ClusterState, Command, CommandError, CommandResult, NodeId, NodeInfo};
 use crate::storage::FileStore;
 use crate::{ClusterConfig, ClusterError, ClusterView};
 
@@ -30,6 +30,9 @@ impl std::fmt::Debug for Shared {
 
 /// How long a proposal may wait for the leader to commit it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a membership change (a learner catching up with the Raft log,
+/// then a joint consensus round) may take.
+const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the leader's controller looks for dead masters.
 const CONTROLLER_TICK: Duration = Duration::from_millis(100);
 
@@ -204,6 +207,34 @@ impl ClusterNode {
             .map_err(ClusterError::Refused)
     }
 
+    /// Makes node `id` (cluster address `addr`) a Raft voter: the leader adds
+    /// it as a learner if it is not one yet, waits until it has the Raft log,
+    /// then changes the membership (`rokka admin cluster add-node`). A node
+    /// already voting is left as it is.
+    pub async fn add_voter(&self, id: NodeId, addr: String) -> Result<(), ClusterError> {
+        membership_change(&self.shared, Rpc::AddVoter { id, addr }).await
+    }
+
+    /// Removes node `id` from the replicated state (its group's members and
+    /// in-sync set; refused while it is the master) and then from the Raft
+    /// membership (`rokka admin cluster remove-node`).
+    pub async fn remove_node(&self, id: NodeId) -> Result<(), ClusterError> {
+        membership_change(&self.shared, Rpc::RemoveNode { id }).await
+    }
+
+    /// The Raft voters and learners as this node knows them.
+    pub fn raft_membership(&self) -> (BTreeSet<NodeId>, BTreeSet<NodeId>) {
+        let m = self
+            .shared
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .clone();
+        let m = m.membership();
+        (m.voter_ids().collect(), m.learner_ids().collect())
+    }
+
     /// Registers the cluster metrics (Raft term, leader id, failovers, per-group epoch and
     /// in-sync set size) into `registry`.
     pub fn register_metrics(&self, registry: &prometheus::Registry) -> Result<(), ClusterError> {
@@ -260,12 +291,20 @@ fn leader_addr(shared: &Shared) -> Option<(NodeId, String)> {
 
 /// Sends `rpc` to the current leader; `Ok(None)` when this node is the leader.
 async fn to_leader(shared: &Shared, rpc: &Rpc) -> Result<Option<Reply>, ClusterError> {
+    to_leader_within(shared, rpc, WRITE_TIMEOUT).await
+}
+
+async fn to_leader_within(
+    shared: &Shared,
+    rpc: &Rpc,
+    timeout: Duration,
+) -> Result<Option<Reply>, ClusterError> {
     let (leader, addr) =
         leader_addr(shared).ok_or_else(|| ClusterError::NoLeader("none known".into()))?;
     if leader == shared.config.node_id {
         return Ok(None);
     }
-    match Peer::new(addr).call(rpc, WRITE_TIMEOUT).await {
+    match Peer::new(addr).call(rpc, timeout).await {
         Ok(r) => Ok(Some(r)),
         Err(CallError::Connect(e) | CallError::Io(e)) => {
             Err(ClusterError::NoLeader(format!("leader {leader}: {e}")))
@@ -297,6 +336,66 @@ async fn propose(shared: &Shared, cmd: Command) -> Result<CommandResult, Cluster
         }
         Some(Reply::Write(r)) => r.map_err(ClusterError::NoLeader),
         Some(_) => Err(ClusterError::NoLeader("unexpected reply".into())),
+    }
+}
+
+/// Runs an operator's membership change ([`Rpc::AddVoter`], [`Rpc::RemoveNode`])
+/// on the leader.
+async fn membership_change(shared: &Shared, rpc: Rpc) -> Result<(), ClusterError> {
+    let r = match to_leader_within(shared, &rpc, MEMBERSHIP_TIMEOUT).await? {
+        None => on_leader(shared, rpc).await,
+        Some(Reply::Write(r)) => r,
+        Some(_) => Err("unexpected reply".into()),
+    };
+    r.map_err(ClusterError::NoLeader)?
+        .map_err(ClusterError::Refused)
+}
+
+/// The leader's side of a membership change.
+async fn on_leader(shared: &Shared, rpc: Rpc) -> Result<CommandResult, String> {
+    let work = async {
+        let membership = shared.raft.metrics().borrow().membership_config.clone();
+        let membership = membership.membership();
+        let voter = |id: NodeId| membership.voter_ids().any(|v| v == id);
+        let change = match rpc {
+            Rpc::AddVoter { id, .. } if voter(id) => return Ok(Ok(())),
+            Rpc::AddVoter { id, addr } => {
+                if membership.get_node(&id).is_none() {
+                    // Blocking: returns once the learner has the Raft log.
+                    shared
+                        .raft
+                        .add_learner(id, BasicNode::new(addr), true)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                ChangeMembers::AddVoterIds(BTreeSet::from([id]))
+            }
+            Rpc::RemoveNode { id } => {
+                match local_write(shared, Command::RemoveNode { node: id }).await? {
+                    Ok(()) | Err(CommandError::UnknownNode(_)) => {}
+                    Err(e) => return Ok(Err(e)),
+                }
+                if voter(id) {
+                    ChangeMembers::RemoveVoters(BTreeSet::from([id]))
+                } else if membership.get_node(&id).is_some() {
+                    ChangeMembers::RemoveNodes(BTreeSet::from([id]))
+                } else {
+                    return Ok(Ok(()));
+                }
+            }
+            _ => return Err("not a membership change".to_string()),
+        };
+        // retain = false: a removed voter does not stay as a learner.
+        shared
+            .raft
+            .change_membership(change, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Ok(()))
+    };
+    match tokio::time::timeout(MEMBERSHIP_TIMEOUT, work).await {
+        Ok(r) => r,
+        Err(_) => Err("membership change not committed in time".to_string()),
     }
 }
 
@@ -369,6 +468,9 @@ async fn serve_conn(shared: Arc<Shared>, mut s: TcpStream) {
                     .await;
                 Reply::Write(r.map(|_| Ok(())).map_err(|e| e.to_string()))
             }
+            rpc @ (Rpc::AddVoter { .. } | Rpc::RemoveNode { .. }) => {
+                Reply::Write(on_leader(&shared, rpc).await)
+            }
         };
         if let Err(e) = write_frame(&mut s, &reply).await {
             tracing::debug!(error = %e, "cluster reply failed");
@@ -406,7 +508,7 @@ async fn publish_views(
             term,
             state,
         };
-        shared.metrics.update(&view);
+        shared.metrics.update(&view, is_leader);
         view_tx.send_if_modified(|v| {
             let changed = *v != view;
             *v = view;

@@ -53,6 +53,17 @@ pub(crate) enum Rpc {
         id: NodeId,
         addr: String,
     },
+    /// An operator asks the leader to make a node a voter (added as a learner
+    /// first when it is not one yet).
+    AddVoter {
+        id: NodeId,
+        addr: String,
+    },
+    /// An operator asks the leader to remove a node from the state and from
+    /// the Raft membership.
+    RemoveNode {
+        id: NodeId,
+    },
 }
 
 /// The reply to an [`Rpc`].

@@ -119,6 +119,12 @@ pub enum Command {
         /// Config entries.
         config: BTreeMap<String, String>,
     },
+    /// Remove a node (`rokka admin cluster remove-node`): it leaves the node table, its
+    /// group's members and in-sync set. Refused while it is its group's master.
+    RemoveNode {
+        /// Node id.
+        node: NodeId,
+    },
     /// Remove a topic and its placement.
     DeleteTopic {
         /// Topic name.
@@ -173,6 +179,19 @@ pub enum CommandError {
         /// Current master.
         master: Option<NodeId>,
     },
+    /// Removing a node that is its group's master (fail over first).
+    #[error(
+        "node {node} is the master of group {group}: stop it and let a new master be elected first"
+    )]
+    RemoveMaster {
+        /// Group name.
+        group: String,
+        /// Node id.
+        node: NodeId,
+    },
+    /// Removing a node that is not registered.
+    #[error("unknown node {0}")]
+    UnknownNode(NodeId),
     /// Placement on a group that does not exist.
     #[error("placement of topic {topic} names unknown group {group}")]
     PlacementUnknownGroup {
@@ -214,6 +233,26 @@ impl ClusterState {
                         .insert(info.id);
                 }
                 self.nodes.insert(info.id, info.clone());
+                Ok(())
+            }
+            Command::RemoveNode { node } => {
+                let info = self
+                    .nodes
+                    .get(node)
+                    .ok_or(CommandError::UnknownNode(*node))?;
+                if let Some(name) = &info.group {
+                    if let Some(g) = self.groups.get_mut(name) {
+                        if g.master == Some(*node) {
+                            return Err(CommandError::RemoveMaster {
+                                group: name.clone(),
+                                node: *node,
+                            });
+                        }
+                        g.members.remove(node);
+                        g.isr.remove(node);
+                    }
+                }
+                self.nodes.remove(node);
                 Ok(())
             }
             Command::ElectMaster {
@@ -378,6 +417,25 @@ mod tests {
         s.apply(&node(7, "h")).unwrap();
         assert!(s.groups["g"].members.is_empty());
         assert_eq!(s.groups["h"].members, BTreeSet::from([7]));
+    }
+
+    #[test]
+    fn remove_node_leaves_group_and_isr_but_never_the_master() {
+        let mut s = three();
+        let refused = s.apply(&Command::RemoveNode { node: 1 });
+        assert!(matches!(
+            refused,
+            Err(CommandError::RemoveMaster { node: 1, .. })
+        ));
+        s.apply(&Command::RemoveNode { node: 2 }).unwrap();
+        let g = &s.groups["g"];
+        assert_eq!(g.members, BTreeSet::from([1, 3]));
+        assert_eq!(g.isr, BTreeSet::from([1]));
+        assert!(!s.nodes.contains_key(&2));
+        assert_eq!(
+            s.apply(&Command::RemoveNode { node: 2 }),
+            Err(CommandError::UnknownNode(2))
+        );
     }
 
     #[test]

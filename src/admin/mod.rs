@@ -9,7 +9,7 @@
 //! topic.rs    topic list | create | describe | alter | delete
 //! group.rs    group list | describe | lag | reset
 //! message.rs  message get | query (progress bar when walking many)
-//! cluster.rs  cluster status
+//! cluster.rs  cluster status | add-node | remove-node (the last two over HTTP)
 //! time.rs     --to-datetime parsing
 //! ```
 //!
@@ -54,6 +54,14 @@ pub struct AdminArgs {
         default_value = "127.0.0.1:9876"
     )]
     namesrv: String,
+    /// Its HTTP address (cluster add-node / remove-node)
+    #[arg(
+        long,
+        global = true,
+        env = "ROKKA_ADMIN_HTTP",
+        default_value = "127.0.0.1:8080"
+    )]
+    http: String,
     /// Output: a human table, or JSON (one document on stdout)
     #[arg(long, short = 'o', global = true, value_enum, default_value = "table")]
     output: OutputFormat,
@@ -226,6 +234,7 @@ impl Report {
 pub struct Admin {
     broker: String,
     namesrv: String,
+    http: String,
     timeout: Duration,
     output: OutputFormat,
 }
@@ -246,6 +255,7 @@ pub fn run(args: AdminArgs, store: &rokka_store::StoreConfig) -> ExitCode {
     let admin = Admin {
         broker: args.broker,
         namesrv: args.namesrv,
+        http: args.http,
         timeout: Duration::from_millis(args.timeout_ms.max(1)),
         output: args.output,
     };

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use rokka_cluster::NodeId;
 use tracing::{debug, info};
 
+use super::status::ReplicaSample;
 use super::{Cluster, Local};
 
 /// How often the master samples its slaves.
@@ -112,20 +113,37 @@ pub(super) async fn run(c: Arc<Cluster>) {
         let end = c.store().log_end();
         let replicas = c.ha.replica_states();
         // Keeps the term's high watermark current while no reader asks.
-        c.high_watermark();
-        c.metrics.replicas(&replicas);
+        let hw = c.high_watermark();
         let Local::Master {
             epoch,
             fenced: false,
         } = c.local()
         else {
             tracker = None;
+            c.metrics.replicas(None);
             continue;
         };
         let view = c.view();
         let Some(group) = view.group(&c.group) else {
+            c.metrics.replicas(None);
             continue;
         };
+        c.metrics.replicas(Some(ReplicaSample {
+            replicas: &replicas,
+            caught_up: tracker
+                .as_ref()
+                .filter(|t| t.epoch == epoch)
+                .map(|t| &t.caught_up),
+            members: group
+                .members
+                .iter()
+                .copied()
+                .filter(|n| *n != c.node_id)
+                .collect(),
+            isr: group.isr.clone(),
+            unreplicated: end.saturating_sub(hw),
+            now,
+        }));
         if group.epoch != epoch {
             continue;
         }

@@ -402,6 +402,38 @@ impl Cluster {
         });
     }
 
+    /// `rokka admin cluster add-node ID@HOST:PORT` (`POST /cluster/add-node/…`):
+    /// makes a node that joined as a learner (or is not known yet) a Raft
+    /// voter. The node itself starts with `rokka.clusterListen` and this
+    /// group's `brokerName`, registers, and replicates the group as a slave.
+    pub async fn add_node(&self, spec: &str) -> Result<(), String> {
+        let (id, addr) = spec
+            .split_once('@')
+            .and_then(|(id, addr)| Some((id.parse::<NodeId>().ok()?, addr)))
+            .filter(|(_, addr)| addr.contains(':'))
+            .ok_or_else(|| {
+                format!("expected ID@HOST:PORT (the node's cluster address), got {spec:?}")
+            })?;
+        self.node
+            .add_voter(id, addr.to_string())
+            .await
+            .map_err(|e| e.to_string())?;
+        info!("cluster: node {id} ({addr}) is a Raft voter");
+        Ok(())
+    }
+
+    /// `rokka admin cluster remove-node ID` (`POST /cluster/remove-node/ID`):
+    /// drops a node from its group and from the Raft membership; refused
+    /// while it is the master.
+    pub async fn remove_node(&self, id: &str) -> Result<(), String> {
+        let id: NodeId = id
+            .parse()
+            .map_err(|_| format!("expected a node id, got {id:?}"))?;
+        self.node.remove_node(id).await.map_err(|e| e.to_string())?;
+        info!("cluster: node {id} removed from the cluster");
+        Ok(())
+    }
+
     /// The JSON of `GET /cluster`.
     pub fn status_json(&self) -> serde_json::Value {
         status::json(self)

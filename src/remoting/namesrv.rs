@@ -229,7 +229,11 @@ pub(crate) fn register_broker(ctx: &Ctx, req: &RemotingCommand) -> HResult {
         last: Instant::now(),
     });
     entry.cluster = cluster;
-    entry.addrs.insert(id.to_string(), addr);
+    // One id per address, as RocketMQ's RouteInfoManager: a slave promoted
+    // to master (or a master demoted) leaves its old id.
+    let key = id.to_string();
+    entry.addrs.retain(|k, a| *a != addr || *k == key);
+    entry.addrs.insert(key, addr);
     entry.topics = topics;
     entry.last = Instant::now();
     let mut reply = ok(req, &[]);

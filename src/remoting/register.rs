@@ -5,6 +5,13 @@
 //! 120 s after its last registration. The embedded NameServer reads this
 //! broker live instead (ADR 002), so this path is for other NameServers —
 //! another rokka's or Apache RocketMQ's — and for clusters of several brokers.
+//!
+//! In cluster mode (ADR 015) a node registers with its role: brokerId 0 while
+//! it is the unfenced master, its `node.id` otherwise (a slave, a fenced
+//! master, a node with no master yet), and at once when its role changes. A
+//! NameServer keeps one id per address (RocketMQ's RouteInfoManager drops the
+//! old id of an address that registers under a new one), so after a failover
+//! id 0 names the new master and clients using that NameServer follow it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +27,7 @@ use tokio::net::TcpStream;
 use tracing::{info, warn};
 
 use super::context::Ctx;
+use crate::cluster::Local;
 
 /// RocketMQ's `registerBrokerAll` period.
 const REGISTER_INTERVAL: Duration = Duration::from_secs(30);
@@ -35,10 +43,20 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
         return;
     }
     let mut last_topics = None;
+    let mut last_id = None;
     let mut since = REGISTER_INTERVAL;
+    let mut roles = ctx.broker.cluster.as_ref().map(|c| c.subscribe());
     loop {
         let topics = super::admin::topic_config_bodies(&ctx);
-        if since >= REGISTER_INTERVAL || last_topics.as_ref() != Some(&topics) {
+        let id = broker_id(&ctx);
+        if since >= REGISTER_INTERVAL
+            || last_topics.as_ref() != Some(&topics)
+            || last_id != Some(id)
+        {
+            if last_id.is_some_and(|old| old != id) {
+                info!(broker_id = id, "cluster role changed; registering again");
+            }
+            last_id = Some(id);
             let body = register_body(&topics);
             for ns in &servers {
                 match call(ns, register_request(&ctx, &body)).await {
@@ -58,6 +76,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(CHANGE_CHECK) => since += CHANGE_CHECK,
+            gone = role_change(&mut roles) => if gone { roles = None },
             _ = ctx.broker.shutdown_signal() => break,
         }
     }
@@ -67,6 +86,27 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
             Ok(r) => warn!(namesrv = %ns, code = r.code, "UNREGISTER_BROKER refused"),
             Err(e) => warn!(namesrv = %ns, error = %e, "UNREGISTER_BROKER failed"),
         }
+    }
+}
+
+/// Waits for a cluster role change (forever outside cluster mode); true
+/// when the cluster stopped publishing roles.
+async fn role_change(roles: &mut Option<tokio::sync::watch::Receiver<Local>>) -> bool {
+    match roles {
+        Some(r) => r.changed().await.is_err(),
+        None => std::future::pending().await,
+    }
+}
+
+/// The brokerId to register: `brokerId` on a single node; in cluster mode 0
+/// for the unfenced master and `node.id` for every other role.
+fn broker_id(ctx: &Ctx) -> u64 {
+    match &ctx.broker.cluster {
+        None => ctx.broker.config.broker_id,
+        Some(c) => match c.local() {
+            Local::Master { fenced: false, .. } => 0,
+            _ => c.node_id(),
+        },
     }
 }
 
@@ -96,14 +136,17 @@ fn identity(ctx: &Ctx) -> ExtFields {
     e.insert("brokerName", cfg.broker_name.clone());
     e.insert("brokerAddr", ctx.advertised.to_string());
     e.insert("clusterName", cfg.broker_cluster_name.clone());
-    e.insert("brokerId", cfg.broker_id.to_string());
+    e.insert("brokerId", broker_id(ctx).to_string());
     e
 }
 
 fn register_request(ctx: &Ctx, body: &Bytes) -> RemotingCommand {
     let mut e = identity(ctx);
-    let ha =
-        std::net::SocketAddr::new(ctx.advertised.ip(), ctx.advertised.port().saturating_add(1));
+    let ha_port = match ctx.broker.config.ha_listen.port() {
+        0 => ctx.advertised.port().saturating_add(1),
+        p => p,
+    };
+    let ha = std::net::SocketAddr::new(ctx.advertised.ip(), ha_port);
     e.insert("haServerAddr", ha.to_string());
     e.insert("compressed", "false");
     e.insert(
