@@ -13,6 +13,7 @@ use tracing::{debug, warn};
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
 use crate::broker::groups::Protocol;
+use crate::security::acl::op;
 
 /// Handles OffsetCommit v0–8.
 pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
@@ -20,6 +21,8 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         .map_err(|e| req.bad_body(e))?;
     let check = if c.group_id.is_empty() {
         error_code::INVALID_GROUP_ID
+    } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id) {
+        code
     } else if let Err(r) = ctx.broker.groups.may_commit(&c.group_id, Protocol::Kafka) {
         // What Kafka answers a commit from a non-member to an active group.
         if r.repeated {
@@ -36,6 +39,12 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     let mut resp = OffsetCommitResponse::default();
     for t in c.topics {
         let queues = ctx.broker.partitions(&t.name);
+        let check = match check {
+            error_code::NONE => {
+                super::acls::topic_refusal(ctx, req, op::READ, &t.name).unwrap_or(check)
+            }
+            _ => check,
+        };
         let partitions = t
             .partitions
             .iter()

@@ -16,7 +16,8 @@ use rokka_protocols::kafka::Writer;
 use super::Outcome;
 use crate::broker::groups::Protocol;
 use crate::kafka::dispatch::{CloseReason, Request};
-use crate::kafka::KafkaContext;
+use crate::kafka::{acls, KafkaContext};
+use crate::security::acl::op;
 
 /// Upper bound on a parked JoinGroup/SyncGroup, whatever the client asked.
 const MAX_PARK: Duration = Duration::from_secs(330);
@@ -36,6 +37,17 @@ pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
     let j =
         JoinGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let member_id = j.member_id.clone();
+    if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &j.group_id) {
+        let mut w = req.writer();
+        JoinGroupResponse {
+            error_code,
+            generation_id: -1,
+            member_id,
+            ..JoinGroupResponse::default()
+        }
+        .encode(&mut w, req.version());
+        return Ok(w);
+    }
     let park = Duration::from_millis(j.rebalance_timeout_ms.max(0) as u64 + 5000).min(MAX_PARK);
     let client_id = req.header.client_id.clone().unwrap_or_default();
     let host = req.conn.peer.ip().to_string();
@@ -58,6 +70,15 @@ pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
 pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let s =
         SyncGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &s.group_id) {
+        let mut w = req.writer();
+        SyncGroupResponse {
+            error_code,
+            ..SyncGroupResponse::default()
+        }
+        .encode(&mut w, req.version());
+        return Ok(w);
+    }
     let outcome = ctx
         .groups
         .sync(&s.group_id, s.generation_id, &s.member_id, s.assignments);
@@ -75,9 +96,12 @@ pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
 pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let h =
         HeartbeatRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
-    let code = ctx
-        .groups
-        .heartbeat(&h.group_id, h.generation_id, &h.member_id);
+    let code = match acls::group_refusal(ctx, req, op::READ, &h.group_id) {
+        Some(code) => code,
+        None => ctx
+            .groups
+            .heartbeat(&h.group_id, h.generation_id, &h.member_id),
+    };
     let mut w = req.writer();
     heartbeat::encode_response(&mut w, req.version(), code);
     Ok(w)
@@ -87,6 +111,11 @@ pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseR
 pub fn leave(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let l =
         LeaveGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
+    if let Some(code) = acls::group_refusal(ctx, req, op::READ, &l.group_id) {
+        let mut w = req.writer();
+        leave_group::encode_response(&mut w, req.version(), code, &[]);
+        return Ok(w);
+    }
     let members = ctx.groups.leave(&l.group_id, &l.member_ids);
     // v0–2 report the single member's result at the top level.
     let top = if req.version() < 3 {
