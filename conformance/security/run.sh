@@ -131,7 +131,8 @@ super.users=User:admin
 allow.everyone.if.no.acl.found=false
 CONF
 rokka_start "$W" --config "$W/broker.conf"
-timeout 60 "$VENV/bin/python" "$HERE/acls.py" "$(port_of SASL_PLAINTEXT)" || fail "ACL scenarios"
+timeout 60 "$VENV/bin/python" "$HERE/acls.py" "$(port_of SASL_PLAINTEXT)" "$(port_of SSL)" \
+    "$W/ca.pem" "$W/client.pem" "$W/client.key" || fail "ACL scenarios"
 grep -q 'rokka_authorization_denials_total{protocol="kafka",resource_type="topic"} [1-9]' \
     <<<"$(curl -s "http://$ROKKA_HTTP/metrics")" || fail "no topic denial metric"
 rokka_stop

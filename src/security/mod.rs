@@ -8,6 +8,7 @@ pub mod acl;
 pub mod plain_acl;
 pub mod remote_addr;
 pub mod scram;
+pub mod x509_name;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,13 @@ impl Principal {
     /// `User:<name>`.
     pub fn user(name: &str) -> Principal {
         Principal(format!("User:{name}"))
+    }
+
+    /// Kafka's default principal of an SSL connection: `User:` and the
+    /// client certificate's subject in RFC 2253 form (`User:CN=alice,O=Example`);
+    /// `None` if the certificate cannot be read.
+    pub fn from_certificate(cert_der: &[u8]) -> Option<Principal> {
+        x509_name::subject_name(cert_der).map(|dn| Principal(format!("User:{dn}")))
     }
 
     /// The name after `User:`.
