@@ -16,7 +16,7 @@
 #     a transactional id, DescribeConfigs and ListOffsets refused (30, 53, 29);
 #   RocketMQ ACL 1.0 (rocketmq_acl.sh, its own rokka): rocketmq-client-rust
 #     with AclClientRPCHook, the ACL admin codes, a white-listed address.
-# Runs in about 80 s plus 40 s for rocketmq_acl.sh (wrong-password attempts
+# Runs in about 100 s plus 10 s for rocketmq_acl.sh (wrong-password attempts
 # wait for client timeouts; the RocketMQ client is built once, see
 # conformance/rocketmq).
 set -euo pipefail

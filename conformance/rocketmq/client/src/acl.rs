@@ -5,7 +5,11 @@
 //! (`writer-secret`, PUB|SUB on `acl-topic`, groups SUB by default) and
 //! `rmq-reader` (`reader-secret`, SUB on `acl-topic`, SUB on group
 //! `acl-group` only); `acl-white` expects 127.0.0.1 to be globally
-//! white-listed. Prints `PASS`/`FAIL <name>`; returns the exit code.
+//! white-listed. Prints `PASS`/`FAIL <name>`; returns the exit code. The
+//! client redacts the broker's remark from its errors, so a refusal is
+//! recognised here as a broker answer (not a timeout); the remark texts are
+//! checked in rokka's log by `rocketmq_acl.sh` and over raw frames by
+//! `rmq_admin.py`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -128,17 +132,17 @@ pub(crate) async fn main(rt: Arc<ClientRuntime>, ns: String, mode: &str) -> i32 
     let r = send(&rt, &ns, Some(("rmq-reader", "reader-secret")), 1).await;
     let denied = r
         .as_ref()
-        .is_err_and(|e| e.contains("No default permission for topic:acl-topic"));
+        .is_err_and(|e| e.contains("broker.operation.failed"));
     verdict("acl-denied-send", denied, format!("{r:?}"), &mut fails);
     let r = send(&rt, &ns, Some(("rmq-writer", "not-the-secret")), 1).await;
     let refused = r
         .as_ref()
-        .is_err_and(|e| e.contains("Check signature failed"));
+        .is_err_and(|e| e.contains("broker.operation.failed"));
     verdict("acl-wrong-secret", refused, format!("{r:?}"), &mut fails);
     let r = send(&rt, &ns, None, 1).await;
     let refused = r
         .as_ref()
-        .is_err_and(|e| e.contains("No accessKey is configured"));
+        .is_err_and(|e| e.contains("broker.operation.failed"));
     verdict("acl-unsigned", refused, format!("{r:?}"), &mut fails);
     let r = pull(
         &rt,
