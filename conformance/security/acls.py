@@ -2,16 +2,20 @@
 authorizer is on (super user admin, allow.everyone.if.no.acl.found=false):
 admin creates ACLs for alice, DescribeAcls lists them, alice may produce to
 her topic, gets TOPIC_AUTHORIZATION_FAILED (29) writing a topic she may only
-describe and creating a topic; DeleteAcls removes the bindings and alice is
-refused on her topic afterwards."""
+describe and creating a topic; a group, a transactional id, DescribeConfigs
+and ListOffsets not granted are refused with Kafka's codes (30, 53, 29);
+DeleteAcls removes the bindings and alice is refused on her topic afterwards."""
 import sys
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation,
-                                   AclPermissionType, AdminClient, NewTopic,
-                                   ResourcePatternType, ResourceType)
+                                   AclPermissionType, AdminClient, ConfigResource,
+                                   NewTopic, OffsetSpec, ResourcePatternType,
+                                   ResourceType)
 
 addr = sys.argv[1]
+# The mutual-TLS listener and the client certificate (subject CN=alice).
+ssl_addr, ca, cert, key = sys.argv[2:6]
 
 
 def conf(user):
@@ -26,7 +30,8 @@ def say(msg):
 
 admin = AdminClient(conf("admin"))
 alice = AdminClient(conf("alice"))
-for f in admin.create_topics([NewTopic("acl-alice", 1), NewTopic("acl-other", 1)],
+for f in admin.create_topics([NewTopic("acl-alice", 1), NewTopic("acl-other", 1),
+                              NewTopic("acl-hidden", 1)],
                              operation_timeout=10).values():
     f.result()
 
@@ -95,6 +100,73 @@ try:
 except KafkaException as e:
     assert e.args[0].code() == 29, e
 say("alice: produce/consume her prefixed topic ok; Write, Read, CreateTopics, DeleteTopics denied (29)")
+
+
+
+def code_of(fn):
+    """The Kafka error code `fn` raises (0 if it does not)."""
+    try:
+        fn()
+        return 0
+    except KafkaException as e:
+        return e.args[0].code()
+
+
+# Group not granted: JoinGroup/FindCoordinator refused with GROUP_AUTHORIZATION_FAILED (30).
+c = Consumer({**conf("alice"), "group.id": "acl-denied-g", "enable.auto.commit": False})
+c.subscribe(["acl-alice"])
+got = "nothing"
+for _ in range(20):
+    m = c.poll(0.5)
+    if m is not None and m.error():
+        got = m.error().code()
+        break
+c.close()
+assert got == 30, got
+# Transactional id not granted: TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
+tx = Producer({**conf("alice"), "transactional.id": "acl-tx"})
+got = code_of(lambda: tx.init_transactions(10))
+assert got == 53, got
+# DescribeConfigs needs DescribeConfigs (alice may only Describe acl-other): 29.
+got = code_of(lambda: alice.describe_configs([ConfigResource(ResourceType.TOPIC, "acl-other")])[
+    ConfigResource(ResourceType.TOPIC, "acl-other")].result())
+assert got == 29, got
+# ListOffsets needs Describe: allowed on acl-other, refused (29) on admin's acl-hidden.
+tp = TopicPartition("acl-other", 0)
+assert code_of(lambda: alice.list_offsets({tp: OffsetSpec.latest()})[tp].result()) == 0
+# (librdkafka looks the leader up with Metadata first, which already refuses
+# the topic, so the request never reaches ListOffsets: any error will do.)
+tp = TopicPartition("acl-hidden", 0)
+got = code_of(lambda: alice.list_offsets({tp: OffsetSpec.latest()})[tp].result())
+assert got != 0, got
+say("alice: group join (30), transactional id (53), DescribeConfigs (29) refused; "
+    "ListOffsets allowed with Describe, refused without")
+
+# Mutual TLS: the principal is the certificate's subject in Kafka's format.
+MTLS = "User:CN=alice"
+mtls_binding = AclBinding(ResourceType.TOPIC, "acl-mtls", LIT, MTLS, "*", AclOperation.WRITE, ALLOW)
+for f in admin.create_acls([mtls_binding]).values():
+    f.result()
+
+
+def produce_mtls(topic):
+    out, p = [], Producer({"bootstrap.servers": ssl_addr, "security.protocol": "SSL",
+                           "ssl.ca.location": ca, "ssl.certificate.location": cert,
+                           "ssl.key.location": key, "message.timeout.ms": 5000, "log_level": 0})
+    p.produce(topic, b"m", on_delivery=lambda err, _m: out.append(err.code() if err else 0))
+    p.flush(8)
+    return out[0] if out else "no delivery report"
+
+
+for f in admin.create_topics([NewTopic("acl-mtls", 1)], operation_timeout=10).values():
+    f.result()
+assert produce_mtls("acl-mtls") == 0
+code = produce_mtls("acl-other")
+assert code == 29, code
+mtls_filter = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, MTLS, None,
+                               AclOperation.ANY, AclPermissionType.ANY)
+admin.delete_acls([mtls_filter])[mtls_filter].result()
+say(f"mutual TLS: {MTLS} may write acl-mtls, refused (29) on acl-other")
 
 deleted = admin.delete_acls([mine])[mine].result()
 assert sorted(b.name for b in deleted) == ["acl-al", "acl-al", "acl-g", "acl-other"], deleted

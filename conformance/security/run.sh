@@ -12,8 +12,13 @@
 #     unknown mechanism, malformed token -> closed + metric + log line;
 #   ACLs (restart with the authorizer on): confluent-kafka CreateAcls,
 #     DescribeAcls, DeleteAcls; alice allowed/denied on Produce, Fetch,
-#     CreateTopics and DeleteTopics with TOPIC_AUTHORIZATION_FAILED.
-# Runs in about 80 s (wrong-password attempts wait for client timeouts).
+#     CreateTopics and DeleteTopics with TOPIC_AUTHORIZATION_FAILED; a group,
+#     a transactional id, DescribeConfigs and ListOffsets refused (30, 53, 29);
+#   RocketMQ ACL 1.0 (rocketmq_acl.sh, its own rokka): rocketmq-client-rust
+#     with AclClientRPCHook, the ACL admin codes, a white-listed address.
+# Runs in about 100 s plus 10 s for rocketmq_acl.sh (wrong-password attempts
+# wait for client timeouts; the RocketMQ client is built once, see
+# conformance/rocketmq).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -126,7 +131,12 @@ super.users=User:admin
 allow.everyone.if.no.acl.found=false
 CONF
 rokka_start "$W" --config "$W/broker.conf"
-timeout 60 "$VENV/bin/python" "$HERE/acls.py" "$(port_of SASL_PLAINTEXT)" || fail "ACL scenarios"
+timeout 60 "$VENV/bin/python" "$HERE/acls.py" "$(port_of SASL_PLAINTEXT)" "$(port_of SSL)" \
+    "$W/ca.pem" "$W/client.pem" "$W/client.key" || fail "ACL scenarios"
 grep -q 'rokka_authorization_denials_total{protocol="kafka",resource_type="topic"} [1-9]' \
     <<<"$(curl -s "http://$ROKKA_HTTP/metrics")" || fail "no topic denial metric"
+rokka_stop
+
+# --- RocketMQ ACL 1.0 (its own rokka) --------------------------------------------
+"$HERE/rocketmq_acl.sh" || fail "RocketMQ ACL scenarios"
 log "PASS"

@@ -96,6 +96,73 @@ pub fn topic_refusal(
         .then_some(rokka_protocols::kafka::error_code::TOPIC_AUTHORIZATION_FAILED)
 }
 
+/// GROUP_AUTHORIZATION_FAILED (30) if `operation` on the group is denied.
+pub fn group_refusal(
+    ctx: &KafkaContext,
+    req: &Request<'_>,
+    operation: i8,
+    group: &str,
+) -> Option<i16> {
+    (!allowed(ctx, req, operation, resource::GROUP, group))
+        .then_some(rokka_protocols::kafka::error_code::GROUP_AUTHORIZATION_FAILED)
+}
+
+/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53) if `operation` on the
+/// transactional id is denied.
+pub fn txn_refusal(ctx: &KafkaContext, req: &Request<'_>, operation: i8, id: &str) -> Option<i16> {
+    (!allowed(ctx, req, operation, resource::TRANSACTIONAL_ID, id))
+        .then_some(rokka_protocols::kafka::error_code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+}
+
+/// CLUSTER_AUTHORIZATION_FAILED (31) if `operation` on the cluster is denied.
+pub fn cluster_refusal(ctx: &KafkaContext, req: &Request<'_>, operation: i8) -> Option<i16> {
+    (!allowed_cluster(ctx, req, operation))
+        .then_some(rokka_protocols::kafka::error_code::CLUSTER_AUTHORIZATION_FAILED)
+}
+
+/// InitProducerId without a transactional id: IdempotentWrite on the
+/// cluster (checked without counting a denial) or Write on any topic, as
+/// Kafka 3.x allows; else CLUSTER_AUTHORIZATION_FAILED (31).
+pub fn idempotent_refusal(ctx: &KafkaContext, req: &Request<'_>) -> Option<i16> {
+    let authorizer = &ctx.broker.security.acl;
+    if !authorizer.enabled() {
+        return None;
+    }
+    let host = req.conn.peer.ip().to_string();
+    let p = &req.conn.principal;
+    let ok = authorizer.authorize(
+        p,
+        &host,
+        op::IDEMPOTENT_WRITE,
+        resource::CLUSTER,
+        CLUSTER_NAME,
+    ) || authorizer.may_on_some(p, &host, op::WRITE, resource::TOPIC);
+    if ok {
+        return None;
+    }
+    count_denial("kafka", "cluster", p, CLUSTER_NAME, "IdempotentWrite");
+    Some(rokka_protocols::kafka::error_code::CLUSTER_AUTHORIZATION_FAILED)
+}
+
+/// Describe/AlterConfigs: `operation` on the topic (29) or, for a broker
+/// resource (type 4), on the cluster (31); with Kafka's default message.
+pub fn config_refusal(
+    ctx: &KafkaContext,
+    req: &Request<'_>,
+    operation: i8,
+    resource_type: i8,
+    name: &str,
+) -> Option<(i16, String)> {
+    use rokka_protocols::kafka::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+    match resource_type {
+        RESOURCE_TOPIC => topic_refusal(ctx, req, operation, name)
+            .map(|c| (c, "Topic authorization failed.".to_string())),
+        RESOURCE_BROKER => cluster_refusal(ctx, req, operation)
+            .map(|c| (c, "Cluster authorization failed.".to_string())),
+        _ => None,
+    }
+}
+
 /// CreateTopics' rule: Create on the cluster (checked without counting a
 /// denial, as Kafka does) or else Create on the topic.
 pub fn may_create_topic(ctx: &KafkaContext, req: &Request<'_>, topic: &str) -> bool {

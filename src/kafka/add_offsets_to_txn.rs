@@ -7,6 +7,7 @@ use rokka_protocols::kafka::{error_code, Writer};
 use super::dispatch::{CloseReason, Request};
 use super::txn::fenced;
 use super::KafkaContext;
+use crate::security::acl::op;
 
 /// Handles AddOffsetsToTxn v0–3.
 pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
@@ -14,6 +15,10 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         .map_err(|e| req.bad_body(e))?;
     let code = if a.transactional_id.is_empty() {
         error_code::INVALID_REQUEST
+    } else if let Some(code) = super::acls::txn_refusal(ctx, req, op::WRITE, &a.transactional_id) {
+        code
+    } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &a.group_id) {
+        code
     } else if a.group_id.is_empty() {
         error_code::INVALID_GROUP_ID
     } else {

@@ -8,6 +8,7 @@ use rokka_protocols::kafka::{error_code, TopicErrors, Writer};
 use super::dispatch::{CloseReason, Request};
 use super::txn::fenced;
 use super::KafkaContext;
+use crate::security::acl::op;
 
 /// Handles AddPartitionsToTxn v0–3.
 pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
@@ -15,6 +16,18 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         .map_err(|e| req.bad_body(e))?;
     let mut known = Vec::new();
     let mut unknown = false;
+    let txn_denied = super::acls::txn_refusal(ctx, req, op::WRITE, &a.transactional_id);
+    // Write on each topic (29; the others OPERATION_NOT_ATTEMPTED), once the
+    // transactional id is allowed.
+    let denied: Vec<String> = a
+        .topics
+        .iter()
+        .filter(|t| {
+            txn_denied.is_none()
+                && super::acls::topic_refusal(ctx, req, op::WRITE, &t.name).is_some()
+        })
+        .map(|t| t.name.clone())
+        .collect();
     for t in &a.topics {
         let queues = ctx.broker.partitions(&t.name);
         for p in &t.partitions {
@@ -24,9 +37,11 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
             }
         }
     }
-    let code = if a.transactional_id.is_empty() {
+    let code = if let Some(code) = txn_denied {
+        code
+    } else if a.transactional_id.is_empty() {
         error_code::INVALID_REQUEST
-    } else if unknown {
+    } else if unknown || !denied.is_empty() {
         error_code::OPERATION_NOT_ATTEMPTED
     } else {
         let fenced = fenced(req.version(), 2);
@@ -56,7 +71,9 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
                 .iter()
                 .map(|p| {
                     let ok = u32::try_from(*p).is_ok_and(|q| q < queues);
-                    let c = if unknown && !ok {
+                    let c = if denied.contains(&t.name) {
+                        error_code::TOPIC_AUTHORIZATION_FAILED
+                    } else if unknown && !ok {
                         error_code::UNKNOWN_TOPIC_OR_PARTITION
                     } else {
                         code

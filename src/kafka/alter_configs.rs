@@ -20,6 +20,7 @@ use super::dispatch::{CloseReason, Request};
 use super::errors::store_error_code;
 use super::topic_config::{self, LIST};
 use super::KafkaContext;
+use crate::security::acl::op;
 
 /// Handles AlterConfigs v0–2: each resource's overrides become exactly the
 /// configs given.
@@ -46,7 +47,15 @@ fn respond(
         .resources
         .iter()
         .map(|r| {
+            let denied = super::acls::config_refusal(
+                ctx,
+                req,
+                op::ALTER_CONFIGS,
+                r.resource_type,
+                &r.resource_name,
+            );
             let outcome = match r.resource_type {
+                _ if denied.is_some() => Err(denied.unwrap_or_default()),
                 RESOURCE_TOPIC => alter_topic(ctx, r, incremental, a.validate_only),
                 RESOURCE_BROKER => alter_broker(ctx, r, incremental, a.validate_only),
                 t => Err((

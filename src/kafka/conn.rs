@@ -62,6 +62,17 @@ pub async fn serve(
     let _ = socket.tcp().set_nodelay(true);
     let local = socket.tcp().local_addr().unwrap_or(listener.config.addr);
     let mut gate = super::sasl::SaslGate::new(listener.clone(), ctx.broker.config.security.reauth);
+    // An SSL listener's principal is the client certificate's subject, as
+    // Kafka's default principal builder names it (SASL_SSL: the SASL user).
+    if !listener.config.protocol.sasl() {
+        let leaf = socket
+            .peer_certificates()
+            .and_then(|c| c.into_iter().next());
+        if let Some(p) = leaf.and_then(|c| crate::security::Principal::from_certificate(&c)) {
+            tracing::debug!(%peer, principal = %p, "TLS client certificate");
+            gate.set_principal(p);
+        }
+    }
     let mut info = ConnInfo {
         peer,
         local,

@@ -8,6 +8,7 @@ use tracing::info;
 
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
+use crate::security::acl::op;
 
 /// Whether `group` has live members (Kafka or RocketMQ), and whether rokka
 /// knows it at all (members or committed offsets).
@@ -28,7 +29,9 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .groups
         .into_iter()
         .map(|g| {
+            let denied = super::acls::group_refusal(ctx, req, op::DELETE, &g);
             let code = match group_status(ctx, &g) {
+                _ if denied.is_some() => denied.unwrap_or_default(),
                 _ if g.is_empty() => error_code::INVALID_GROUP_ID,
                 (true, _) => error_code::NON_EMPTY_GROUP,
                 (false, false) => error_code::GROUP_ID_NOT_FOUND,

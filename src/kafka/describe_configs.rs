@@ -12,6 +12,7 @@ use rokka_protocols::kafka::{error_code, Writer};
 use super::dispatch::{CloseReason, Request};
 use super::topic_config::{self, BOOLEAN, INT};
 use super::KafkaContext;
+use crate::security::acl::op;
 
 /// `Some(per_broker)` if `name` names this broker ("<id>") or the cluster
 /// default (""); `None` for another broker.
@@ -127,7 +128,21 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 resource_name: r.resource_name.clone(),
                 configs: Vec::new(),
             };
+            let denied = super::acls::config_refusal(
+                ctx,
+                req,
+                op::DESCRIBE_CONFIGS,
+                r.resource_type,
+                &r.resource_name,
+            );
             let mut configs = match r.resource_type {
+                _ if denied.is_some() => {
+                    (out.error_code, out.error_message) = denied
+                        .clone()
+                        .map(|(c, m)| (c, Some(m)))
+                        .unwrap_or_default();
+                    Vec::new()
+                }
                 RESOURCE_TOPIC => match ctx.broker.topic(&r.resource_name) {
                     Some(t) => topic_config::describe(ctx, &t),
                     None => {

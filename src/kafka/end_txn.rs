@@ -7,12 +7,15 @@ use rokka_protocols::kafka::{error_code, Writer};
 
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
+use crate::security::acl::op;
 
 /// Handles EndTxn v0–3.
 pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let e = EndTxnRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let code = if e.transactional_id.is_empty() {
         error_code::INVALID_REQUEST
+    } else if let Some(code) = super::acls::txn_refusal(ctx, req, op::WRITE, &e.transactional_id) {
+        code
     } else {
         let r = ctx.txn.end(
             &e.transactional_id,

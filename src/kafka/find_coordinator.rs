@@ -11,6 +11,7 @@ use rokka_protocols::kafka::Writer;
 use super::dispatch::{CloseReason, Request};
 use super::metadata::advertised;
 use super::KafkaContext;
+use crate::security::acl::op;
 
 /// The coordinator of every group: this node, or in cluster mode the
 /// group's master (its offsets and groups live there; ADR 015).
@@ -29,6 +30,15 @@ fn coordinator(ctx: &KafkaContext, req: &Request<'_>) -> (i32, String, i32, bool
     (ctx.node_id(), host, port, true)
 }
 
+/// Describe on the group (key type 0) or the transactional id (1).
+fn refusal(ctx: &KafkaContext, req: &Request<'_>, key_type: i8, key: &str) -> Option<i16> {
+    match key_type {
+        0 => super::acls::group_refusal(ctx, req, op::DESCRIBE, key),
+        1 => super::acls::txn_refusal(ctx, req, op::DESCRIBE, key),
+        _ => None,
+    }
+}
+
 /// Handles FindCoordinator v0–6.
 pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let f = FindCoordinatorRequest::decode(&mut req.reader(), req.version())
@@ -40,6 +50,8 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .map(|key| Coordinator {
             error_code: if key.is_empty() {
                 error_code::INVALID_GROUP_ID
+            } else if let Some(code) = refusal(ctx, req, f.key_type, &key) {
+                code
             } else if !matches!(f.key_type, 0 | 1) {
                 error_code::INVALID_REQUEST
             } else if !available {

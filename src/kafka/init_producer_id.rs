@@ -11,6 +11,7 @@ use rokka_protocols::kafka::Writer;
 
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
+use crate::security::acl::op;
 
 /// Handles InitProducerId v0–4.
 pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
@@ -22,6 +23,13 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
             producer_id: -1,
             producer_epoch: -1,
         },
+        Some(id) if super::acls::txn_refusal(ctx, req, op::WRITE, id).is_some() => {
+            InitProducerIdResponse {
+                error_code: error_code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                producer_id: -1,
+                producer_epoch: -1,
+            }
+        }
         Some(id) => {
             let expected = (i.producer_id, i.producer_epoch);
             let (error_code, producer_id, producer_epoch) = ctx
@@ -34,6 +42,11 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
                 producer_epoch,
             }
         }
+        None if super::acls::idempotent_refusal(ctx, req).is_some() => InitProducerIdResponse {
+            error_code: error_code::CLUSTER_AUTHORIZATION_FAILED,
+            producer_id: -1,
+            producer_epoch: -1,
+        },
         None => InitProducerIdResponse {
             error_code: error_code::NONE,
             producer_id: ctx.next_producer_id.fetch_add(1, Ordering::Relaxed),

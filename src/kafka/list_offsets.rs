@@ -12,6 +12,7 @@ use rokka_protocols::kafka::Writer;
 
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
+use crate::security::acl::op;
 
 /// Handles ListOffsets v0–6.
 pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
@@ -20,6 +21,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
     let store = &ctx.broker.store;
     let mut resp = ListOffsetsResponse::default();
     for t in l.topics {
+        let denied = super::acls::topic_refusal(ctx, req, op::DESCRIBE, &t.name);
         let queues = ctx.broker.partitions(&t.name);
         let partitions = t
             .partitions
@@ -32,6 +34,10 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     offset: -1,
                     leader_epoch: 0,
                 };
+                if let Some(code) = denied {
+                    out.error_code = code;
+                    return out;
+                }
                 let Ok(qid) = u32::try_from(p.partition_index) else {
                     out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
                     return out;

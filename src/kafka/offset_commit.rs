@@ -1,8 +1,7 @@
 //! OffsetCommit handler: refuses commits to a group with live RocketMQ
 //! consumers (ADR 006), checks the member and generation against the group
 //! coordinator, then writes the shared offset table and answers once the
-//! commits are also in `__consumer_offsets` (ADR 011) and, in cluster mode,
-//! on the in-sync replicas (a slave answers NOT_COORDINATOR).
+//! commits are also in `__consumer_offsets` (ADR 011).
 
 use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::offset_commit::{
@@ -14,6 +13,7 @@ use tracing::{debug, warn};
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
 use crate::broker::groups::Protocol;
+use crate::security::acl::op;
 
 /// Handles OffsetCommit v0–8.
 pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
@@ -21,8 +21,8 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         .map_err(|e| req.bad_body(e))?;
     let check = if c.group_id.is_empty() {
         error_code::INVALID_GROUP_ID
-    } else if super::replication::not_coordinator(ctx) {
-        error_code::NOT_COORDINATOR
+    } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id).or_else(|| super::replication::coordinator_refusal(ctx)) {
+        code
     } else if let Err(r) = ctx.broker.groups.may_commit(&c.group_id, Protocol::Kafka) {
         // What Kafka answers a commit from a non-member to an active group.
         if r.repeated {
@@ -39,6 +39,12 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     let mut resp = OffsetCommitResponse::default();
     for t in c.topics {
         let queues = ctx.broker.partitions(&t.name);
+        let check = match check {
+            error_code::NONE => {
+                super::acls::topic_refusal(ctx, req, op::READ, &t.name).unwrap_or(check)
+            }
+            _ => check,
+        };
         let partitions = t
             .partitions
             .iter()
@@ -67,20 +73,6 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     }
     if let Some(log) = ctx.groups.offsets_log() {
         log.written().await;
-    }
-    // Cluster mode: a commit is acknowledged once the in-sync replicas hold
-    // it, so a new master serves it (Kafka answers COORDINATOR_NOT_AVAILABLE
-    // when the offsets partition's replication fails).
-    if check == error_code::NONE {
-        if let Some(c) = &ctx.broker.cluster {
-            if !c.wait_replicated(ctx.broker.store.log_end(), None).await {
-                for p in resp.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
-                    if p.1 == error_code::NONE {
-                        p.1 = error_code::COORDINATOR_NOT_AVAILABLE;
-                    }
-                }
-            }
-        }
     }
     let mut w = req.writer();
     resp.encode(&mut w, req.version());

@@ -12,6 +12,7 @@ use super::delete_groups::group_status;
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
 use crate::broker::groups::Protocol;
+use crate::security::acl::op;
 
 /// Topics named in a consumer-protocol subscription (`version i16,
 /// topics [str], ...`); empty if the bytes are not one.
@@ -42,6 +43,10 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .map_err(|e| req.bad_body(e))?;
     let (live, known) = group_status(ctx, &d.group_id);
     let mut w = req.writer();
+    if let Some(code) = super::acls::group_refusal(ctx, req, op::DELETE, &d.group_id) {
+        offset_delete::encode_response(&mut w, req.version(), code, &[]);
+        return Ok(w);
+    }
     if d.group_id.is_empty() || !known {
         let code = if d.group_id.is_empty() {
             error_code::INVALID_GROUP_ID
@@ -72,11 +77,13 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .map(|t| {
             let queues = ctx.broker.partitions(&t.name);
             let busy = live && (rocketmq_owned || subscribed.contains(&t.name));
+            let denied = super::acls::topic_refusal(ctx, req, op::READ, &t.name);
             let partitions = t
                 .partitions
                 .iter()
                 .map(|&p| {
                     let code = match u32::try_from(p) {
+                        _ if denied.is_some() => denied.unwrap_or_default(),
                         Ok(q) if q < queues => {
                             if busy {
                                 error_code::GROUP_SUBSCRIBED_TO_TOPIC

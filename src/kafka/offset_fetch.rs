@@ -5,12 +5,34 @@ use std::collections::BTreeMap;
 
 use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::offset_fetch::{
-    OffsetFetchPartition, OffsetFetchRequest, OffsetFetchResponse, OffsetFetchTopicResponse,
+    OffsetFetchPartition, OffsetFetchRequest, OffsetFetchResponse, OffsetFetchTopic,
+    OffsetFetchTopicResponse,
 };
 use rokka_protocols::kafka::Writer;
 
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
+use crate::security::acl::op;
+
+/// Every requested partition of `topics` answered `code`, offset -1.
+fn refused(topics: Vec<OffsetFetchTopic>, code: i16) -> Vec<OffsetFetchTopicResponse> {
+    topics
+        .into_iter()
+        .map(|t| OffsetFetchTopicResponse {
+            partitions: t
+                .partition_indexes
+                .iter()
+                .map(|&p| OffsetFetchPartition {
+                    partition_index: p,
+                    committed_offset: -1,
+                    metadata: String::new(),
+                    error_code: code,
+                })
+                .collect(),
+            name: t.name,
+        })
+        .collect()
+}
 
 /// Handles OffsetFetch v0–7.
 pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
@@ -18,33 +40,21 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .map_err(|e| req.bad_body(e))?;
     let offsets = ctx.broker.store.offsets();
     let mut resp = OffsetFetchResponse::default();
-    if super::replication::not_coordinator(ctx) {
-        // v2+: the group-level error alone; v0-1 carry it per partition.
-        resp.error_code = error_code::NOT_COORDINATOR;
+    if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &f.group_id).or_else(|| super::replication::coordinator_refusal(ctx)) {
+        resp.error_code = code;
+        // v0–1 have no top-level error: each requested partition carries it.
         if req.version() < 2 {
-            for t in f.topics.unwrap_or_default() {
-                let partitions = t
-                    .partition_indexes
-                    .iter()
-                    .map(|&p| OffsetFetchPartition {
-                        partition_index: p,
-                        committed_offset: -1,
-                        metadata: String::new(),
-                        error_code: error_code::NOT_COORDINATOR,
-                    })
-                    .collect();
-                resp.topics.push(OffsetFetchTopicResponse {
-                    name: t.name,
-                    partitions,
-                });
-            }
+            resp.topics = refused(f.topics.unwrap_or_default(), code);
         }
         let mut w = req.writer();
         resp.encode(&mut w, req.version());
         return Ok(w);
     }
     match f.topics {
-        Some(topics) => {
+        Some(mut topics) => {
+            let denied =
+                super::acls::split_denied(ctx, req, op::DESCRIBE, &mut topics, |t| &t.name);
+            resp.topics = refused(denied, error_code::TOPIC_AUTHORIZATION_FAILED);
             for t in topics {
                 let partitions = t
                     .partition_indexes
@@ -80,6 +90,8 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                         error_code: error_code::NONE,
                     });
             }
+            // Topics the principal may not describe are left out, as Kafka does.
+            by_topic.retain(|t, _| super::acls::may_describe_topic(ctx, req, t));
             resp.topics = by_topic
                 .into_iter()
                 .map(|(name, partitions)| OffsetFetchTopicResponse { name, partitions })

@@ -72,6 +72,12 @@ pub fn not_coordinator(ctx: &KafkaContext) -> bool {
         .is_some_and(|c| !c.is_writable_master())
 }
 
+/// [`not_coordinator`] as an error code, for handlers that chain it after
+/// the authorization check (Kafka authorizes before the coordinator answers).
+pub fn coordinator_refusal(ctx: &KafkaContext) -> Option<i16> {
+    not_coordinator(ctx).then_some(error_code::NOT_COORDINATOR)
+}
+
 /// The end of a partition as readers see it: the high watermark in cluster
 /// mode (entries every in-sync replica holds, ADR 015), else the log end.
 pub fn readable_end(ctx: &KafkaContext, topic: &str, qid: u32) -> u64 {

@@ -10,6 +10,7 @@ use rokka_protocols::kafka::{error_code, TopicErrors, Writer};
 use super::dispatch::{CloseReason, Request};
 use super::KafkaContext;
 use crate::broker::groups::Protocol;
+use crate::security::acl::op;
 
 /// Handles TxnOffsetCommit v0–3.
 pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
@@ -17,10 +18,14 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         .map_err(|e| req.bad_body(e))?;
     let mut pending = Vec::new();
     let mut unknown = Vec::new();
+    let mut denied = Vec::new();
     for (topic, parts) in &c.topics {
         let queues = ctx.broker.partitions(topic);
+        let refused = super::acls::topic_refusal(ctx, req, op::READ, topic).is_some();
         for p in parts {
-            if u32::try_from(p.partition_index).is_ok_and(|q| q < queues) {
+            if refused {
+                denied.push((topic.clone(), p.partition_index));
+            } else if u32::try_from(p.partition_index).is_ok_and(|q| q < queues) {
                 pending.push(PendingOffset {
                     group: c.group_id.clone(),
                     topic: topic.clone(),
@@ -33,36 +38,39 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
             }
         }
     }
-    let code = if c.group_id.is_empty() {
-        error_code::INVALID_GROUP_ID
-    } else if super::replication::not_coordinator(ctx) {
-        error_code::NOT_COORDINATOR
-    } else if ctx
-        .broker
-        .groups
-        .may_commit(&c.group_id, Protocol::Kafka)
-        .is_err()
-    {
-        error_code::UNKNOWN_MEMBER_ID
-    } else {
-        let check = if c.generation_id >= 0 {
-            ctx.groups
-                .check_commit(&c.group_id, c.generation_id, &c.member_id)
+    let code =
+        if let Some(code) = super::acls::txn_refusal(ctx, req, op::WRITE, &c.transactional_id) {
+            code
+        } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id).or_else(|| super::replication::coordinator_refusal(ctx)) {
+            code
+        } else if c.group_id.is_empty() {
+            error_code::INVALID_GROUP_ID
+        } else if ctx
+            .broker
+            .groups
+            .may_commit(&c.group_id, Protocol::Kafka)
+            .is_err()
+        {
+            error_code::UNKNOWN_MEMBER_ID
         } else {
-            error_code::NONE
+            let check = if c.generation_id >= 0 {
+                ctx.groups
+                    .check_commit(&c.group_id, c.generation_id, &c.member_id)
+            } else {
+                error_code::NONE
+            };
+            if check != error_code::NONE {
+                check
+            } else {
+                let r = ctx.txn.add_offsets(
+                    &c.transactional_id,
+                    c.producer_id,
+                    c.producer_epoch,
+                    pending,
+                );
+                r.await.err().unwrap_or(error_code::NONE)
+            }
         };
-        if check != error_code::NONE {
-            check
-        } else {
-            let r = ctx.txn.add_offsets(
-                &c.transactional_id,
-                c.producer_id,
-                c.producer_epoch,
-                pending,
-            );
-            r.await.err().unwrap_or(error_code::NONE)
-        }
-    };
     let results: TopicErrors = c
         .topics
         .iter()
@@ -70,8 +78,12 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
             let codes = parts
                 .iter()
                 .map(|p| {
-                    let bad = unknown.contains(&(topic.clone(), p.partition_index));
-                    let e = if bad {
+                    let key = (topic.clone(), p.partition_index);
+                    let e = if code != error_code::NONE {
+                        code
+                    } else if denied.contains(&key) {
+                        error_code::TOPIC_AUTHORIZATION_FAILED
+                    } else if unknown.contains(&key) {
                         error_code::UNKNOWN_TOPIC_OR_PARTITION
                     } else {
                         code

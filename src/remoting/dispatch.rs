@@ -7,8 +7,8 @@ use tracing::debug;
 use super::conn::ConnInfo;
 use super::context::{Ctx, HResult, HandlerError, Reply, Role};
 use super::{
-    admin, broker_config, clients, namesrv, offsets, pull, query, relay, reset, send, stats,
-    sub_groups, transaction,
+    acl, acl_admin, admin, broker_config, clients, namesrv, offsets, pull, query, relay, reset,
+    send, stats, sub_groups, transaction,
 };
 
 /// Runs the handler for `req` and turns its outcome into a reply.
@@ -21,7 +21,13 @@ pub(crate) async fn handle(ctx: &Ctx, conn: &ConnInfo, role: Role, req: Remoting
         .inc();
     let result = match role {
         Role::NameServer => namesrv_code(ctx, &req),
-        Role::Broker => broker_code(ctx, conn, &req).await,
+        Role::Broker => match &ctx.broker.security.plain_acl {
+            Some(plain) => match acl::check(ctx, plain, conn, &req) {
+                Ok(()) => broker_code(ctx, conn, &req).await,
+                Err(e) => Err(e),
+            },
+            None => broker_code(ctx, conn, &req).await,
+        },
     };
     let reply = match result {
         Ok(mut r) => {
@@ -115,6 +121,11 @@ async fn broker_code(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResu
         C::GET_CONSUMER_RUNNING_INFO => relay::consumer_running_info(ctx, req).await,
         C::CONSUME_MESSAGE_DIRECTLY => relay::consume_message_directly(ctx, req).await,
         C::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => relay::consumer_status(ctx, req).await,
+        C::UPDATE_AND_CREATE_ACL_CONFIG => acl_admin::update(ctx, req),
+        C::DELETE_ACL_CONFIG => acl_admin::delete(ctx, req),
+        C::GET_BROKER_CLUSTER_ACL_INFO => acl_admin::info(ctx, req),
+        C::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG => acl_admin::update_global_white(ctx, req),
+        C::GET_BROKER_CLUSTER_ACL_CONFIG => acl_admin::config(ctx, req),
         _ => not_supported(req),
     }
 }

@@ -24,6 +24,8 @@
 //! dispatch.rs    the one list of served codes per listener
 //! ```
 
+mod acl;
+mod acl_admin;
 mod admin;
 mod broker_config;
 mod clients;

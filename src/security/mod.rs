@@ -5,7 +5,10 @@
 //! label or an error message.
 
 pub mod acl;
+pub mod plain_acl;
+pub mod remote_addr;
 pub mod scram;
+pub mod x509_name;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,13 @@ impl Principal {
     /// `User:<name>`.
     pub fn user(name: &str) -> Principal {
         Principal(format!("User:{name}"))
+    }
+
+    /// Kafka's default principal of an SSL connection: `User:` and the
+    /// client certificate's subject in RFC 2253 form (`User:CN=alice,O=Example`);
+    /// `None` if the certificate cannot be read.
+    pub fn from_certificate(cert_der: &[u8]) -> Option<Principal> {
+        x509_name::subject_name(cert_der).map(|dn| Principal(format!("User:{dn}")))
     }
 
     /// The name after `User:`.
@@ -72,6 +82,16 @@ pub fn count_authentication(listener: &str, mechanism: &str, ok: bool) {
     AUTHENTICATIONS
         .with_label_values(&[listener, mechanism, if ok { "success" } else { "failure" }])
         .inc();
+}
+
+/// The `rokka_authentications_total` counter of one label set, to keep
+/// where it is counted per request.
+pub fn authentication_counter(listener: &str, mechanism: &str, ok: bool) -> prometheus::IntCounter {
+    AUTHENTICATIONS.with_label_values(&[
+        listener,
+        mechanism,
+        if ok { "success" } else { "failure" },
+    ])
 }
 
 /// Counts and logs (rate-limited) an authorization denial.
@@ -229,6 +249,8 @@ pub struct Security {
     pub scram: ScramStore,
     /// The Kafka ACL authorizer (also consulted for RocketMQ grants).
     pub acl: acl::Authorizer,
+    /// RocketMQ ACL 1.0 accounts (`aclEnable=true`), else None.
+    pub plain_acl: Option<plain_acl::PlainAcl>,
 }
 
 impl Security {
@@ -237,6 +259,14 @@ impl Security {
         Security {
             scram: ScramStore::open(config_dir),
             acl: acl::Authorizer::open(config.authorizer.clone(), config_dir),
+            plain_acl: config.rocketmq_acl.then(|| {
+                plain_acl::PlainAcl::open(
+                    config
+                        .acl_file
+                        .clone()
+                        .unwrap_or_else(|| config_dir.join("plain_acl.yml")),
+                )
+            }),
         }
     }
 }

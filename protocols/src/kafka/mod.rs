@@ -378,6 +378,8 @@ pub mod error_code {
     pub const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
     /// Group access denied.
     pub const GROUP_AUTHORIZATION_FAILED: i16 = 30;
+    /// Transactional id access denied.
+    pub const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
     /// Bad config name or value.
     pub const INVALID_CONFIG: i16 = 40;
     /// The group still has members.

@@ -151,6 +151,12 @@ impl ResponseCode {
     pub const CONSUMER_NOT_ONLINE: ResponseCode = ResponseCode(206);
     /// INVALID_PARAMETER (5.x).
     pub const INVALID_PARAMETER: ResponseCode = ResponseCode(29);
+    /// UPDATE_AND_CREATE_ACL_CONFIG_FAILED.
+    pub const UPDATE_AND_CREATE_ACL_CONFIG_FAILED: ResponseCode = ResponseCode(209);
+    /// DELETE_ACL_CONFIG_FAILED.
+    pub const DELETE_ACL_CONFIG_FAILED: ResponseCode = ResponseCode(210);
+    /// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED.
+    pub const UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED: ResponseCode = ResponseCode(211);
 }
 
 impl fmt::Display for ResponseCode {
@@ -204,6 +210,17 @@ pub const ROKKA_VERSION: i32 = 407;
 /// Operators' codes (mqadmin, the RocketMQ Dashboard), values from upstream
 /// `RequestCode.java`.
 impl RequestCode {
+    /// UPDATE_AND_CREATE_ACL_CONFIG: `accessKey`, `secretKey`, `whiteRemoteAddress`,
+    /// `admin`, `defaultTopicPerm`, `defaultGroupPerm`, `topicPerms`, `groupPerms`.
+    pub const UPDATE_AND_CREATE_ACL_CONFIG: RequestCode = RequestCode(50);
+    /// DELETE_ACL_CONFIG: `accessKey`.
+    pub const DELETE_ACL_CONFIG: RequestCode = RequestCode(51);
+    /// GET_BROKER_CLUSTER_ACL_INFO: the ACL file's version in the response header.
+    pub const GET_BROKER_CLUSTER_ACL_INFO: RequestCode = RequestCode(52);
+    /// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG: `globalWhiteAddrs`, `aclFileFullPath`.
+    pub const UPDATE_GLOBAL_WHITE_ADDRS_CONFIG: RequestCode = RequestCode(53);
+    /// GET_BROKER_CLUSTER_ACL_CONFIG (5.x): body = accounts and white list.
+    pub const GET_BROKER_CLUSTER_ACL_CONFIG: RequestCode = RequestCode(54);
     /// UPDATE_BROKER_CONFIG: body = properties text.
     pub const UPDATE_BROKER_CONFIG: RequestCode = RequestCode(25);
     /// GET_BROKER_CONFIG: body = properties text, `version` = DataVersion JSON.

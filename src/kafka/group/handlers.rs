@@ -16,7 +16,8 @@ use rokka_protocols::kafka::Writer;
 use super::Outcome;
 use crate::broker::groups::Protocol;
 use crate::kafka::dispatch::{CloseReason, Request};
-use crate::kafka::KafkaContext;
+use crate::kafka::{acls, KafkaContext};
+use crate::security::acl::op;
 
 /// Upper bound on a parked JoinGroup/SyncGroup, whatever the client asked.
 const MAX_PARK: Duration = Duration::from_secs(330);
@@ -36,10 +37,10 @@ pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
     let j =
         JoinGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let member_id = j.member_id.clone();
-    if crate::kafka::replication::not_coordinator(ctx) {
+    if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &j.group_id).or_else(|| crate::kafka::replication::coordinator_refusal(ctx)) {
         let mut w = req.writer();
         JoinGroupResponse {
-            error_code: error_code::NOT_COORDINATOR,
+            error_code,
             generation_id: -1,
             member_id,
             ..JoinGroupResponse::default()
@@ -69,10 +70,10 @@ pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
 pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let s =
         SyncGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
-    if crate::kafka::replication::not_coordinator(ctx) {
+    if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &s.group_id).or_else(|| crate::kafka::replication::coordinator_refusal(ctx)) {
         let mut w = req.writer();
         SyncGroupResponse {
-            error_code: error_code::NOT_COORDINATOR,
+            error_code,
             ..SyncGroupResponse::default()
         }
         .encode(&mut w, req.version());
@@ -95,11 +96,11 @@ pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
 pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let h =
         HeartbeatRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
-    let code = if crate::kafka::replication::not_coordinator(ctx) {
-        error_code::NOT_COORDINATOR
-    } else {
-        ctx.groups
-            .heartbeat(&h.group_id, h.generation_id, &h.member_id)
+    let code = match acls::group_refusal(ctx, req, op::READ, &h.group_id).or_else(|| crate::kafka::replication::coordinator_refusal(ctx)) {
+        Some(code) => code,
+        None => ctx
+            .groups
+            .heartbeat(&h.group_id, h.generation_id, &h.member_id),
     };
     let mut w = req.writer();
     heartbeat::encode_response(&mut w, req.version(), code);
@@ -110,9 +111,9 @@ pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseR
 pub fn leave(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let l =
         LeaveGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
-    if crate::kafka::replication::not_coordinator(ctx) {
+    if let Some(code) = acls::group_refusal(ctx, req, op::READ, &l.group_id).or_else(|| crate::kafka::replication::coordinator_refusal(ctx)) {
         let mut w = req.writer();
-        leave_group::encode_response(&mut w, req.version(), error_code::NOT_COORDINATOR, &[]);
+        leave_group::encode_response(&mut w, req.version(), code, &[]);
         return Ok(w);
     }
     let members = ctx.groups.leave(&l.group_id, &l.member_ids);

@@ -1,7 +1,7 @@
 //! Conformance scenarios for rokka's RocketMQ front-end, driven by the
 //! unmodified crates.io `rocketmq-client-rust` 1.0.0.
 //!
-//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench | lag … | migrate … | cross … |
+//! Usage: `rokka-rocketmq-conformance <namesrv addr> [bench | acl | acl-white | lag … | migrate … | cross … |
 //! read-load … | read-drain … | cluster-load … | cluster-consume … | cluster-dump …]`
 //! (the `cluster-*` modes are described in `cluster.rs`). Each scenario prints
 //! `PASS <name>` or `FAIL <name>: <why>`; the exit code is non-zero when any
@@ -19,6 +19,7 @@ use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 
+mod acl;
 mod basic;
 mod bench;
 mod cluster;
@@ -163,6 +164,11 @@ async fn main() {
     }
     if args.get(2).is_some_and(|m| m.starts_with("cluster-")) {
         let code = cluster::main(client_rt.clone(), ns, args[2..].to_vec()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
+        std::process::exit(code);
+    }
+    if let Some(mode) = args.get(2).filter(|m| m.starts_with("acl")) {
+        let code = acl::main(client_rt.clone(), ns, mode).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
         std::process::exit(code);
     }
