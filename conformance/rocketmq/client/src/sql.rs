@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rocketmq_client_rust::{ClientRuntime, DefaultMQProducer, DefaultMQPushConsumer, MessageSelector};
+use rocketmq_client_rust::{
+    ClientRuntime, DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer, MessageSelector,
+};
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_single::Message;
 
