@@ -160,6 +160,8 @@ pub struct BrokerConfig {
     pub namesrv_addr: Vec<String>,
     /// `autoCreateTopicEnable` / `auto.create.topics.enable` (default true).
     pub auto_create_topic_enable: bool,
+    /// `enablePropertyFilter`: SQL92 subscriptions accepted (default false).
+    pub enable_property_filter: bool,
     /// `defaultTopicQueueNums` / `num.partitions` for auto-created topics (default 8).
     pub default_topic_queue_nums: u32,
     /// `autoCreateSubscriptionGroup`: a consumer group gets its subscription
@@ -293,6 +295,7 @@ struct Draft {
     broker_role: BrokerRole,
     namesrv_addr: Vec<String>,
     auto_create_topic_enable: bool,
+    enable_property_filter: bool,
     default_topic_queue_nums: u32,
     auto_create_subscription_group: bool,
     offsets_topic_partitions: u32,
@@ -330,6 +333,7 @@ impl Default for Draft {
             broker_role: BrokerRole::AsyncMaster,
             namesrv_addr: Vec::new(),
             auto_create_topic_enable: true,
+            enable_property_filter: false,
             default_topic_queue_nums: 4,
             auto_create_subscription_group: true,
             offsets_topic_partitions: 50,
@@ -482,6 +486,7 @@ impl Draft {
             broker_role: self.broker_role,
             namesrv_addr: self.namesrv_addr,
             auto_create_topic_enable: self.auto_create_topic_enable,
+            enable_property_filter: self.enable_property_filter,
             default_topic_queue_nums: self.default_topic_queue_nums,
             auto_create_subscription_group: self.auto_create_subscription_group,
             offsets_topic_partitions: self.offsets_topic_partitions,

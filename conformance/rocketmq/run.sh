@@ -19,8 +19,10 @@ client="$ROCKETMQ_CLIENT"
 rokka_scratch
 work="$ROKKA_WORK"
 
-# Port 0 everywhere: the addresses are read back from the log.
-rokka_start "$work" || exit 1
+# Port 0 everywhere: the addresses are read back from the log. SQL92
+# subscriptions need the property filter switched on, as on a real broker.
+printf 'enablePropertyFilter=true\n' >"$work/broker.conf"
+rokka_start "$work" --config "$work/broker.conf" || exit 1
 namesrv="$ROKKA_NAMESRV"
 echo "rokka pid $ROKKA_PID, namesrv $namesrv"
 

@@ -3,6 +3,7 @@
 //! encoding; no tokio, no store.
 //!
 //! ```text
+//! sql92/      SQL92 message selectors (parse once, evaluate per message)
 //! remoting/   frame, JSON and ROCKETMQ binary headers, request/response codes,
 //!             the stored-message codec, the batch-send body
 //! kafka/      request/response headers, one module per API, record formats
@@ -14,3 +15,4 @@
 
 pub mod kafka;
 pub mod remoting;
+pub mod sql92;

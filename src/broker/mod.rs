@@ -8,6 +8,7 @@
 //! per concern (`groups.rs`: which ecosystem a consumer group is live in).
 
 pub mod dynamic_config;
+pub mod filter;
 pub mod format;
 pub mod groups;
 pub mod subscription;
@@ -56,6 +57,8 @@ pub struct Broker {
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Credentials and ACLs (ADR 016).
     pub security: Arc<crate::security::Security>,
+    /// Compiled SQL92 selectors per (group, topic).
+    pub filters: Arc<filter::FilterCache>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -83,6 +86,7 @@ impl Broker {
             groups: Arc::default(),
             converted: Arc::default(),
             txns: Arc::default(),
+            filters: Arc::default(),
             cluster: None,
             shutdown,
         }

@@ -18,6 +18,7 @@
 //! | `flushIntervalCommitLog` | background flush period, ms | 500 |
 //! | `log.cleaner.backoff.ms` | period of the log cleaner of compacted topics, ms (ADR 010) | 15000 |
 //! | `autoCreateTopicEnable` | create topics on first use | true |
+//! | `enablePropertyFilter` | accept SQL92 subscriptions (`MessageSelector.bySql`) and filter pulls by them | false |
 //! | `defaultTopicQueueNums` | queues of an auto-created topic (RocketMQ clients ask for 4) | 4 |
 //! | `autoCreateSubscriptionGroup` | a consumer group gets its subscription group record on first pull or heartbeat; false: unknown groups are refused (SUBSCRIPTION_GROUP_NOT_EXIST) | true |
 //! | `fileReservedTime` | hours a CommitLog segment is kept | 72 |
@@ -182,6 +183,10 @@ static KEYS: &[Key] = &[
     Key {
         name: "autoCreateTopicEnable",
         apply: |d, v| set(&mut d.auto_create_topic_enable, boolean(v)),
+    },
+    Key {
+        name: "enablePropertyFilter",
+        apply: |d, v| set(&mut d.enable_property_filter, boolean(v)),
     },
     Key {
         name: "autoCreateSubscriptionGroup",

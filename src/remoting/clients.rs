@@ -25,6 +25,7 @@ use super::conn::ConnInfo;
 use super::context::{Ctx, HResult, HandlerError, Reply};
 use super::dispatch::{ok, ok_json};
 use super::header::req_str;
+use crate::broker::filter::FilterError;
 use crate::broker::groups::{GroupRegistry, GroupRequest, Protocol};
 
 const CHANNEL_EXPIRY: Duration = Duration::from_secs(120);
@@ -370,20 +371,35 @@ pub(crate) fn consumer_list(ctx: &Ctx, req: &RemotingCommand) -> HResult {
     Ok(r)
 }
 
-/// CHECK_CLIENT_CONFIG (46): TAG subscriptions pass; SQL92 is not supported.
-pub(crate) fn check_client_config(req: &RemotingCommand) -> HResult {
+/// CHECK_CLIENT_CONFIG (46), as upstream: TAG subscriptions pass; others
+/// are SYSTEM_ERROR while `enablePropertyFilter` is off, else compiled
+/// (and cached for the pulls): SUBSCRIPTION_PARSE_FAILED with the reason
+/// when that fails.
+pub(crate) fn check_client_config(ctx: &Ctx, req: &RemotingCommand) -> HResult {
     let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
-    let kind = body
-        .pointer("/subscriptionData/expressionType")
-        .and_then(|v| v.as_str())
-        .unwrap_or("TAG");
-    if kind.eq_ignore_ascii_case("TAG") {
-        Ok(ok(req, &[]))
-    } else {
-        Err(HandlerError::new(
+    let text = |p: &str| body.pointer(p).and_then(|v| v.as_str()).unwrap_or("");
+    let kind = text("/subscriptionData/expressionType");
+    if kind.is_empty() || kind.eq_ignore_ascii_case("TAG") {
+        return Ok(ok(req, &[]));
+    }
+    if !ctx.broker.config.enable_property_filter {
+        return Err(HandlerError::new(
             ResponseCode::SYSTEM_ERROR,
-            "The broker does not support consumer to filter message by SQL92",
-        ))
+            format!("The broker does not support consumer to filter message by {kind}"),
+        ));
+    }
+    let (group, topic) = (text("/group"), text("/subscriptionData/topic"));
+    let expr = text("/subscriptionData/subString");
+    match ctx.broker.filters.filter(true, group, topic, kind, expr) {
+        Ok(_) => Ok(ok(req, &[])),
+        Err(FilterError::Unsupported(t)) => Err(HandlerError::new(
+            ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+            format!("unknown expression type {t}"),
+        )),
+        Err(FilterError::Invalid(e)) => Err(HandlerError::new(
+            ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+            e.to_string(),
+        )),
     }
 }
 

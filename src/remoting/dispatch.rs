@@ -86,7 +86,7 @@ async fn broker_code(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResu
         C::HEART_BEAT => clients::heartbeat(ctx, conn, req),
         C::UNREGISTER_CLIENT => clients::unregister(ctx, conn, req),
         C::GET_CONSUMER_LIST_BY_GROUP => clients::consumer_list(ctx, req),
-        C::CHECK_CLIENT_CONFIG => clients::check_client_config(req),
+        C::CHECK_CLIENT_CONFIG => clients::check_client_config(ctx, req),
         C::QUERY_CONSUMER_OFFSET => offsets::query_consumer_offset(ctx, req),
         C::UPDATE_CONSUMER_OFFSET => offsets::update_consumer_offset(ctx, req),
         C::GET_MAX_OFFSET => offsets::max_offset(ctx, req),

@@ -5,6 +5,10 @@
 //! With the SUSPEND flag a PULL_NOT_FOUND is parked until the queue grows or
 //! `suspendTimeoutMillis` (capped below the clients' 30 s timeout) passes,
 //! then re-run once. The COMMIT_OFFSET flag stores `commitOffset` first.
+//! SQL92 subscriptions (`enablePropertyFilter=true`, `broker::filter`)
+//! evaluate the selector on each read message's properties; the rest are
+//! skipped and `nextBeginOffset` moves past them, so a pull that kept
+//! nothing answers PULL_RETRY_IMMEDIATELY further on, as upstream.
 //! Tag filtering compares ConsumeQueue tags codes with the hashes of the
 //! subscription's tags, rebuilt from the expression string (trimmed), not
 //! taken from the client's code set (CLIENT-NOTES: the Rust client hashes
@@ -18,15 +22,16 @@
 //! held back by an open transaction waits briefly, like a suspended pull,
 //! then answers PULL_NOT_FOUND); `maxOffset` is the LSO.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use rokka_protocols::kafka::txn_log::{batch_producer, ATTR_TRANSACTIONAL};
+use rokka_protocols::remoting::message::decode_message;
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
-use rokka_store::{java_string_hash, EntryKind, GetResult, GetStatus};
+use rokka_store::{EntryKind, GetResult, GetStatus};
 
 use super::context::{Ctx, HResult, HandlerError, Reply};
 use super::header::{opt, req, req_str};
+use crate::broker::filter::{FilterError, MessageFilter};
 
 const FLAG_COMMIT_OFFSET: i32 = 1;
 const FLAG_SUSPEND: i32 = 2;
@@ -35,21 +40,6 @@ const MAX_SUSPEND: Duration = Duration::from_secs(25);
 const MAX_PULL_BYTES: usize = 256 * 1024;
 /// Longest park of a suspended pull held back by an open Kafka transaction.
 const LSO_SUSPEND: Duration = Duration::from_millis(500);
-
-/// A TAG expression: `None` matches everything.
-pub(crate) fn tag_codes(expr: &str) -> Option<HashSet<i32>> {
-    let expr = expr.trim();
-    if expr.is_empty() || expr == "*" {
-        return None;
-    }
-    let set: HashSet<i32> = expr
-        .split("||")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(java_string_hash)
-        .collect();
-    (!set.is_empty()).then_some(set)
-}
 
 struct PullArgs<'a> {
     group: &'a str,
@@ -124,13 +114,8 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
             })
             .unwrap_or_else(|| ("TAG".to_owned(), "*".to_owned()))
     };
-    if !expr_type.eq_ignore_ascii_case("TAG") {
-        return Err(HandlerError::new(
-            ResponseCode::SYSTEM_ERROR,
-            "The broker does not support consumer to filter message by SQL92",
-        ));
-    }
-    let codes = tag_codes(&expr);
+    let filter = message_filter(ctx, &a, &expr_type, &expr)?;
+    let codes = filter.tag_codes();
     if a.sys_flag & FLAG_COMMIT_OFFSET != 0 {
         // A group held by Kafka members keeps its offsets (ADR 006).
         let allowed = super::offsets::commit_allowed(ctx, a.group, "PULL_MESSAGE commit").is_ok();
@@ -141,7 +126,7 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
                 .commit(a.group, a.topic, a.queue_id, c, "");
         }
     }
-    let mut r = read(ctx, &a, codes.as_ref());
+    let mut r = read(ctx, &a, codes);
     let suspend = a.sys_flag & FLAG_SUSPEND != 0 && !a.suspend.is_zero();
     if code_of(&r, a.offset) == ResponseCode::PULL_NOT_FOUND && suspend {
         // Cluster mode: data above the high watermark becomes readable
@@ -156,21 +141,61 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
             _ = async { if let Some(c) = above_hw { c.wait_ack(a.suspend).await } }, if above_hw.is_some() => {}
             _ = ctx.broker.shutdown_signal() => {}
         }
-        r = read(ctx, &a, codes.as_ref());
+        r = read(ctx, &a, codes);
     } else if suspend && a.offset as i64 >= lso(ctx, &a, &r) && r.status == GetStatus::Found {
         // Stored but not yet decided: wait a little for the transaction.
         tokio::select! {
             () = tokio::time::sleep(a.suspend.min(LSO_SUSPEND)) => {}
             () = ctx.broker.shutdown_signal() => {}
         }
-        r = read(ctx, &a, codes.as_ref());
+        r = read(ctx, &a, codes);
     }
-    let reply = respond(ctx, cmd, &r, &a, codes.as_ref());
+    let reply = respond(ctx, cmd, &r, &a, &filter);
     crate::metrics::topic_traffic::pulled(a.topic, a.queue_id, a.group, &reply.body);
     Ok(reply)
 }
 
-fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&HashSet<i32>>) -> GetResult {
+/// The subscription's filter. Upstream's answers: a SQL92 subscription
+/// while `enablePropertyFilter` is off is SYSTEM_ERROR "The broker does not
+/// support consumer to filter message by SQL92"; a selector that does not
+/// compile is SUBSCRIPTION_PARSE_FAILED.
+fn message_filter(
+    ctx: &Ctx,
+    a: &PullArgs<'_>,
+    expr_type: &str,
+    expr: &str,
+) -> Result<MessageFilter, HandlerError> {
+    let enabled = ctx.broker.config.enable_property_filter;
+    match ctx
+        .broker
+        .filters
+        .filter(enabled, a.group, a.topic, expr_type, expr)
+    {
+        Ok(f) => Ok(f),
+        Err(FilterError::Unsupported(t)) => Err(HandlerError::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("The broker does not support consumer to filter message by {t}"),
+        )),
+        Err(FilterError::Invalid(err)) => {
+            tracing::debug!(group = a.group, topic = a.topic, %err, "unparsable subscription");
+            Err(HandlerError::new(
+                ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+                "parse the consumer's subscription failed",
+            ))
+        }
+    }
+}
+
+/// SQL92: true if the stored message `bytes` satisfies the selector (an
+/// undecodable record is kept, the client sees and reports it).
+fn keeps(filter: &MessageFilter, bytes: &bytes::Bytes) -> bool {
+    match decode_message(bytes) {
+        Ok((m, _)) => filter.matches(0, &m.properties),
+        Err(_) => true,
+    }
+}
+
+fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&std::collections::HashSet<i32>>) -> GetResult {
     let filter = |code: i64| codes.is_none_or(|s| s.contains(&(code as i32)));
     let f: &dyn Fn(i64) -> bool = &filter;
     let r = ctx.broker.store.get_messages(
@@ -266,7 +291,7 @@ fn respond(
     cmd: &RemotingCommand,
     r: &GetResult,
     a: &PullArgs<'_>,
-    codes: Option<&HashSet<i32>>,
+    filter: &MessageFilter,
 ) -> Reply {
     let offset = a.offset;
     let mut code = code_of(r, offset);
@@ -295,7 +320,10 @@ fn respond(
             break;
         }
         if e.kind == EntryKind::RocketMq {
-            body.push(e.bytes.clone());
+            // TAG filters ran on the ConsumeQueue; SQL92 reads properties.
+            if !filter.needs_properties() || keeps(filter, &e.bytes) {
+                body.push(e.bytes.clone());
+            }
             continue;
         }
         if aborted(ctx, a, e) {
@@ -312,7 +340,12 @@ fn respond(
                         next = m.queue_offset;
                         break 'entries;
                     }
-                    if codes.is_none_or(|s| s.contains(&(m.tags_code as i32))) {
+                    let keep = if filter.needs_properties() {
+                        keeps(filter, &m.bytes)
+                    } else {
+                        filter.matches(m.tags_code, "")
+                    };
+                    if keep {
                         body.push(m.bytes.clone());
                     }
                 }

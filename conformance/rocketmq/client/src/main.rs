@@ -28,6 +28,7 @@ mod groups;
 mod lag;
 mod migrate;
 mod readbench;
+mod sql;
 
 use basic::{consume_all, produce, query_and_view, restart_resumes, tag_filter};
 use groups::{delay, lite_pull, orderly, retry_dlq, two_consumers};
@@ -103,6 +104,7 @@ async fn run(rt: Arc<ClientRuntime>, ns: String) -> Failures {
     consume_all(&rt, &ns, topic, &expected, &mut fails).await;
     restart_resumes(&rt, &ns, &producer, topic, &mut fails).await;
     tag_filter(&rt, &ns, &producer, &mut fails).await;
+    sql::sql_filter(&rt, &ns, &producer, &mut fails).await;
     query_and_view(&mut producer, topic, &mut fails).await;
     orderly(&rt, &ns, &producer, &mut fails).await;
     lite_pull(&rt, &ns, &producer, &mut fails).await;
