@@ -10,6 +10,7 @@
 pub mod dynamic_config;
 pub mod format;
 pub mod groups;
+pub mod pop;
 pub mod subscription;
 pub mod topics;
 pub mod txn_index;
@@ -56,6 +57,9 @@ pub struct Broker {
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Credentials and ACLs (ADR 016).
     pub security: Arc<crate::security::Security>,
+    /// POP consumption (ADR 018); `None` when its journal cannot be opened
+    /// (logged at start; POP requests then fail with a clear error).
+    pub pop: Option<Arc<pop::PopEngine>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -71,8 +75,18 @@ impl Broker {
             &config,
             &store.config().config_dir(),
         ));
+        let converted: Arc<format::cache::ConvertedBatches> = Arc::default();
+        let pop = pop::PopEngine::open(
+            &store.config().config_dir().join("pop"),
+            store.clone(),
+            converted.clone(),
+        )
+        .inspect_err(|e| tracing::error!("POP journal cannot be opened, POP is off: {e}"))
+        .ok()
+        .map(Arc::new);
         Broker {
             dynamic,
+            pop,
             security: Arc::new(crate::security::Security::open(
                 &config.security,
                 &store.config().config_dir(),
@@ -81,7 +95,7 @@ impl Broker {
             store,
             registry,
             groups: Arc::default(),
-            converted: Arc::default(),
+            converted,
             txns: Arc::default(),
             cluster: None,
             shutdown,
