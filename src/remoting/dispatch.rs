@@ -7,8 +7,8 @@ use tracing::debug;
 use super::conn::ConnInfo;
 use super::context::{Ctx, HResult, HandlerError, Reply, Role};
 use super::{
-    admin, broker_config, clients, namesrv, offsets, pull, query, relay, reset, send, stats,
-    sub_groups, transaction,
+    admin, broker_config, clients, namesrv, offsets, pop, pop_ack, pop_assign, pull, query, relay,
+    reset, send, stats, sub_groups, transaction,
 };
 
 /// Runs the handler for `req` and turns its outcome into a reply.
@@ -115,6 +115,14 @@ async fn broker_code(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResu
         C::GET_CONSUMER_RUNNING_INFO => relay::consumer_running_info(ctx, req).await,
         C::CONSUME_MESSAGE_DIRECTLY => relay::consume_message_directly(ctx, req).await,
         C::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => relay::consumer_status(ctx, req).await,
+        C::POP_MESSAGE => pop::pop(ctx, req).await,
+        C::ACK_MESSAGE => pop_ack::ack(ctx, req),
+        C::BATCH_ACK_MESSAGE => pop_ack::batch_ack(ctx, req),
+        C::CHANGE_MESSAGE_INVISIBLETIME => pop_ack::change_invisible(ctx, req),
+        C::NOTIFICATION => pop::notification(ctx, req).await,
+        C::POLLING_INFO => pop::polling_info(ctx, req),
+        C::QUERY_ASSIGNMENT => pop_assign::query_assignment(ctx, req),
+        C::SET_MESSAGE_REQUEST_MODE => pop_assign::set_request_mode(ctx, req),
         _ => not_supported(req),
     }
 }

@@ -54,6 +54,8 @@ impl ResponseCode {
     pub const POLLING_FULL: ResponseCode = ResponseCode(209);
     /// POLLING_TIMEOUT: nothing arrived within pollTime.
     pub const POLLING_TIMEOUT: ResponseCode = ResponseCode(210);
+    /// NO_MESSAGE: the named message is not in flight.
+    pub const NO_MESSAGE: ResponseCode = ResponseCode(208);
 }
 
 /// What a header field holds, for typed headers.

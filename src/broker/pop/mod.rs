@@ -18,6 +18,7 @@
 //! PULL/Kafka readers of the group start where POP has nothing pending.
 
 pub mod journal;
+pub mod modes;
 pub mod read;
 pub mod revive;
 pub mod state;
@@ -67,7 +68,7 @@ pub struct PopRequest<'a> {
     /// A queue never popped starts at its minimum (else at its end).
     pub from_min: bool,
     /// Tags-code filter (`None`: everything).
-    pub filter: Option<&'a dyn Fn(i64) -> bool>,
+    pub filter: Option<&'a (dyn Fn(i64) -> bool + Sync)>,
 }
 
 impl std::fmt::Debug for PopRequest<'_> {
@@ -136,6 +137,29 @@ pub struct PopEngine {
     converted: std::sync::Arc<ConvertedBatches>,
     /// Woken when an orderly queue is released (ack, revive).
     changed: Notify,
+    /// Parked (long-polling) pops per (group, topic, queue id).
+    parked: Mutex<std::collections::HashMap<(String, String, i32), usize>>,
+    /// PULL/POP mode per (topic, group).
+    pub modes: modes::RequestModes,
+}
+
+/// A parked pop, counted while it lives (POLLING_INFO).
+#[derive(Debug)]
+pub struct Parked<'a> {
+    engine: &'a PopEngine,
+    key: (String, String, i32),
+}
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        let mut m = self.engine.parked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.key);
+            }
+        }
+    }
 }
 
 impl PopEngine {
@@ -160,6 +184,8 @@ impl PopEngine {
             store,
             converted,
             changed: Notify::new(),
+            parked: Mutex::default(),
+            modes: modes::RequestModes::open(dir),
         })
     }
 
@@ -286,7 +312,11 @@ impl PopEngine {
                 key.queue,
                 s.next,
                 max,
-                if retry { None } else { req.filter },
+                if retry {
+                    None
+                } else {
+                    req.filter.map(|f| f as &dyn Fn(i64) -> bool)
+                },
             );
             next = scan.next;
             for m in scan.msgs {
@@ -402,6 +432,30 @@ impl PopEngine {
         drop(inner);
         self.changed.notify_waiters();
         Ok(())
+    }
+
+    /// Counts a long-polling pop of (`group`, `topic`, `queue`) while the
+    /// guard lives.
+    pub fn park(&self, group: &str, topic: &str, queue: i32) -> Parked<'_> {
+        let key = (group.to_owned(), topic.to_owned(), queue);
+        *self
+            .parked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.clone())
+            .or_default() += 1;
+        Parked { engine: self, key }
+    }
+
+    /// Long-polling pops parked on (`group`, `topic`, `queue`).
+    pub fn parked(&self, group: &str, topic: &str, queue: i32) -> usize {
+        let key = (group.to_owned(), topic.to_owned(), queue);
+        self.parked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Forces the journal to disk.
