@@ -493,13 +493,18 @@ impl PopEngine {
             set.spawn(async move { store.wait_for_data(&t, q, from, timeout).await });
         };
         let retry = retry_topic(group, topic);
-        watch(retry.clone(), 0, self.store.max_offset(&retry, 0));
+        // Only an existing retry queue is watched (watching opens it); a
+        // revive into a new one wakes `changed`.
+        if self.store.consume_queue(&retry, 0).is_some() {
+            watch(retry.clone(), 0, self.store.max_offset(&retry, 0));
+        }
         for q in queues {
             watch(topic.to_owned(), *q, self.store.max_offset(topic, *q));
         }
         tokio::select! {
-            _ = set.join_next() => {}
+            Some(_) = set.join_next() => {}
             () = self.changed.notified() => {}
+            () = tokio::time::sleep(timeout) => {}
         }
         set.abort_all();
     }
