@@ -188,6 +188,9 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         broker = broker.with_cluster(c.clone());
     }
     metrics::register_broker_metrics(&broker)?;
+    if let Some(pop) = broker.pop.clone() {
+        tokio::spawn(crate::broker::pop::revive::run(broker.clone(), pop));
+    }
     // Kafka first: it reconciles __consumer_offsets and installs the offset
     // observer before any RocketMQ commit can arrive (ADR 011).
     let mut front_ends = crate::kafka::start(&broker).await?;

@@ -11,6 +11,7 @@ pub mod dynamic_config;
 pub mod filter;
 pub mod format;
 pub mod groups;
+pub mod pop;
 pub mod subscription;
 pub mod topics;
 pub mod txn_index;
@@ -59,6 +60,9 @@ pub struct Broker {
     pub security: Arc<crate::security::Security>,
     /// Compiled SQL92 selectors per (group, topic).
     pub filters: Arc<filter::FilterCache>,
+    /// POP consumption (ADR 020); `None` when its journal cannot be opened
+    /// (logged at start; POP requests then fail with a clear error).
+    pub pop: Option<Arc<pop::PopEngine>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -74,8 +78,18 @@ impl Broker {
             &config,
             &store.config().config_dir(),
         ));
+        let converted: Arc<format::cache::ConvertedBatches> = Arc::default();
+        let pop = pop::PopEngine::open(
+            &store.config().config_dir().join("pop"),
+            store.clone(),
+            converted.clone(),
+        )
+        .inspect_err(|e| tracing::error!("POP journal cannot be opened, POP is off: {e}"))
+        .ok()
+        .map(Arc::new);
         Broker {
             dynamic,
+            pop,
             security: Arc::new(crate::security::Security::open(
                 &config.security,
                 &store.config().config_dir(),
@@ -84,7 +98,7 @@ impl Broker {
             store,
             registry,
             groups: Arc::default(),
-            converted: Arc::default(),
+            converted,
             txns: Arc::default(),
             filters: Arc::default(),
             cluster: None,

@@ -7,8 +7,8 @@ use tracing::debug;
 use super::conn::ConnInfo;
 use super::context::{Ctx, HResult, HandlerError, Reply, Role};
 use super::{
-    acl, acl_admin, admin, broker_config, clients, namesrv, offsets, pull, query, relay, reset,
-    send, stats, sub_groups, transaction,
+    acl, acl_admin, admin, broker_config, clients, namesrv, offsets, pop, pop_ack, pop_assign,
+    pull, query, relay, reset, send, stats, sub_groups, transaction,
 };
 
 /// Runs the handler for `req` and turns its outcome into a reply.
@@ -126,6 +126,14 @@ async fn broker_code(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand) -> HResu
         C::GET_BROKER_CLUSTER_ACL_INFO => acl_admin::info(ctx, req),
         C::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG => acl_admin::update_global_white(ctx, req),
         C::GET_BROKER_CLUSTER_ACL_CONFIG => acl_admin::config(ctx, req),
+        C::POP_MESSAGE => pop::pop(ctx, req).await,
+        C::ACK_MESSAGE => pop_ack::ack(ctx, req),
+        C::BATCH_ACK_MESSAGE => pop_ack::batch_ack(ctx, req),
+        C::CHANGE_MESSAGE_INVISIBLETIME => pop_ack::change_invisible(ctx, req),
+        C::NOTIFICATION => pop::notification(ctx, req).await,
+        C::POLLING_INFO => pop::polling_info(ctx, req),
+        C::QUERY_ASSIGNMENT => pop_assign::query_assignment(ctx, req),
+        C::SET_MESSAGE_REQUEST_MODE => pop_assign::set_request_mode(ctx, req),
         _ => not_supported(req),
     }
 }

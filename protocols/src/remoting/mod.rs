@@ -8,6 +8,7 @@
 //! codes.rs    RequestCode / ResponseCode / LanguageCode constants
 //! message.rs  stored record decode, properties, message ids, batch body
 //! body.rs     JSON bodies (route, cluster, heartbeat, lock, KV, lists)
+//! pop.rs      5.x POP headers, bodies and extraInfo formats
 //! ```
 
 pub mod body;
@@ -17,6 +18,7 @@ pub mod fastjson;
 pub mod frame;
 pub mod header;
 pub mod message;
+pub mod pop;
 mod reader;
 
 pub use codes::{LanguageCode, RequestCode, ResponseCode};

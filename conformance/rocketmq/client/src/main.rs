@@ -27,6 +27,7 @@ mod cross;
 mod groups;
 mod lag;
 mod migrate;
+mod pop;
 mod readbench;
 mod sql;
 
@@ -111,6 +112,7 @@ async fn run(rt: Arc<ClientRuntime>, ns: String) -> Failures {
     two_consumers(&rt, &ns, &producer, &mut fails).await;
     delay(&rt, &ns, &producer, &mut fails).await;
     retry_dlq(&rt, &ns, &producer, &mut fails).await;
+    pop::pop(&rt, &ns, &producer, &mut fails).await;
     producer.shutdown().await;
     fails
 }
