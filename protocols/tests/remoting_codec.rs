@@ -130,6 +130,23 @@ fn lenient_json_forms() {
     assert_eq!(c.ext("queueId"), Some("2"));
     assert_eq!(c.ext("ok"), Some("true"));
     assert_eq!(&c.body[..], b"b");
+    // Values that are not strings keep their JSON text.
+    let h = br#"{"code":10,"extFields":{"neg":-3,"f":1.5,"arr":[1,"a"],"obj":{"x":null},"s":"q\"\u0001"}}"#;
+    let c = decode_raw(&raw_frame(0, h, b"")).unwrap();
+    assert_eq!(c.ext("neg"), Some("-3"));
+    assert_eq!(c.ext("f"), Some("1.5"));
+    assert_eq!(c.ext("arr"), Some(r#"[1,"a"]"#));
+    assert_eq!(c.ext("obj"), Some(r#"{"x":null}"#));
+    assert_eq!(c.ext("s"), Some("q\"\u{1}"));
+    for bad in [
+        &br#"{"code":10,"language":300}"#[..],
+        br#"{"code":10,"language":-1}"#,
+    ] {
+        assert!(matches!(
+            decode_raw(&raw_frame(0, bad, b"")),
+            Err(DecodeError::Json(_))
+        ));
+    }
     let c = decode_raw(&raw_frame(
         0,
         br#"{"code":34,"language":12,"extFields":null}"#,

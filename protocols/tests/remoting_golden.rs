@@ -201,6 +201,11 @@ fn message_id_roundtrip() {
         decode_message_id(&id).unwrap(),
         ("127.0.0.1:10911".parse().unwrap(), 0x6A3B)
     );
+    let v6 = "[::1]:10911".parse().unwrap();
+    let id = create_message_id(v6, -1);
+    assert_eq!(id.len(), 56);
+    assert!(id.starts_with("00000000000000000000000000000001") && id.ends_with("FFFFFFFF"));
+    assert_eq!(decode_message_id(&id).unwrap(), (v6, -1));
     assert!(decode_message_id("XYZ").is_err());
     assert!(decode_message_id("7F000001").is_err());
 }

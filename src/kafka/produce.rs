@@ -25,10 +25,12 @@ use rokka_protocols::kafka::records::{
 };
 use rokka_protocols::kafka::txn_log::{batch_producer, ATTR_CONTROL, ATTR_TRANSACTIONAL};
 use rokka_protocols::kafka::{error_code, DecodeError, Writer};
+use rokka_store::topics::TopicConfig;
 use rokka_store::{AppendPayload, AppendRequest, KafkaBatch};
 use tracing::{debug, warn};
 
 use crate::broker::format::to_rocketmq::produce_index;
+use crate::broker::topics::partition_count;
 use crate::metrics::topic_traffic::{self, Protocol};
 
 use super::dispatch::{CloseReason, Request};
@@ -80,17 +82,17 @@ struct TopicLimits {
 }
 
 impl TopicLimits {
-    fn of(ctx: &KafkaContext, topic: &str) -> TopicLimits {
-        let Some(cfg) = ctx.broker.topic(topic) else {
+    fn of(ctx: &KafkaContext, topic: Option<&TopicConfig>) -> TopicLimits {
+        let Some(cfg) = topic else {
             return TopicLimits {
                 max_message_bytes: None,
                 log_append_time: false,
             };
         };
         TopicLimits {
-            max_message_bytes: topic_config::effective_i64(ctx, &cfg, "max.message.bytes")
+            max_message_bytes: topic_config::effective_i64(ctx, cfg, "max.message.bytes")
                 .and_then(|v| usize::try_from(v).ok()),
-            log_append_time: topic_config::effective(ctx, &cfg, "message.timestamp.type")
+            log_append_time: topic_config::effective(ctx, cfg, "message.timestamp.type")
                 .is_some_and(|v| v == "LogAppendTime"),
         }
     }
@@ -107,12 +109,14 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
     let mut wait_end = 0u64;
     for t in p.topics {
         // Kafka's internal topics are written by the broker only.
+        // One look-up (a clone of the config) serves the count and the limits.
+        let cfg = ctx.broker.topic(&t.name);
         let queues = if is_internal_topic(&t.name) {
             refuse_internal(&t.name)
         } else {
-            ctx.broker.partitions(&t.name)
+            cfg.as_ref().map_or(0, partition_count)
         };
-        let limits = TopicLimits::of(ctx, &t.name);
+        let limits = TopicLimits::of(ctx, cfg.as_ref());
         let denied = super::acls::topic_refusal(ctx, req, op::WRITE, &t.name);
         let mut partitions = Vec::new();
         for part in t.partitions {

@@ -5,11 +5,12 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Instant;
 
 use prometheus::{
-    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    exponential_buckets, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts,
+    Registry,
 };
 use rokka_protocols::remoting::ResponseCode;
 
@@ -38,6 +39,12 @@ pub struct Traffic {
     /// the connection because they were oversized or malformed.
     pub rejected_frames: IntCounterVec,
 }
+
+/// Latency histogram handles of the one [`Traffic`], by Kafka API key and by
+/// RocketMQ request code (answered SUCCESS), resolved on first use: a request
+/// then costs no label formatting or look-up.
+static KAFKA_LATENCY: [OnceLock<Histogram>; 128] = [const { OnceLock::new() }; 128];
+static REMOTING_LATENCY: [OnceLock<Histogram>; 1024] = [const { OnceLock::new() }; 1024];
 
 static TRAFFIC: LazyLock<Traffic> =
     LazyLock::new(|| Traffic::new().expect("static metric definitions are valid"));
@@ -128,12 +135,20 @@ impl Traffic {
     /// Records one Kafka request that started at `start`; `error` is the
     /// reason the connection is closed, if it is.
     pub fn kafka_request(&self, api: i16, start: Instant, error: Option<&str>) {
-        let api = api.to_string();
-        self.kafka_latency
-            .with_label_values(&[&api])
-            .observe(start.elapsed().as_secs_f64());
+        let elapsed = start.elapsed().as_secs_f64();
+        match usize::try_from(api).ok().and_then(|i| KAFKA_LATENCY.get(i)) {
+            Some(slot) => slot
+                .get_or_init(|| self.kafka_latency.with_label_values(&[&api.to_string()]))
+                .observe(elapsed),
+            None => self
+                .kafka_latency
+                .with_label_values(&[&api.to_string()])
+                .observe(elapsed),
+        }
         if let Some(reason) = error {
-            self.kafka_errors.with_label_values(&[&api, reason]).inc();
+            self.kafka_errors
+                .with_label_values(&[&api.to_string(), reason])
+                .inc();
         }
     }
 
@@ -141,14 +156,30 @@ impl Traffic {
     /// with `response_code`. Codes answered REQUEST_CODE_NOT_SUPPORTED are
     /// labelled `other`, so clients cannot grow the label set.
     pub fn remoting_request(&self, code: i32, start: Instant, response_code: i32) {
-        let code = if response_code == ResponseCode::REQUEST_CODE_NOT_SUPPORTED.0 {
-            "other".to_string()
-        } else {
+        let elapsed = start.elapsed().as_secs_f64();
+        let supported = response_code != ResponseCode::REQUEST_CODE_NOT_SUPPORTED.0;
+        if response_code == 0 {
+            // The hot path: a cached handle, no label look-up.
+            if let Some(slot) = usize::try_from(code)
+                .ok()
+                .and_then(|i| REMOTING_LATENCY.get(i))
+            {
+                slot.get_or_init(|| {
+                    self.remoting_latency
+                        .with_label_values(&[&code.to_string()])
+                })
+                .observe(elapsed);
+                return;
+            }
+        }
+        let code = if supported {
             code.to_string()
+        } else {
+            "other".to_string()
         };
         self.remoting_latency
             .with_label_values(&[&code])
-            .observe(start.elapsed().as_secs_f64());
+            .observe(elapsed);
         if response_code != 0 {
             self.remoting_errors
                 .with_label_values(&[&code, &response_code.to_string()])

@@ -11,15 +11,14 @@ use bytes::Bytes;
 use rokka_protocols::remoting::message::{
     create_message_id, decode_batch, decode_properties, encode_properties,
 };
-use rokka_protocols::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use rokka_protocols::remoting::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
 use rokka_store::topics::TopicConfig;
 use rokka_store::{AppendPayload, AppendRequest, AppendResult, MessageToStore};
 
 use crate::metrics::topic_traffic::{self, Protocol};
 
 use super::conn::ConnInfo;
-use super::context::{map_store_error, Ctx, HResult, HandlerError};
-use super::dispatch::ok;
+use super::context::{map_store_error, Ctx, HResult, HandlerError, Reply};
 use super::header::{opt, req, req_str};
 use super::namesrv::TBW102;
 use super::schedule::{delay_level, park};
@@ -245,18 +244,16 @@ fn send_response(
     queue_offset: u64,
     code: ResponseCode,
 ) -> HResult {
-    let mut reply = ok(
-        req,
-        &[
-            ("msgId", msg_id),
-            ("queueId", queue_id.to_string()),
-            ("queueOffset", queue_offset.to_string()),
-            ("MSG_REGION", "DefaultRegion".to_owned()),
-            ("TRACE_ON", "true".to_owned()),
-        ],
-    );
-    reply.cmd.code = code.0;
-    Ok(reply)
+    // Built in place (distinct keys): no clone or look-up per field.
+    let mut cmd = req.response_to(code.0);
+    cmd.ext_fields = Some(ExtFields(vec![
+        ("msgId".to_owned(), msg_id),
+        ("queueId".to_owned(), queue_id.to_string()),
+        ("queueOffset".to_owned(), queue_offset.to_string()),
+        ("MSG_REGION".to_owned(), "DefaultRegion".to_owned()),
+        ("TRACE_ON".to_owned(), "true".to_owned()),
+    ]));
+    Ok(Reply::new(cmd))
 }
 
 /// SEND_MESSAGE (10) and SEND_MESSAGE_V2 (310).

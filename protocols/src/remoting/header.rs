@@ -17,7 +17,7 @@
 //!  ..  4   extLen      i32, then repeated: keyLen i16 + key, valLen i32 + value
 //! ```
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::de::{MapAccess, Visitor};
@@ -269,11 +269,90 @@ struct JsonHeader {
     ext_fields: Option<ExtFields>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// `language`: Java clients send the enum name, some others its ordinal.
 enum JsonLanguage {
-    Name(String),
+    Name(LanguageCode),
     Code(u8),
+}
+
+impl<'de> Deserialize<'de> for JsonLanguage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = JsonLanguage;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a language name or code")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonLanguage, E> {
+                Ok(JsonLanguage::Name(LanguageCode::from_name(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonLanguage, E> {
+                u8::try_from(v)
+                    .map(JsonLanguage::Code)
+                    .map_err(|_| E::custom("language code out of range"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<JsonLanguage, E> {
+                u8::try_from(v)
+                    .map(JsonLanguage::Code)
+                    .map_err(|_| E::custom("language code out of range"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One `extFields` value without a `serde_json::Value` in between: strings
+/// as they are, numbers and booleans as their JSON text, null as absent,
+/// anything nested as its JSON text (rare; goes through `Value`).
+struct ExtValue(Option<String>);
+
+impl<'de> Deserialize<'de> for ExtValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ExtValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(v)))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(v.to_string())))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(v.to_string())))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(v.to_string())))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ExtValue, E> {
+                Ok(ExtValue(Some(serde_json::Value::from(v).to_string())))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<ExtValue, E> {
+                Ok(ExtValue(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<ExtValue, E> {
+                Ok(ExtValue(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, a: A) -> Result<ExtValue, A::Error> {
+                let v = serde_json::Value::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(a),
+                )?;
+                Ok(ExtValue(Some(v.to_string())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<ExtValue, A::Error> {
+                let v = serde_json::Value::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(a),
+                )?;
+                Ok(ExtValue(Some(v.to_string())))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl<'de> Deserialize<'de> for ExtFields {
@@ -285,14 +364,11 @@ impl<'de> Deserialize<'de> for ExtFields {
                 f.write_str("an object of strings")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExtFields, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
-                    let v = match v {
-                        serde_json::Value::String(s) => s,
-                        serde_json::Value::Null => continue,
-                        other => other.to_string(),
-                    };
-                    out.push((k, v));
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((k, v)) = map.next_entry::<String, ExtValue>()? {
+                    if let Some(v) = v.0 {
+                        out.push((k, v));
+                    }
                 }
                 Ok(ExtFields(out))
             }
@@ -305,7 +381,7 @@ fn decode_json_header(buf: &[u8]) -> Result<RemotingCommand, DecodeError> {
     let h: JsonHeader =
         serde_json::from_slice(buf).map_err(|e| DecodeError::Json(e.to_string()))?;
     let language = match h.language {
-        Some(JsonLanguage::Name(n)) => LanguageCode::from_name(&n),
+        Some(JsonLanguage::Name(n)) => n,
         Some(JsonLanguage::Code(c)) => LanguageCode(c),
         None => LanguageCode::OTHER,
     };
@@ -323,14 +399,27 @@ fn decode_json_header(buf: &[u8]) -> Result<RemotingCommand, DecodeError> {
 }
 
 fn json_str(out: &mut BytesMut, s: &str) {
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Nothing to escape (the usual case): no String in between.
+        out.reserve(s.len() + 2);
+        out.put_u8(b'"');
+        out.put_slice(s.as_bytes());
+        out.put_u8(b'"');
+        return;
+    }
     // serde_json escapes control characters (\u0001, \u0002) as clients expect.
     let quoted = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
     out.put_slice(quoted.as_bytes());
 }
 
+fn json_int(out: &mut BytesMut, v: i32) {
+    // BytesMut's fmt::Write cannot fail; no String in between.
+    let _ = write!(out, "{v}");
+}
+
 fn encode_json_header(cmd: &RemotingCommand, out: &mut BytesMut) {
     out.put_slice(b"{\"code\":");
-    out.put_slice(cmd.code.to_string().as_bytes());
+    json_int(out, cmd.code);
     if let Some(ext) = &cmd.ext_fields {
         out.put_slice(b",\"extFields\":{");
         for (i, (k, v)) in ext.0.iter().enumerate() {
@@ -344,16 +433,16 @@ fn encode_json_header(cmd: &RemotingCommand, out: &mut BytesMut) {
         out.put_u8(b'}');
     }
     out.put_slice(b",\"flag\":");
-    out.put_slice(cmd.flag.to_string().as_bytes());
+    json_int(out, cmd.flag);
     out.put_slice(b",\"language\":");
     json_str(out, cmd.language.name());
     out.put_slice(b",\"opaque\":");
-    out.put_slice(cmd.opaque.to_string().as_bytes());
+    json_int(out, cmd.opaque);
     if let Some(r) = &cmd.remark {
         out.put_slice(b",\"remark\":");
         json_str(out, r);
     }
     out.put_slice(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
-    out.put_slice(cmd.version.to_string().as_bytes());
+    json_int(out, cmd.version);
     out.put_u8(b'}');
 }

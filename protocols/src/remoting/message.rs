@@ -302,14 +302,24 @@ pub fn encode_properties<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>
 /// The offset message id: uppercase hex of store IP, port (i32) and the
 /// CommitLog offset (i64); 32 chars for IPv4.
 pub fn create_message_id(store_host: SocketAddr, phy_offset: i64) -> String {
-    let mut b = BytesMut::with_capacity(28);
+    let mut id = String::with_capacity(56);
     match store_host.ip() {
-        IpAddr::V4(ip) => b.put_slice(&ip.octets()),
-        IpAddr::V6(ip) => b.put_slice(&ip.octets()),
+        IpAddr::V4(ip) => push_hex(&mut id, &ip.octets()),
+        IpAddr::V6(ip) => push_hex(&mut id, &ip.octets()),
     }
-    b.put_i32(store_host.port() as i32);
-    b.put_i64(phy_offset);
-    b.iter().map(|x| format!("{x:02X}")).collect()
+    push_hex(&mut id, &(store_host.port() as i32).to_be_bytes());
+    push_hex(&mut id, &phy_offset.to_be_bytes());
+    id
+}
+
+/// Appends `bytes` as upper-case hex, two digits a byte.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    for x in bytes {
+        for nibble in [x >> 4, x & 15] {
+            let c = char::from_digit(u32::from(nibble), 16).unwrap_or('0');
+            out.push(c.to_ascii_uppercase());
+        }
+    }
 }
 
 /// Parses an offset message id into (store host, CommitLog offset).
