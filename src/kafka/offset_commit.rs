@@ -21,7 +21,9 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         .map_err(|e| req.bad_body(e))?;
     let check = if c.group_id.is_empty() {
         error_code::INVALID_GROUP_ID
-    } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id).or_else(|| super::replication::coordinator_refusal(ctx)) {
+    } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id)
+        .or_else(|| super::replication::coordinator_refusal(ctx))
+    {
         code
     } else if let Err(r) = ctx.broker.groups.may_commit(&c.group_id, Protocol::Kafka) {
         // What Kafka answers a commit from a non-member to an active group.

@@ -41,7 +41,9 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     let code =
         if let Some(code) = super::acls::txn_refusal(ctx, req, op::WRITE, &c.transactional_id) {
             code
-        } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id).or_else(|| super::replication::coordinator_refusal(ctx)) {
+        } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id)
+            .or_else(|| super::replication::coordinator_refusal(ctx))
+        {
             code
         } else if c.group_id.is_empty() {
             error_code::INVALID_GROUP_ID

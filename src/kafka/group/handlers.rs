@@ -37,7 +37,9 @@ pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
     let j =
         JoinGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let member_id = j.member_id.clone();
-    if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &j.group_id).or_else(|| crate::kafka::replication::coordinator_refusal(ctx)) {
+    if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &j.group_id)
+        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx))
+    {
         let mut w = req.writer();
         JoinGroupResponse {
             error_code,
@@ -70,7 +72,9 @@ pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
 pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let s =
         SyncGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
-    if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &s.group_id).or_else(|| crate::kafka::replication::coordinator_refusal(ctx)) {
+    if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &s.group_id)
+        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx))
+    {
         let mut w = req.writer();
         SyncGroupResponse {
             error_code,
@@ -96,7 +100,9 @@ pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
 pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let h =
         HeartbeatRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
-    let code = match acls::group_refusal(ctx, req, op::READ, &h.group_id).or_else(|| crate::kafka::replication::coordinator_refusal(ctx)) {
+    let code = match acls::group_refusal(ctx, req, op::READ, &h.group_id)
+        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx))
+    {
         Some(code) => code,
         None => ctx
             .groups
@@ -111,7 +117,9 @@ pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseR
 pub fn leave(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let l =
         LeaveGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
-    if let Some(code) = acls::group_refusal(ctx, req, op::READ, &l.group_id).or_else(|| crate::kafka::replication::coordinator_refusal(ctx)) {
+    if let Some(code) = acls::group_refusal(ctx, req, op::READ, &l.group_id)
+        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx))
+    {
         let mut w = req.writer();
         leave_group::encode_response(&mut w, req.version(), code, &[]);
         return Ok(w);
