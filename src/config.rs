@@ -118,6 +118,9 @@ pub struct Overrides {
     pub no_compat_metrics: bool,
     /// `--log-format` / `ROKKA_LOG_FORMAT`.
     pub log_format: Option<LogFormat>,
+    /// `--override KEY=VALUE` (Kafka's `kafka-server-start --override`): any
+    /// config-file key, applied in order after the file.
+    pub properties: Vec<String>,
 }
 
 /// RocketMQ's transaction back-check (`transactionTimeOut`,
@@ -369,6 +372,36 @@ impl Draft {
             line: e.line,
             reason: e.reason,
         })?;
+        self.apply_entries(path, entries)
+    }
+
+    /// `--override KEY=VALUE` flags, reported as lines of a file named
+    /// `--override` (the n-th flag is line n).
+    fn apply_property_overrides(&mut self, given: &[String]) -> Result<(), ConfigError> {
+        let path = Path::new("--override");
+        let mut entries = Vec::with_capacity(given.len());
+        for (i, kv) in given.iter().enumerate() {
+            let Some((key, value)) = kv.split_once('=') else {
+                return Err(ConfigError::Syntax {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    reason: "expected KEY=VALUE",
+                });
+            };
+            entries.push(properties::Entry {
+                key: key.trim().to_string(),
+                value: value.trim().to_string(),
+                line: i + 1,
+            });
+        }
+        self.apply_entries(path, entries)
+    }
+
+    fn apply_entries(
+        &mut self,
+        path: &Path,
+        entries: Vec<properties::Entry>,
+    ) -> Result<(), ConfigError> {
         for entry in entries {
             let invalid = |reason| ConfigError::InvalidValue {
                 path: path.to_path_buf(),
@@ -567,6 +600,7 @@ impl BrokerConfig {
         if let Some((path, text)) = file {
             draft.apply_file(path, text)?;
         }
+        draft.apply_property_overrides(&overrides.properties)?;
         draft.apply_overrides(overrides)?;
         draft.finish(file.map(|(p, _)| p.to_path_buf()))
     }

@@ -77,6 +77,11 @@ struct Cli {
     #[arg(long, env = "ROKKA_NO_COMPAT_METRICS")]
     no_compat_metrics: bool,
 
+    /// Set any config-file key, as in Kafka's `--override`: `--override
+    /// mappedFileSizeCommitLog=67108864`. Repeatable; applied after the file.
+    #[arg(long = "override", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -112,6 +117,7 @@ impl Cli {
             rust_log: std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()),
             no_compat_metrics: self.no_compat_metrics,
             log_format: self.log_format,
+            properties: self.overrides,
         };
         (overrides, self.command)
     }

@@ -16,6 +16,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Small store files, as in `support::SMALL_FILES` (this file does not
+/// use the shared harness).
+const SMALL_FILES: [&str; 4] = [
+    "mappedFileSizeCommitLog=33554432",
+    "mappedFileSizeConsumeQueue=120000",
+    "maxHashSlotNum=10000",
+    "maxIndexNum=40000",
+];
+
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A running broker; killed on drop.
@@ -35,6 +44,9 @@ impl Rokka {
             .args(["--bind-address", "127.0.0.1", "--http-port", "0"])
             .args(["--kafka-port", "0", "--namesrv-port", "0"])
             .args(["--listen-port", "0", "--log-level", "info"]);
+        for kv in SMALL_FILES {
+            cmd.args(["--override", kv]);
+        }
         if let Some(f) = format {
             cmd.args(["--log-format", f]);
         }

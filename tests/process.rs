@@ -16,6 +16,15 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Small store files, as in `support::SMALL_FILES` (this file does not
+/// use the shared harness).
+const SMALL_FILES: [&str; 4] = [
+    "mappedFileSizeCommitLog=33554432",
+    "mappedFileSizeConsumeQueue=120000",
+    "maxHashSlotNum=10000",
+    "maxIndexNum=40000",
+];
+
 const WAIT: Duration = Duration::from_secs(20);
 const LISTENING: &str = "http listening on ";
 
@@ -48,6 +57,9 @@ impl Broker {
             if !args.contains(&flag) && !env.iter().any(|(k, _)| *k == var) {
                 cmd.args([flag, value]);
             }
+        }
+        for kv in SMALL_FILES {
+            cmd.args(["--override", kv]);
         }
         cmd.args(args);
         for (key, _) in std::env::vars_os() {

@@ -95,6 +95,11 @@ cl_write_configs() {
             echo "rokka.kafkaPort=${KPORT[i]}"
             echo "rokka.httpPort=${HPORT[i]}"
             echo "rokka.bindAddress=${HOST[i]}"
+            # Small ConsumeQueue and index files (the defaults preallocate
+            # about 0.4 GiB per node); the suites choose the segment size.
+            echo "mappedFileSizeConsumeQueue=120000"
+            echo "maxHashSlotNum=10000"
+            echo "maxIndexNum=40000"
             for kv in "$@"; do echo "$kv"; done
         } >"$CL_DIR/node-$i.properties"
     done

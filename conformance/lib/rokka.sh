@@ -5,6 +5,9 @@
 #   rokka_start DIR [ARGS...]
 #       Starts rokka with its data in DIR/data, its log in DIR/rokka.log and
 #       ARGS (e.g. --config FILE); the log filter is $ROKKA_LOG_LEVEL (info).
+#       File sizes are small (32 MiB CommitLog segments, a 6000-entry
+#       ConsumeQueue file, a small index) unless the config file sets them:
+#       the defaults preallocate about 1.5 GiB, more than a CI disk may have.
 #       Waits up to 20 s for its "ready" line, then sets ROKKA_PID, ROKKA_LOG
 #       and ROKKA_KAFKA, ROKKA_NAMESRV, ROKKA_REMOTING, ROKKA_HTTP
 #       (host:port). Prints the log and returns 1 if rokka exits or is not
@@ -30,14 +33,34 @@ ROKKA_LOG=""
 
 rokka_addr() { sed -n "s/.*$1 listening on \([0-9.:]*\).*/\1/p" "$ROKKA_LOG" | head -1; }
 
+# --override flags for the small test file sizes, leaving out each key that
+# the config file among the arguments sets itself.
+rokka_small_files() {
+    local conf="" prev="" a kv key
+    for a in "$@"; do
+        case "$prev" in -c | --config) conf="$a" ;; esac
+        prev="$a"
+    done
+    for kv in mappedFileSizeCommitLog=33554432 mappedFileSizeConsumeQueue=120000 \
+        maxHashSlotNum=10000 maxIndexNum=40000; do
+        key="${kv%%=*}"
+        if [ -n "$conf" ] && grep -qE "^[[:space:]]*(${key}|${key/mapped/maped})[[:space:]]*[=:]" "$conf"; then
+            continue
+        fi
+        printf '%s\n' --override "$kv"
+    done
+}
+
 rokka_start() {
     local dir="$1"
     shift
     : "${ROKKA_BIN:?set ROKKA_BIN to the rokka release binary}"
     ROKKA_LOG="$dir/rokka.log"
+    local small
+    mapfile -t small < <(rokka_small_files "$@")
     "$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$dir/data" \
         --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 \
-        --log-level "${ROKKA_LOG_LEVEL:-info}" "$@" >"$ROKKA_LOG" 2>&1 &
+        --log-level "${ROKKA_LOG_LEVEL:-info}" "${small[@]}" "$@" >"$ROKKA_LOG" 2>&1 &
     ROKKA_PID=$!
     local _
     for _ in $(seq 1 200); do

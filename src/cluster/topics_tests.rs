@@ -110,7 +110,11 @@ fn topics_with_data_but_no_config_get_one() {
     use rokka_store::{AppendPayload, AppendRequest, MessageToStore, StoreConfig};
 
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreConfig::new(dir.path()), &prometheus::Registry::new()).unwrap();
+    let store = Store::open(
+        StoreConfig::for_tests(dir.path()),
+        &prometheus::Registry::new(),
+    )
+    .unwrap();
     store
         .topics()
         .put(TopicConfig::new("configured", 1))

@@ -440,3 +440,31 @@ fn cluster_mode_keys() {
     let e = error_text("brokerRole = SLAVE\n");
     assert!(e.contains("controller"), "{e}");
 }
+
+#[test]
+fn property_overrides_come_after_the_file_and_name_their_flag() {
+    let o = Overrides {
+        properties: vec![
+            "mappedFileSizeCommitLog = 8388608".to_string(),
+            "defaultTopicQueueNums=2".to_string(),
+        ],
+        ..loopback()
+    };
+    let file = "mappedFileSizeCommitLog=16777216\ndefaultTopicQueueNums=6\n";
+    let c = BrokerConfig::from_sources(Some((Path::new(FILE), file)), &o).unwrap();
+    assert_eq!(c.store.commit_log_segment_size, 8 << 20);
+    assert_eq!(c.default_topic_queue_nums, 2);
+
+    let bad = |kv: &str| {
+        let o = Overrides {
+            properties: vec!["listenPort=1".to_string(), kv.to_string()],
+            ..loopback()
+        };
+        BrokerConfig::from_sources(None, &o)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(bad("novalue"), "--override:2: expected KEY=VALUE");
+    assert!(bad("noSuchKey=1").starts_with("--override:2: unknown key `noSuchKey`"));
+    assert!(bad("listenPort=x").starts_with("--override:2: invalid value `x` for key `listenPort`"));
+}

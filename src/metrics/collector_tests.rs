@@ -20,7 +20,7 @@ fn message() -> MessageToStore {
 }
 
 fn store_with(dir: &std::path::Path, n: u64) -> Store {
-    let store = Store::open(StoreConfig::new(dir), &Registry::new()).unwrap();
+    let store = Store::open(StoreConfig::for_tests(dir), &Registry::new()).unwrap();
     for _ in 0..n {
         store
             .append_blocking(AppendRequest {

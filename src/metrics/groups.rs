@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn members_per_protocol_and_refusals() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(StoreConfig::new(dir.path()), &Registry::new()).unwrap();
+        let store = Store::open(StoreConfig::for_tests(dir.path()), &Registry::new()).unwrap();
         let groups = Arc::new(GroupRegistry::default());
         groups.set_members("live", Protocol::Remoting, 2);
         assert!(groups

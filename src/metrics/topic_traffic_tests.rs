@@ -13,7 +13,7 @@ use super::*;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn store(dir: &std::path::Path, topics: &[&str]) -> Store {
-    let store = Store::open(StoreConfig::new(dir), &Registry::new()).unwrap();
+    let store = Store::open(StoreConfig::for_tests(dir), &Registry::new()).unwrap();
     for t in topics {
         store
             .topics()

@@ -91,10 +91,12 @@ impl StoreConfig {
         }
     }
 
-    /// Small files for tests: 1 MiB segments, 1000-entry queues, a tiny index.
+    /// Small files for tests: 1 MiB segments (messages up to 256 KiB),
+    /// 1000-entry queues, a tiny index.
     pub fn for_tests(root: impl Into<PathBuf>) -> Self {
         StoreConfig {
             commit_log_segment_size: 1 << 20,
+            max_message_size: 256 * 1024,
             consume_queue_entries_per_file: 1000,
             index_hash_slots: 1024,
             index_max_entries: 4096,

@@ -45,6 +45,16 @@ pub struct Rokka {
     dir: Option<tempfile::TempDir>,
 }
 
+/// Small store files for every test process (later `--override`s in a
+/// test's arguments win): the defaults preallocate about 1.5 GiB per process,
+/// more than a CI disk may have free with tests running side by side.
+pub const SMALL_FILES: [&str; 4] = [
+    "mappedFileSizeCommitLog=33554432",
+    "mappedFileSizeConsumeQueue=120000",
+    "maxHashSlotNum=10000",
+    "maxIndexNum=40000",
+];
+
 impl Rokka {
     /// Starts with every listener on port 0.
     pub fn start() -> Rokka {
@@ -115,6 +125,7 @@ impl Rokka {
             .args(["--listen-port", &listen_port, "--log-level", "info"])
             .arg("--data-dir")
             .arg(dir.path().join("data"))
+            .args(SMALL_FILES.iter().flat_map(|kv| ["--override", kv]))
             .args(extra);
         // A clean environment: no inherited ROKKA_* settings or RUST_LOG.
         for (key, _) in std::env::vars_os() {

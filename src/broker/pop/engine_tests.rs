@@ -14,7 +14,7 @@ use super::revive::revive_once;
 use super::*;
 
 fn open_store(dir: &Path) -> Store {
-    let store = Store::open(StoreConfig::new(dir), &Registry::new()).unwrap();
+    let store = Store::open(StoreConfig::for_tests(dir), &Registry::new()).unwrap();
     store
         .topics()
         .get_or_create(TopicConfig::new("t", 2))

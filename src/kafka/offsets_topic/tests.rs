@@ -13,7 +13,7 @@ use super::*;
 const N: u32 = 5;
 
 fn open(dir: &std::path::Path) -> Store {
-    let store = Store::open(StoreConfig::new(dir), &Registry::new()).unwrap();
+    let store = Store::open(StoreConfig::for_tests(dir), &Registry::new()).unwrap();
     store
         .topics()
         .put(TopicConfig::new(OFFSETS_TOPIC, N))

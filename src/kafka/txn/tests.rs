@@ -17,6 +17,7 @@ use crate::config::{BrokerConfig, Overrides};
 fn broker(dir: &std::path::Path) -> Broker {
     let overrides = Overrides {
         data_dir: Some(dir.to_path_buf()),
+        properties: vec!["mappedFileSizeCommitLog=8388608".to_string()],
         ..Overrides::default()
     };
     let config = BrokerConfig::load(&overrides).unwrap();
