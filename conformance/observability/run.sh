@@ -63,7 +63,9 @@ print(r[0]["value"][1] if r else "")
 EOF
 }
 
-rokka_start "$work" || fail "rokka did not start within 20 s"
+# The client scenarios below include SQL92 selectors (conformance/rocketmq).
+printf 'enablePropertyFilter=true\n' >"$work/broker.conf"
+rokka_start "$work" --config "$work/broker.conf" || fail "rokka did not start within 20 s"
 http="$ROKKA_HTTP" kafka="$ROKKA_KAFKA" namesrv="$ROKKA_NAMESRV"
 echo "rokka: http $http, kafka $kafka, namesrv $namesrv"
 

@@ -8,7 +8,10 @@
 #     50-54 as mqadmin sends them, admin-only, persisted to the file;
 #   the file edited by hand -> reloaded: 127.0.0.1 globally white-listed,
 #     an unsigned client is then allowed;
-#   metrics for the refusals, and no secret in the log.
+#   metrics for the refusals, and no secret in the log;
+#   then a rokka with tls.server.mode=enforcing: the same client with
+#     use_tls (server certificate checked against the test's CA) sends and
+#     push-consumes over TLS; plain text on the NameServer port is refused.
 # Runs in about 10 s once the client is built (conformance/rocketmq builds
 # the same program).
 set -euo pipefail
@@ -80,4 +83,40 @@ grep "authorization denied" "$ROKKA_LOG" | grep -q "acl-topic" || fail "no denia
 grep "authorization denied" "$ROKKA_LOG" | grep -q "acl-other-group" || fail "no denial line for the group"
 grep -q "writer-secret\|reader-secret\|admin-secret1\|late-secret1" "$ROKKA_LOG" && fail "a secret reached the log"
 kill -0 "$ROKKA_PID" || fail "rokka died"
+log "ACL: PASS"
+
+# --- rocketmq-client-rust over TLS (enforcing: NameServer and broker TLS only) ---
+rokka_stop
+ossl() { openssl "$@" >/dev/null 2>&1; }
+ossl req -x509 -newkey rsa:2048 -nodes -keyout "$W/ca.key" -out "$W/ca.pem" -days 1 -subj "/CN=rokka-test-ca"
+ossl req -newkey rsa:2048 -nodes -keyout "$W/tls.key" -out "$W/tls.csr" -subj "/CN=localhost"
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$W/tls.ext"
+ossl x509 -req -in "$W/tls.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" -CAcreateserial \
+    -out "$W/tls.pem" -days 1 -extfile "$W/tls.ext"
+cat >"$W/tls.conf" <<CONF
+tls.server.mode=enforcing
+tls.server.certPath=$W/tls.pem
+tls.server.keyPath=$W/tls.key
+CONF
+mkdir -p "$W/tls-run"
+rokka_start "$W/tls-run" --config "$W/tls.conf"
+# The client verifies the server certificate against this CA.
+ROKKA_TLS_CA="$W/ca.pem" timeout 60 "$ROCKETMQ_CLIENT" "$ROKKA_NAMESRV" tls 2>>"$W/client.err" | grep -E "^(PASS|FAIL)" \
+    | tee "$W/tls.out"
+[ "$(grep -c "^PASS" "$W/tls.out")" -eq 2 ] || { tail -20 "$W/client.err"; fail "client over TLS"; }
+# A plain-text request on the enforcing NameServer port gets no answer.
+python3 - "$ROKKA_NAMESRV" <<'PY' || fail "plain text answered on an enforcing TLS port"
+import socket, struct, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+header = b'{"code":105,"flag":0,"language":"JAVA","opaque":1,"serializeTypeCurrentRPC":"JSON","version":0}'
+s.sendall(struct.pack(">II", 4 + len(header), len(header)) + header)
+try:
+    data = s.recv(4096)
+except (socket.timeout, ConnectionResetError):
+    data = b""
+sys.exit(1 if len(data) >= 8 and data[4:5] == b"\x00" else 0)
+PY
+grep -q "TLS refused" "$ROKKA_LOG" || fail "no log line for plain text on the TLS port"
+log "rocketmq-client-rust over TLS (NameServer and broker, server certificate verified): send and consume; plain text refused"
 log "PASS"

@@ -7,6 +7,8 @@
 #   confluent-kafka 2.16.1 (PyPI): SCRAM credentials created with
 #     AlterUserScramCredentials, SCRAM-SHA-256/512 right and wrong password;
 #   kafka-python 3.0.12 (PyPI): PLAIN and SCRAM-SHA-512;
+#   sarama 1.22.1 + xdg-go/scram (Debian): mTLS, PLAIN, SCRAM-SHA-256/512
+#     over SASL_PLAINTEXT and SASL_SSL, wrong passwords refused;
 #   openssl s_client: NameServer and broker ports over TLS (permissive);
 #   bad input: TLS hello on the plain port, plain bytes on TLS ports,
 #     unknown mechanism, malformed token -> closed + metric + log line;
@@ -25,13 +27,14 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 log() { printf '[security-conformance] %s\n' "$*"; }
 fail() { log "FAIL: $*"; exit 1; }
 
-for p in kcat openssl curl; do
-    command -v "$p" >/dev/null 2>&1 || {
-        apt-get install -y --no-install-recommends kcat openssl curl >/dev/null 2>&1 \
-            || { apt-get update >/dev/null && apt-get install -y --no-install-recommends kcat openssl curl >/dev/null; }
-        break
-    }
-done
+APT_PKGS=(kcat openssl curl golang-go golang-github-shopify-sarama-dev golang-github-xdg-go-scram-dev)
+if ! command -v kcat >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1 \
+    || ! command -v curl >/dev/null 2>&1 || ! command -v go >/dev/null 2>&1 \
+    || [ ! -d /usr/share/gocode/src/github.com/Shopify/sarama ] \
+    || [ ! -d /usr/share/gocode/src/github.com/xdg-go/scram ]; then
+    apt-get install -y --no-install-recommends "${APT_PKGS[@]}" >/dev/null 2>&1 \
+        || { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${APT_PKGS[@]}" >/dev/null; }
+fi
 VENV="$ROOT/target/conformance-security-venv"
 if ! "$VENV/bin/python" -c 'import confluent_kafka, kafka' >/dev/null 2>&1; then
     rm -rf "$VENV"
@@ -98,6 +101,23 @@ log "kcat: mTLS, PLAIN over SASL_PLAINTEXT and SASL_SSL, wrong password refused"
 
 # --- Python clients ------------------------------------------------------------
 timeout 120 "$VENV/bin/python" "$HERE/scenarios.py" "$ROKKA_KAFKA" "$SASL_ADDR" || fail "python scenarios"
+
+# --- sarama (Debian 1.22.1 + xdg-go/scram, GOPATH mode) ---------------------------
+# After scenarios.py, which created bob's SCRAM credentials.
+mkdir -p "$W/go"
+GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$W/go/cache" GOFLAGS= \
+    go build -o "$W/go/sarama-sec" "$HERE/sarama/main.go" 2>"$W/go/build.log" \
+    || { cat "$W/go/build.log"; fail "sarama build"; }
+sarama() { timeout 60 "$W/go/sarama-sec" -ca "$W/ca.pem" "$@"; }
+sarama -mode ssl -brokers "$SSL_ADDR" -cert "$W/client.pem" -key "$W/client.key" || fail "sarama mTLS"
+sarama -mode ssl -brokers "$SSL_ADDR" -expect-fail || fail "sarama SSL without a client certificate"
+sarama -mode plain -brokers "$SASL_ADDR" -user alice -password alice-secret || fail "sarama PLAIN"
+sarama -mode plain -brokers "$SASL_ADDR" -user alice -password wrong -expect-fail || fail "sarama PLAIN wrong password"
+sarama -mode scram256 -tls -brokers "$SASL_SSL_ADDR" -user bob -password bob-secret || fail "sarama SCRAM-SHA-256 over SASL_SSL"
+sarama -mode scram512 -brokers "$SASL_ADDR" -user bob -password bob-secret || fail "sarama SCRAM-SHA-512"
+sarama -mode scram512 -tls -brokers "$SASL_SSL_ADDR" -user bob -password wrong -expect-fail \
+    || fail "sarama SCRAM wrong password"
+log "sarama: mTLS, PLAIN, SCRAM-SHA-256 over SASL_SSL, SCRAM-SHA-512; wrong passwords and a missing certificate refused"
 
 # --- RocketMQ listeners over TLS (permissive) and HTTP --------------------------
 for a in "$ROKKA_NAMESRV" "$ROKKA_REMOTING"; do

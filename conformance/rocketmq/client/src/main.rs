@@ -30,6 +30,7 @@ mod migrate;
 mod pop;
 mod readbench;
 mod sql;
+mod tls;
 
 use basic::{consume_all, produce, query_and_view, restart_resumes, tag_filter};
 use groups::{delay, lite_pull, orderly, retry_dlq, two_consumers};
@@ -168,6 +169,11 @@ async fn main() {
     }
     if args.get(2).is_some_and(|m| m.starts_with("cluster-")) {
         let code = cluster::main(client_rt.clone(), ns, args[2..].to_vec()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
+        std::process::exit(code);
+    }
+    if args.get(2).is_some_and(|m| m == "tls") {
+        let code = tls::main(client_rt.clone(), ns).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), client_rt.shutdown()).await;
         std::process::exit(code);
     }

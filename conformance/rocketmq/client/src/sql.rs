@@ -82,7 +82,10 @@ pub(crate) async fn sql_filter(
     let seen = seen.lock().unwrap();
     let got: BTreeSet<String> = seen.by_body.keys().cloned().collect();
     if ok && got == want {
-        println!("PASS sql92-filter ({} of 40 delivered: {SELECTOR})", got.len());
+        println!(
+            "PASS sql92-filter ({} of 40 delivered: {SELECTOR})",
+            got.len()
+        );
     } else {
         let extra: Vec<_> = got.difference(&want).collect();
         let missing: Vec<_> = want.difference(&got).collect();
