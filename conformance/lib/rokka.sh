@@ -22,6 +22,10 @@
 #       Creates the virtualenv DIR with PACKAGE... (pip, pinned by the
 #       caller) unless its python already runs the import check CHECK; sets
 #       PY to its python.
+#   test_certs DIR
+#       Writes a CA (DIR/ca.pem, ca.key) valid for a day and a server
+#       certificate it signed for localhost and 127.0.0.1 (DIR/server.pem,
+#       server.key; DIR/keystore.pem holds key and certificate); openssl.
 #   rocketmq_client_build [CARGO ARGS...]
 #       Builds the rocketmq-client-rust scenario program
 #       (conformance/rocketmq/client, its own Cargo.lock) into
@@ -97,6 +101,18 @@ rokka_stop() {
 rokka_scratch() {
     ROKKA_WORK="$(mktemp -d)"
     trap 'rokka_stop; rm -rf "$ROKKA_WORK"' EXIT
+}
+
+test_certs() {
+    local d="$1"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 1 \
+        -subj "/CN=rokka-test-ca" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+        -subj "/CN=localhost" >/dev/null 2>&1
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/server.ext"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+        -out "$d/server.pem" -days 1 -extfile "$d/server.ext" >/dev/null 2>&1
+    cat "$d/server.key" "$d/server.pem" >"$d/keystore.pem"
 }
 
 rocketmq_client_build() {

@@ -9,24 +9,13 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 N="${1:-200000}"
-VENV="$ROOT/target/conformance-security-venv"
-if ! "$VENV/bin/python" -c 'import confluent_kafka' >/dev/null 2>&1; then
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
-        "confluent-kafka==2.16.1" "kafka-python==3.0.12"
-fi
 # shellcheck source=../lib/rokka.sh
 . "$ROOT/conformance/lib/rokka.sh"
+python_venv "$ROOT/target/conformance-security-venv" 'import confluent_kafka, kafka' \
+    "confluent-kafka==2.16.1" "kafka-python==3.0.12"
 rokka_scratch
 W="$ROKKA_WORK"
-ossl() { openssl "$@" >/dev/null 2>&1; }
-ossl req -x509 -newkey rsa:2048 -nodes -keyout "$W/ca.key" -out "$W/ca.pem" -days 1 -subj "/CN=rokka-bench-ca"
-ossl req -newkey rsa:2048 -nodes -keyout "$W/server.key" -out "$W/server.csr" -subj "/CN=localhost"
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$W/server.ext"
-ossl x509 -req -in "$W/server.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" -CAcreateserial \
-    -out "$W/server.pem" -days 1 -extfile "$W/server.ext"
-cat "$W/server.key" "$W/server.pem" >"$W/keystore.pem"
+test_certs "$W"
 cat >"$W/broker.conf" <<CONF
 listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0
 ssl.keystore.type=PEM
@@ -42,10 +31,10 @@ HZ="$(getconf CLK_TCK)"
 declare -a PP PC SP SC PU SU
 for r in 1 2 3; do
     t0="$(ticks)"
-    read -r a b < <("$VENV/bin/python" "$HERE/tls_load.py" "$ROKKA_KAFKA" "plain-$r" "$N" -)
+    read -r a b < <("$PY" "$HERE/tls_load.py" "$ROKKA_KAFKA" "plain-$r" "$N" -)
     t1="$(ticks)"
     PP+=("$a"); PC+=("$b"); PU+=("$(awk -v t="$((t1 - t0))" -v hz="$HZ" -v n="$N" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')")
-    read -r a b < <("$VENV/bin/python" "$HERE/tls_load.py" "$SSL_ADDR" "tls-$r" "$N" "$W/ca.pem")
+    read -r a b < <("$PY" "$HERE/tls_load.py" "$SSL_ADDR" "tls-$r" "$N" "$W/ca.pem")
     t2="$(ticks)"
     SP+=("$a"); SC+=("$b"); SU+=("$(awk -v t="$((t2 - t1))" -v hz="$HZ" -v n="$N" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')")
     echo "round $r: plain produce ${PP[-1]} s consume ${PC[-1]} s, ${PU[-1]} µs CPU/record;" \

@@ -87,21 +87,17 @@ log "ACL: PASS"
 
 # --- rocketmq-client-rust over TLS (enforcing: NameServer and broker TLS only) ---
 rokka_stop
-ossl() { openssl "$@" >/dev/null 2>&1; }
-ossl req -x509 -newkey rsa:2048 -nodes -keyout "$W/ca.key" -out "$W/ca.pem" -days 1 -subj "/CN=rokka-test-ca"
-ossl req -newkey rsa:2048 -nodes -keyout "$W/tls.key" -out "$W/tls.csr" -subj "/CN=localhost"
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$W/tls.ext"
-ossl x509 -req -in "$W/tls.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" -CAcreateserial \
-    -out "$W/tls.pem" -days 1 -extfile "$W/tls.ext"
+mkdir -p "$W/certs"
+test_certs "$W/certs"
 cat >"$W/tls.conf" <<CONF
 tls.server.mode=enforcing
-tls.server.certPath=$W/tls.pem
-tls.server.keyPath=$W/tls.key
+tls.server.certPath=$W/certs/server.pem
+tls.server.keyPath=$W/certs/server.key
 CONF
 mkdir -p "$W/tls-run"
 rokka_start "$W/tls-run" --config "$W/tls.conf"
 # The client verifies the server certificate against this CA.
-ROKKA_TLS_CA="$W/ca.pem" timeout 60 "$ROCKETMQ_CLIENT" "$ROKKA_NAMESRV" tls 2>>"$W/client.err" | grep -E "^(PASS|FAIL)" \
+ROKKA_TLS_CA="$W/certs/ca.pem" timeout 60 "$ROCKETMQ_CLIENT" "$ROKKA_NAMESRV" tls 2>>"$W/client.err" | grep -E "^(PASS|FAIL)" \
     | tee "$W/tls.out"
 [ "$(grep -c "^PASS" "$W/tls.out")" -eq 2 ] || { tail -20 "$W/client.err"; fail "client over TLS"; }
 # A plain-text request on the enforcing NameServer port gets no answer.

@@ -50,16 +50,14 @@ W="$ROKKA_WORK"
 
 # --- certificates (generated for this run only) ------------------------------
 ossl() { openssl "$@" >/dev/null 2>&1; }
-ossl req -x509 -newkey rsa:2048 -nodes -keyout "$W/ca.key" -out "$W/ca.pem" -days 1 -subj "/CN=rokka-test-ca"
+test_certs "$W"
 leaf() { # name CN [ext]
     ossl req -newkey rsa:2048 -nodes -keyout "$W/$1.key" -out "$W/$1.csr" -subj "/CN=$2"
     printf '%s\n' "${3:-basicConstraints=CA:FALSE}" >"$W/$1.ext"
     ossl x509 -req -in "$W/$1.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" -CAcreateserial \
         -out "$W/$1.pem" -days 1 -extfile "$W/$1.ext"
 }
-leaf server localhost "subjectAltName=DNS:localhost,IP:127.0.0.1"
 leaf client alice
-cat "$W/server.key" "$W/server.pem" >"$W/keystore.pem"
 
 cat >"$W/broker.conf" <<CONF
 listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0
