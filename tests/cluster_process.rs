@@ -545,6 +545,26 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     );
     let pulled = support::remoting::wait_for(&mut rc, TOPIC, 0, ELECTION);
     assert!(!pulled.is_empty(), "a pull on a slave returned nothing");
+    // A RocketMQ consumer commits to a slave (the route named no master):
+    // the slave keeps the commit and forwards it to the master.
+    let commit = rc.call(support::remoting::update_offset("rg", TOPIC, 0, 3));
+    assert_eq!(commit.code, 0, "{:?}", commit.remark);
+    let mut mr =
+        support::remoting::Conn::open(format!("127.0.0.1:{}", cl.nodes[m].listen).parse().unwrap());
+    let deadline = Instant::now() + ELECTION;
+    loop {
+        let q = mr.call(support::remoting::query_offset("rg", TOPIC, 0));
+        if q.code == 0 && q.ext("offset") == Some("3") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the master never got the offset committed on a slave: {q:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let q = rc.call(support::remoting::query_offset("rg", TOPIC, 0));
+    assert_eq!(q.ext("offset"), Some("3"), "the slave keeps its commit");
     // A slave refuses writes with NOT_LEADER_OR_FOLLOWER.
     assert_eq!(produce(&mut cl.kafka(slave), TOPIC, 0, batch(999), -1).0, 6);
     // Group requests on a slave: NOT_COORDINATOR (16), the client looks the

@@ -94,6 +94,8 @@ pub(crate) struct Ctx {
     pub(crate) transactions: Transactions,
     /// Broker → client requests waiting for their answer (307, 309).
     pub(crate) relay: super::relay::Relay,
+    /// Cluster mode: offsets committed here, waiting for the master.
+    pub(crate) offset_forward: super::offset_forward::OffsetForward,
     next_conn: AtomicU64,
     next_queue: AtomicU64,
 }
@@ -126,6 +128,7 @@ impl Ctx {
             locks: Locks::default(),
             transactions,
             relay: Default::default(),
+            offset_forward: super::offset_forward::OffsetForward::register(&broker.registry)?,
             next_conn: AtomicU64::new(1),
             next_queue: AtomicU64::new(0),
             broker,

@@ -11,6 +11,8 @@
 //! send.rs        SEND_MESSAGE / SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE
 //! pull.rs        PULL_MESSAGE / LITE_PULL_MESSAGE with long polling
 //! offsets.rs     consumer offsets and queue offset look-ups
+//! offset_forward.rs  cluster: offsets committed on a slave, sent to the master
+//! peer.rs        requests to other nodes (NameServers, the group's master)
 //! query.rs       QUERY_MESSAGE / VIEW_MESSAGE_BY_ID
 //! admin.rs       topic admin, locks, CONSUMER_SEND_MSG_BACK
 //! schedule.rs    delay levels: park in SCHEDULE_TOPIC_XXXX, deliver when due
@@ -34,7 +36,9 @@ mod context;
 mod dispatch;
 mod header;
 mod namesrv;
+mod offset_forward;
 mod offsets;
+mod peer;
 mod pop;
 mod pop_ack;
 mod pop_assign;
@@ -122,6 +126,7 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     tasks.push(tokio::spawn(schedule::run(ctx.clone())));
     tasks.push(tokio::spawn(register::run(ctx.clone())));
     tasks.push(tokio::spawn(transaction_check::run(ctx.clone())));
+    tasks.push(tokio::spawn(offset_forward::run(ctx.clone())));
     tasks.push(tokio::spawn(clients::housekeeping(ctx)));
     Ok(tasks)
 }

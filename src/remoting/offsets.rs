@@ -79,10 +79,7 @@ pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResul
     if let Err(r) = commit_allowed(ctx, group, "UPDATE_CONSUMER_OFFSET") {
         return Err(HandlerError::new(ResponseCode::SYSTEM_ERROR, r.to_string()));
     }
-    ctx.broker
-        .store
-        .offsets()
-        .commit(group, topic, q, offset, "");
+    super::offset_forward::commit(ctx, group, topic, q, offset);
     Ok(ok(cmd, &[]))
 }
 

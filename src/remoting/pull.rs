@@ -120,10 +120,7 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
         // A group held by Kafka members keeps its offsets (ADR 006).
         let allowed = super::offsets::commit_allowed(ctx, a.group, "PULL_MESSAGE commit").is_ok();
         if let Some(c) = opt::<i64>(cmd, "commitOffset")?.filter(|c| *c >= 0 && allowed) {
-            ctx.broker
-                .store
-                .offsets()
-                .commit(a.group, a.topic, a.queue_id, c, "");
+            super::offset_forward::commit(ctx, a.group, a.topic, a.queue_id, c);
         }
     }
     let mut r = read(ctx, &a, codes);

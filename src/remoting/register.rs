@@ -16,14 +16,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use rokka_protocols::remoting::body::{RegisterBrokerBody, TopicConfigBody, TopicConfigWrapper};
-use rokka_protocols::remoting::{
-    decode_frame, encode_frame, split_frame, ExtFields, RemotingCommand, RequestCode,
-    DEFAULT_MAX_FRAME,
-};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use rokka_protocols::remoting::{ExtFields, RemotingCommand, RequestCode};
 use tracing::{info, warn};
 
 use super::context::Ctx;
@@ -33,8 +28,6 @@ use crate::cluster::Local;
 const REGISTER_INTERVAL: Duration = Duration::from_secs(30);
 /// How often the topic table is checked for changes between registrations.
 const CHANGE_CHECK: Duration = Duration::from_secs(1);
-/// Bound on one NameServer round trip.
-const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Registers with every configured NameServer until shutdown, then unregisters.
 pub(crate) async fn run(ctx: Arc<Ctx>) {
@@ -59,7 +52,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
             last_id = Some(id);
             let body = register_body(&topics);
             for ns in &servers {
-                match call(ns, register_request(&ctx, &body)).await {
+                match super::peer::call(ns, register_request(&ctx, &body)).await {
                     Ok(r) if r.code == 0 => {
                         if last_topics.is_none() {
                             info!(namesrv = %ns, "registered with the NameServer");
@@ -81,7 +74,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>) {
         }
     }
     for ns in &servers {
-        match call(ns, unregister_request(&ctx)).await {
+        match super::peer::call(ns, unregister_request(&ctx)).await {
             Ok(r) if r.code == 0 => info!(namesrv = %ns, "unregistered from the NameServer"),
             Ok(r) => warn!(namesrv = %ns, code = r.code, "UNREGISTER_BROKER refused"),
             Err(e) => warn!(namesrv = %ns, error = %e, "UNREGISTER_BROKER failed"),
@@ -160,36 +153,4 @@ fn register_request(ctx: &Ctx, body: &Bytes) -> RemotingCommand {
 
 fn unregister_request(ctx: &Ctx) -> RemotingCommand {
     RemotingCommand::request(RequestCode::UNREGISTER_BROKER.0, identity(ctx))
-}
-
-/// One request on a fresh connection; the reply or an error, within `CALL_TIMEOUT`.
-async fn call(addr: &str, cmd: RemotingCommand) -> std::io::Result<RemotingCommand> {
-    let exchange = async {
-        let mut s = TcpStream::connect(addr).await?;
-        let mut out = BytesMut::new();
-        encode_frame(&cmd, &mut out);
-        s.write_all(&out).await?;
-        let mut buf = BytesMut::with_capacity(4096);
-        loop {
-            if let Some(frame) =
-                split_frame(&mut buf, DEFAULT_MAX_FRAME).map_err(std::io::Error::other)?
-            {
-                return decode_frame(&frame).map_err(std::io::Error::other);
-            }
-            if s.read_buf(&mut buf).await? == 0 {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "NameServer closed the connection",
-                ));
-            }
-        }
-    };
-    tokio::time::timeout(CALL_TIMEOUT, exchange)
-        .await
-        .unwrap_or_else(|_| {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "NameServer did not answer",
-            ))
-        })
 }

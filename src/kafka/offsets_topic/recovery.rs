@@ -227,7 +227,9 @@ pub async fn reconcile(store: &Store, partitions: u32) -> Result<ReconcileReport
 /// [`SlaveMirror::refresh`] applies the records replicated since the last
 /// call to the offset table, so offset queries and pulls on a slave start
 /// from the group's committed offset while the master is down. It only
-/// reads the topic; the table follows it (the master's commits win).
+/// reads the topic; the table follows it, except where this node holds a
+/// newer commit of its own (made while the master was down, and forwarded
+/// to the master by the RocketMQ front-end).
 #[derive(Debug, Default)]
 pub struct SlaveMirror {
     next: HashMap<u32, u64>,
@@ -245,18 +247,26 @@ impl SlaveMirror {
             if is_bookkeeping_group(&group) {
                 continue;
             }
+            let local = offsets.fetch(&group, &topic, q);
             match state {
                 Latest::Commit(v) => {
-                    let same = offsets
-                        .fetch(&group, &topic, q)
+                    let same = local
+                        .as_ref()
                         .is_some_and(|c| c.offset == v.offset && c.metadata == v.metadata);
-                    if !same {
+                    // A commit made here after the master's (a RocketMQ
+                    // consumer commits to a slave while the route has no
+                    // master; it is on its way to the master) is not rolled
+                    // back by the older replicated one.
+                    let newer_here = local
+                        .as_ref()
+                        .is_some_and(|c| c.commit_timestamp > v.commit_timestamp);
+                    if !same && !newer_here {
                         offsets.restore(&group, &topic, q, commit_of(&v));
                         changed += 1;
                     }
                 }
-                Latest::Tombstone(_) => {
-                    if offsets.fetch(&group, &topic, q).is_some() {
+                Latest::Tombstone(at) => {
+                    if local.is_some_and(|c| c.commit_timestamp <= at) {
                         offsets.remove_one(&group, &topic, q);
                         changed += 1;
                     }

@@ -260,4 +260,34 @@ async fn a_slave_mirror_applies_the_replicated_commits() {
     assert_eq!(table.get(&("a".into(), "t".into(), 0)), Some(&9));
     assert_eq!(table.get(&("a".into(), "t".into(), 1)), None);
     assert_eq!(records(&store), 4, "a slave appends nothing");
+    // A consumer committed to this slave while the master was down: the
+    // master's older record that replicates next does not roll it back.
+    store.offsets().restore("a", "t", 0, at(20, 5_000));
+    append_records(
+        &store,
+        partition_for("a", N),
+        vec![commit_record(N, "a", "t", 0, &at(12, 3_000))],
+    )
+    .await
+    .unwrap();
+    wait_records(&store, 5);
+    assert_eq!(mirror.refresh(&store), 0, "the newer local commit stays");
+    assert_eq!(
+        table_view(&store).get(&("a".into(), "t".into(), 0)),
+        Some(&20)
+    );
+    // The master's answer to the forwarded commit (newer) is applied.
+    append_records(
+        &store,
+        partition_for("a", N),
+        vec![commit_record(N, "a", "t", 0, &at(21, 6_000))],
+    )
+    .await
+    .unwrap();
+    wait_records(&store, 6);
+    assert_eq!(mirror.refresh(&store), 1);
+    assert_eq!(
+        table_view(&store).get(&("a".into(), "t".into(), 0)),
+        Some(&21)
+    );
 }
