@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Starts a three-node rokka cluster on this machine (loopback), one broker
 # group broker-a, SYNC_MASTER with min.insync.replicas=2. Ctrl-C stops all.
-# Usage: scripts/cluster-local.sh [DIR]   (configs and data under DIR, default ./cluster)
+# Usage: scripts/cluster-local.sh [DIR]   (configs, data and logs under DIR,
+# default target/cluster-local; a relative DIR is taken from the repository root)
 set -euo pipefail
-dir=${1:-cluster}
+cd "$(dirname "$0")/.."
+dir=${1:-target/cluster-local}
 mkdir -p "$dir"
 voters="1@127.0.0.1:9301,2@127.0.0.1:9302,3@127.0.0.1:9303"
 pids=()
