@@ -250,6 +250,23 @@ impl Timers {
         }
     }
 
+    /// Replaces the entries below queue 0 offset `end` with `fresh` (a scan
+    /// of the store up to `end`); parks indexed meanwhile at or above `end`
+    /// stay.
+    pub fn resync(&self, fresh: Vec<(i64, u64, u64)>, end: u64) {
+        let mut st = self.lock();
+        st.by_due.retain(|(_, q), _| *q >= end);
+        st.offsets.retain(|q| *q >= end);
+        for (due, q, phy) in fresh {
+            st.by_due.insert((due, q), phy);
+            st.offsets.insert(q);
+        }
+        st.next = st.next.max(end);
+        self.metrics.pending.set(st.by_due.len() as i64);
+        drop(st);
+        self.wake.notify_one();
+    }
+
     /// Pending entries.
     pub fn len(&self) -> usize {
         self.lock().by_due.len()

@@ -49,18 +49,17 @@ fn delivered_markers(store: &Store, mark: u64) -> HashSet<u64> {
         .collect()
 }
 
-/// Rebuilds the index of undelivered timer messages from the store.
-pub fn load(store: &Store, cfg: &TimerConfig, registry: &Registry) -> Timers {
+/// The undelivered timer messages in the store, (due, queue 0 offset,
+/// CommitLog offset), and the queue 0 end the scan stopped at.
+fn scan(store: &Store) -> (Vec<(i64, u64, u64)>, u64) {
     let Some(cq) = store.consume_queue(TIMER_TOPIC, 0) else {
-        return Timers::new(cfg, registry, 0);
+        return (Vec::new(), 0);
     };
     let mark = committed_mark(store).max(cq.min_offset());
     let done = delivered_markers(store, mark);
-    let timers = Timers::new(cfg, registry, cq.max_offset());
-    for q in mark..cq.max_offset() {
-        if done.contains(&q) {
-            continue;
-        }
+    let end = cq.max_offset();
+    let mut out = Vec::new();
+    for q in (mark..end).filter(|q| !done.contains(q)) {
         let due = cq
             .get(q)
             .and_then(|e| store.read_at(e.phy_offset))
@@ -70,24 +69,48 @@ pub fn load(store: &Store, cfg: &TimerConfig, registry: &Registry) -> Timers {
                 Some((m.property(TIMER_OUT_MS)?.parse::<i64>().ok()?, e.phy_offset))
             });
         match due {
-            Some((due, phy)) => timers.add(due, q, phy),
+            Some((due, phy)) => out.push((due, q, phy)),
             None => warn!(offset = q, "unreadable timer entry skipped"),
         }
     }
+    (out, end)
+}
+
+/// Rebuilds the index of undelivered timer messages from the store.
+pub fn load(store: &Store, cfg: &TimerConfig, registry: &Registry) -> Timers {
+    let (entries, end) = scan(store);
+    let timers = Timers::new(cfg, registry, end);
+    for (due, q, phy) in entries {
+        timers.add(due, q, phy);
+    }
     if !timers.is_empty() {
-        info!(
-            pending = timers.len(),
-            from = mark,
-            "timer messages reloaded"
-        );
+        info!(pending = timers.len(), "timer messages reloaded");
     }
     timers
 }
 
 /// Delivers due timer messages until shutdown.
+/// A slave (read-only store) does not deliver; on promotion the index is
+/// brought up to date with what the former master parked and delivered.
 pub async fn run(broker: Broker) {
     let timers = Arc::clone(&broker.timers);
+    let mut was_slave = false;
     loop {
+        if broker.store.is_read_only() {
+            was_slave = true;
+            tokio::select! {
+                _ = broker.shutdown_signal() => break,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+            }
+        }
+        if std::mem::take(&mut was_slave) {
+            let (entries, end) = scan(&broker.store);
+            timers.resync(entries, end);
+            info!(
+                pending = timers.len(),
+                "timer index resynchronised after promotion"
+            );
+        }
         let wait = timers.first_due().map_or(Duration::from_secs(3600), |d| {
             Duration::from_millis((d - now_ms()).clamp(0, 3_600_000) as u64)
         });

@@ -181,3 +181,15 @@ fn load_rebuilds_from_the_mark_minus_delivered_markers() {
     }
     assert_eq!(t.delivered(0, 0), Some(6));
 }
+
+#[test]
+fn resync_replaces_what_the_scan_covered() {
+    let t = Timers::new(&cfg(), &Registry::new(), 0);
+    t.add(NOW + 1, 0, 10); // delivered elsewhere meanwhile
+    t.add(NOW + 2, 1, 11);
+    t.add(NOW + 3, 5, 15); // parked after the scan
+    t.resync(vec![(NOW + 2, 1, 11), (NOW + 4, 3, 13)], 5);
+    let got: Vec<u64> = t.due(i64::MAX, 10).iter().map(|e| e.1).collect();
+    assert_eq!(got, [1, 5, 3]);
+    assert_eq!(t.metrics.pending.get(), 3);
+}
