@@ -192,6 +192,15 @@ OVERVIEW = [
     panel("Slaves in sync (1) or out (0)", [
         ('max by (group, replica) (rokka_cluster_replica_in_sync)', "{{group}} slave {{replica}}"),
     ], "short", w=8),
+    row("Timer messages (ADR 019)"),
+    panel("Timers pending and delivered", [
+        ('sum(rokka_timer_pending)', "pending"),
+        ('sum(rate(rokka_timer_delivered_total[1m]))', "delivered/s"),
+    ], "short"),
+    panel("Timer lateness (delivery - due) p50 / p99", [
+        ('histogram_quantile(0.5, sum by (le) (rate(rokka_timer_lateness_seconds_bucket[5m])))', "p50"),
+        ('histogram_quantile(0.99, sum by (le) (rate(rokka_timer_lateness_seconds_bucket[5m])))', "p99"),
+    ], "s"),
     row("Store and process"),
     panel("Append rate and backpressure", [
         ('sum(rate(rokka_store_appended_messages_total[1m]))', "messages/s"),

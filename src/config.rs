@@ -147,6 +147,32 @@ impl Default for TransactionCheck {
     }
 }
 
+/// Timer messages (ADR 019): `timerWheelEnable`, `timerMaxDelaySec`,
+/// `timerPrecisionMs` (default 1 ms here, 1000 upstream) and
+/// `rokka.timerMaxPending` (flow control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerConfig {
+    /// Accept timer messages at all.
+    pub enable: bool,
+    /// Farthest delivery time accepted, seconds ahead.
+    pub max_delay_sec: u64,
+    /// Due times are rounded down to this, ms.
+    pub precision_ms: u64,
+    /// Pending timers above which sends are refused.
+    pub max_pending: usize,
+}
+
+impl Default for TimerConfig {
+    fn default() -> Self {
+        TimerConfig {
+            enable: true,
+            max_delay_sec: 259_200,
+            precision_ms: 1,
+            max_pending: 5_000_000,
+        }
+    }
+}
+
 /// Everything the broker process needs to start, resolved and typed.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -181,6 +207,8 @@ pub struct BrokerConfig {
     pub transaction_abort_interval: std::time::Duration,
     /// Back-checks of unresolved transactional (half) messages.
     pub transaction_check: TransactionCheck,
+    /// Timer messages.
+    pub timer: TimerConfig,
     /// `log.retention.check.interval.ms`: period of the per-topic Kafka
     /// retention pass (default 300 000 ms, as Kafka).
     pub retention_check_interval: std::time::Duration,
@@ -305,6 +333,7 @@ struct Draft {
     transaction_max_timeout_ms: u32,
     transaction_abort_interval: std::time::Duration,
     transaction_check: TransactionCheck,
+    timer: TimerConfig,
     retention_check_interval: std::time::Duration,
     data_dir: PathBuf,
     commit_log_dir: Option<PathBuf>,
@@ -343,6 +372,7 @@ impl Default for Draft {
             transaction_max_timeout_ms: 900_000,
             transaction_abort_interval: std::time::Duration::from_secs(10),
             transaction_check: TransactionCheck::default(),
+            timer: TimerConfig::default(),
             retention_check_interval: std::time::Duration::from_secs(300),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             commit_log_dir: None,
@@ -526,6 +556,7 @@ impl Draft {
             transaction_max_timeout_ms: self.transaction_max_timeout_ms,
             transaction_abort_interval: self.transaction_abort_interval,
             transaction_check: self.transaction_check,
+            timer: self.timer,
             retention_check_interval: self.retention_check_interval,
             namesrv_listen: listen(self.bind_address, self.namesrv_port),
             broker_listen: listen(self.bind_address, self.listen_port),

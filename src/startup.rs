@@ -188,6 +188,7 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         broker = broker.with_cluster(c.clone());
     }
     metrics::register_broker_metrics(&broker)?;
+    tokio::spawn(crate::broker::timer_task::run(broker.clone()));
     if let Some(pop) = broker.pop.clone() {
         tokio::spawn(crate::broker::pop::revive::run(broker.clone(), pop));
     }

@@ -7,13 +7,18 @@ Opens CONNS connections to the broker and keeps exactly one SEND_MESSAGE_V2
 (code 310, JSON header, the field set a 4.9.x Java producer sends) in flight
 on each, i.e. CONNS synchronous senders, until COUNT sends were acknowledged.
 Exits 1 on any non-SUCCESS response. Prints "sent N in S s".
+RMQ_PROPS (environment) adds properties, e.g. "TIMER_DELAY_SEC\u00013600\u0002".
 """
 import json
+import os
 import selectors
 import socket
 import struct
 import sys
 import time
+
+
+PROPS = os.environ.get("RMQ_PROPS", "")
 
 
 def frame(opaque, topic, queue, body):
@@ -22,7 +27,7 @@ def frame(opaque, topic, queue, body):
         "extFields": {
             "a": "perf_pg", "b": topic, "c": "TBW102", "d": "4", "e": str(queue),
             "f": "0", "g": str(int(time.time() * 1000)), "h": "0",
-            "i": "WAIT\u0001true\u0002TAGS\u0001TagA", "j": "0", "k": "false",
+            "i": PROPS + "WAIT\u0001true\u0002TAGS\u0001TagA", "j": "0", "k": "false",
             "m": "false", "n": "broker-a",
         },
         "flag": 0, "language": "JAVA", "opaque": opaque,

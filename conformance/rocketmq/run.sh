@@ -29,7 +29,7 @@ echo "rokka pid $ROKKA_PID, namesrv $namesrv"
 start=$(date +%s)
 status=0
 timeout 360 "$client" "$namesrv" >"$work/client.log" 2>&1 || status=$?
-grep -E "^(PASS|FAIL|CONFORMANCE)" "$work/client.log" || true
+grep -E "^(PASS|FAIL|CONFORMANCE|timer lateness)" "$work/client.log" || true
 # Which request codes the client exercised, from rokka's /metrics.
 http="$ROKKA_HTTP"
 if [ -n "$http" ] && exec 3<>"/dev/tcp/${http%:*}/${http##*:}" 2>/dev/null; then

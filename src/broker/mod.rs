@@ -7,12 +7,16 @@
 //! lives in `remoting/` and `kafka/`; operations both use live here, one file
 //! per concern (`groups.rs`: which ecosystem a consumer group is live in).
 
+pub mod delay;
 pub mod dynamic_config;
 pub mod filter;
 pub mod format;
 pub mod groups;
 pub mod pop;
+pub mod put;
 pub mod subscription;
+pub mod timer;
+pub mod timer_task;
 pub mod topics;
 pub mod txn_index;
 
@@ -63,6 +67,8 @@ pub struct Broker {
     /// POP consumption (ADR 020); `None` when its journal cannot be opened
     /// (logged at start; POP requests then fail with a clear error).
     pub pop: Option<Arc<pop::PopEngine>>,
+    /// Undelivered timer messages (ADR 019).
+    pub timers: Arc<timer::Timers>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -87,7 +93,9 @@ impl Broker {
         .inspect_err(|e| tracing::error!("POP journal cannot be opened, POP is off: {e}"))
         .ok()
         .map(Arc::new);
+        let timers = Arc::new(timer_task::load(&store, &config.timer, &registry));
         Broker {
+            timers,
             dynamic,
             pop,
             security: Arc::new(crate::security::Security::open(

@@ -31,6 +31,10 @@
 //! | `transactionTimeOut` | ms a half message waits before its first back-check | 6000 |
 //! | `transactionCheckInterval` | ms between back-check passes | 60000 |
 //! | `transactionCheckMax` | back-checks before a half message is discarded | 15 |
+//! | `timerWheelEnable` | accept timer messages (`TIMER_DELIVER_MS`/`TIMER_DELAY_SEC`/`TIMER_DELAY_MS`); false refuses them | true |
+//! | `timerMaxDelaySec` | farthest timer accepted, seconds ahead | 259200 |
+//! | `timerPrecisionMs` | timer due times rounded down to this (upstream default 1000) | 1 |
+//! | `rokka.timerMaxPending` | pending timers above which timer sends are refused (flow control) | 5000000 |
 //! | `auto.create.topics.enable` | Kafka name of `autoCreateTopicEnable` | |
 //! | `num.partitions` | Kafka name of `defaultTopicQueueNums` | |
 //! | `offsets.topic.num.partitions` | partitions of `__consumer_offsets` when first created | 50 |
@@ -179,6 +183,22 @@ static KEYS: &[Key] = &[
     Key {
         name: "transactionCheckMax",
         apply: |d, v| set(&mut d.transaction_check.max, int(v, 1, 10_000)),
+    },
+    Key {
+        name: "timerWheelEnable",
+        apply: |d, v| set(&mut d.timer.enable, boolean(v)),
+    },
+    Key {
+        name: "timerMaxDelaySec",
+        apply: |d, v| set(&mut d.timer.max_delay_sec, int(v, 1, 100 * 365 * 86_400)),
+    },
+    Key {
+        name: "timerPrecisionMs",
+        apply: |d, v| set(&mut d.timer.precision_ms, int(v, 1, 3_600_000)),
+    },
+    Key {
+        name: "rokka.timerMaxPending",
+        apply: |d, v| set(&mut d.timer.max_pending, int(v, 1, u32::MAX as u64)),
     },
     Key {
         name: "autoCreateTopicEnable",

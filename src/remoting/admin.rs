@@ -15,6 +15,7 @@ use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use rokka_store::topics::TopicConfig;
 use rokka_store::{AppendPayload, MessageToStore};
 
+use crate::broker::delay::LEVELS;
 use crate::broker::topics::partition_count;
 
 use super::clients::retry_topic;
@@ -22,8 +23,7 @@ use super::conn::ConnInfo;
 use super::context::{map_store_error, Ctx, HResult, HandlerError};
 use super::dispatch::{ok, ok_json};
 use super::header::{opt, req, req_str};
-use super::schedule::{park, LEVELS};
-use super::send::{append, resolve_topic, validate_topic};
+use super::send::{resolve_topic, validate_topic};
 
 const LOCK_EXPIRY: Duration = Duration::from_secs(60);
 const DEFAULT_MAX_RECONSUME: i32 = 16;
@@ -232,11 +232,9 @@ pub(crate) async fn send_back(ctx: &Ctx, _conn: &ConnInfo, cmd: &RemotingCommand
         delay_level.max(1) as u32
     }
     .min(LEVELS.len() as u32);
-    let mut props = encode_properties(pairs);
-    let (mut store_topic, mut store_qid) = (target.clone(), 0);
-    if !target.starts_with("%DLQ%") {
-        (store_topic, store_qid, props) = park(ctx, level, &target, 0, &props)?;
-    }
+    // broker::put parks it at `level` (never for the DLQ).
+    let level_s = level.to_string();
+    pairs.push(("DELAY", &level_s));
     let msg = MessageToStore {
         flag: m.flag,
         body: m.body.clone(),
@@ -245,9 +243,9 @@ pub(crate) async fn send_back(ctx: &Ctx, _conn: &ConnInfo, cmd: &RemotingCommand
         born_host: m.born_host,
         reconsume_times: m.reconsume_times + 1,
         prepared_tx_offset: 0,
-        properties: props.into(),
+        properties: encode_properties(pairs).into(),
     };
-    append(ctx, &store_topic, store_qid, AppendPayload::Message(msg)).await?;
+    super::send::put(ctx, &target, 0, AppendPayload::Message(msg)).await?;
     Ok(ok(cmd, &[]))
 }
 

@@ -15,7 +15,7 @@
 //! peer.rs        requests to other nodes (NameServers, the group's master)
 //! query.rs       QUERY_MESSAGE / VIEW_MESSAGE_BY_ID
 //! admin.rs       topic admin, locks, CONSUMER_SEND_MSG_BACK
-//! schedule.rs    delay levels: park in SCHEDULE_TOPIC_XXXX, deliver when due
+//! schedule.rs    delay levels: deliver from SCHEDULE_TOPIC_XXXX when due (parked by broker::put)
 //! stats.rs       mqadmin look-ups: topic stats, consume stats, runtime info
 //! transaction.rs half messages, END_TRANSACTION and the op topic
 //! transaction_check.rs  CHECK_TRANSACTION_STATE back-checks of unresolved halves

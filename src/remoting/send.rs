@@ -15,19 +15,20 @@ use rokka_protocols::remoting::{ExtFields, RemotingCommand, RequestCode, Respons
 use rokka_store::topics::TopicConfig;
 use rokka_store::{AppendPayload, AppendRequest, AppendResult, MessageToStore};
 
+use crate::broker::put::{put_message, Put, PutError, PutMessage};
 use crate::metrics::topic_traffic::{self, Protocol};
 
 use super::conn::ConnInfo;
 use super::context::{map_store_error, Ctx, HResult, HandlerError, Reply};
 use super::header::{opt, req, req_str};
 use super::namesrv::TBW102;
-use super::schedule::{delay_level, park};
 use super::transaction::{half, TX_MASK, TX_PREPARED};
 
-const SYSTEM_TOPICS: [&str; 7] = [
+const SYSTEM_TOPICS: [&str; 8] = [
     // Kafka's offsets topic, written by the broker only (ADR 011).
     rokka_protocols::kafka::offsets_topic::OFFSETS_TOPIC,
     "SCHEDULE_TOPIC_XXXX",
+    crate::broker::timer::TIMER_TOPIC,
     "RMQ_SYS_TRANS_HALF_TOPIC",
     "RMQ_SYS_TRANS_OP_HALF_TOPIC",
     "TRANS_CHECK_MAX_TIME_TOPIC",
@@ -216,6 +217,35 @@ pub(crate) async fn append(
         .map_err(|e| map_store_error(&e))
 }
 
+/// The remoting answer to a refused put (upstream `SendMessageProcessor`:
+/// an illegal timer is MESSAGE_ILLEGAL, a disabled or throttled timer
+/// SYSTEM_ERROR).
+pub(crate) fn map_put_error(e: &PutError) -> HandlerError {
+    let code = match e {
+        PutError::Store(s) => return map_store_error(s),
+        PutError::Illegal(_) | PutError::TimerIllegal(_) => ResponseCode::MESSAGE_ILLEGAL,
+        PutError::TimerNotEnabled | PutError::TimerFlowControl(_) => ResponseCode::SYSTEM_ERROR,
+    };
+    HandlerError::new(code, e.to_string())
+}
+
+/// Puts through `broker::put` (delay levels and timers applied).
+pub(crate) async fn put(
+    ctx: &Ctx,
+    topic: &str,
+    queue_id: u32,
+    payload: AppendPayload,
+) -> Result<Put, HandlerError> {
+    let m = PutMessage {
+        topic: topic.to_owned(),
+        queue_id,
+        payload,
+    };
+    put_message(&ctx.broker, m)
+        .await
+        .map_err(|e| map_put_error(&e))
+}
+
 /// SYNC_MASTER in cluster mode: the code a stored message is answered with.
 /// RocketMQ answers after the append: SLAVE_NOT_AVAILABLE when the in-sync
 /// set is smaller than `inSyncReplicas`, FLUSH_SLAVE_TIMEOUT when the
@@ -277,17 +307,13 @@ pub(crate) async fn send_message(ctx: &Ctx, conn: &ConnInfo, req: &RemotingComma
     let mut props = stored_properties(ctx, &h.properties, true)?;
     let (mut store_topic, mut store_qid) = (topic.clone(), queue_id);
     let mut sys_flag = h.sys_flag;
-    // A half message waits for END_TRANSACTION; a delay level parks the
-    // message until it is due (never for the DLQ).
+    // A half message waits for END_TRANSACTION; delay levels and timers are
+    // applied by broker::put (never for the DLQ).
     if h.sys_flag & TX_MASK == TX_PREPARED {
         let text = String::from_utf8_lossy(&props).into_owned();
         let (t, q, p) = half(ctx, &topic, queue_id, &text)?;
         (store_topic, store_qid, props) = (t, q, Bytes::from(p));
         sys_flag &= !TX_MASK;
-    } else if let Some(level) = delay_level(&h.properties).filter(|_| !topic.starts_with("%DLQ%")) {
-        let text = String::from_utf8_lossy(&props).into_owned();
-        let (t, q, p) = park(ctx, level, &topic, queue_id, &text)?;
-        (store_topic, store_qid, props) = (t, q, Bytes::from(p));
     }
     let msg = MessageToStore {
         flag: h.flag,
@@ -299,8 +325,9 @@ pub(crate) async fn send_message(ctx: &Ctx, conn: &ConnInfo, req: &RemotingComma
         prepared_tx_offset: 0,
         properties: props,
     };
-    let r = append(ctx, &store_topic, store_qid, AppendPayload::Message(msg)).await?;
-    topic_traffic::produced(Protocol::Remoting, &store_topic, store_qid, &r);
+    let p = put(ctx, &store_topic, store_qid, AppendPayload::Message(msg)).await?;
+    let r = p.result;
+    topic_traffic::produced(Protocol::Remoting, &p.topic, p.queue_id, &r);
     let id = create_message_id(ctx.advertised, r.phy_offset as i64);
     let _ = &h.producer_group;
     let code = replicated(ctx, &r).await;
@@ -322,12 +349,6 @@ pub(crate) async fn send_batch(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand
     let queue_id = pick_queue(ctx, &t, h.queue_id)?;
     let mut msgs = Vec::with_capacity(inner.len().min(1024));
     for m in inner {
-        if decode_properties(&m.properties)
-            .iter()
-            .any(|(k, v)| *k == "DELAY" && *v != "0")
-        {
-            return Err(illegal("batch messages do not support delay levels"));
-        }
         msgs.push(MessageToStore {
             flag: m.flag,
             body: m.body,
@@ -339,7 +360,9 @@ pub(crate) async fn send_batch(ctx: &Ctx, conn: &ConnInfo, req: &RemotingCommand
             properties: stored_properties(ctx, &m.properties, false)?,
         });
     }
-    let r = append(ctx, &h.topic, queue_id, AppendPayload::Messages(msgs)).await?;
+    let r = put(ctx, &h.topic, queue_id, AppendPayload::Messages(msgs))
+        .await?
+        .result;
     topic_traffic::produced(Protocol::Remoting, &h.topic, queue_id, &r);
     // Each record's own physical offset, from the ConsumeQueue.
     let cq = ctx.broker.store.consume_queue(&h.topic, queue_id);

@@ -235,7 +235,8 @@ pub(crate) async fn end_transaction(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
         prepared_tx_offset: offset,
         properties: encode_properties(kept).into(),
     };
-    if let Err(e) = append(ctx, &topic, qid, AppendPayload::Message(msg)).await {
+    // Through broker::put: a committed timer message is parked until due.
+    if let Err(e) = super::send::put(ctx, &topic, qid, AppendPayload::Message(msg)).await {
         // Let a retried END_TRANSACTION or the back-check try again.
         ctx.transactions.unresolve(q);
         return Err(e);

@@ -30,6 +30,7 @@ mod migrate;
 mod pop;
 mod readbench;
 mod sql;
+mod timer;
 mod tls;
 
 use basic::{consume_all, produce, query_and_view, restart_resumes, tag_filter};
@@ -112,6 +113,7 @@ async fn run(rt: Arc<ClientRuntime>, ns: String) -> Failures {
     lite_pull(&rt, &ns, &producer, &mut fails).await;
     two_consumers(&rt, &ns, &producer, &mut fails).await;
     delay(&rt, &ns, &producer, &mut fails).await;
+    timer::timer(&rt, &ns, &producer, &mut fails).await;
     retry_dlq(&rt, &ns, &producer, &mut fails).await;
     pop::pop(&rt, &ns, &producer, &mut fails).await;
     producer.shutdown().await;
