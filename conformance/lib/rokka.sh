@@ -63,7 +63,7 @@ rokka_start() {
     local small
     mapfile -t small < <(rokka_small_files "$@")
     "$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$dir/data" \
-        --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 \
+        --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 --grpc-port 0 \
         --log-level "${ROKKA_LOG_LEVEL:-info}" "${small[@]}" "$@" >"$ROKKA_LOG" 2>&1 &
     ROKKA_PID=$!
     local _

@@ -30,7 +30,7 @@ mod admin;
 mod broker_config;
 mod clients;
 mod conn;
-mod context;
+pub(crate) mod context;
 mod dispatch;
 mod header;
 mod namesrv;
@@ -43,11 +43,11 @@ mod query;
 mod register;
 mod relay;
 mod reset;
-mod schedule;
-mod send;
+pub(crate) mod schedule;
+pub(crate) mod send;
 mod stats;
 mod sub_groups;
-mod transaction;
+pub(crate) mod transaction;
 mod transaction_check;
 
 use std::net::SocketAddr;
@@ -122,6 +122,8 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     tasks.push(tokio::spawn(schedule::run(ctx.clone())));
     tasks.push(tokio::spawn(register::run(ctx.clone())));
     tasks.push(tokio::spawn(transaction_check::run(ctx.clone())));
+    // The gRPC front-end of the 5.x SDKs shares this context (ADR 021).
+    tasks.push(crate::grpc::start(ctx.clone()).await?);
     tasks.push(tokio::spawn(clients::housekeeping(ctx)));
     Ok(tasks)
 }

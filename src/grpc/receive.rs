@@ -1,0 +1,171 @@
+//! ReceiveMessage on the broker's POP engine (ADR 020): pops up to
+//! `batch_size` messages of the group from the queue named (or every queue
+//! for id -1), orderly when the group is FIFO, waiting up to the request's
+//! long-polling timeout for some. The stream is the status, then the
+//! messages (each with its receipt handle), then the delivery timestamp;
+//! nothing found answers MESSAGE_NOT_FOUND, as upstream's proxy.
+
+use std::time::{Duration, Instant};
+
+use super::handle::Receipt;
+use super::message::{duration_ms, incoming, timestamp};
+use super::pb::{self, receive_message_response::Content, Code};
+use super::service::Service;
+use super::{name, ok, status, Failure};
+use crate::broker::pop::revive::now_ms;
+use crate::broker::pop::{PopBatch, PopRequest, MAX_POP_NUMS};
+
+/// Longest wait of one ReceiveMessage.
+const MAX_POLL: Duration = Duration::from_secs(30);
+/// Invisible time when the request gives none.
+const DEFAULT_INVISIBLE_MS: i64 = 30_000;
+
+fn response(c: Content) -> pb::ReceiveMessageResponse {
+    pb::ReceiveMessageResponse { content: Some(c) }
+}
+
+fn failed(f: &Failure) -> Vec<pb::ReceiveMessageResponse> {
+    vec![response(Content::Status(
+        status(f.0, f.1.clone()).unwrap_or_default(),
+    ))]
+}
+
+/// ReceiveMessage: the whole response stream.
+pub(crate) async fn receive(
+    svc: &Service,
+    req: pb::ReceiveMessageRequest,
+) -> Vec<pb::ReceiveMessageResponse> {
+    match pop(svc, &req).await {
+        Ok(out) => out,
+        Err(f) => failed(&f),
+    }
+}
+
+async fn pop(
+    svc: &Service,
+    req: &pb::ReceiveMessageRequest,
+) -> Result<Vec<pb::ReceiveMessageResponse>, Failure> {
+    let ctx = &*svc.ctx;
+    let group = name(req.group.as_ref())?;
+    let mq = req
+        .message_queue
+        .as_ref()
+        .ok_or_else(|| Failure::bad("message_queue is required"))?;
+    let topic = name(mq.topic.as_ref())?;
+    let engine = ctx.broker.pop.as_deref().ok_or_else(|| {
+        Failure::new(
+            Code::InternalServerError,
+            "POP is unavailable on this broker: its journal could not be opened",
+        )
+    })?;
+    let cfg = ctx
+        .broker
+        .check_consume(group, false)
+        .map_err(|e| Failure::new(Code::Forbidden, e.to_string()))?;
+    let t = ctx.broker.topic(topic).ok_or_else(|| {
+        Failure::new(Code::TopicNotFound, format!("topic {topic} does not exist"))
+    })?;
+    let qs: Vec<u32> = match u32::try_from(mq.id) {
+        Err(_) => (0..t.read_queue_nums).collect(),
+        Ok(q) if q < t.read_queue_nums => vec![q],
+        Ok(q) => return Err(Failure::bad(format!("queue {q} of {topic} does not exist"))),
+    };
+    if req.batch_size < 1 || req.batch_size as u32 > MAX_POP_NUMS {
+        return Err(Failure::bad(format!(
+            "batch_size must be 1 to {MAX_POP_NUMS}"
+        )));
+    }
+    let invisible = req
+        .invisible_duration
+        .as_ref()
+        .map_or(DEFAULT_INVISIBLE_MS, duration_ms);
+    if invisible <= 0 {
+        return Err(Failure::new(
+            Code::IllegalInvisibleTime,
+            "the invisible duration must be positive",
+        ));
+    }
+    let filter = match req.filter_expression.as_ref() {
+        Some(f) if f.r#type == pb::FilterType::Sql as i32 => {
+            return Err(Failure::new(
+                Code::IllegalFilterExpression,
+                "SQL92 filters are not supported on the gRPC port yet",
+            ))
+        }
+        Some(f) => crate::broker::filter::tag_filter(&f.expression),
+        None => crate::broker::filter::tag_filter("*"),
+    };
+    let codes = filter.tag_codes();
+    let keep = |code: i64| codes.is_none_or(|s| s.contains(&(code as i32)));
+    let orderly = cfg.consume_message_orderly;
+    let pr = PopRequest {
+        group,
+        topic,
+        queue: u32::try_from(mq.id).ok(),
+        read_queues: t.read_queue_nums,
+        max: req.batch_size as u32,
+        invisible,
+        orderly,
+        // A new group starts at the queue's minimum offset: upstream starts
+        // at the maximum unless the queue's messages from 0 are still in
+        // memory (initPopOffsetByCheckMsgInMem), which for the SDKs means
+        // messages sent before the first receive are delivered.
+        from_min: true,
+        filter: codes.map(|_| &keep as &(dyn Fn(i64) -> bool + Sync)),
+    };
+    let io =
+        |e: std::io::Error| Failure::new(Code::InternalServerError, format!("POP journal: {e}"));
+    let mut batch = engine.pop(&pr, now_ms()).map_err(io)?;
+    let wait = req
+        .long_polling_timeout
+        .as_ref()
+        .map_or(Duration::ZERO, |d| {
+            Duration::from_millis(duration_ms(d).max(0) as u64)
+        })
+        .min(MAX_POLL);
+    let deadline = Instant::now() + wait;
+    if batch.is_empty() && !wait.is_zero() {
+        let _parked = engine.park(group, topic, mq.id);
+        while batch.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || ctx.broker.is_shutting_down() {
+                break;
+            }
+            tokio::select! {
+                () = engine.wait(group, topic, &qs, left) => {}
+                () = ctx.broker.shutdown_signal() => break,
+            }
+            batch = engine.pop(&pr, now_ms()).map_err(io)?;
+        }
+    }
+    Ok(stream(&batch))
+}
+
+fn stream(batch: &PopBatch) -> Vec<pb::ReceiveMessageResponse> {
+    if batch.is_empty() {
+        return vec![response(Content::Status(
+            status(Code::MessageNotFound, "no new message").unwrap_or_default(),
+        ))];
+    }
+    let mut out = vec![response(Content::Status(ok().unwrap_or_default()))];
+    for q in &batch.queues {
+        for (offset, before, bytes) in &q.msgs {
+            let receipt = Receipt {
+                pop_time: batch.pop_time,
+                invisible: batch.invisible,
+                queue: q.queue,
+                offset: *offset,
+                topic: q.topic.clone(),
+            };
+            // A record that cannot be decoded is skipped (ADR 007); it is
+            // revived later like any unacknowledged delivery.
+            if let Ok(m) = incoming(bytes, &receipt, *before) {
+                out.push(response(Content::Message(m)));
+            }
+        }
+    }
+    out.push(response(Content::DeliveryTimestamp(timestamp(
+        batch.pop_time,
+    ))));
+    out
+}
