@@ -1,6 +1,5 @@
 //! ReceiveMessage on the broker's POP engine (ADR 020): pops up to
-//! `batch_size` messages of the group from the queue named (or every queue
-//! for id -1), orderly when the group is FIFO, waiting up to the request's
+//! `batch_size` messages of the group from every queue of the topic, orderly when the group is FIFO, waiting up to the request's
 //! long-polling timeout for some. The stream is the status, then the
 //! messages (each with its receipt handle), then the delivery timestamp;
 //! nothing found answers MESSAGE_NOT_FOUND, as upstream's proxy.
@@ -65,11 +64,10 @@ async fn pop(
     let t = ctx.broker.topic(topic).ok_or_else(|| {
         Failure::new(Code::TopicNotFound, format!("topic {topic} does not exist"))
     })?;
-    let qs: Vec<u32> = match u32::try_from(mq.id) {
-        Err(_) => (0..t.read_queue_nums).collect(),
-        Ok(q) if q < t.read_queue_nums => vec![q],
-        Ok(q) => return Err(Failure::bad(format!("queue {q} of {topic} does not exist"))),
-    };
+    // Like upstream's proxy, the queue only names the broker: a receive
+    // pops from every readable queue of the topic (the SDKs pick queues of
+    // the route round robin, and one empty queue must not hide the rest).
+    let qs: Vec<u32> = (0..t.read_queue_nums).collect();
     if req.batch_size < 1 || req.batch_size as u32 > MAX_POP_NUMS {
         return Err(Failure::bad(format!(
             "batch_size must be 1 to {MAX_POP_NUMS}"
@@ -101,7 +99,7 @@ async fn pop(
     let pr = PopRequest {
         group,
         topic,
-        queue: u32::try_from(mq.id).ok(),
+        queue: None,
         read_queues: t.read_queue_nums,
         max: req.batch_size as u32,
         invisible,
@@ -125,7 +123,7 @@ async fn pop(
         .min(MAX_POLL);
     let deadline = Instant::now() + wait;
     if batch.is_empty() && !wait.is_zero() {
-        let _parked = engine.park(group, topic, mq.id);
+        let _parked = engine.park(group, topic, -1);
         while batch.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || ctx.broker.is_shutting_down() {
