@@ -70,8 +70,18 @@ async fn receive(
     invisible_ms: i64,
     poll_ms: i64,
 ) -> (Code, Vec<Message>) {
+    receive_as(c, "g", topic, invisible_ms, poll_ms).await
+}
+
+async fn receive_as(
+    c: &mut MessagingServiceClient<Channel>,
+    group: &str,
+    topic: &str,
+    invisible_ms: i64,
+    poll_ms: i64,
+) -> (Code, Vec<Message>) {
     let req = ReceiveMessageRequest {
-        group: res("g"),
+        group: res(group),
         message_queue: Some(MessageQueue {
             topic: res(topic),
             id: -1,
@@ -252,6 +262,74 @@ fn send_receive_ack_and_redelivery() {
         let (st, got) = receive(&mut c, "T", 30_000, 3000).await;
         assert_eq!((st, got.len()), (Code::Ok, 1));
         assert_eq!(sys(&got[0]).message_type, MessageType::Transaction as i32);
+    });
+}
+
+#[test]
+fn dead_letter_queue_and_delay() {
+    let rokka = Rokka::start();
+    rt().block_on(async {
+        let mut c = client(rokka.grpc).await;
+        let sent = c
+            .send_message(SendMessageRequest {
+                messages: vec![message("D", "DEAD", "dead", None, MessageType::Normal)],
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&sent.status), Code::Ok);
+        let (_, got) = receive(&mut c, "D", 1000, 3000).await;
+        assert_eq!(got.len(), 1);
+        let fwd = c
+            .forward_message_to_dead_letter_queue(ForwardMessageToDeadLetterQueueRequest {
+                group: res("g"),
+                topic: res("D"),
+                receipt_handle: sys(&got[0]).receipt_handle.clone().unwrap(),
+                message_id: "DEAD".into(),
+                delivery_attempt: 1,
+                max_delivery_attempts: 1,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&fwd.status), Code::Ok);
+        // Acked by the forward: not redelivered after its invisible time.
+        let (st, _) = receive(&mut c, "D", 1000, 2000).await;
+        assert_eq!(st, Code::MessageNotFound);
+        let (st, dead) = receive_as(&mut c, "dlq-reader", "%DLQ%g", 30_000, 3000).await;
+        assert_eq!((st, dead.len()), (Code::Ok, 1));
+        assert_eq!(sys(&dead[0]).message_id, "DEAD");
+        assert_eq!(dead[0].topic.as_ref().unwrap().name, "D");
+
+        // A delivery time 1.5 s ahead: not visible before it.
+        let mut m = message("L", "LATER", "later", None, MessageType::Delay);
+        let due = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + 1500;
+        m.system_properties.as_mut().unwrap().delivery_timestamp = Some(prost_types::Timestamp {
+            seconds: due / 1000,
+            nanos: ((due % 1000) * 1_000_000) as i32,
+        });
+        let r = c
+            .send_message(SendMessageRequest { messages: vec![m] })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&r.status), Code::Ok);
+        let start = std::time::Instant::now();
+        let (st, got) = receive(&mut c, "L", 30_000, 1000).await;
+        assert_eq!(
+            (st, got.len()),
+            (Code::MessageNotFound, 0),
+            "{:?}",
+            start.elapsed()
+        );
+        let (st, got) = receive(&mut c, "L", 30_000, 10_000).await;
+        assert_eq!((st, got.len()), (Code::Ok, 1));
+        assert_eq!(sys(&got[0]).message_type, MessageType::Delay as i32);
+        assert!(sys(&got[0]).delivery_timestamp.is_some());
     });
 }
 
