@@ -2,7 +2,8 @@
 # gRPC conformance: the RocketMQ 5.x Python SDK (rocketmq-python-client from
 # PyPI) against a real rokka on its gRPC port: normal, FIFO, delay and
 # transactional sends; SimpleConsumer receive -> ack, redelivery after the
-# invisible time, change of invisible duration, FIFO order per group.
+# invisible time, change of invisible duration, FIFO order per group,
+# transaction back-checks through Telemetry.
 #
 # Usage: ROKKA_BIN=target/release/rokka conformance/grpc/run.sh
 set -euo pipefail
@@ -32,7 +33,9 @@ cat >"$ROKKA_WORK/data/config/subscriptionGroup.json" <<'JSON'
   "groupSysFlag": 0, "consumeTimeoutMinute": 15, "attributes": {}}},
  "dataVersion": {"counter": 1, "stateVersion": 0, "timestamp": 0}}
 JSON
-rokka_start "$ROKKA_WORK" || fail "rokka did not start"
+# Back-checks of unresolved transactions after 1 s, every second.
+rokka_start "$ROKKA_WORK" --override transactionTimeOut=1000 \
+    --override transactionCheckInterval=1000 || fail "rokka did not start"
 [ -n "$ROKKA_GRPC" ] || fail "no 'grpc listening on' line in the log"
 echo "rokka gRPC on $ROKKA_GRPC"
 # The SDK logs to ~/logs/rocketmq_python; keep that in the scratch dir.

@@ -56,13 +56,22 @@ def receive_all(c, want, invisible=20, deadline_s=20):
 
 
 class Checker(TransactionChecker):
+    """Answers the broker's back-check (RecoverOrphanedTransactionCommand)."""
+
+    def __init__(self):
+        self.asked = []
+
     def check(self, message):
+        self.asked.append(message.body)
+        if message.body == b"check-commit":
+            return TransactionResolution.COMMIT
         return TransactionResolution.ROLLBACK
 
 
 def main():
     t = {k: f"py{k}{RUN}" for k in ["Normal", "Redeliver", "Change", "Fifo", "Delay", "Tx"]}
-    producer = Producer(config(), tuple(t.values()), checker=Checker())
+    checker = Checker()
+    producer = Producer(config(), tuple(t.values()), checker=checker)
     producer.startup()
 
     # Normal sends, receive -> ack.
@@ -150,6 +159,18 @@ def main():
     got = receive_all(c, 2, deadline_s=6)
     check("transaction: only the committed message", [m.body for m in got] == [b"committed"],
           [m.body for m in got])
+    for m in got:
+        c.ack(m)
+
+    # Back-check through Telemetry: two half messages left unresolved; the
+    # broker asks this producer (transactionTimeOut 1 s), which commits one.
+    producer.send(msg(t["Tx"], "check-commit"), producer.begin_transaction())
+    producer.send(msg(t["Tx"], "check-rollback"), producer.begin_transaction())
+    got = receive_all(c, 2, invisible=60, deadline_s=12)
+    check("transaction back-check: the checker was asked",
+          sorted(checker.asked) == [b"check-commit", b"check-rollback"], checker.asked)
+    check("transaction back-check: only the committed one delivered",
+          [m.body for m in got] == [b"check-commit"], [m.body for m in got])
     for m in got:
         c.ack(m)
     c.shutdown()

@@ -193,12 +193,12 @@ fn kind_of(m: &MessageExt) -> pb::MessageType {
     }
 }
 
-/// A stored record as delivered by ReceiveMessage; `before` is the number
-/// of deliveries of this copy before this one.
+/// A stored record as delivered by ReceiveMessage, with its receipt and
+/// the number of deliveries of this copy before this one; without a
+/// delivery for a transaction back-check.
 pub(crate) fn incoming(
     stored: &Bytes,
-    receipt: &Receipt,
-    before: u32,
+    delivery: Option<(&Receipt, u32)>,
 ) -> Result<pb::Message, Failure> {
     let (m, _) =
         decode_message(stored).map_err(|e| Failure::new(Code::MessageCorrupted, e.to_string()))?;
@@ -213,7 +213,9 @@ pub(crate) fn incoming(
             .find(|(n, _)| *n == k)
             .map(|(_, v)| (*v).to_owned())
     };
-    let topic = get("RETRY_TOPIC").unwrap_or_else(|| m.topic.clone());
+    let topic = get("RETRY_TOPIC")
+        .or_else(|| get("REAL_TOPIC"))
+        .unwrap_or_else(|| m.topic.clone());
     let user_properties = props
         .iter()
         .filter(|(k, _)| !SYSTEM.contains(k))
@@ -243,11 +245,11 @@ pub(crate) fn incoming(
         delivery_timestamp: get(TIMER_DELIVER_MS)
             .and_then(|v| v.parse().ok())
             .map(timestamp),
-        receipt_handle: Some(receipt.encode()),
-        queue_id: receipt.queue as i32,
-        queue_offset: Some(receipt.offset as i64),
-        invisible_duration: Some(duration(receipt.invisible)),
-        delivery_attempt: Some(before.saturating_add(1) as i32),
+        receipt_handle: delivery.map(|(r, _)| r.encode()),
+        queue_id: delivery.map_or(m.queue_id, |(r, _)| r.queue as i32),
+        queue_offset: Some(delivery.map_or(m.queue_offset, |(r, _)| r.offset as i64)),
+        invisible_duration: delivery.map(|(r, _)| duration(r.invisible)),
+        delivery_attempt: delivery.map(|(_, before)| before.saturating_add(1) as i32),
         message_group: get(SHARDING_KEY),
         trace_context: None,
         orphaned_transaction_recovery_duration: None,

@@ -16,6 +16,7 @@ mod ack;
 mod handle;
 mod message;
 mod metrics;
+mod orphans;
 mod receive;
 mod route;
 mod send;
@@ -114,6 +115,9 @@ pub(crate) async fn start(ctx: Arc<Ctx>) -> Result<JoinHandle<()>, StartupError>
     info!("grpc listening on {addr}");
     let advertised = SocketAddr::new(ctx.advertised.ip(), addr.port());
     let svc = service::Service::new(ctx.clone(), advertised, metrics);
+    let producers = svc.producers.clone();
+    ctx.orphan_checks
+        .set(Box::new(move |m, raw| producers.recover(m, raw)));
     let server = pb::messaging_service_server::MessagingServiceServer::new(svc)
         .max_decoding_message_size(MAX_MESSAGE_SIZE)
         .max_encoding_message_size(MAX_MESSAGE_SIZE);

@@ -157,7 +157,7 @@ fn stream(batch: &PopBatch) -> Vec<pb::ReceiveMessageResponse> {
             };
             // A record that cannot be decoded is skipped (ADR 007); it is
             // revived later like any unacknowledged delivery.
-            if let Ok(m) = incoming(bytes, &receipt, *before) {
+            if let Ok(m) = incoming(bytes, Some((&receipt, *before))) {
                 out.push(response(Content::Message(m)));
             }
         }

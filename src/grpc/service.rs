@@ -20,6 +20,8 @@ pub(crate) struct Service {
     /// This broker's gRPC address, told to clients in routes.
     pub(crate) endpoint: SocketAddr,
     pub(crate) metrics: GrpcMetrics,
+    /// Producers' Telemetry streams, for transaction back-checks.
+    pub(crate) producers: super::orphans::Producers,
 }
 
 impl Service {
@@ -28,6 +30,7 @@ impl Service {
             ctx,
             endpoint,
             metrics,
+            producers: Default::default(),
         }
     }
 }

@@ -131,6 +131,10 @@ pub(crate) fn telemetry(
                 None => break,
             };
             if let Some(Command::Settings(s)) = cmd.command {
+                if let Some(pb::settings::PubSub::Publishing(p)) = &s.pub_sub {
+                    let topics = p.topics.iter().map(|t| t.name.clone()).collect();
+                    svc.producers.register(topics, &tx);
+                }
                 let answer = pb::TelemetryCommand {
                     status: ok(),
                     command: Some(Command::Settings(settings(&svc, s))),

@@ -48,7 +48,7 @@ pub(crate) mod send;
 mod stats;
 mod sub_groups;
 pub(crate) mod transaction;
-mod transaction_check;
+pub(crate) mod transaction_check;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
