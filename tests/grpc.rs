@@ -225,6 +225,20 @@ fn send_receive_ack_and_redelivery() {
             .unwrap()
             .into_inner();
         assert_eq!(code(&changed.status), Code::Ok);
+        for bad in [0, 13 * 3600 * 1000] {
+            let r = c
+                .change_invisible_duration(ChangeInvisibleDurationRequest {
+                    group: res("g"),
+                    topic: res("G"),
+                    receipt_handle: changed.receipt_handle.clone(),
+                    invisible_duration: dur(bad),
+                    message_id: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(code(&r.status), Code::IllegalInvisibleTime, "{bad} ms");
+        }
         assert_eq!(ack(&mut c, "G", &changed.receipt_handle).await, Code::Ok);
         let (st, _) = receive(&mut c, "G", 1000, 1500).await;
         assert_eq!(st, Code::MessageNotFound);

@@ -3,7 +3,7 @@
 # PyPI) against a real rokka on its gRPC port: normal, FIFO, delay and
 # transactional sends; SimpleConsumer receive -> ack, redelivery after the
 # invisible time, change of invisible duration, FIFO order per group,
-# transaction back-checks through Telemetry.
+# transaction back-checks through Telemetry, PushConsumer with a retry.
 #
 # Usage: ROKKA_BIN=target/release/rokka conformance/grpc/run.sh
 set -euo pipefail

@@ -7,8 +7,9 @@ Prints one line per check and a closing "N passed, N failed" line."""
 import sys
 import time
 
-from rocketmq import (ClientConfiguration, Credentials, FilterExpression,
-                      Message, Producer, SimpleConsumer, TransactionChecker,
+from rocketmq import (ClientConfiguration, ConsumeResult, Credentials,
+                      FilterExpression, Message, MessageListener, Producer,
+                      PushConsumer, SimpleConsumer, TransactionChecker,
                       TransactionResolution)
 
 ENDPOINT = sys.argv[1]
@@ -68,8 +69,41 @@ class Checker(TransactionChecker):
         return TransactionResolution.ROLLBACK
 
 
+class Listener(MessageListener):
+    """Fails the first delivery of "retry-me", so the SDK retries it."""
+
+    def __init__(self):
+        self.seen = []
+
+    def consume(self, message):
+        body = message.body.decode()
+        self.seen.append((body, message.delivery_attempt))
+        if body == "retry-me" and message.delivery_attempt == 1:
+            return ConsumeResult.FAILURE
+        return ConsumeResult.SUCCESS
+
+
+def push_scenario(producer, topic):
+    listener = Listener()
+    pc = PushConsumer(config(), "gPush", listener, {topic: FilterExpression()},
+                      consumption_thread_count=2)
+    pc.startup()
+    for body in ["p1", "retry-me", "p2"]:
+        producer.send(msg(topic, body))
+    end = time.time() + 20
+    while time.time() < end and sorted(listener.seen) != [
+            ("p1", 1), ("p2", 1), ("retry-me", 1), ("retry-me", 2)]:
+        time.sleep(0.2)
+    check("push consumer: all consumed, the failed one retried once",
+          sorted(listener.seen) == [("p1", 1), ("p2", 1), ("retry-me", 1), ("retry-me", 2)],
+          listener.seen)
+    t0 = time.time()
+    pc.shutdown()
+    print(f"push consumer shut down in {time.time() - t0:.1f} s", flush=True)
+
+
 def main():
-    t = {k: f"py{k}{RUN}" for k in ["Normal", "Redeliver", "Change", "Fifo", "Delay", "Tx"]}
+    t = {k: f"py{k}{RUN}" for k in ["Normal", "Redeliver", "Change", "Fifo", "Delay", "Tx", "Push"]}
     checker = Checker()
     producer = Producer(config(), tuple(t.values()), checker=checker)
     producer.startup()
@@ -174,6 +208,8 @@ def main():
     for m in got:
         c.ack(m)
     c.shutdown()
+
+    push_scenario(producer, t["Push"])
     producer.shutdown()
 
 

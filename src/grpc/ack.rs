@@ -9,7 +9,7 @@ use rokka_store::topics::TopicConfig;
 use rokka_store::AppendPayload;
 
 use super::handle::Receipt;
-use super::message::duration_ms;
+use super::message::invisible_ms;
 use super::pb::{self, Code};
 use super::service::Service;
 use super::{name, ok, status, Failure};
@@ -77,13 +77,7 @@ pub(crate) fn ack(svc: &Service, req: &pb::AckMessageRequest) -> pb::AckMessageR
 fn change(svc: &Service, req: &pb::ChangeInvisibleDurationRequest) -> Result<String, Failure> {
     let group = name(req.group.as_ref())?;
     let r = Receipt::parse(&req.receipt_handle)?;
-    let invisible = req.invisible_duration.as_ref().map_or(0, duration_ms);
-    if invisible <= 0 {
-        return Err(Failure::new(
-            Code::IllegalInvisibleTime,
-            "the invisible duration must be positive",
-        ));
-    }
+    let invisible = invisible_ms(req.invisible_duration.as_ref(), 0)?;
     let pop_time = engine(svc)?
         .change_invisible(&r.key(group), r.offset, r.pop_time, invisible, now_ms())
         .map_err(io)?

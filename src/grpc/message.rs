@@ -69,6 +69,21 @@ pub(crate) fn duration(ms: i64) -> Duration {
     }
 }
 
+/// Longest invisible duration accepted (upstream proxy's 12 h).
+pub(crate) const MAX_INVISIBLE_MS: i64 = 12 * 3600 * 1000;
+
+/// An invisible duration in ms, checked: positive and at most 12 h.
+pub(crate) fn invisible_ms(d: Option<&Duration>, default: i64) -> Result<i64, Failure> {
+    let ms = d.map_or(default, duration_ms);
+    if ms <= 0 || ms > MAX_INVISIBLE_MS {
+        return Err(Failure::new(
+            Code::IllegalInvisibleTime,
+            format!("the invisible duration must be 1 ms to {MAX_INVISIBLE_MS} ms, got {ms}"),
+        ));
+    }
+    Ok(ms)
+}
+
 pub(crate) fn duration_ms(d: &Duration) -> i64 {
     d.seconds
         .saturating_mul(1000)

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use super::handle::Receipt;
-use super::message::{duration_ms, incoming, timestamp};
+use super::message::{duration_ms, incoming, invisible_ms, timestamp};
 use super::pb::{self, receive_message_response::Content, Code};
 use super::service::Service;
 use super::{name, ok, status, Failure};
@@ -73,16 +73,7 @@ async fn pop(
             "batch_size must be 1 to {MAX_POP_NUMS}"
         )));
     }
-    let invisible = req
-        .invisible_duration
-        .as_ref()
-        .map_or(DEFAULT_INVISIBLE_MS, duration_ms);
-    if invisible <= 0 {
-        return Err(Failure::new(
-            Code::IllegalInvisibleTime,
-            "the invisible duration must be positive",
-        ));
-    }
+    let invisible = invisible_ms(req.invisible_duration.as_ref(), DEFAULT_INVISIBLE_MS)?;
     let filter = match req.filter_expression.as_ref() {
         Some(f) if f.r#type == pb::FilterType::Sql as i32 => {
             return Err(Failure::new(
