@@ -493,6 +493,30 @@ fn bad_input_gets_grpc_errors_and_the_broker_keeps_serving() {
             .unwrap()
             .into_inner();
         assert_eq!(code(&r.status), Code::IllegalTopic);
+        // SQL92 while enablePropertyFilter is off: refused in the stream.
+        let mut stream = c
+            .receive_message(ReceiveMessageRequest {
+                group: res("g"),
+                message_queue: Some(MessageQueue {
+                    topic: res("Still"),
+                    id: 0,
+                    ..Default::default()
+                }),
+                filter_expression: Some(FilterExpression {
+                    r#type: FilterType::Sql as i32,
+                    expression: "a > 1".into(),
+                }),
+                batch_size: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let first = stream.message().await.unwrap().unwrap();
+        let Some(Content::Status(st)) = first.content else {
+            panic!("{first:?}")
+        };
+        assert_eq!(st.code, Code::IllegalFilterExpression as i32);
     });
     let metrics = rokka.metrics();
     assert!(

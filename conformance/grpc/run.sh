@@ -3,7 +3,8 @@
 # PyPI) against a real rokka on its gRPC port: normal, FIFO, delay and
 # transactional sends; SimpleConsumer receive -> ack, redelivery after the
 # invisible time, change of invisible duration, FIFO order per group,
-# transaction back-checks through Telemetry, PushConsumer with a retry.
+# transaction back-checks through Telemetry, PushConsumer with a retry,
+# a SQL92 property filter.
 #
 # Usage: ROKKA_BIN=target/release/rokka conformance/grpc/run.sh
 set -euo pipefail
@@ -33,9 +34,10 @@ cat >"$ROKKA_WORK/data/config/subscriptionGroup.json" <<'JSON'
   "groupSysFlag": 0, "consumeTimeoutMinute": 15, "attributes": {}}},
  "dataVersion": {"counter": 1, "stateVersion": 0, "timestamp": 0}}
 JSON
-# Back-checks of unresolved transactions after 1 s, every second.
+# Back-checks of unresolved transactions after 1 s, every second; SQL92.
 rokka_start "$ROKKA_WORK" --override transactionTimeOut=1000 \
-    --override transactionCheckInterval=1000 || fail "rokka did not start"
+    --override transactionCheckInterval=1000 --override enablePropertyFilter=true ||
+    fail "rokka did not start"
 [ -n "$ROKKA_GRPC" ] || fail "no 'grpc listening on' line in the log"
 echo "rokka gRPC on $ROKKA_GRPC"
 # The SDK logs to ~/logs/rocketmq_python; keep that in the scratch dir.

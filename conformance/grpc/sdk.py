@@ -7,6 +7,8 @@ Prints one line per check and a closing "N passed, N failed" line."""
 import sys
 import time
 
+from rocketmq.grpc_protocol import FilterType
+
 from rocketmq import (ClientConfiguration, ConsumeResult, Credentials,
                       FilterExpression, Message, MessageListener, Producer,
                       PushConsumer, SimpleConsumer, TransactionChecker,
@@ -42,8 +44,9 @@ def msg(topic, body, tag="TagA", keys=None, group=None, at=None, **props):
     return m
 
 
-def consumer(group, topic, await_s=3):
-    c = SimpleConsumer(config(), group, {topic: FilterExpression()}, await_duration=await_s)
+def consumer(group, topic, await_s=3, expression=None):
+    c = SimpleConsumer(config(), group, {topic: expression or FilterExpression()},
+                       await_duration=await_s)
     c.startup()
     return c
 
@@ -103,7 +106,7 @@ def push_scenario(producer, topic):
 
 
 def main():
-    t = {k: f"py{k}{RUN}" for k in ["Normal", "Redeliver", "Change", "Fifo", "Delay", "Tx", "Push"]}
+    t = {k: f"py{k}{RUN}" for k in ["Normal", "Redeliver", "Change", "Fifo", "Delay", "Tx", "Push", "Sql"]}
     checker = Checker()
     producer = Producer(config(), tuple(t.values()), checker=checker)
     producer.startup()
@@ -205,6 +208,17 @@ def main():
           sorted(checker.asked) == [b"check-commit", b"check-rollback"], checker.asked)
     check("transaction back-check: only the committed one delivered",
           [m.body for m in got] == [b"check-commit"], [m.body for m in got])
+    for m in got:
+        c.ack(m)
+    c.shutdown()
+
+    # SQL92 property filter (enablePropertyFilter=true): only a > 5.
+    for a in [3, 7, 10]:
+        producer.send(msg(t["Sql"], f"a{a}", a=str(a)))
+    c = consumer("gSql", t["Sql"], expression=FilterExpression("a > 5", FilterType.SQL))
+    got = receive_all(c, 2, invisible=60, deadline_s=10)
+    check("sql92: only the matching messages", sorted(m.body for m in got) == [b"a10", b"a7"],
+          [m.body for m in got])
     for m in got:
         c.ack(m)
     c.shutdown()

@@ -2,7 +2,9 @@
 //! `batch_size` messages of the group from every queue of the topic, orderly when the group is FIFO, waiting up to the request's
 //! long-polling timeout for some. The stream is the status, then the
 //! messages (each with its receipt handle), then the delivery timestamp;
-//! nothing found answers MESSAGE_NOT_FOUND, as upstream's proxy.
+//! nothing found answers MESSAGE_NOT_FOUND, as upstream's proxy. TAG
+//! filters are applied by the engine on the ConsumeQueue; SQL92 filters
+//! (with `enablePropertyFilter=true`, ADR 018) on the popped messages.
 
 use std::time::{Duration, Instant};
 
@@ -11,8 +13,11 @@ use super::message::{duration_ms, incoming, invisible_ms, timestamp};
 use super::pb::{self, receive_message_response::Content, Code};
 use super::service::Service;
 use super::{name, ok, status, Failure};
+use crate::broker::filter::MessageFilter;
 use crate::broker::pop::revive::now_ms;
-use crate::broker::pop::{PopBatch, PopRequest, MAX_POP_NUMS};
+use crate::broker::pop::state::QueueKey;
+use crate::broker::pop::{PopBatch, PopEngine, PopRequest, MAX_POP_NUMS};
+use rokka_protocols::remoting::message::decode_message;
 
 /// Longest wait of one ReceiveMessage.
 const MAX_POLL: Duration = Duration::from_secs(30);
@@ -75,12 +80,22 @@ async fn pop(
     }
     let invisible = invisible_ms(req.invisible_duration.as_ref(), DEFAULT_INVISIBLE_MS)?;
     let filter = match req.filter_expression.as_ref() {
-        Some(f) if f.r#type == pb::FilterType::Sql as i32 => {
-            return Err(Failure::new(
-                Code::IllegalFilterExpression,
-                "SQL92 filters are not supported on the gRPC port yet",
-            ))
-        }
+        Some(f) if f.r#type == pb::FilterType::Sql as i32 => ctx
+            .broker
+            .filters
+            .filter(
+                ctx.broker.config.enable_property_filter,
+                group,
+                topic,
+                rokka_protocols::sql92::EXPRESSION_TYPE,
+                &f.expression,
+            )
+            .map_err(|e| {
+                Failure::new(
+                    Code::IllegalFilterExpression,
+                    format!("the SQL92 expression cannot be used ({e:?}); SQL92 needs enablePropertyFilter=true"),
+                )
+            })?,
         Some(f) => crate::broker::filter::tag_filter(&f.expression),
         None => crate::broker::filter::tag_filter("*"),
     };
@@ -104,7 +119,11 @@ async fn pop(
     };
     let io =
         |e: std::io::Error| Failure::new(Code::InternalServerError, format!("POP journal: {e}"));
-    let mut batch = engine.pop(&pr, now_ms()).map_err(io)?;
+    let pop = || -> Result<PopBatch, Failure> {
+        let b = engine.pop(&pr, now_ms()).map_err(io)?;
+        sift(engine, group, b, &filter).map_err(io)
+    };
+    let mut batch = pop()?;
     let wait = req
         .long_polling_timeout
         .as_ref()
@@ -124,10 +143,41 @@ async fn pop(
                 () = engine.wait(group, topic, &qs, left) => {}
                 () = ctx.broker.shutdown_signal() => break,
             }
-            batch = engine.pop(&pr, now_ms()).map_err(io)?;
+            batch = pop()?;
         }
     }
     Ok(stream(&batch))
+}
+
+/// A SQL92 filter is evaluated on the popped messages' properties: those
+/// it rejects are acked at once and not delivered (as upstream's broker
+/// does for POP), so the batch may be smaller than asked.
+fn sift(
+    engine: &PopEngine,
+    group: &str,
+    mut batch: PopBatch,
+    filter: &MessageFilter,
+) -> std::io::Result<PopBatch> {
+    if !filter.needs_properties() {
+        return Ok(batch);
+    }
+    for q in &mut batch.queues {
+        let key = QueueKey::new(group, &q.topic, q.queue);
+        let mut kept = Vec::with_capacity(q.msgs.len());
+        for m in q.msgs.drain(..) {
+            let props = decode_message(&m.2)
+                .map(|(x, _)| x.properties)
+                .unwrap_or_default();
+            if filter.matches(0, &props) {
+                kept.push(m);
+            } else {
+                engine.ack(&key, m.0, batch.pop_time)?;
+            }
+        }
+        q.msgs = kept;
+    }
+    batch.queues.retain(|q| !q.msgs.is_empty());
+    Ok(batch)
 }
 
 fn stream(batch: &PopBatch) -> Vec<pb::ReceiveMessageResponse> {
