@@ -25,6 +25,7 @@ listenPort=${n}0911
 haListenPort=${n}0912
 rokka.kafkaPort=${n}9092
 rokka.httpPort=${n}8080
+grpcServerPort=${n}8081
 rokka.dataDir=$dir/data-$n
 CONF
   target/release/rokka --config "$dir/node-$n.properties" 2> "$dir/node-$n.log" &

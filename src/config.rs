@@ -19,6 +19,7 @@
 //! | RocketMQ broker (remoting) | 10911 | `--listen-port`, `ROKKA_LISTEN_PORT`, `listenPort` |
 //! | Kafka | 9092 | `--kafka-port`, `ROKKA_KAFKA_PORT`, `rokka.kafkaPort`, `listeners` |
 //! | HTTP (`/metrics`, `/healthz`) | 8080 | `--http-port`, `ROKKA_HTTP_PORT`, `rokka.httpPort` |
+//! | gRPC (RocketMQ 5.x SDKs) | 8081 | `--grpc-port`, `ROKKA_GRPC_PORT`, `grpcServerPort` |
 //!
 //! HTTP defaults to 8080, the port Prometheus examples and most exporters'
 //! docs assume for a service's own endpoint; RocketMQ and Kafka use none of it.
@@ -46,6 +47,8 @@ pub const DEFAULT_LISTEN_PORT: u16 = 10911;
 pub const DEFAULT_KAFKA_PORT: u16 = 9092;
 /// Default HTTP port for `/metrics` and `/healthz`.
 pub const DEFAULT_HTTP_PORT: u16 = 8080;
+/// Default gRPC port (the RocketMQ 5.x proxy's `grpcServerPort`).
+pub const DEFAULT_GRPC_PORT: u16 = 8081;
 /// Log filter used when neither flag, env nor file sets one.
 pub const DEFAULT_LOG_FILTER: &str = "info";
 
@@ -110,6 +113,8 @@ pub struct Overrides {
     pub namesrv_port: Option<u16>,
     /// RocketMQ broker port (`listenPort`).
     pub listen_port: Option<u16>,
+    /// gRPC port (`grpcServerPort`).
+    pub grpc_port: Option<u16>,
     /// Log filter from `--log-level` / `ROKKA_LOG_LEVEL`.
     pub log_level: Option<String>,
     /// The `RUST_LOG` variable, below `--log-level` but above the file.
@@ -222,6 +227,8 @@ pub struct BrokerConfig {
     pub kafka_advertised: Option<AdvertisedListener>,
     /// Where `/metrics` and `/healthz` are served.
     pub http_listen: SocketAddr,
+    /// Where the gRPC front-end for the 5.x SDKs listens (`grpcServerPort`).
+    pub grpc_listen: SocketAddr,
     /// `rokka.compatMetrics`: also publish kafka_exporter and RocketMQ
     /// exporter families (default true; `--no-compat-metrics` turns it off).
     pub compat_metrics: bool,
@@ -346,6 +353,7 @@ struct Draft {
     kafka_host: Option<IpAddr>,
     kafka_advertised: Option<AdvertisedListener>,
     http_port: u16,
+    grpc_port: u16,
     compat_metrics: bool,
     log_level: Option<String>,
     log_format: LogFormat,
@@ -384,6 +392,7 @@ impl Default for Draft {
             kafka_host: None,
             kafka_advertised: None,
             http_port: DEFAULT_HTTP_PORT,
+            grpc_port: DEFAULT_GRPC_PORT,
             compat_metrics: true,
             log_level: None,
             log_format: LogFormat::Text,
@@ -476,6 +485,7 @@ impl Draft {
             (o.kafka_port, &mut self.kafka_port),
             (o.namesrv_port, &mut self.namesrv_port),
             (o.listen_port, &mut self.listen_port),
+            (o.grpc_port, &mut self.grpc_port),
         ];
         for (given, field) in ports {
             if let Some(port) = given {
@@ -563,6 +573,7 @@ impl Draft {
             kafka_listen,
             kafka_advertised,
             http_listen: listen(self.bind_address, self.http_port),
+            grpc_listen: listen(self.bind_address, self.grpc_port),
             compat_metrics: self.compat_metrics,
             log_filter: self
                 .log_level

@@ -17,6 +17,7 @@
 //! broker/      the protocol-neutral core both front-ends call (topics, ...)
 //! remoting/    the RocketMQ front-end: NameServer and broker listeners
 //! kafka/       the Kafka front-end
+//! grpc/        the gRPC front-end of the RocketMQ 5.x SDKs (shares remoting's Ctx)
 //! ha/          CommitLog replication to slaves (master and slave sides)
 //! security/    principals, SCRAM credentials, ACLs shared by both front-ends
 //! ```
@@ -25,6 +26,7 @@ pub mod admin;
 pub mod broker;
 pub mod cluster;
 pub mod config;
+pub mod grpc;
 pub mod ha;
 pub mod http;
 pub mod kafka;

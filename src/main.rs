@@ -64,6 +64,10 @@ struct Cli {
     #[arg(long, env = "ROKKA_LISTEN_PORT", value_name = "PORT")]
     listen_port: Option<u16>,
 
+    /// gRPC port for the RocketMQ 5.x SDKs, grpcServerPort; 0 picks a free port [default: 8081]
+    #[arg(long, env = "ROKKA_GRPC_PORT", value_name = "PORT")]
+    grpc_port: Option<u16>,
+
     /// Log filter such as `info` or `rokka=debug,info`; overrides RUST_LOG [default: info]
     #[arg(long, env = "ROKKA_LOG_LEVEL", value_name = "FILTER")]
     log_level: Option<String>,
@@ -113,6 +117,7 @@ impl Cli {
             kafka_port: self.kafka_port,
             namesrv_port: self.namesrv_port,
             listen_port: self.listen_port,
+            grpc_port: self.grpc_port,
             log_level: self.log_level,
             rust_log: std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()),
             no_compat_metrics: self.no_compat_metrics,

@@ -42,7 +42,14 @@ impl Rokka {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .args(["--bind-address", "127.0.0.1", "--http-port", "0"])
-            .args(["--kafka-port", "0", "--namesrv-port", "0"])
+            .args([
+                "--kafka-port",
+                "0",
+                "--namesrv-port",
+                "0",
+                "--grpc-port",
+                "0",
+            ])
             .args(["--listen-port", "0", "--log-level", "info"]);
         for kv in SMALL_FILES {
             cmd.args(["--override", kv]);

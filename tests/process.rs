@@ -44,6 +44,7 @@ impl Broker {
             ("--bind-address", "ROKKA_BIND_ADDRESS", "127.0.0.1"),
             ("--http-port", "ROKKA_HTTP_PORT", "0"),
             ("--kafka-port", "ROKKA_KAFKA_PORT", "0"),
+            ("--grpc-port", "ROKKA_GRPC_PORT", "0"),
             ("--namesrv-port", "ROKKA_NAMESRV_PORT", "0"),
             ("--listen-port", "ROKKA_LISTEN_PORT", "0"),
             ("--log-level", "ROKKA_LOG_LEVEL", "info"),

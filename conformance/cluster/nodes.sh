@@ -94,6 +94,7 @@ cl_write_configs() {
             echo "rokka.namesrvPort=${NSPORT[i]}"
             echo "rokka.kafkaPort=${KPORT[i]}"
             echo "rokka.httpPort=${HPORT[i]}"
+            echo "grpcServerPort=0"
             echo "rokka.bindAddress=${HOST[i]}"
             # Small ConsumeQueue and index files (the defaults preallocate
             # about 0.4 GiB per node); the suites choose the segment size.

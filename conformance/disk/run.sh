@@ -47,7 +47,7 @@ fi
 # --- 1. default sizes do not fit: exit non-zero with the numbers -------------
 set +e
 timeout 30 "$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$MNT/data" \
-    --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 >"$WORK/default.log" 2>&1
+    --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 --grpc-port 0 >"$WORK/default.log" 2>&1
 rc=$?
 set -e
 [ "$rc" != 0 ] && [ "$rc" != 124 ] || { cat "$WORK/default.log"; fail "rokka with 1 GiB segments on 64 MiB: exit $rc"; }

@@ -9,8 +9,8 @@
 #       ConsumeQueue file, a small index) unless the config file sets them:
 #       the defaults preallocate about 1.5 GiB, more than a CI disk may have.
 #       Waits up to 20 s for its "ready" line, then sets ROKKA_PID, ROKKA_LOG
-#       and ROKKA_KAFKA, ROKKA_NAMESRV, ROKKA_REMOTING, ROKKA_HTTP
-#       (host:port). Prints the log and returns 1 if rokka exits or is not
+#       and ROKKA_KAFKA, ROKKA_NAMESRV, ROKKA_REMOTING, ROKKA_HTTP, ROKKA_GRPC
+#       (host:port; gRPC is the 5.x SDKs' endpoint). Prints the log and returns 1 if rokka exits or is not
 #       ready in time.
 #   rokka_stop
 #       SIGTERM, up to 5 s to exit, then SIGKILL. Safe to call twice, and
@@ -63,7 +63,7 @@ rokka_start() {
     local small
     mapfile -t small < <(rokka_small_files "$@")
     "$ROKKA_BIN" --bind-address 127.0.0.1 --data-dir "$dir/data" \
-        --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 \
+        --namesrv-port 0 --listen-port 0 --kafka-port 0 --http-port 0 --grpc-port 0 \
         --log-level "${ROKKA_LOG_LEVEL:-info}" "${small[@]}" "$@" >"$ROKKA_LOG" 2>&1 &
     ROKKA_PID=$!
     local _
@@ -81,6 +81,7 @@ rokka_start() {
     ROKKA_NAMESRV="$(rokka_addr namesrv)"
     ROKKA_REMOTING="$(rokka_addr remoting)"
     ROKKA_HTTP="$(rokka_addr http)"
+    ROKKA_GRPC="$(rokka_addr grpc)"
 }
 
 rokka_stop() {

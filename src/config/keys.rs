@@ -51,6 +51,7 @@
 //! | `rokka.dataDir` | data directory (same as `storePathRootDir`) | `./data` |
 //! | `rokka.bindAddress` | IP every listener binds to | `0.0.0.0` |
 //! | `rokka.httpPort`, `rokka.kafkaPort`, `rokka.namesrvPort` | listener ports | 8080, 9092, 9876 |
+//! | `grpcServerPort` | gRPC port of the 5.x SDKs (the proxy's key) | 8081 |
 //! | `rokka.diskCleanForciblyRatio` (or `diskSpaceCleanForciblyRatio`) | percent used above which unexpired segments are deleted; must exceed `rokka.diskRefuseRatio` | 95 |
 //! | `cleanFileForciblyEnable` | whether unexpired segments are ever deleted under disk pressure | true |
 //! | `rokka.diskRefuseRatio` | percent used (of the fullest store directory's file system) at which appends are refused | 90 |
@@ -348,6 +349,10 @@ static KEYS: &[Key] = &[
     Key {
         name: "rokka.compatMetrics",
         apply: |d, v| set(&mut d.compat_metrics, boolean(v)),
+    },
+    Key {
+        name: "grpcServerPort",
+        apply: |d, v| set(&mut d.grpc_port, port(v)),
     },
     Key {
         name: "rokka.httpPort",

@@ -92,6 +92,8 @@ pub(crate) struct Ctx {
     pub(crate) clients: Clients,
     pub(crate) locks: Locks,
     pub(crate) transactions: Transactions,
+    /// Back-checks of half messages no remoting producer can answer.
+    pub(crate) orphan_checks: super::transaction_check::OrphanChecks,
     /// Broker → client requests waiting for their answer (307, 309).
     pub(crate) relay: super::relay::Relay,
     /// Cluster mode: offsets committed here, waiting for the master.
@@ -127,6 +129,7 @@ impl Ctx {
             clients: Clients::default(),
             locks: Locks::default(),
             transactions,
+            orphan_checks: Default::default(),
             relay: Default::default(),
             offset_forward: super::offset_forward::OffsetForward::register(&broker.registry)?,
             next_conn: AtomicU64::new(1),

@@ -32,7 +32,7 @@ mod admin;
 mod broker_config;
 mod clients;
 mod conn;
-mod context;
+pub(crate) mod context;
 mod dispatch;
 mod header;
 mod namesrv;
@@ -47,12 +47,12 @@ mod query;
 mod register;
 mod relay;
 mod reset;
-mod schedule;
-mod send;
+pub(crate) mod schedule;
+pub(crate) mod send;
 mod stats;
 mod sub_groups;
-mod transaction;
-mod transaction_check;
+pub(crate) mod transaction;
+pub(crate) mod transaction_check;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -127,6 +127,8 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     tasks.push(tokio::spawn(register::run(ctx.clone())));
     tasks.push(tokio::spawn(transaction_check::run(ctx.clone())));
     tasks.push(tokio::spawn(offset_forward::run(ctx.clone())));
+    // The gRPC front-end of the 5.x SDKs shares this context (ADR 021).
+    tasks.push(crate::grpc::start(ctx.clone()).await?);
     tasks.push(tokio::spawn(clients::housekeeping(ctx)));
     Ok(tasks)
 }

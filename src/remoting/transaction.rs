@@ -182,6 +182,19 @@ pub(crate) async fn end_transaction(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
     if state != TX_COMMIT && state != TX_ROLLBACK {
         return Ok(ok(cmd, &[]));
     }
+    resolve_half(ctx, Some(group), offset, table_offset, state == TX_COMMIT).await?;
+    Ok(ok(cmd, &[]))
+}
+
+/// Commits or rolls back the half message stored at CommitLog `offset`
+/// (also the gRPC EndTransaction's path); a second resolution is a no-op.
+pub(crate) async fn resolve_half(
+    ctx: &Ctx,
+    group: Option<&str>,
+    offset: i64,
+    table_offset: Option<i64>,
+    commit: bool,
+) -> Result<(), HandlerError> {
     let phy = u64::try_from(offset).map_err(|_| illegal("invalid commitLogOffset"))?;
     let entry = ctx
         .broker
@@ -193,7 +206,7 @@ pub(crate) async fn end_transaction(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
     if m.topic != HALF_TOPIC || table_offset.is_some_and(|t| t != m.queue_offset) {
         return Err(illegal("the offsets do not name a half message"));
     }
-    if m.property("PGROUP").is_some_and(|g| g != group) {
+    if group.is_some_and(|group| m.property("PGROUP").is_some_and(|g| g != group)) {
         return Err(illegal(
             "the producer group does not match the half message",
         ));
@@ -202,11 +215,11 @@ pub(crate) async fn end_transaction(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
     // Reserved before the commit is stored, so two END_TRANSACTIONs for one
     // half message cannot both commit it.
     if !ctx.transactions.resolve(q) {
-        return Ok(ok(cmd, &[]));
+        return Ok(());
     }
-    if state == TX_ROLLBACK {
+    if !commit {
         record_op(ctx, q, "rollback").await;
-        return Ok(ok(cmd, &[]));
+        return Ok(());
     }
     let props = decode_properties(&m.properties);
     let topic = props
@@ -242,7 +255,7 @@ pub(crate) async fn end_transaction(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
         return Err(e);
     }
     record_op(ctx, q, "commit").await;
-    Ok(ok(cmd, &[]))
+    Ok(())
 }
 
 #[cfg(test)]

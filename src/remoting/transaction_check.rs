@@ -110,8 +110,36 @@ pub(crate) async fn check_pass(ctx: &Ctx) {
     }
 }
 
+/// Another front-end's way to ask its producers about a half message (the
+/// gRPC RecoverOrphanedTransactionCommand, ADR 021): true when asked.
+pub(crate) type OrphanHook = Box<dyn Fn(&MessageExt, &Bytes) -> bool + Send + Sync>;
+
+/// The hook, set once by the front-end that has one.
+#[derive(Default)]
+pub(crate) struct OrphanChecks(std::sync::OnceLock<OrphanHook>);
+
+impl std::fmt::Debug for OrphanChecks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "OrphanChecks(set)"
+        } else {
+            "OrphanChecks(none)"
+        })
+    }
+}
+
+impl OrphanChecks {
+    pub(crate) fn set(&self, hook: OrphanHook) {
+        let _ = self.0.set(hook);
+    }
+
+    fn send(&self, m: &MessageExt, raw: &Bytes) -> bool {
+        self.0.get().is_some_and(|h| h(m, raw))
+    }
+}
+
 /// Sends CHECK_TRANSACTION_STATE for half message `m` to a live producer of
-/// its group, if there is one.
+/// its group, if there is one (else to a gRPC producer of its topic).
 fn send_check(ctx: &Ctx, m: &MessageExt, raw: &Bytes, n: u32) {
     let group = m.property("PGROUP").unwrap_or("");
     let outcome = match ctx.clients.producer_channel(group) {
@@ -129,6 +157,7 @@ fn send_check(ctx: &Ctx, m: &MessageExt, raw: &Bytes, n: u32) {
                 "no_producer"
             }
         }
+        None if ctx.orphan_checks.send(m, raw) => "sent",
         None => "no_producer",
     };
     ctx.metrics

@@ -37,6 +37,8 @@ pub struct Rokka {
     pub kafka: SocketAddr,
     /// The HTTP listener (`/metrics`, `/healthz`).
     pub http: SocketAddr,
+    /// The gRPC listener of the RocketMQ 5.x SDKs.
+    pub grpc: SocketAddr,
     /// Every stderr line so far, when started with
     /// [`Rokka::start_capturing_log`].
     log: Option<Arc<Mutex<Vec<String>>>>,
@@ -121,7 +123,14 @@ impl Rokka {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .args(["--bind-address", "127.0.0.1", "--http-port", "0"])
-            .args(["--kafka-port", "0", "--namesrv-port", "0"])
+            .args([
+                "--kafka-port",
+                "0",
+                "--namesrv-port",
+                "0",
+                "--grpc-port",
+                "0",
+            ])
             .args(["--listen-port", &listen_port, "--log-level", "info"])
             .arg("--data-dir")
             .arg(dir.path().join("data"))
@@ -155,15 +164,22 @@ impl Rokka {
             broker: SocketAddr::from(([127, 0, 0, 1], 0)),
             kafka: SocketAddr::from(([127, 0, 0, 1], 0)),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
+            grpc: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
             extra: extra.iter().map(|a| (*a).to_owned()).collect(),
             dir: Some(dir),
         };
         // From here on a panic kills the process through Drop.
         let (mut namesrv, mut broker, mut kafka, mut http) = (None, None, None, None);
+        let mut grpc = None;
         let deadline = Instant::now() + WAIT;
         let mut seen = Vec::new();
-        while namesrv.is_none() || broker.is_none() || kafka.is_none() || http.is_none() {
+        while namesrv.is_none()
+            || broker.is_none()
+            || kafka.is_none()
+            || http.is_none()
+            || grpc.is_none()
+        {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
                 Ok(line) => line,
@@ -179,7 +195,9 @@ impl Rokka {
             broker = broker.or(addr("remoting listening on "));
             kafka = kafka.or(addr("kafka listening on "));
             http = http.or(addr("http listening on "));
+            grpc = grpc.or(addr("grpc listening on "));
         }
+        rokka.grpc = grpc.unwrap();
         (rokka.namesrv, rokka.broker, rokka.kafka, rokka.http) = (
             namesrv.unwrap(),
             broker.unwrap(),

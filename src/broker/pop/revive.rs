@@ -42,6 +42,13 @@ pub fn target(e: &Expired, max: u32) -> String {
 /// The copy of `stored` for `target`: reconsume times + 1, RETRY_TOPIC
 /// and ORIGIN_MESSAGE_ID set (kept when already there).
 fn copy(stored: &Bytes, e: &Expired) -> Option<MessageToStore> {
+    moved_copy(stored, e.inflight.attempts as i32 + 1)
+}
+
+/// A copy of `stored` to move to a retry topic or DLQ with
+/// `reconsume_times`: RETRY_TOPIC and ORIGIN_MESSAGE_ID set (kept when
+/// already there), POP_CK and DELAY dropped.
+pub fn moved_copy(stored: &Bytes, reconsume_times: i32) -> Option<MessageToStore> {
     let (m, _) = decode_message(stored).ok()?;
     let origin = m.offset_msg_id();
     let mut pairs: Vec<(&str, &str)> = decode_properties(&m.properties)
@@ -60,7 +67,7 @@ fn copy(stored: &Bytes, e: &Expired) -> Option<MessageToStore> {
         sys_flag: m.sys_flag & !0x30,
         born_timestamp: m.born_timestamp,
         born_host: m.born_host,
-        reconsume_times: e.inflight.attempts as i32 + 1,
+        reconsume_times,
         prepared_tx_offset: 0,
         properties: encode_properties(pairs).into(),
     })

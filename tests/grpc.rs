@@ -1,0 +1,528 @@
+//! The gRPC front-end of the RocketMQ 5.x SDKs against the real `rokka`
+//! executable, through the generated tonic client: route, send, receive,
+//! ack, redelivery after the invisible time, change of invisible duration,
+//! transactions; and bad input on the gRPC port (malformed protobuf, an
+//! unknown method, an oversized message, a client that never reads)
+//! answered with gRPC errors while the broker keeps serving.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rokka::grpc::pb::messaging_service_client::MessagingServiceClient;
+use rokka::grpc::pb::receive_message_response::Content;
+use rokka::grpc::pb::*;
+use support::Rokka;
+use tonic::transport::Channel;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn res(name: &str) -> Option<Resource> {
+    Some(Resource {
+        resource_namespace: String::new(),
+        name: name.into(),
+    })
+}
+
+fn dur(ms: i64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration {
+        seconds: ms / 1000,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    })
+}
+
+async fn client(addr: SocketAddr) -> MessagingServiceClient<Channel> {
+    MessagingServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connect to the gRPC port")
+}
+
+fn message(topic: &str, id: &str, body: &str, group: Option<&str>, kind: MessageType) -> Message {
+    Message {
+        topic: res(topic),
+        user_properties: [("k".to_owned(), id.to_owned())].into(),
+        system_properties: Some(SystemProperties {
+            tag: Some("TagA".into()),
+            keys: vec!["key1".into(), "key2".into()],
+            message_id: id.into(),
+            message_type: kind as i32,
+            message_group: group.map(str::to_owned),
+            ..Default::default()
+        }),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn code(s: &Option<Status>) -> Code {
+    Code::try_from(s.as_ref().map_or(0, |s| s.code)).unwrap()
+}
+
+async fn receive(
+    c: &mut MessagingServiceClient<Channel>,
+    topic: &str,
+    invisible_ms: i64,
+    poll_ms: i64,
+) -> (Code, Vec<Message>) {
+    receive_as(c, "g", topic, invisible_ms, poll_ms).await
+}
+
+async fn receive_as(
+    c: &mut MessagingServiceClient<Channel>,
+    group: &str,
+    topic: &str,
+    invisible_ms: i64,
+    poll_ms: i64,
+) -> (Code, Vec<Message>) {
+    let req = ReceiveMessageRequest {
+        group: res(group),
+        message_queue: Some(MessageQueue {
+            topic: res(topic),
+            id: -1,
+            ..Default::default()
+        }),
+        filter_expression: Some(FilterExpression {
+            r#type: FilterType::Tag as i32,
+            expression: "*".into(),
+        }),
+        batch_size: 32,
+        invisible_duration: dur(invisible_ms),
+        auto_renew: false,
+        long_polling_timeout: dur(poll_ms),
+        attempt_id: None,
+    };
+    let mut stream = c.receive_message(req).await.unwrap().into_inner();
+    let (mut status, mut msgs) = (Code::Unspecified, Vec::new());
+    while let Some(r) = stream.message().await.unwrap() {
+        match r.content {
+            Some(Content::Status(s)) => status = Code::try_from(s.code).unwrap(),
+            Some(Content::Message(m)) => msgs.push(m),
+            _ => {}
+        }
+    }
+    (status, msgs)
+}
+
+fn sys(m: &Message) -> &SystemProperties {
+    m.system_properties.as_ref().unwrap()
+}
+
+async fn ack(c: &mut MessagingServiceClient<Channel>, topic: &str, handle: &str) -> Code {
+    let r = c
+        .ack_message(AckMessageRequest {
+            group: res("g"),
+            topic: res(topic),
+            entries: vec![AckMessageEntry {
+                message_id: String::new(),
+                receipt_handle: handle.into(),
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    code(&r.status)
+}
+
+#[test]
+fn send_receive_ack_and_redelivery() {
+    let rokka = Rokka::start();
+    rt().block_on(async {
+        let mut c = client(rokka.grpc).await;
+        let route = c
+            .query_route(QueryRouteRequest {
+                topic: res("G"),
+                endpoints: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&route.status), Code::Ok);
+        assert!(!route.message_queues.is_empty());
+        let ep = route.message_queues[0]
+            .broker
+            .as_ref()
+            .unwrap()
+            .endpoints
+            .as_ref()
+            .unwrap();
+        assert_eq!(ep.addresses[0].port, i32::from(rokka.grpc.port()));
+
+        let msgs = (0..3)
+            .map(|i| {
+                message(
+                    "G",
+                    &format!("ID{i}"),
+                    &format!("body-{i}"),
+                    None,
+                    MessageType::Normal,
+                )
+            })
+            .collect();
+        let sent = c
+            .send_message(SendMessageRequest { messages: msgs })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&sent.status), Code::Ok, "{sent:?}");
+        assert_eq!(sent.entries.len(), 3);
+        assert_eq!(sent.entries[0].message_id, "ID0");
+
+        let (st, got) = receive(&mut c, "G", 1000, 3000).await;
+        assert_eq!(st, Code::Ok);
+        assert_eq!(got.len(), 3);
+        let mut bodies: Vec<String> = got
+            .iter()
+            .map(|m| String::from_utf8(m.body.clone()).unwrap())
+            .collect();
+        bodies.sort();
+        assert_eq!(bodies, ["body-0", "body-1", "body-2"]);
+        let m0 = &got[0];
+        assert_eq!(sys(m0).tag.as_deref(), Some("TagA"));
+        assert_eq!(sys(m0).keys, ["key1", "key2"]);
+        assert_eq!(sys(m0).delivery_attempt, Some(1));
+        assert_eq!(
+            m0.user_properties.get("k").map(String::as_str),
+            Some(sys(m0).message_id.as_str())
+        );
+        assert!(!m0.user_properties.contains_key("UNIQ_KEY"));
+
+        // Ack two; the third comes back after its invisible time (1 s).
+        for m in &got[..2] {
+            assert_eq!(
+                ack(&mut c, "G", sys(m).receipt_handle.as_ref().unwrap()).await,
+                Code::Ok
+            );
+        }
+        assert_eq!(
+            ack(&mut c, "G", "garbage").await,
+            Code::InvalidReceiptHandle
+        );
+        let (st, none) = receive(&mut c, "G", 1000, 0).await;
+        assert_eq!((st, none.len()), (Code::MessageNotFound, 0));
+        let (st, again) = receive(&mut c, "G", 30_000, 5000).await;
+        assert_eq!(st, Code::Ok);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].body, got[2].body);
+        assert_eq!(sys(&again[0]).message_id, sys(&got[2]).message_id);
+        assert_eq!(sys(&again[0]).delivery_attempt, Some(2));
+
+        // A longer invisible time keeps it hidden; the new handle acks it.
+        let changed = c
+            .change_invisible_duration(ChangeInvisibleDurationRequest {
+                group: res("g"),
+                topic: res("G"),
+                receipt_handle: sys(&again[0]).receipt_handle.clone().unwrap(),
+                invisible_duration: dur(60_000),
+                message_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&changed.status), Code::Ok);
+        for bad in [0, 13 * 3600 * 1000] {
+            let r = c
+                .change_invisible_duration(ChangeInvisibleDurationRequest {
+                    group: res("g"),
+                    topic: res("G"),
+                    receipt_handle: changed.receipt_handle.clone(),
+                    invisible_duration: dur(bad),
+                    message_id: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(code(&r.status), Code::IllegalInvisibleTime, "{bad} ms");
+        }
+        assert_eq!(ack(&mut c, "G", &changed.receipt_handle).await, Code::Ok);
+        let (st, _) = receive(&mut c, "G", 1000, 1500).await;
+        assert_eq!(st, Code::MessageNotFound);
+
+        // Transactions: a half message is invisible until committed.
+        let half = c
+            .send_message(SendMessageRequest {
+                messages: vec![message("T", "TX1", "tx", None, MessageType::Transaction)],
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&half.status), Code::Ok);
+        let (st, _) = receive(&mut c, "T", 1000, 300).await;
+        assert_eq!(st, Code::MessageNotFound);
+        let end = |resolution: TransactionResolution, id: &str| EndTransactionRequest {
+            topic: res("T"),
+            message_id: "TX1".into(),
+            transaction_id: id.into(),
+            resolution: resolution as i32,
+            source: TransactionSource::SourceClient as i32,
+            trace_context: String::new(),
+        };
+        let bad = c
+            .end_transaction(end(TransactionResolution::Commit, "nonsense"))
+            .await
+            .unwrap();
+        assert_eq!(code(&bad.into_inner().status), Code::InvalidTransactionId);
+        let tx = half.entries[0].transaction_id.clone();
+        let ok = c
+            .end_transaction(end(TransactionResolution::Commit, &tx))
+            .await
+            .unwrap();
+        assert_eq!(code(&ok.into_inner().status), Code::Ok);
+        let (st, got) = receive(&mut c, "T", 30_000, 3000).await;
+        assert_eq!((st, got.len()), (Code::Ok, 1));
+        assert_eq!(sys(&got[0]).message_type, MessageType::Transaction as i32);
+    });
+}
+
+#[test]
+fn dead_letter_queue_and_delay() {
+    let rokka = Rokka::start();
+    rt().block_on(async {
+        let mut c = client(rokka.grpc).await;
+        let sent = c
+            .send_message(SendMessageRequest {
+                messages: vec![message("D", "DEAD", "dead", None, MessageType::Normal)],
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&sent.status), Code::Ok);
+        let (_, got) = receive(&mut c, "D", 1000, 3000).await;
+        assert_eq!(got.len(), 1);
+        let fwd = c
+            .forward_message_to_dead_letter_queue(ForwardMessageToDeadLetterQueueRequest {
+                group: res("g"),
+                topic: res("D"),
+                receipt_handle: sys(&got[0]).receipt_handle.clone().unwrap(),
+                message_id: "DEAD".into(),
+                delivery_attempt: 1,
+                max_delivery_attempts: 1,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&fwd.status), Code::Ok);
+        // Acked by the forward: not redelivered after its invisible time.
+        let (st, _) = receive(&mut c, "D", 1000, 2000).await;
+        assert_eq!(st, Code::MessageNotFound);
+        let (st, dead) = receive_as(&mut c, "dlq-reader", "%DLQ%g", 30_000, 3000).await;
+        assert_eq!((st, dead.len()), (Code::Ok, 1));
+        assert_eq!(sys(&dead[0]).message_id, "DEAD");
+        assert_eq!(dead[0].topic.as_ref().unwrap().name, "D");
+
+        // A delivery time 1.5 s ahead: not visible before it.
+        let mut m = message("L", "LATER", "later", None, MessageType::Delay);
+        let due = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + 1500;
+        m.system_properties.as_mut().unwrap().delivery_timestamp = Some(prost_types::Timestamp {
+            seconds: due / 1000,
+            nanos: ((due % 1000) * 1_000_000) as i32,
+        });
+        let r = c
+            .send_message(SendMessageRequest { messages: vec![m] })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&r.status), Code::Ok);
+        let start = std::time::Instant::now();
+        let (st, got) = receive(&mut c, "L", 30_000, 1000).await;
+        assert_eq!(
+            (st, got.len()),
+            (Code::MessageNotFound, 0),
+            "{:?}",
+            start.elapsed()
+        );
+        let (st, got) = receive(&mut c, "L", 30_000, 10_000).await;
+        assert_eq!((st, got.len()), (Code::Ok, 1));
+        assert_eq!(sys(&got[0]).message_type, MessageType::Delay as i32);
+        assert!(sys(&got[0]).delivery_timestamp.is_some());
+    });
+}
+
+/// One raw gRPC call over HTTP/2: the grpc-status it ends with.
+async fn raw(addr: SocketAddr, path: &str, frame: Vec<u8>) -> String {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, conn) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(conn);
+    let mut client = client.ready().await.unwrap();
+    let req = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+    let (resp, mut send) = client.send_request(req, false).unwrap();
+    send.send_data(Bytes::from(frame), true).unwrap();
+    let resp = resp.await.unwrap();
+    if let Some(s) = resp.headers().get("grpc-status") {
+        return s.to_str().unwrap().to_owned();
+    }
+    let mut body = resp.into_body();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    let trailers = body.trailers().await.unwrap().unwrap_or_default();
+    trailers
+        .get("grpc-status")
+        .map_or_else(String::new, |s| s.to_str().unwrap().to_owned())
+}
+
+fn frame(len: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0];
+    f.extend_from_slice(&len.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+const SVC: &str = "/apache.rocketmq.v2.MessagingService";
+
+#[test]
+fn bad_input_gets_grpc_errors_and_the_broker_keeps_serving() {
+    let rokka = Rokka::start();
+    rt().block_on(async {
+        let a = rokka.grpc;
+        // A valid empty QueryRoute request: answered (API status in the body).
+        assert_eq!(
+            raw(a, &format!("{SVC}/QueryRoute"), frame(0, &[])).await,
+            "0"
+        );
+        // Malformed protobuf (a truncated field): INTERNAL, as tonic's decoder says.
+        let garbage = [0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01];
+        assert_eq!(
+            raw(a, &format!("{SVC}/SendMessage"), frame(6, &garbage)).await,
+            "13"
+        );
+        // An unknown method and an offset RPC rokka does not serve.
+        assert_eq!(
+            raw(a, &format!("{SVC}/NoSuchMethod"), frame(0, &[])).await,
+            "12"
+        );
+        assert_eq!(
+            raw(a, &format!("{SVC}/QueryOffset"), frame(0, &[])).await,
+            "12"
+        );
+        assert_eq!(raw(a, "/other.Service/Call", frame(0, &[])).await, "12");
+        // A message announced larger than the limit: refused before it is read.
+        let big = raw(a, &format!("{SVC}/SendMessage"), frame(64 << 20, &[0; 16])).await;
+        assert!(
+            big == "8" || big == "11",
+            "oversized message answered {big:?}"
+        );
+        // A frame cut short of its announced length.
+        let short = raw(a, &format!("{SVC}/SendMessage"), frame(100, &[0x0a])).await;
+        assert!(
+            !short.is_empty() && short != "0",
+            "truncated frame answered {short:?}"
+        );
+
+        // A client that never reads: a Telemetry stream flooding settings,
+        // plus a TCP connection that sends junk and never reads.
+        let mut flood = client(a).await;
+        let cmds = (0..100_000).map(|_| TelemetryCommand {
+            status: None,
+            command: Some(telemetry_command::Command::Settings(Settings {
+                client_type: Some(ClientType::Producer as i32),
+                pub_sub: Some(settings::PubSub::Publishing(Publishing {
+                    topics: vec![Resource {
+                        resource_namespace: String::new(),
+                        name: "x".repeat(200),
+                    }],
+                    max_body_size: 0,
+                    validate_message_type: false,
+                })),
+                ..Default::default()
+            })),
+        });
+        let _never_read = tokio::time::timeout(
+            Duration::from_secs(5),
+            flood.telemetry(tokio_stream::iter(cmds)),
+        )
+        .await;
+        let mut junk = tokio::net::TcpStream::connect(a).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut junk, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+
+        let mut c = client(a).await;
+        let r = tokio::time::timeout(
+            Duration::from_secs(10),
+            c.query_route(QueryRouteRequest {
+                topic: res("Still"),
+                endpoints: None,
+            }),
+        )
+        .await
+        .expect("the broker still answers")
+        .unwrap()
+        .into_inner();
+        assert_eq!(code(&r.status), Code::Ok);
+        let sent = c
+            .send_message(SendMessageRequest {
+                messages: vec![message("Still", "S1", "x", None, MessageType::Normal)],
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&sent.status), Code::Ok);
+        // An empty body and an illegal topic are API errors, not panics.
+        let mut empty = message("Still", "S2", "", None, MessageType::Normal);
+        empty.body.clear();
+        let r = c
+            .send_message(SendMessageRequest {
+                messages: vec![empty],
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&r.status), Code::MessageBodyEmpty);
+        let r = c
+            .send_message(SendMessageRequest {
+                messages: vec![message("bad topic!", "S3", "x", None, MessageType::Normal)],
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code(&r.status), Code::IllegalTopic);
+        // SQL92 while enablePropertyFilter is off: refused in the stream.
+        let mut stream = c
+            .receive_message(ReceiveMessageRequest {
+                group: res("g"),
+                message_queue: Some(MessageQueue {
+                    topic: res("Still"),
+                    id: 0,
+                    ..Default::default()
+                }),
+                filter_expression: Some(FilterExpression {
+                    r#type: FilterType::Sql as i32,
+                    expression: "a > 1".into(),
+                }),
+                batch_size: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let first = stream.message().await.unwrap().unwrap();
+        let Some(Content::Status(st)) = first.content else {
+            panic!("{first:?}")
+        };
+        assert_eq!(st.code, Code::IllegalFilterExpression as i32);
+    });
+    let metrics = rokka.metrics();
+    assert!(
+        metrics.contains(
+            r#"rokka_grpc_requests_total{code="MESSAGE_BODY_EMPTY",method="SendMessage"} 1"#
+        ),
+        "{metrics}"
+    );
+}
