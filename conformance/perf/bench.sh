@@ -5,6 +5,9 @@
 #   k1      Kafka produce, one record per request: kcat, acks=1, linger.ms=0,
 #           batch.num.messages=1 (librdkafka pipelines the requests)
 #   kbatch  Kafka produce, batched: kcat, acks=1, linger.ms=5, default batching
+#   rpull   RocketMQ pull of what rmq stored: pull_load.py, PULL_MESSAGE with
+#           maxMsgNums 32 over 4 queues from offset 0, one request in flight
+#   kfetch  Kafka fetch of what kbatch stored: kcat consumer from the beginning
 # Part 1 runs each load ROUNDS times against one release rokka and reports the
 # rokka process's CPU (utime+stime from /proc/<pid>/stat) per message, each
 # round and the median. Part 2 (CALLGRIND=1, the default) runs the same loads,
@@ -21,8 +24,11 @@ repo="$(cd "$here/../.." && pwd)"
 ROKKA_BIN="$(cd "$(dirname "$ROKKA_BIN")" && pwd)/$(basename "$ROKKA_BIN")"
 ROUNDS="${ROUNDS:-3}"
 N_RMQ="${N_RMQ:-40000}" N_K1="${N_K1:-100000}" N_KBATCH="${N_KBATCH:-400000}"
+N_RPULL="${N_RPULL:-40000}" N_KFETCH="${N_KFETCH:-400000}"
 RMQ_CONNS="${RMQ_CONNS:-4}"
 CG_RMQ="${CG_RMQ:-2000}" CG_K1="${CG_K1:-4000}" CG_KBATCH="${CG_KBATCH:-40000}"
+CG_RPULL="${CG_RPULL:-2000}" CG_KFETCH="${CG_KFETCH:-40000}"
+LOADS="${LOADS:-rmq k1 kbatch rpull kfetch}"
 CALLGRIND="${CALLGRIND:-1}"
 command -v kcat >/dev/null || apt-get install -y --no-install-recommends kcat >/dev/null
 # shellcheck source=../lib/rokka.sh
@@ -52,17 +58,20 @@ load() {
                 -X acks=1 -X linger.ms=0 -X batch.num.messages=1 ;;
         kbatch) values "$2" | timeout 300 kcat -b "$ROKKA_KAFKA" -P -t PerfKb -p 0 \
                 -X acks=1 -X linger.ms=5 ;;
+        rpull) python3 "$here/pull_load.py" "$ROKKA_REMOTING" PerfRmq "$2" 4 32 >/dev/null ;;
+        kfetch) timeout 300 kcat -b "$ROKKA_KAFKA" -C -t PerfKb -p 0 -o beginning -c "$2" \
+                -q -f '\n' >/dev/null ;;
     esac
 }
-warm_up() { load rmq 200 1; load k1 200; load kbatch 1000; }
+warm_up() { load rmq 200 1; load k1 200; load kbatch 1000; load rpull 100; load kfetch 500; }
 
-echo "== part 1: rokka CPU per message ($ROUNDS rounds; rmq: $N_RMQ sends on $RMQ_CONNS connections, k1: $N_K1 records, kbatch: $N_KBATCH records)"
+echo "== part 1: rokka CPU per message ($ROUNDS rounds; rmq: $N_RMQ sends on $RMQ_CONNS connections, k1: $N_K1 records, kbatch: $N_KBATCH records, rpull: $N_RPULL, kfetch: $N_KFETCH)"
 ROKKA_LOG_LEVEL="$log_level" rokka_start "$work" || exit 1
 warm_up
-for name in rmq k1 kbatch; do : >"$work/cpu-$name"; done
+for name in $LOADS; do : >"$work/cpu-$name"; done
 for i in $(seq 1 "$ROUNDS"); do
     line="round $i:"
-    for name in rmq k1 kbatch; do
+    for name in $LOADS; do
         n_var="N_${name^^}"
         n="${!n_var}"
         t0=$(cpu_ticks); s0=$(date +%s.%N)
@@ -75,12 +84,14 @@ for i in $(seq 1 "$ROUNDS"); do
     done
     echo "$line"
 done
-echo "median CPU us/msg: rmq $(median <"$work/cpu-rmq") | k1 $(median <"$work/cpu-k1") | kbatch $(median <"$work/cpu-kbatch")"
+line="median CPU us/msg:"
+for name in $LOADS; do line="$line $name $(median <"$work/cpu-$name")"; done
+echo "$line"
 rokka_stop
 
 [ "$CALLGRIND" = 1 ] || exit 0
 command -v valgrind >/dev/null || apt-get install -y --no-install-recommends valgrind >/dev/null
-echo "== part 2: instructions per message under callgrind (rmq: $CG_RMQ sends on 1 connection, k1: $CG_K1, kbatch: $CG_KBATCH records)"
+echo "== part 2: instructions per message under callgrind (rmq: $CG_RMQ sends on 1 connection, k1: $CG_K1, kbatch: $CG_KBATCH records, rpull: $CG_RPULL, kfetch: $CG_KFETCH)"
 cat >"$work/rokka-cg" <<SH
 #!/bin/sh
 exec valgrind --tool=callgrind --callgrind-out-file="$work/cg/cg.%p" "$ROKKA_BIN" "\$@"
@@ -92,11 +103,11 @@ real_bin="$ROKKA_BIN"
 ROKKA_BIN="$work/rokka-cg" ROKKA_LOG_LEVEL="$log_level" rokka_start "$work" || exit 1
 ROKKA_BIN="$real_bin"
 warm_up
-for name in rmq k1 kbatch; do : >"$work/ir-$name"; done
+for name in $LOADS; do : >"$work/ir-$name"; done
 dump=0
 for i in $(seq 1 "$ROUNDS"); do
     line="round $i:"
-    for name in rmq k1 kbatch; do
+    for name in $LOADS; do
         n_var="CG_${name^^}"
         n="${!n_var}"
         callgrind_control -z "$ROKKA_PID" >/dev/null 2>&1
@@ -111,4 +122,6 @@ for i in $(seq 1 "$ROUNDS"); do
     done
     echo "$line"
 done
-echo "median Ir/msg: rmq $(median <"$work/ir-rmq") | k1 $(median <"$work/ir-k1") | kbatch $(median <"$work/ir-kbatch")"
+line="median Ir/msg:"
+for name in $LOADS; do line="$line $name $(median <"$work/ir-$name")"; done
+echo "$line"

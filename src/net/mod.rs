@@ -2,12 +2,14 @@
 //! VIP, NameServer): per-listener limits and timeouts ([`ListenerLimits`]),
 //! admission with connection caps ([`admission`]), the read deadlines of a
 //! connection ([`ReadClock`]), rate-limited WARN logging ([`log_limit`]) and
-//! TLS with the maybe-TLS stream every front-end serves ([`tls`]).
+//! TLS with the maybe-TLS stream every front-end serves ([`tls`]), and
+//! vectored writes of replies with mapped body parts ([`vectored`]).
 //! Decisions: docs/adr/008-disk-pressure-and-connection-hygiene.md.
 
 pub mod admission;
 pub mod log_limit;
 pub mod tls;
+pub mod vectored;
 
 use std::time::Duration;
 

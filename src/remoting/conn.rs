@@ -63,13 +63,12 @@ pub(crate) async fn serve(
             head.clear();
             let len = reply.body.iter().map(|b| b.len()).sum();
             encode_frame_head(&reply.cmd, len, &mut head);
-            if wr.write_all(&head).await.is_err() {
+            // One writev for the head and the (mapped) body parts.
+            if crate::net::vectored::write_all_vectored(&mut wr, &head, &reply.body)
+                .await
+                .is_err()
+            {
                 break;
-            }
-            for part in &reply.body {
-                if wr.write_all(part).await.is_err() {
-                    return;
-                }
             }
             bytes.written(head.len() + len);
         }

@@ -5,7 +5,8 @@
 //! ```text
 //! store.rs          Store: the façade (open/recover, append, read, wait, shutdown)
 //!   store/damaged.rs  readers' checks: damaged entries skipped as recorded gaps
-//! writer.rs         the one writer thread: encode into the CommitLog, dispatch, group commit
+//!   store/inline.rs   ASYNC_FLUSH appends on the caller's thread under the writer lock
+//! writer.rs         the writer (behind a lock) and its thread: encode, dispatch, group commit
 //! entry/            the two stored entry layouts (RocketMQ message, Kafka batch) + the blank filler
 //! commit_log.rs     fixed-size memory-mapped segments named by their 20-digit start offset
 //! mapped_file.rs    one preallocated, memory-mapped file

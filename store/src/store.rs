@@ -25,6 +25,7 @@ use crate::topics::TopicConfigs;
 use crate::writer::{Cmd, Shared, Writer};
 
 mod damaged;
+mod inline;
 use damaged::{push_gap, stored_entry};
 
 /// A stop flag that sleeping threads can wait on.
@@ -119,6 +120,10 @@ struct Inner {
     topics: TopicConfigs,
     subscription_groups: crate::subscription_groups::SubscriptionGroups,
     tx: Mutex<Option<Sender<Cmd>>>,
+    /// The writer's state; the writer thread and inline appends lock it.
+    writer: Arc<Mutex<Writer>>,
+    /// ASYNC_FLUSH: client appends run on the caller's thread (ADR 021).
+    inline: bool,
     /// Permits of 1 KiB for the bytes of appends in flight.
     pending: tokio::sync::Semaphore,
     pending_kib: u32,
@@ -239,12 +244,17 @@ impl Store {
         // Ends when the writer, the only sender, is dropped.
         let (prefault_tx, prefault_rx) = mpsc::channel();
         writer.set_prefaulter(prefault_tx);
+        let writer = Arc::new(Mutex::new(writer));
+        let inline = shared.config.flush_disk_type == crate::config::FlushDiskType::AsyncFlush;
         let threads = vec![
             spawn(
                 "rokka-prefault",
                 Box::new(move || crate::writer::run_prefaulter(prefault_rx)),
             )?,
-            spawn("rokka-writer", Box::new(move || writer.run(rx)))?,
+            {
+                let w = Arc::clone(&writer);
+                spawn("rokka-writer", Box::new(move || crate::writer::run(&w, rx)))?
+            },
             {
                 let (s, c, o, st) = (
                     Arc::clone(&shared),
@@ -275,6 +285,8 @@ impl Store {
                 topics,
                 subscription_groups,
                 tx: Mutex::new(Some(tx)),
+                writer,
+                inline,
                 pending: tokio::sync::Semaphore::new(pending_kib as usize),
                 pending_kib,
                 threads: Mutex::new(threads),
@@ -397,6 +409,10 @@ impl Store {
     /// [`StoreError::SlaveReadOnly`]; only replication writes.
     pub fn set_read_only(&self, on: bool) {
         self.inner.read_only.store(on, Ordering::Release);
+        if on && self.inner.inline {
+            // Wait out an inline append already past its check (ADR 021).
+            drop(self.inner.writer.lock());
+        }
     }
 
     /// True while client appends are refused (slave mode).
@@ -437,6 +453,9 @@ impl Store {
                     .map_err(|_| StoreError::Closed)?
             }
         };
+        if self.inner.inline {
+            return self.append_inline(&req);
+        }
         self.send(req)?.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -457,6 +476,9 @@ impl Store {
                 }
             }
         };
+        if self.inner.inline {
+            return self.append_inline(&req);
+        }
         self.send(req)?
             .blocking_recv()
             .map_err(|_| StoreError::Closed)?
@@ -837,6 +859,14 @@ impl Store {
         {
             let _ = tx.send(Cmd::Stop);
         }
+        // An inline append that took the writer lock before `closed` was set
+        // finishes (and is flushed below); later ones see `closed`. The
+        // prefault thread ends once the writer lets go of it.
+        self.inner
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop_prefaulting();
         self.inner.stop.set();
         let threads: Vec<_> = self
             .inner

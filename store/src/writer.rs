@@ -1,14 +1,17 @@
-//! The one writer of the CommitLog. Appenders send `(request, oneshot)` over a
-//! channel; the writer thread drains everything pending, encodes each entry
+//! The one writer of the CommitLog, behind a mutex. With SYNC_FLUSH appenders
+//! send `(request, oneshot)` over a channel; the writer thread drains everything
+//! pending, encodes each entry
 //! straight into the mapped segment (the only copy), dispatches it to the
 //! ConsumeQueue and IndexFile, publishes the new end, then — with SYNC_FLUSH —
 //! syncs once for the whole group before completing the oneshots (group commit,
-//! as RocketMQ's GroupCommitService). The steady-state path allocates nothing.
+//! as RocketMQ's GroupCommitService). With ASYNC_FLUSH client appends run the
+//! same `Writer::append` on the caller's thread under the lock (`store/inline.rs`,
+//! ADR 021). The steady-state path allocates nothing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::oneshot;
@@ -82,7 +85,7 @@ pub(crate) struct Writer {
     last_ts: i64,
     cache: HashMap<String, Vec<Option<Arc<ConsumeQueue>>>>,
     touched: Vec<Arc<ConsumeQueue>>,
-    done: Vec<Completion>,
+    pub(crate) done: Vec<Completion>,
     /// Where the pages ahead of the append position are faulted in.
     prefault: Option<std::sync::mpsc::Sender<Prefault>>,
     /// CommitLog offset up to which prefaulting was asked for.
@@ -134,10 +137,15 @@ impl Writer {
         self.prefault = Some(prefaulter);
     }
 
+    /// Lets the prefault thread end (shutdown).
+    pub(crate) fn stop_prefaulting(&mut self) {
+        self.prefault = None;
+    }
+
     /// Keeps about [`PREFAULT_AHEAD`] bytes of the current segment faulted
     /// in beyond the append position, asking for [`PREFAULT_STEP`] or more
     /// at a time.
-    fn prefault_ahead(&mut self) {
+    pub(crate) fn prefault_ahead(&mut self) {
         let (Some(tx), Some(seg)) = (&self.prefault, &self.segment) else {
             return;
         };
@@ -355,7 +363,7 @@ impl Writer {
     /// physical offset and CRC, which `compaction::place` sets), indexes
     /// their keys and publishes them in the log, without ConsumeQueue
     /// entries: the cleaner points its queue at them. Returns their offsets.
-    fn copy_entries(&mut self, entries: Vec<Vec<u8>>) -> Result<Vec<u64>> {
+    pub(crate) fn copy_entries(&mut self, entries: Vec<Vec<u8>>) -> Result<Vec<u64>> {
         if self.shared.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned);
         }
@@ -458,136 +466,142 @@ impl Writer {
             }
         }
     }
+}
 
-    /// Syncs the log up to the append position (SYNC_FLUSH); poisons on failure.
-    pub(crate) fn sync(&self) -> Result<()> {
-        let started = Instant::now();
-        match self.shared.commit_log.flush(self.write_pos) {
-            Ok(_) => {
-                self.shared
-                    .metrics
-                    .fsync_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                Ok(())
-            }
+/// Runs the writer loop until `Stop` or until every sender is gone. With
+/// SYNC_FLUSH a second thread syncs each group while the writer already
+/// encodes the next one (RocketMQ's GroupCommitService); groups that queue
+/// up behind a running sync share the next one. With ASYNC_FLUSH client
+/// appends do not come here: they run inline under the same lock (see
+/// `inline.rs`, ADR 021); the loop then serves the cleaner's copies,
+/// replication and shutdown. The lock is held for one round of commands,
+/// never while waiting for the next command or for a sync.
+pub(crate) fn run(writer: &Mutex<Writer>, rx: Receiver<Cmd>) {
+    let Some(shared) = writer.lock().ok().map(|w| Arc::clone(&w.shared)) else {
+        drain(&rx);
+        return;
+    };
+    let sync = shared.config.flush_disk_type == FlushDiskType::SyncFlush;
+    let (sync_tx, syncer) = if sync {
+        let (tx, jobs) = std::sync::mpsc::channel::<SyncJob>();
+        let s = Arc::clone(&shared);
+        let handle = std::thread::Builder::new()
+            .name("rokka-group-commit".into())
+            .spawn(move || run_syncer(&s, jobs));
+        match handle {
+            Ok(h) => (Some(tx), Some(h)),
             Err(e) => {
-                tracing::error!(error = %e, "commit log fsync failed; refusing further writes");
-                self.shared.poisoned.store(true, Ordering::Release);
-                Err(StoreError::Poisoned)
+                tracing::error!(error = %e, "cannot start the group-commit thread; syncing inline");
+                (None, None)
+            }
+        }
+    } else {
+        (None, None)
+    };
+    let mut stop = false;
+    while !stop {
+        let first = match rx.recv() {
+            Ok(c) => c,
+            Err(_) => break,
+        };
+        // A panic under the lock (an inline append) leaves the writer's
+        // state unknown: stop writing, as a dead writer thread would.
+        let Ok(mut w) = writer.lock() else {
+            refuse(first);
+            break;
+        };
+        let mut next = Some(first);
+        while let Some(cmd) = next.take() {
+            match cmd {
+                Cmd::Append(req, tx) => {
+                    let r = w.append(&req);
+                    w.done.push((tx, r));
+                }
+                Cmd::Copy(entries, tx) => {
+                    let _ = tx.send(w.copy_entries(entries));
+                }
+                Cmd::Replicate(from, bytes, tx) => {
+                    let r = crate::replica::apply(&mut w, from, &bytes);
+                    w.publish();
+                    let _ = tx.send(r);
+                }
+                Cmd::Truncate(end, tx) => {
+                    let _ = tx.send(crate::replica::truncate(&mut w, end));
+                }
+                Cmd::Barrier(tx) => {
+                    w.publish();
+                    let _ = tx.send(());
+                }
+                Cmd::Stop => stop = true,
+            }
+            if !stop && w.done.len() < 4096 {
+                next = match rx.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => None,
+                };
+            }
+        }
+        w.publish();
+        w.prefault_ahead();
+        if w.done.is_empty() {
+            continue;
+        }
+        shared.metrics.group_size.observe(w.done.len() as f64);
+        let any_ok = w.done.iter().any(|(_, r)| r.is_ok());
+        let (upto, done) = (w.write_pos, std::mem::take(&mut w.done));
+        drop(w);
+        match &sync_tx {
+            Some(jobs) if any_ok => {
+                if let Err(std::sync::mpsc::SendError(job)) = jobs.send(SyncJob { upto, done }) {
+                    complete(&shared, job.done, Err(StoreError::Poisoned));
+                }
+            }
+            _ => {
+                let synced = if sync && any_ok {
+                    sync_log(&shared, upto)
+                } else {
+                    Ok(())
+                };
+                complete(&shared, done, synced);
             }
         }
     }
+    drop(sync_tx);
+    if let Some(h) = syncer {
+        let _ = h.join();
+    }
+    // Drain what arrived after Stop so nobody waits forever.
+    drain(&rx);
+}
 
-    /// Runs the writer loop until `Stop` or until every sender is gone. With
-    /// SYNC_FLUSH a second thread syncs each group while the writer already
-    /// encodes the next one (RocketMQ's GroupCommitService); groups that queue
-    /// up behind a running sync share the next one.
-    pub(crate) fn run(mut self, rx: Receiver<Cmd>) {
-        let sync = self.shared.config.flush_disk_type == FlushDiskType::SyncFlush;
-        let (sync_tx, syncer) = if sync {
-            let (tx, jobs) = std::sync::mpsc::channel::<SyncJob>();
-            let shared = Arc::clone(&self.shared);
-            let handle = std::thread::Builder::new()
-                .name("rokka-group-commit".into())
-                .spawn(move || run_syncer(&shared, jobs));
-            match handle {
-                Ok(h) => (Some(tx), Some(h)),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot start the group-commit thread; syncing inline");
-                    (None, None)
-                }
-            }
-        } else {
-            (None, None)
-        };
-        let mut stop = false;
-        while !stop {
-            let first = match rx.recv() {
-                Ok(c) => c,
-                Err(_) => break,
-            };
-            let mut next = Some(first);
-            while let Some(cmd) = next.take() {
-                match cmd {
-                    Cmd::Append(req, tx) => {
-                        let r = self.append(&req);
-                        self.done.push((tx, r));
-                    }
-                    Cmd::Copy(entries, tx) => {
-                        let _ = tx.send(self.copy_entries(entries));
-                    }
-                    Cmd::Replicate(from, bytes, tx) => {
-                        let r = crate::replica::apply(&mut self, from, &bytes);
-                        self.publish();
-                        let _ = tx.send(r);
-                    }
-                    Cmd::Truncate(end, tx) => {
-                        let _ = tx.send(crate::replica::truncate(&mut self, end));
-                    }
-                    Cmd::Barrier(tx) => {
-                        self.publish();
-                        let _ = tx.send(());
-                    }
-                    Cmd::Stop => stop = true,
-                }
-                if !stop && self.done.len() < 4096 {
-                    next = match rx.try_recv() {
-                        Ok(c) => Some(c),
-                        Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => None,
-                    };
-                }
-            }
-            self.publish();
-            self.prefault_ahead();
-            self.shared
-                .metrics
-                .group_size
-                .observe(self.done.len() as f64);
-            let any_ok = self.done.iter().any(|(_, r)| r.is_ok());
-            match &sync_tx {
-                Some(jobs) if any_ok => {
-                    let job = SyncJob {
-                        upto: self.write_pos,
-                        done: std::mem::take(&mut self.done),
-                    };
-                    if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
-                        complete(&self.shared, job.done, Err(StoreError::Poisoned));
-                    }
-                }
-                _ => {
-                    let synced = if sync && any_ok { self.sync() } else { Ok(()) };
-                    let done = std::mem::take(&mut self.done);
-                    complete(&self.shared, done, synced);
-                }
-            }
+/// Answers every queued command with `Closed`.
+fn drain(rx: &Receiver<Cmd>) {
+    while let Ok(cmd) = rx.try_recv() {
+        refuse(cmd);
+    }
+}
+
+/// Answers one command without applying it.
+fn refuse(cmd: Cmd) {
+    match cmd {
+        Cmd::Append(_, tx) => {
+            let _ = tx.send(Err(StoreError::Closed));
         }
-        drop(sync_tx);
-        if let Some(h) = syncer {
-            let _ = h.join();
+        Cmd::Copy(_, tx) => {
+            let _ = tx.send(Err(StoreError::Closed));
         }
-        // Drain what arrived after Stop so nobody waits forever.
-        while let Ok(cmd) = rx.try_recv() {
-            match cmd {
-                Cmd::Append(_, tx) => {
-                    let _ = tx.send(Err(StoreError::Closed));
-                }
-                Cmd::Copy(_, tx) => {
-                    let _ = tx.send(Err(StoreError::Closed));
-                }
-                Cmd::Replicate(_, _, tx) | Cmd::Truncate(_, tx) => {
-                    let _ = tx.send(Err(StoreError::Closed));
-                }
-                Cmd::Barrier(tx) => {
-                    let _ = tx.send(());
-                }
-                Cmd::Stop => {}
-            }
+        Cmd::Replicate(_, _, tx) | Cmd::Truncate(_, tx) => {
+            let _ = tx.send(Err(StoreError::Closed));
         }
+        Cmd::Barrier(tx) => {
+            let _ = tx.send(());
+        }
+        Cmd::Stop => {}
     }
 }
 
 /// Syncs the log up to `upto`; a failure poisons the log.
-fn sync_log(shared: &Shared, upto: u64) -> Result<()> {
+pub(crate) fn sync_log(shared: &Shared, upto: u64) -> Result<()> {
     let started = Instant::now();
     match shared.commit_log.flush(upto) {
         Ok(_) => {
@@ -610,7 +624,7 @@ type Completion = (oneshot::Sender<Result<AppendResult>>, Result<AppendResult>);
 /// A published group waiting for its sync.
 struct SyncJob {
     upto: u64,
-    done: Vec<Completion>,
+    pub(crate) done: Vec<Completion>,
 }
 
 /// Completes a group; a failed sync turns its successes into `Poisoned`.
@@ -686,7 +700,7 @@ pub mod internals {
 
         /// Syncs the log up to the append position (what SYNC_FLUSH waits for).
         pub fn sync(&self) -> Result<()> {
-            self.0.sync()
+            sync_log(&self.0.shared, self.0.write_pos)
         }
     }
 }
