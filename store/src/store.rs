@@ -122,7 +122,7 @@ struct Inner {
     tx: Mutex<Option<Sender<Cmd>>>,
     /// The writer's state; the writer thread and inline appends lock it.
     writer: Arc<Mutex<Writer>>,
-    /// ASYNC_FLUSH: client appends run on the caller's thread (ADR 021).
+    /// ASYNC_FLUSH: client appends run on the caller's thread (ADR 022).
     inline: bool,
     /// Permits of 1 KiB for the bytes of appends in flight.
     pending: tokio::sync::Semaphore,
@@ -410,7 +410,7 @@ impl Store {
     pub fn set_read_only(&self, on: bool) {
         self.inner.read_only.store(on, Ordering::Release);
         if on && self.inner.inline {
-            // Wait out an inline append already past its check (ADR 021).
+            // Wait out an inline append already past its check (ADR 022).
             drop(self.inner.writer.lock());
         }
     }

@@ -6,7 +6,7 @@
 //! syncs once for the whole group before completing the oneshots (group commit,
 //! as RocketMQ's GroupCommitService). With ASYNC_FLUSH client appends run the
 //! same `Writer::append` on the caller's thread under the lock (`store/inline.rs`,
-//! ADR 021). The steady-state path allocates nothing.
+//! ADR 022). The steady-state path allocates nothing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -473,7 +473,7 @@ impl Writer {
 /// encodes the next one (RocketMQ's GroupCommitService); groups that queue
 /// up behind a running sync share the next one. With ASYNC_FLUSH client
 /// appends do not come here: they run inline under the same lock (see
-/// `inline.rs`, ADR 021); the loop then serves the cleaner's copies,
+/// `inline.rs`, ADR 022); the loop then serves the cleaner's copies,
 /// replication and shutdown. The lock is held for one round of commands,
 /// never while waiting for the next command or for a sync.
 pub(crate) fn run(writer: &Mutex<Writer>, rx: Receiver<Cmd>) {

@@ -1,5 +1,5 @@
 //! ASYNC_FLUSH appends run on the caller's thread under the writer lock
-//! (ADR 021): concurrent callers get unique, contiguous queue offsets and
+//! (ADR 022): concurrent callers get unique, contiguous queue offsets and
 //! non-overlapping log positions, everything reads back after a reopen, and
 //! slave mode and shutdown refuse further appends.
 

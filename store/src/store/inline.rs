@@ -1,4 +1,4 @@
-//! ASYNC_FLUSH appends on the caller's thread (ADR 021).
+//! ASYNC_FLUSH appends on the caller's thread (ADR 022).
 //!
 //! With ASYNC_FLUSH an append is acknowledged once it is in the mapped log
 //! and its queue entries are written; nothing waits for a sync. Handing it
