@@ -16,9 +16,9 @@ use super::message::{outgoing, Outgoing};
 use super::pb::{self, Code};
 use super::service::Service;
 use super::{ok, Failure};
+use crate::broker::put::{put_message, PutError, PutMessage};
 use crate::metrics::topic_traffic::{self, Protocol};
 use crate::remoting::context::now_ms;
-use crate::broker::put::{put_message, PutError, PutMessage};
 use crate::remoting::send::{map_put_error, resolve_topic, validate_topic};
 use crate::remoting::transaction::half;
 
