@@ -12,9 +12,11 @@ and the consumer-group logs with what the producers saw acknowledged:
 - Kafka data topic read by a RocketMQ consumer: every acknowledged record;
 - consumer groups (both ecosystems): phase 1 (during the kills) and phase 2
   (the group restarted afterwards) together saw every acknowledged record;
-  a record delivered again in phase 1 must have been first delivered less
-  than WINDOW s before the kill that preceded the redelivery (older ones
-  were committed and should have survived); phase 2 redelivers nothing
+  a record (queue/partition and offset: a key stored twice by a client
+  retry is two records) delivered again in phase 1 must have been first
+  delivered less than WINDOW s before the kill that preceded the
+  redelivery (older ones were committed and should have survived); phase 2
+  redelivers nothing
   phase 1 consumed (phase 1 closed cleanly, committing);
 - failover time per master kill: from the kill to the first acknowledged
   record *sent after* the kill (probe for Kafka, sync sends for RocketMQ);
@@ -138,20 +140,23 @@ for name, path, want in (("kafka topic", a.rmq_dump_kafka_topic, kafka_acked),
 
 # --- consumer groups ---------------------------------------------------------
 def group_check(name, phase1, phase2, want):
+    # A delivery is identified by where the record is stored (queue or
+    # partition, offset): a key a client retry stored twice is two records,
+    # each delivered once, not a redelivery.
     first, late, redelivered = {}, [], 0
-    for t, payload in phase1:
-        if payload not in first:
-            first[payload] = t
+    for t, where, payload in phase1:
+        if where not in first:
+            first[where] = t
             continue
         redelivered += 1
         before = [k[0] for k in kills if k[0] <= t]
         ref = max(before) if before else t
-        if first[payload] < ref - a.window:
-            late.append((payload, round(ref - first[payload], 2)))
-    again = [p for _, p in phase2 if p in first]
-    seen = set(first) | {p for _, p in phase2}
+        if first[where] < ref - a.window:
+            late.append((payload, round(ref - first[where], 2)))
+    again = [p for _, w, p in phase2 if w in first]
+    seen = {p for _, _, p in phase1} | {p for _, _, p in phase2}
     missing = want - seen
-    stalled = not any(t > last_kill for t, _ in phase1)
+    stalled = not any(t > last_kill for t, _, _ in phase1)
     print(f"{name} group: phase1 {len(phase1)} deliveries ({redelivered} again, "
           f"{len(late)} older than the kill by more than {a.window} s), phase2 {len(phase2)} "
           f"({len(again)} already consumed in phase 1), missing acked={len(missing)}")
@@ -167,11 +172,11 @@ def group_check(name, phase1, phase2, want):
 
 
 def kafka_rows(path):
-    return [(int(r[0]) / 1000, r[3]) for r in lines(path)]
+    return [(int(r[0]) / 1000, (r[1], r[2]), r[3]) for r in lines(path)]
 
 
 def rmq_rows(path):
-    return [(int(r[1]) / 1000, r[4]) for r in lines(path) if r[0] == "GOT"]
+    return [(int(r[1]) / 1000, (r[2], r[3]), r[4]) for r in lines(path) if r[0] == "GOT"]
 
 
 group_check("kafka", kafka_rows(a.kafka_consumer[0]), kafka_rows(a.kafka_consumer[1]), kafka_acked)
