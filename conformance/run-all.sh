@@ -31,7 +31,10 @@ fi
 # A suite listed in conformance/PENDING (one "<suite> <reason>" per line) is
 # known to fail on main: it is announced as skipped with its reason, never
 # silently left out. Run it by hand with `bash conformance/<suite>/run.sh`.
-pending_reason() { [ -f conformance/PENDING ] && sed -n "s|^$1 ||p" conformance/PENDING | head -1; }
+pending_reason() {
+    [ -f conformance/PENDING ] || return 0
+    sed -n "s|^$1 ||p" conformance/PENDING | head -1
+}
 suites=()
 for s in conformance/*/run.sh; do
     [ -e "$s" ] || continue
