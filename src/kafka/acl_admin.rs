@@ -14,7 +14,7 @@ use rokka_protocols::kafka::error_code::{
 use rokka_protocols::kafka::Writer;
 
 use super::acls::{allowed_cluster, CLUSTER_NAME};
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::security::acl::{op, pattern, permission, resource, AclBinding, AclFilter};
 

@@ -4,7 +4,7 @@
 //! resource_type}` and logged (rate-limited). With `authorizer.class.name`
 //! unset everything is allowed and nothing is counted.
 
-use super::dispatch::Request;
+use super::request::Request;
 use super::KafkaContext;
 use crate::security::acl::{op, resource};
 use crate::security::count_denial;

@@ -4,7 +4,7 @@
 use rokka_protocols::kafka::add_offsets_to_txn::{encode_error_response, AddOffsetsToTxnRequest};
 use rokka_protocols::kafka::{error_code, Writer};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::txn::fenced;
 use super::KafkaContext;
 use crate::security::acl::op;

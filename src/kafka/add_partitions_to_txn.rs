@@ -5,7 +5,7 @@
 use rokka_protocols::kafka::add_partitions_to_txn::{encode_response, AddPartitionsToTxnRequest};
 use rokka_protocols::kafka::{error_code, TopicErrors, Writer};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::txn::fenced;
 use super::KafkaContext;
 use crate::security::acl::op;

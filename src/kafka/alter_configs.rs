@@ -16,8 +16,8 @@ use rokka_protocols::kafka::{error_code, Writer};
 use tracing::info;
 
 use super::describe_configs::broker_resource;
-use super::dispatch::{CloseReason, Request};
 use super::errors::store_error_code;
+use super::request::{CloseReason, Request};
 use super::topic_config::{self, LIST};
 use super::KafkaContext;
 use crate::security::acl::op;

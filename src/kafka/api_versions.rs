@@ -4,7 +4,7 @@
 use rokka_protocols::kafka::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
 use rokka_protocols::kafka::Writer;
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 
 /// Newest ApiVersions version.
 pub const MAX_VERSION: i16 = rokka_protocols::kafka::api_versions::MAX_VERSION;

@@ -20,8 +20,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWrit
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::dispatch::CloseReason;
 use super::listener::Listener;
+use super::request::CloseReason;
 use super::sasl::Gate;
 use super::{dispatch, KafkaContext};
 use crate::net::tls::MaybeTls;

@@ -6,7 +6,7 @@ use rokka_protocols::kafka::delete_groups::{self, DeleteGroupsRequest};
 use rokka_protocols::kafka::{error_code, Writer};
 use tracing::info;
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::security::acl::op;
 

@@ -11,8 +11,8 @@ use tracing::info;
 
 use crate::broker::topics::partition_count;
 
-use super::dispatch::{CloseReason, Request};
 use super::errors::store_error_code;
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 
 /// Handles DeleteRecords v0–2. Offset -1 means the high watermark; an offset

@@ -9,7 +9,7 @@ use rokka_protocols::kafka::describe_configs::{
 };
 use rokka_protocols::kafka::{error_code, Writer};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::topic_config::{self, BOOLEAN, INT};
 use super::KafkaContext;
 use crate::security::acl::op;

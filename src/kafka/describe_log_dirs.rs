@@ -6,7 +6,7 @@
 use rokka_protocols::kafka::describe_log_dirs::{self, DescribeLogDirsRequest, LogDir};
 use rokka_protocols::kafka::{error_code, Writer};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::topic_retention::partition_bytes;
 use super::KafkaContext;
 

@@ -6,7 +6,7 @@ use rokka_protocols::kafka::describe_producers::{
 };
 use rokka_protocols::kafka::{error_code, Writer};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 
 /// Handles DescribeProducers v0.

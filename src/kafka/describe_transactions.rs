@@ -8,7 +8,7 @@ use rokka_protocols::kafka::describe_transactions::{
 use rokka_protocols::kafka::txn_log::TxnStatus;
 use rokka_protocols::kafka::{error_code, TopicPartitions, Writer};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 
 /// Handles DescribeTransactions v0.

@@ -5,7 +5,7 @@ use rokka_protocols::kafka::add_offsets_to_txn::encode_error_response;
 use rokka_protocols::kafka::end_txn::EndTxnRequest;
 use rokka_protocols::kafka::{error_code, Writer};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::security::acl::op;
 

@@ -26,7 +26,7 @@ use tokio::task::JoinSet;
 use crate::broker::format::to_kafka::rocketmq_entry_to_batch;
 use crate::security::acl::op;
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 
 /// Longest long-poll accepted, whatever the client asks.

@@ -8,8 +8,8 @@ use rokka_protocols::kafka::find_coordinator::{
 };
 use rokka_protocols::kafka::Writer;
 
-use super::dispatch::{CloseReason, Request};
 use super::metadata::advertised;
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::security::acl::op;
 

@@ -9,7 +9,7 @@ use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
 use rokka_protocols::kafka::Writer;
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::security::acl::op;
 

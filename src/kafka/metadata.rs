@@ -19,7 +19,7 @@ use tracing::warn;
 use crate::broker::topics::partition_count;
 
 use super::conn::ConnInfo;
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 
 /// TOPIC_AUTHORIZATION_FAILED.

@@ -42,6 +42,7 @@ pub mod offsets_topic;
 mod partition_admin;
 mod produce;
 mod replication;
+mod request;
 pub mod sasl;
 mod scram_admin;
 mod topic_config;

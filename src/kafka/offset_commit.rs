@@ -10,7 +10,7 @@ use rokka_protocols::kafka::offset_commit::{
 use rokka_protocols::kafka::Writer;
 use tracing::{debug, warn};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::broker::groups::Protocol;
 use crate::security::acl::op;

@@ -9,7 +9,7 @@ use rokka_protocols::kafka::{error_code, Writer};
 use tracing::info;
 
 use super::delete_groups::group_status;
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::broker::groups::Protocol;
 use crate::security::acl::op;

@@ -10,7 +10,7 @@ use rokka_protocols::kafka::offset_fetch::{
 };
 use rokka_protocols::kafka::Writer;
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::security::acl::op;
 

@@ -8,7 +8,7 @@ use rokka_protocols::kafka::offset_for_leader_epoch::{
 };
 use rokka_protocols::kafka::Writer;
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 
 /// Handles OffsetForLeaderEpoch v0–4.

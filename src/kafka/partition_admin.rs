@@ -14,7 +14,7 @@ use rokka_protocols::kafka::list_partition_reassignments::{
 };
 use rokka_protocols::kafka::{error_code, Writer};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 
 /// Handles ListPartitionReassignments v0.

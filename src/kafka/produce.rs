@@ -33,9 +33,9 @@ use crate::broker::format::to_rocketmq::produce_index;
 use crate::broker::topics::partition_count;
 use crate::metrics::topic_traffic::{self, Protocol};
 
-use super::dispatch::{CloseReason, Request};
 use super::errors::{records_error_code, store_error_code};
 use super::idempotence::Verdict;
+use super::request::{CloseReason, Request};
 use super::topic_config;
 use super::KafkaContext;
 use crate::security::acl::op;

@@ -399,5 +399,5 @@ fn plain(listener: &Listener, token: &[u8]) -> Result<String, String> {
 
 /// A response frame for `header` with `body`.
 fn respond(header: &RequestHeader, body: Writer) -> Vec<Bytes> {
-    super::dispatch::with_header(ResponseHeader::for_request(header), body)
+    super::request::with_header(ResponseHeader::for_request(header), body)
 }

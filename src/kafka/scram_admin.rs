@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use rokka_protocols::kafka::scram_credentials::{self, DescribeResult};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::security::scram::{ScramCredential, MAX_ITERATIONS, MIN_ITERATIONS};
 use crate::security::{mechanism_code, mechanism_from_code};

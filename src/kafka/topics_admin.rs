@@ -15,9 +15,9 @@ use tracing::{info, warn};
 use crate::broker::topics::partition_count;
 use crate::security::acl::op;
 
-use super::dispatch::{CloseReason, Request};
 use super::errors::store_error_code;
 use super::metadata::{topic_id, valid_topic_name};
+use super::request::{CloseReason, Request};
 use super::topic_config;
 use super::KafkaContext;
 

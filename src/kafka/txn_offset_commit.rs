@@ -7,7 +7,7 @@ use rokka_protocols::kafka::txn_log::PendingOffset;
 use rokka_protocols::kafka::txn_offset_commit::{encode_response, TxnOffsetCommitRequest};
 use rokka_protocols::kafka::{error_code, TopicErrors, Writer};
 
-use super::dispatch::{CloseReason, Request};
+use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::broker::groups::Protocol;
 use crate::security::acl::op;

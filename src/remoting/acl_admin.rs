@@ -11,7 +11,7 @@ use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use serde::Serialize;
 
 use super::context::{Ctx, HResult, HandlerError};
-use super::dispatch::{ok, ok_json};
+use super::reply::{ok, ok_json};
 use crate::security::plain_acl::{AccountConfig, DataVersion, PlainAcl};
 
 const DISABLED: &str = "RocketMQ ACL is not enabled on this broker (aclEnable=false)";

@@ -21,8 +21,8 @@ use crate::broker::topics::partition_count;
 use super::clients::retry_topic;
 use super::conn::ConnInfo;
 use super::context::{map_store_error, Ctx, HResult, HandlerError};
-use super::dispatch::{ok, ok_json};
 use super::header::{opt, req, req_str};
+use super::reply::{ok, ok_json};
 use super::send::{resolve_topic, validate_topic};
 
 const LOCK_EXPIRY: Duration = Duration::from_secs(60);

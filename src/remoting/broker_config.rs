@@ -17,8 +17,8 @@ use std::fmt::Write as _;
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 
 use super::context::{Ctx, HResult, HandlerError};
-use super::dispatch::ok;
 use super::header::req_str;
+use super::reply::ok;
 use crate::broker::dynamic_config::{UpdateError, PERM_WRITE};
 
 /// The broker's settings under their RocketMQ names, values in force.

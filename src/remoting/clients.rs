@@ -23,8 +23,8 @@ use tracing::{debug, warn};
 
 use super::conn::ConnInfo;
 use super::context::{Ctx, HResult, HandlerError, Reply};
-use super::dispatch::{ok, ok_json};
 use super::header::req_str;
+use super::reply::{ok, ok_json};
 use crate::broker::filter::FilterError;
 use crate::broker::groups::{GroupRegistry, GroupRequest, Protocol};
 

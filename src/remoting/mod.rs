@@ -46,6 +46,7 @@ mod pull;
 mod query;
 mod register;
 mod relay;
+mod reply;
 mod reset;
 pub(crate) mod schedule;
 pub(crate) mod send;

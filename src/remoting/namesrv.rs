@@ -17,8 +17,8 @@ use rokka_protocols::remoting::body::{
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 
 use super::context::{Ctx, HResult, HandlerError};
-use super::dispatch::{ok, ok_json};
 use super::header::{opt, req_str};
+use super::reply::{ok, ok_json};
 
 /// The auto-create template topic.
 pub(crate) const TBW102: &str = "TBW102";

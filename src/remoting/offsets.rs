@@ -8,8 +8,8 @@ use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use tracing::{debug, warn};
 
 use super::context::{Ctx, HResult, HandlerError};
-use super::dispatch::ok;
 use super::header::{opt, req, req_str};
+use super::reply::ok;
 use crate::broker::groups::{Protocol, Refusal};
 
 fn queue(cmd: &RemotingCommand) -> Result<(&str, u32), HandlerError> {

@@ -18,7 +18,7 @@ use rokka_protocols::remoting::{ExtFields, RemotingCommand, ResponseCode};
 use rokka_store::topics::TopicConfig;
 
 use super::context::{Ctx, HResult, HandlerError, Reply};
-use super::dispatch::ok;
+use super::reply::ok;
 use crate::broker::pop::revive::now_ms;
 use crate::broker::pop::{PopBatch, PopEngine, PopRequest, MAX_POP_NUMS, ORDER_REVIVE_QID};
 

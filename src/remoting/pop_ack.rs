@@ -10,8 +10,8 @@ use rokka_protocols::remoting::pop::{AckRequest, BatchAckBody, ExtraInfo};
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 
 use super::context::{Ctx, HResult, HandlerError};
-use super::dispatch::ok;
 use super::pop::{bad, engine, ext, io_error};
+use super::reply::ok;
 use crate::broker::pop::revive::now_ms;
 use crate::broker::pop::state::QueueKey;
 use crate::broker::pop::ORDER_REVIVE_QID;

@@ -13,8 +13,8 @@ use rokka_protocols::remoting::pop::{
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 
 use super::context::{Ctx, HResult, HandlerError};
-use super::dispatch::{ok, ok_json};
 use super::pop::{bad, engine, io_error};
+use super::reply::{ok, ok_json};
 use crate::broker::pop::modes::RequestMode;
 
 /// Queue indexes of `mqs` queues that consumer `index` of `cids` gets

@@ -23,9 +23,9 @@ use rokka_protocols::remoting::codes::FLAG_ONEWAY;
 use rokka_protocols::remoting::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
 
 use super::context::{now_ms, Ctx, HResult, HandlerError, Reply};
-use super::dispatch::{ok, ok_json};
 use super::header::{opt, req, req_str};
 use super::offsets::commit_allowed;
+use super::reply::{ok, ok_json};
 use super::stats::{existing_topic, mq_key, raw_body};
 
 fn reset_body(ctx: &Ctx, topic: &str, table: &BTreeMap<u32, i64>) -> String {

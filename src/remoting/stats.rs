@@ -15,8 +15,8 @@ use rokka_protocols::remoting::codes::ROKKA_VERSION;
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 
 use super::context::{map_store_error, now_ms, Ctx, HResult, HandlerError, Reply};
-use super::dispatch::{ok, ok_json};
 use super::header::req_str;
+use super::reply::{ok, ok_json};
 
 /// A `MessageQueue` of this broker as a fastjson map key.
 pub(crate) fn mq_key(ctx: &Ctx, topic: &str, queue_id: u32) -> String {

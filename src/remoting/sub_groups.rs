@@ -8,8 +8,8 @@ use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 use rokka_store::subscription_groups::SubscriptionGroupConfig;
 
 use super::context::{map_store_error, Ctx, HResult, HandlerError};
-use super::dispatch::{ok, ok_json};
 use super::header::{opt, req_str};
+use super::reply::{ok, ok_json};
 use crate::broker::subscription::ConsumeRefusal;
 
 const GROUP_MAX_LENGTH: usize = 120;

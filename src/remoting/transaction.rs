@@ -21,8 +21,8 @@ use rokka_store::topics::TopicConfig;
 use rokka_store::{AppendPayload, EntryKind, MessageToStore};
 
 use super::context::{map_store_error, now_ms, Ctx, HResult, HandlerError};
-use super::dispatch::ok;
 use super::header::{opt, req, req_str};
+use super::reply::ok;
 use super::send::append;
 
 /// The half-message topic.

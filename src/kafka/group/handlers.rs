@@ -15,7 +15,7 @@ use rokka_protocols::kafka::Writer;
 
 use super::Outcome;
 use crate::broker::groups::Protocol;
-use crate::kafka::dispatch::{CloseReason, Request};
+use crate::kafka::request::{CloseReason, Request};
 use crate::kafka::{acls, KafkaContext};
 use crate::security::acl::op;
 
