@@ -1,7 +1,8 @@
 //! The gRPC front-end of the RocketMQ 5.x SDKs against the real `rokka`
 //! executable, through the generated tonic client: route, send, receive,
 //! ack, redelivery after the invisible time, change of invisible duration,
-//! transactions, the offset RPCs (shared with remoting's offset table);
+//! transactions, the offset RPCs (shared with remoting's offset table),
+//! where a new group starts;
 //! and bad input on the gRPC port (malformed protobuf, an
 //! unknown method, an oversized message, a client that never reads)
 //! answered with gRPC errors while the broker keeps serving.
@@ -732,4 +733,51 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
+}
+
+/// As upstream's proxy (ConsumeInitMode.MAX): a group with no offset on a
+/// queue that was truncated starts at its last message, not its minimum.
+#[test]
+fn a_new_group_starts_at_the_last_message_of_a_truncated_queue() {
+    use rokka_protocols::kafka::delete_records::{
+        decode_response, DeleteRecordsRequest, DeleteRecordsTopic,
+    };
+    use rokka_protocols::kafka::records::{build_v2_batch, Record};
+    use rokka_protocols::kafka::Reader;
+    use support::kafka;
+    let rokka = Rokka::start();
+    let mut k = kafka::Conn::open(rokka.kafka);
+    assert_eq!(kafka::metadata(&mut k, "Trunc").topics[0].error, 0);
+    for i in 0..5 {
+        let rec = Record {
+            timestamp: now_ms(),
+            key: Some(Bytes::from(format!("k{i}"))),
+            value: Some(Bytes::from(format!("v{i}"))),
+            headers: vec![],
+        };
+        let batch = build_v2_batch(0, &[rec]);
+        assert_eq!(kafka::produce(&mut k, "Trunc", 0, batch, 1), (0, i));
+    }
+    // Kafka DeleteRecords truncates queue 0 below offset 2.
+    let req = DeleteRecordsRequest {
+        topics: vec![DeleteRecordsTopic {
+            name: "Trunc".into(),
+            partitions: vec![(0, 2)],
+        }],
+        timeout_ms: 1000,
+    };
+    let b = k.call(21, 1, |w| req.encode(w, 1));
+    let mut r = Reader::new(&b, 0, false);
+    let deleted = decode_response(&mut r, 1).unwrap().remove(0).partitions;
+    assert_eq!(deleted, vec![(0, 2, 0)]);
+    rt().block_on(async {
+        let mut c = client(rokka.grpc).await;
+        let (st, got) = receive_as(&mut c, "fresh", "Trunc", 30_000, 1000).await;
+        assert_eq!(st, Code::Ok);
+        let got: Vec<_> = got
+            .iter()
+            .map(|m| (sys(m).queue_id, sys(m).queue_offset, m.body.clone()))
+            .collect();
+        assert_eq!(got, vec![(0, Some(4), b"v4".to_vec())]);
+    });
 }
