@@ -198,6 +198,7 @@ async fn pull_messages(
             req.batch_size as u32,
             tags.map(|f| f as &dyn Fn(i64) -> bool),
         );
+        let advanced = scan.next > from;
         from = scan.next.max(from);
         for r in &scan.msgs {
             if filter.needs_properties() {
@@ -218,7 +219,12 @@ async fn pull_messages(
             break;
         }
         if from < store.max_offset(topic, q) {
-            continue; // everything looked at was filtered out; read on
+            if advanced {
+                continue; // everything looked at was filtered out; read on
+            }
+            // Unreadable here for now (the scan did not move): no busy loop.
+            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+            continue;
         }
         tokio::select! {
             _ = store.wait_for_data(topic, q, from, left) => {}
