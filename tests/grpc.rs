@@ -781,3 +781,50 @@ fn a_new_group_starts_at_the_last_message_of_a_truncated_queue() {
         assert_eq!(got, vec![(0, Some(4), b"v4".to_vec())]);
     });
 }
+
+/// A long poll ends 100 ms before the caller's deadline (`grpc-timeout`),
+/// as upstream's proxy: the Rust SDK sets its deadline to the long-polling
+/// timeout itself, and would otherwise always time out on an empty queue.
+#[test]
+fn long_polls_answer_before_the_callers_deadline() {
+    let rokka = Rokka::start();
+    rt().block_on(async {
+        let mut c = client(rokka.grpc).await;
+        send_normal(&mut c, "Poll", "P", "p-", 1).await;
+        let (st, _) = receive_as(&mut c, "pollers", "Poll", 30_000, 1000).await;
+        assert_eq!(st, Code::Ok);
+        let req = |deadline_ms: u64| {
+            let mut r = tonic::Request::new(ReceiveMessageRequest {
+                group: res("pollers"),
+                message_queue: mq("Poll", -1),
+                batch_size: 32,
+                long_polling_timeout: dur(3000),
+                ..Default::default()
+            });
+            r.set_timeout(Duration::from_millis(deadline_ms));
+            r
+        };
+        let first_status = |c: &mut MessagingServiceClient<Channel>, deadline_ms| {
+            let mut c = c.clone();
+            async move {
+                let mut s = c
+                    .receive_message(req(deadline_ms))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                match s.message().await.unwrap().and_then(|r| r.content) {
+                    Some(Content::Status(s)) => Code::try_from(s.code).unwrap(),
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        let t0 = std::time::Instant::now();
+        assert_eq!(first_status(&mut c, 1000).await, Code::MessageNotFound);
+        let took = t0.elapsed();
+        assert!(
+            took >= Duration::from_millis(700) && took < Duration::from_millis(1000),
+            "{took:?}"
+        );
+        assert_eq!(first_status(&mut c, 60).await, Code::IllegalPollingTime);
+    });
+}
