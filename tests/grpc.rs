@@ -1,7 +1,9 @@
 //! The gRPC front-end of the RocketMQ 5.x SDKs against the real `rokka`
 //! executable, through the generated tonic client: route, send, receive,
 //! ack, redelivery after the invisible time, change of invisible duration,
-//! transactions; and bad input on the gRPC port (malformed protobuf, an
+//! transactions, the offset RPCs (shared with remoting's offset table),
+//! where a new group starts;
+//! and bad input on the gRPC port (malformed protobuf, an
 //! unknown method, an oversized message, a client that never reads)
 //! answered with gRPC errors while the broker keeps serving.
 
@@ -14,6 +16,7 @@ use bytes::Bytes;
 use rokka::grpc::pb::messaging_service_client::MessagingServiceClient;
 use rokka::grpc::pb::receive_message_response::Content;
 use rokka::grpc::pb::*;
+use support::remoting::{self, Conn};
 use support::Rokka;
 use tonic::transport::Channel;
 
@@ -58,6 +61,29 @@ fn message(topic: &str, id: &str, body: &str, group: Option<&str>, kind: Message
         }),
         body: body.as_bytes().to_vec(),
     }
+}
+
+/// Sends `n` normal messages with ids `{id}{i}` and bodies `{body}{i}`.
+async fn send_normal(
+    c: &mut MessagingServiceClient<Channel>,
+    topic: &str,
+    id: &str,
+    body: &str,
+    n: usize,
+) -> SendMessageResponse {
+    let messages = (0..n)
+        .map(|i| {
+            let (id, body) = (format!("{id}{i}"), format!("{body}{i}"));
+            message(topic, &id, &body, None, MessageType::Normal)
+        })
+        .collect();
+    let sent = c
+        .send_message(SendMessageRequest { messages })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code(&sent.status), Code::Ok, "{sent:?}");
+    sent
 }
 
 fn code(s: &Option<Status>) -> Code {
@@ -153,23 +179,7 @@ fn send_receive_ack_and_redelivery() {
             .unwrap();
         assert_eq!(ep.addresses[0].port, i32::from(rokka.grpc.port()));
 
-        let msgs = (0..3)
-            .map(|i| {
-                message(
-                    "G",
-                    &format!("ID{i}"),
-                    &format!("body-{i}"),
-                    None,
-                    MessageType::Normal,
-                )
-            })
-            .collect();
-        let sent = c
-            .send_message(SendMessageRequest { messages: msgs })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(code(&sent.status), Code::Ok, "{sent:?}");
+        let sent = send_normal(&mut c, "G", "ID", "body-", 3).await;
         assert_eq!(sent.entries.len(), 3);
         assert_eq!(sent.entries[0].message_id, "ID0");
 
@@ -402,14 +412,14 @@ fn bad_input_gets_grpc_errors_and_the_broker_keeps_serving() {
             raw(a, &format!("{SVC}/SendMessage"), frame(6, &garbage)).await,
             "13"
         );
-        // An unknown method and an offset RPC rokka does not serve.
+        // An unknown method; an empty QueryOffset is answered (API status).
         assert_eq!(
             raw(a, &format!("{SVC}/NoSuchMethod"), frame(0, &[])).await,
             "12"
         );
         assert_eq!(
             raw(a, &format!("{SVC}/QueryOffset"), frame(0, &[])).await,
-            "12"
+            "0"
         );
         assert_eq!(raw(a, "/other.Service/Call", frame(0, &[])).await, "12");
         // A message announced larger than the limit: refused before it is read.
@@ -525,4 +535,296 @@ fn bad_input_gets_grpc_errors_and_the_broker_keeps_serving() {
         ),
         "{metrics}"
     );
+}
+
+fn mq(topic: &str, id: i32) -> Option<MessageQueue> {
+    Some(MessageQueue {
+        topic: res(topic),
+        id,
+        ..Default::default()
+    })
+}
+
+async fn query_offset(
+    c: &mut MessagingServiceClient<Channel>,
+    topic: &str,
+    q: i32,
+    policy: QueryOffsetPolicy,
+    at_ms: Option<i64>,
+) -> (Code, i64) {
+    let r = c
+        .query_offset(QueryOffsetRequest {
+            message_queue: mq(topic, q),
+            query_offset_policy: policy as i32,
+            timestamp: at_ms.map(|ms| prost_types::Timestamp {
+                seconds: ms / 1000,
+                nanos: 0,
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    (code(&r.status), r.offset)
+}
+
+async fn get_offset(c: &mut MessagingServiceClient<Channel>, group: &str, q: i32) -> (Code, i64) {
+    let r = c
+        .get_offset(GetOffsetRequest {
+            group: res(group),
+            message_queue: mq("O", q),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    (code(&r.status), r.offset)
+}
+
+async fn update_offset(c: &mut MessagingServiceClient<Channel>, q: i32, offset: i64) -> Code {
+    let r = c
+        .update_offset(UpdateOffsetRequest {
+            group: res("pg"),
+            message_queue: mq("O", q),
+            offset,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    code(&r.status)
+}
+
+/// PullMessage: (status, messages, next offset).
+async fn pull(
+    c: &mut MessagingServiceClient<Channel>,
+    q: i32,
+    offset: i64,
+    tag: &str,
+    poll_ms: i64,
+) -> (Code, Vec<Message>, Option<i64>) {
+    use rokka::grpc::pb::pull_message_response::Content as P;
+    let mut stream = c
+        .pull_message(PullMessageRequest {
+            group: res("pg"),
+            message_queue: mq("O", q),
+            offset,
+            batch_size: 32,
+            filter_expression: Some(FilterExpression {
+                r#type: FilterType::Tag as i32,
+                expression: tag.into(),
+            }),
+            long_polling_timeout: dur(poll_ms),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (mut st, mut msgs, mut next) = (Code::Unspecified, Vec::new(), None);
+    while let Some(r) = stream.message().await.unwrap() {
+        match r.content {
+            Some(P::Status(s)) => st = Code::try_from(s.code).unwrap(),
+            Some(P::Message(m)) => msgs.push(m),
+            Some(P::NextOffset(n)) => next = Some(n),
+            None => {}
+        }
+    }
+    (st, msgs, next)
+}
+
+#[test]
+fn offset_rpcs_share_the_offset_table_with_remoting() {
+    let rokka = Rokka::start();
+    let (q, n) = rt().block_on(async {
+        let mut c = client(rokka.grpc).await;
+        let route = c
+            .query_route(QueryRouteRequest {
+                topic: res("O"),
+                endpoints: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let queues: Vec<i32> = route.message_queues.iter().map(|m| m.id).collect();
+        assert!(!queues.is_empty());
+        send_normal(&mut c, "O", "OID", "o-", 6).await;
+
+        // QueryOffset: every queue begins at 0; the ends add up to the 6 sent.
+        let mut ends = Vec::new();
+        for &q in &queues {
+            let begin = query_offset(&mut c, "O", q, QueryOffsetPolicy::Beginning, None).await;
+            assert_eq!(begin, (Code::Ok, 0));
+            let (st, end) = query_offset(&mut c, "O", q, QueryOffsetPolicy::End, None).await;
+            assert_eq!(st, Code::Ok);
+            let future = now_ms() + 3_600_000;
+            let by_time = query_offset(&mut c, "O", q, QueryOffsetPolicy::Timestamp, Some(future));
+            assert_eq!(by_time.await, (Code::Ok, end), "a future time is the end");
+            let by_time = query_offset(&mut c, "O", q, QueryOffsetPolicy::Timestamp, Some(0));
+            assert_eq!(by_time.await, (Code::Ok, 0), "time 0 is the beginning");
+            ends.push((q, end));
+        }
+        assert_eq!(ends.iter().map(|e| e.1).sum::<i64>(), 6, "{ends:?}");
+        let (q, n) = *ends.iter().max_by_key(|e| e.1).unwrap();
+        assert!(n >= 1);
+        let missing = query_offset(&mut c, "O", 999, QueryOffsetPolicy::End, None).await;
+        assert_eq!(missing.0, Code::BadRequest);
+        let missing = query_offset(&mut c, "NoSuch", 0, QueryOffsetPolicy::End, None).await;
+        assert_eq!(missing.0, Code::TopicNotFound);
+        let no_time = query_offset(&mut c, "O", q, QueryOffsetPolicy::Timestamp, None).await;
+        assert_eq!(no_time.0, Code::BadRequest);
+
+        // PullMessage: the queue's messages in order, no receipt handles.
+        let (st, got, next) = pull(&mut c, q, 0, "*", 0).await;
+        assert_eq!((st, next), (Code::Ok, Some(n)));
+        assert_eq!(got.len() as i64, n);
+        for (i, m) in got.iter().enumerate() {
+            let sp = sys(m);
+            assert_eq!(sp.queue_offset, Some(i as i64));
+            assert_eq!(sp.queue_id, q);
+            assert!(sp.receipt_handle.is_none());
+            let body = String::from_utf8(m.body.clone()).unwrap();
+            assert_eq!(sp.message_id, format!("OID{}", &body[2..]));
+            assert_eq!(sp.tag.as_deref(), Some("TagA"));
+        }
+        let (st, got, next) = pull(&mut c, q, n - 1, "*", 0).await;
+        assert_eq!((st, got.len(), next), (Code::Ok, 1, Some(n)));
+        // A tag that matches nothing: not found, and the next offset moves on.
+        let (st, got, next) = pull(&mut c, q, 0, "TagB", 0).await;
+        assert_eq!((st, got.len(), next), (Code::MessageNotFound, 0, Some(n)));
+        // At the end: waits out the long poll, then not found at the same offset.
+        let t0 = std::time::Instant::now();
+        let (st, got, next) = pull(&mut c, q, n, "*", 400).await;
+        assert_eq!((st, got.len(), next), (Code::MessageNotFound, 0, Some(n)));
+        assert!(
+            t0.elapsed() >= Duration::from_millis(350),
+            "{:?}",
+            t0.elapsed()
+        );
+        // Outside the queue: ILLEGAL_OFFSET with the nearest valid offset.
+        let (st, _, next) = pull(&mut c, q, n + 5, "*", 0).await;
+        assert_eq!((st, next), (Code::IllegalOffset, Some(n)));
+        let (st, _, next) = pull(&mut c, q, -1, "*", 0).await;
+        assert_eq!((st, next), (Code::IllegalOffset, Some(0)));
+
+        // GetOffset / UpdateOffset on the offset table remoting uses.
+        assert_eq!(get_offset(&mut c, "pg", q).await, (Code::Ok, 0));
+        assert_eq!(update_offset(&mut c, q, n).await, Code::Ok);
+        assert_eq!(get_offset(&mut c, "pg", q).await, (Code::Ok, n));
+        assert_eq!(update_offset(&mut c, q, -1).await, Code::IllegalOffset);
+        assert_eq!(get_offset(&mut c, "pg", q).await, (Code::Ok, n));
+        (q, n)
+    });
+    let mut conn = Conn::open(rokka.broker);
+    // remoting sees the gRPC commit, and a remoting commit is seen by gRPC.
+    let r = conn.call(remoting::query_offset("pg", "O", q as u32));
+    let n = n.to_string();
+    assert_eq!((r.code, r.ext("offset")), (0, Some(n.as_str())));
+    let r = conn.call(remoting::update_offset("pg", "O", q as u32, 1));
+    assert_eq!(r.code, 0);
+    rt().block_on(async {
+        let mut c = client(rokka.grpc).await;
+        assert_eq!(get_offset(&mut c, "pg", q).await, (Code::Ok, 1));
+    });
+    let metrics = rokka.metrics();
+    assert!(
+        metrics.contains(r#"rokka_grpc_requests_total{code="OK",method="UpdateOffset"} 1"#),
+        "{metrics}"
+    );
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// As upstream's proxy (ConsumeInitMode.MAX): a group with no offset on a
+/// queue that was truncated starts at its last message, not its minimum.
+#[test]
+fn a_new_group_starts_at_the_last_message_of_a_truncated_queue() {
+    use rokka_protocols::kafka::delete_records::{
+        decode_response, DeleteRecordsRequest, DeleteRecordsTopic,
+    };
+    use rokka_protocols::kafka::records::{build_v2_batch, Record};
+    use rokka_protocols::kafka::Reader;
+    use support::kafka;
+    let rokka = Rokka::start();
+    let mut k = kafka::Conn::open(rokka.kafka);
+    assert_eq!(kafka::metadata(&mut k, "Trunc").topics[0].error, 0);
+    for i in 0..5 {
+        let rec = Record {
+            timestamp: now_ms(),
+            key: Some(Bytes::from(format!("k{i}"))),
+            value: Some(Bytes::from(format!("v{i}"))),
+            headers: vec![],
+        };
+        let batch = build_v2_batch(0, &[rec]);
+        assert_eq!(kafka::produce(&mut k, "Trunc", 0, batch, 1), (0, i));
+    }
+    // Kafka DeleteRecords truncates queue 0 below offset 2.
+    let req = DeleteRecordsRequest {
+        topics: vec![DeleteRecordsTopic {
+            name: "Trunc".into(),
+            partitions: vec![(0, 2)],
+        }],
+        timeout_ms: 1000,
+    };
+    let b = k.call(21, 1, |w| req.encode(w, 1));
+    let mut r = Reader::new(&b, 0, false);
+    let deleted = decode_response(&mut r, 1).unwrap().remove(0).partitions;
+    assert_eq!(deleted, vec![(0, 2, 0)]);
+    rt().block_on(async {
+        let mut c = client(rokka.grpc).await;
+        let (st, got) = receive_as(&mut c, "fresh", "Trunc", 30_000, 1000).await;
+        assert_eq!(st, Code::Ok);
+        let got: Vec<_> = got
+            .iter()
+            .map(|m| (sys(m).queue_id, sys(m).queue_offset, m.body.clone()))
+            .collect();
+        assert_eq!(got, vec![(0, Some(4), b"v4".to_vec())]);
+    });
+}
+
+/// A long poll ends 100 ms before the caller's deadline (`grpc-timeout`),
+/// as upstream's proxy: the Rust SDK sets its deadline to the long-polling
+/// timeout itself, and would otherwise always time out on an empty queue.
+#[test]
+fn long_polls_answer_before_the_callers_deadline() {
+    let rokka = Rokka::start();
+    rt().block_on(async {
+        let mut c = client(rokka.grpc).await;
+        send_normal(&mut c, "Poll", "P", "p-", 1).await;
+        let (st, _) = receive_as(&mut c, "pollers", "Poll", 30_000, 1000).await;
+        assert_eq!(st, Code::Ok);
+        let req = |deadline_ms: u64| {
+            let mut r = tonic::Request::new(ReceiveMessageRequest {
+                group: res("pollers"),
+                message_queue: mq("Poll", -1),
+                batch_size: 32,
+                long_polling_timeout: dur(3000),
+                ..Default::default()
+            });
+            r.set_timeout(Duration::from_millis(deadline_ms));
+            r
+        };
+        let first_status = |c: &mut MessagingServiceClient<Channel>, deadline_ms| {
+            let mut c = c.clone();
+            async move {
+                let mut s = c
+                    .receive_message(req(deadline_ms))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                match s.message().await.unwrap().and_then(|r| r.content) {
+                    Some(Content::Status(s)) => Code::try_from(s.code).unwrap(),
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        let t0 = std::time::Instant::now();
+        assert_eq!(first_status(&mut c, 1000).await, Code::MessageNotFound);
+        let took = t0.elapsed();
+        assert!(
+            took >= Duration::from_millis(700) && took < Duration::from_millis(1000),
+            "{took:?}"
+        );
+        assert_eq!(first_status(&mut c, 60).await, Code::IllegalPollingTime);
+    });
 }

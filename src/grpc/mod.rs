@@ -9,13 +9,14 @@
 //! One file per group of RPCs: `route.rs` (QueryRoute, QueryAssignment),
 //! `send.rs`, `receive.rs`, `ack.rs` (Ack, ChangeInvisibleDuration, DLQ),
 //! `telemetry.rs` (Telemetry, Heartbeat, NotifyClientTermination),
-//! `transaction.rs`. The offset RPCs are not declared, so tonic answers them
-//! UNIMPLEMENTED, as any unknown method.
+//! `transaction.rs`, `offset.rs` (QueryOffset, GetOffset, UpdateOffset,
+//! PullMessage).
 
 mod ack;
 mod handle;
 mod message;
 mod metrics;
+mod offset;
 mod orphans;
 mod receive;
 mod route;

@@ -19,8 +19,11 @@ use crate::broker::pop::state::QueueKey;
 use crate::broker::pop::{PopBatch, PopEngine, PopRequest, MAX_POP_NUMS};
 use rokka_protocols::remoting::message::decode_message;
 
-/// Longest wait of one ReceiveMessage.
+/// Longest wait of one ReceiveMessage or PullMessage.
 const MAX_POLL: Duration = Duration::from_secs(30);
+/// What a long poll leaves of the caller's deadline for the answer to
+/// travel (upstream proxy's `longPollingReserveTimeInMillis`).
+const POLL_RESERVE: Duration = Duration::from_millis(100);
 /// Invisible time when the request gives none.
 const DEFAULT_INVISIBLE_MS: i64 = 30_000;
 
@@ -38,8 +41,9 @@ fn failed(f: &Failure) -> Vec<pb::ReceiveMessageResponse> {
 pub(crate) async fn receive(
     svc: &Service,
     req: pb::ReceiveMessageRequest,
+    deadline: Option<Duration>,
 ) -> Vec<pb::ReceiveMessageResponse> {
-    match pop(svc, &req).await {
+    match pop(svc, &req, deadline).await {
         Ok(out) => out,
         Err(f) => failed(&f),
     }
@@ -48,6 +52,7 @@ pub(crate) async fn receive(
 async fn pop(
     svc: &Service,
     req: &pb::ReceiveMessageRequest,
+    deadline: Option<Duration>,
 ) -> Result<Vec<pb::ReceiveMessageResponse>, Failure> {
     let ctx = &*svc.ctx;
     let group = name(req.group.as_ref())?;
@@ -79,26 +84,7 @@ async fn pop(
         )));
     }
     let invisible = invisible_ms(req.invisible_duration.as_ref(), DEFAULT_INVISIBLE_MS)?;
-    let filter = match req.filter_expression.as_ref() {
-        Some(f) if f.r#type == pb::FilterType::Sql as i32 => ctx
-            .broker
-            .filters
-            .filter(
-                ctx.broker.config.enable_property_filter,
-                group,
-                topic,
-                rokka_protocols::sql92::EXPRESSION_TYPE,
-                &f.expression,
-            )
-            .map_err(|e| {
-                Failure::new(
-                    Code::IllegalFilterExpression,
-                    format!("the SQL92 expression cannot be used ({e:?}); SQL92 needs enablePropertyFilter=true"),
-                )
-            })?,
-        Some(f) => crate::broker::filter::tag_filter(&f.expression),
-        None => crate::broker::filter::tag_filter("*"),
-    };
+    let filter = filter(svc, group, topic, req.filter_expression.as_ref())?;
     let codes = filter.tag_codes();
     let keep = |code: i64| codes.is_none_or(|s| s.contains(&(code as i32)));
     let orderly = cfg.consume_message_orderly;
@@ -110,13 +96,11 @@ async fn pop(
         max: req.batch_size as u32,
         invisible,
         orderly,
-        // A new group starts at the queue's minimum offset: upstream starts
-        // at the maximum unless the queue's messages from 0 are still in
-        // memory (initPopOffsetByCheckMsgInMem), which for the SDKs means
-        // messages sent before the first receive are delivered.
+        // Where a new group starts: see `start_new_group`.
         from_min: true,
         filter: codes.map(|_| &keep as &(dyn Fn(i64) -> bool + Sync)),
     };
+    start_new_group(ctx, group, topic, t.read_queue_nums);
     let io =
         |e: std::io::Error| Failure::new(Code::InternalServerError, format!("POP journal: {e}"));
     let pop = || -> Result<PopBatch, Failure> {
@@ -124,13 +108,7 @@ async fn pop(
         sift(engine, group, b, &filter).map_err(io)
     };
     let mut batch = pop()?;
-    let wait = req
-        .long_polling_timeout
-        .as_ref()
-        .map_or(Duration::ZERO, |d| {
-            Duration::from_millis(duration_ms(d).max(0) as u64)
-        })
-        .min(MAX_POLL);
+    let wait = polling_time(req.long_polling_timeout.as_ref(), deadline)?;
     let deadline = Instant::now() + wait;
     if batch.is_empty() && !wait.is_zero() {
         let _parked = engine.park(group, topic, -1);
@@ -147,6 +125,105 @@ async fn pop(
         }
     }
     Ok(stream(&batch))
+}
+
+/// How long a receive or pull may wait for messages: the request's
+/// long-polling timeout (at most 30 s), cut to end 100 ms before the
+/// caller's gRPC deadline (`grpc-timeout`) so the answer arrives in time,
+/// as upstream's proxy does; a deadline shorter than that reserve is
+/// ILLEGAL_POLLING_TIME.
+pub(crate) fn polling_time(
+    asked: Option<&prost_types::Duration>,
+    deadline: Option<Duration>,
+) -> Result<Duration, Failure> {
+    let wait = asked
+        .map_or(Duration::ZERO, |d| {
+            Duration::from_millis(duration_ms(d).max(0) as u64)
+        })
+        .min(MAX_POLL);
+    match deadline {
+        Some(left) if !wait.is_zero() && wait + POLL_RESERVE > left => {
+            if left < POLL_RESERVE {
+                return Err(Failure::new(
+                    Code::IllegalPollingTime,
+                    "the deadline time remaining is not enough for polling",
+                ));
+            }
+            Ok(left - POLL_RESERVE)
+        }
+        _ => Ok(wait),
+    }
+}
+
+/// The caller's deadline from the `grpc-timeout` header ("<digits><unit>",
+/// unit H, M, S, m, u or n), if it sent a valid one.
+pub(crate) fn grpc_timeout(meta: &tonic::metadata::MetadataMap) -> Option<Duration> {
+    let v = meta.get("grpc-timeout")?.to_str().ok()?;
+    let split = v.len().checked_sub(1)?;
+    let (digits, unit) = v.split_at(split);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Where a group that never consumed a queue starts, as upstream's proxy
+/// (POP with ConsumeInitMode.MAX): at 0 while the queue was never
+/// truncated (upstream: and its first message is still in the page cache,
+/// `initPopOffsetByCheckMsgInMem`; rokka's store is memory-mapped, so it
+/// counts as in memory), else at the queue's last message (end - 1), which
+/// is committed for the group. The POP engine starts a queue it has no
+/// state for at the committed offset (and commits its position on the
+/// first pop), so a queue with no committed offset was never popped.
+fn start_new_group(ctx: &crate::remoting::context::Ctx, group: &str, topic: &str, queues: u32) {
+    let store = &ctx.broker.store;
+    for q in 0..queues {
+        let min = store.min_offset(topic, q);
+        if min == 0 || store.offsets().fetch(group, topic, q).is_some() {
+            continue;
+        }
+        let start = store.max_offset(topic, q).saturating_sub(1).max(min);
+        store.offsets().commit(group, topic, q, start as i64, "");
+    }
+}
+
+/// The request's filter: TAG (default everything) or SQL92 (needs
+/// `enablePropertyFilter=true`).
+pub(crate) fn filter(
+    svc: &Service,
+    group: &str,
+    topic: &str,
+    f: Option<&pb::FilterExpression>,
+) -> Result<MessageFilter, Failure> {
+    let broker = &svc.ctx.broker;
+    match f {
+        Some(f) if f.r#type == pb::FilterType::Sql as i32 => broker
+            .filters
+            .filter(
+                broker.config.enable_property_filter,
+                group,
+                topic,
+                rokka_protocols::sql92::EXPRESSION_TYPE,
+                &f.expression,
+            )
+            .map_err(|e| {
+                Failure::new(
+                    Code::IllegalFilterExpression,
+                    format!("the SQL92 expression cannot be used ({e:?}); SQL92 needs enablePropertyFilter=true"),
+                )
+            }),
+        Some(f) => Ok(crate::broker::filter::tag_filter(&f.expression)),
+        None => Ok(crate::broker::filter::tag_filter("*")),
+    }
 }
 
 /// A SQL92 filter is evaluated on the popped messages' properties: those
@@ -207,4 +284,49 @@ fn stream(batch: &PopBatch) -> Vec<pb::ReceiveMessageResponse> {
         batch.pop_time,
     ))));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_polls_end_before_the_callers_deadline() {
+        let meta = |v: &str| {
+            let mut m = tonic::metadata::MetadataMap::new();
+            m.insert("grpc-timeout", v.parse().unwrap());
+            m
+        };
+        assert_eq!(grpc_timeout(&meta("2000m")), Some(Duration::from_secs(2)));
+        assert_eq!(grpc_timeout(&meta("3S")), Some(Duration::from_secs(3)));
+        assert_eq!(grpc_timeout(&meta("1H")), Some(Duration::from_secs(3600)));
+        for bad in ["", "m", "12", "123456789m", "-1m", "5x"] {
+            assert_eq!(grpc_timeout(&meta(bad)), None, "{bad}");
+        }
+        let asked = prost_types::Duration {
+            seconds: 2,
+            nanos: 0,
+        };
+        let two = Duration::from_secs(2);
+        assert_eq!(polling_time(Some(&asked), None).unwrap(), two);
+        assert_eq!(
+            polling_time(Some(&asked), Some(two)).unwrap(),
+            Duration::from_millis(1900)
+        );
+        assert_eq!(
+            polling_time(Some(&asked), Some(Duration::from_secs(10))).unwrap(),
+            two
+        );
+        let long = prost_types::Duration {
+            seconds: 300,
+            nanos: 0,
+        };
+        assert_eq!(polling_time(Some(&long), None).unwrap(), MAX_POLL);
+        let err = polling_time(Some(&asked), Some(Duration::from_millis(50))).unwrap_err();
+        assert_eq!(err.0, Code::IllegalPollingTime);
+        assert_eq!(
+            polling_time(None, Some(Duration::from_millis(50))).unwrap(),
+            Duration::ZERO
+        );
+    }
 }

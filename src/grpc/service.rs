@@ -98,7 +98,8 @@ impl MessagingService for Service {
         &self,
         req: Request<ReceiveMessageRequest>,
     ) -> Result<Response<Self::ReceiveMessageStream>, Status> {
-        let responses = super::receive::receive(self, req.into_inner()).await;
+        let deadline = super::receive::grpc_timeout(req.metadata());
+        let responses = super::receive::receive(self, req.into_inner(), deadline).await;
         let status = responses.iter().find_map(|r| match &r.content {
             Some(receive_message_response::Content::Status(s)) => Some(s.clone()),
             _ => None,
@@ -123,6 +124,56 @@ impl MessagingService for Service {
             self,
             "ForwardMessageToDeadLetterQueue",
             super::ack::forward_to_dlq(self, req.get_ref()).await
+        )
+    }
+
+    type PullMessageStream = BoxStream<PullMessageResponse>;
+
+    async fn pull_message(
+        &self,
+        req: Request<PullMessageRequest>,
+    ) -> Result<Response<Self::PullMessageStream>, Status> {
+        let deadline = super::receive::grpc_timeout(req.metadata());
+        let responses = super::offset::pull(self, req.into_inner(), deadline).await;
+        let status = responses.iter().find_map(|r| match &r.content {
+            Some(pull_message_response::Content::Status(s)) => Some(s.clone()),
+            _ => None,
+        });
+        self.metrics.count("PullMessage", status.as_ref());
+        let s = tokio_stream::iter(responses.into_iter().map(Ok));
+        Ok(Response::new(Box::pin(s)))
+    }
+
+    async fn update_offset(
+        &self,
+        req: Request<UpdateOffsetRequest>,
+    ) -> Result<Response<UpdateOffsetResponse>, Status> {
+        unary!(
+            self,
+            "UpdateOffset",
+            super::offset::update_offset(self, req.get_ref())
+        )
+    }
+
+    async fn get_offset(
+        &self,
+        req: Request<GetOffsetRequest>,
+    ) -> Result<Response<GetOffsetResponse>, Status> {
+        unary!(
+            self,
+            "GetOffset",
+            super::offset::get_offset(self, req.get_ref())
+        )
+    }
+
+    async fn query_offset(
+        &self,
+        req: Request<QueryOffsetRequest>,
+    ) -> Result<Response<QueryOffsetResponse>, Status> {
+        unary!(
+            self,
+            "QueryOffset",
+            super::offset::query_offset(self, req.get_ref())
         )
     }
 
