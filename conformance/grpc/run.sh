@@ -7,7 +7,8 @@
 # a SQL92 property filter. Then the Rust SDK (crate rocketmq 5.0.0, the
 # program in rust/, its own Cargo.lock, built into target/conformance-grpc):
 # the same sends, receive -> ack, redelivery, FIFO order, transactions with
-# back-checks, retry then DLQ.
+# back-checks, retry then DLQ. And cross.py: records written by
+# confluent-kafka received by the Python SDK, and SDK sends read by Kafka.
 #
 # Usage: ROKKA_BIN=target/release/rokka conformance/grpc/run.sh
 # (GRPC_SDKS="python rust" by default; name one to run only its suite.)
@@ -22,9 +23,10 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 : "${GRPC_SDKS:=python rust}"
 sdk() { [[ " $GRPC_SDKS " == *" $1 "* ]]; }
 
+# confluent-kafka for the cross-ecosystem scenarios (cross.py).
 sdk python && python_venv "$ROOT/target/conformance-grpc-venv" \
-    "import rocketmq, importlib.metadata as m; assert m.version('rocketmq-python-client') == '5.1.2'" \
-    "rocketmq-python-client==5.1.2"
+    "import rocketmq, confluent_kafka as c, importlib.metadata as m; assert m.version('rocketmq-python-client') == '5.1.2' and c.version()[0] == '2.16.1'" \
+    "rocketmq-python-client==5.1.2" "confluent-kafka==2.16.1"
 
 if sdk rust; then
     echo "building the Rust SDK scenarios (first build takes several minutes)"
@@ -69,6 +71,11 @@ if sdk python; then
     HOME="$ROKKA_WORK" timeout 150 "$PY" "$here/sdk.py" "$ROKKA_GRPC" || {
         tail -50 "$ROKKA_LOG" >&2
         fail "Python SDK scenarios"
+    }
+    # Kafka-written records received by the SDK, SDK sends read by Kafka.
+    HOME="$ROKKA_WORK" timeout 120 "$PY" "$here/cross.py" "$ROKKA_GRPC" "$ROKKA_KAFKA" || {
+        tail -50 "$ROKKA_LOG" >&2
+        fail "cross-ecosystem scenarios (Python SDK and confluent-kafka)"
     }
 fi
 if sdk rust; then
