@@ -7,7 +7,8 @@
 //! Lateness is the delivered message's store time minus the due time the
 //! client asked for (`TIMER_DELIVER_MS`, absolute); the distribution is
 //! printed (`cargo nextest run -p rokka --test timer_horizons
-//! --no-capture`).
+//! --no-capture`). A Kafka record with the same header names is no timer
+//! (docs/mapping.md).
 
 mod support;
 
@@ -136,4 +137,42 @@ fn one_five_and_seventy_seconds_on_time_across_restarts() {
     report("all", all);
     let m = r.metrics();
     assert!(m.contains("rokka_timer_pending 0"), "{m}");
+}
+
+/// A Kafka record carrying the timer and delay-level header names is stored
+/// at once, headers as sent (docs/mapping.md: Kafka produce makes no timer).
+#[test]
+fn kafka_timer_headers_are_stored_as_sent() {
+    use bytes::Bytes;
+    use rokka_protocols::kafka::records::{build_v2_batch, Record};
+    let r = Rokka::start();
+    let mut k = support::kafka::Conn::open(r.kafka);
+    support::kafka::metadata(&mut k, "TKH");
+    let due = (now_ms() + 60_000).to_string();
+    let hdr = |k: &'static str, v: &str| {
+        (
+            Bytes::from_static(k.as_bytes()),
+            Some(Bytes::from(v.to_owned())),
+        )
+    };
+    let rec = Record {
+        timestamp: now_ms(),
+        key: None,
+        value: Some(Bytes::from_static(b"now")),
+        headers: vec![
+            hdr("TIMER_DELIVER_MS", &due),
+            hdr("TIMER_DELAY_SEC", "60"),
+            hdr("TIMER_DELAY_MS", "60000"),
+            hdr("DELAY", "3"),
+        ],
+    };
+    let batch = build_v2_batch(0, &[rec]);
+    assert_eq!(support::kafka::produce(&mut k, "TKH", 0, &batch, 1), (0, 0));
+    let mut b = Conn::open(r.broker);
+    let got = pull_all(&mut b, "TKH", 0);
+    assert_eq!(got.len(), 1, "stored at once, not parked");
+    assert_eq!(got[0].body, "now");
+    assert_eq!(got[0].property("TIMER_DELIVER_MS"), Some(due.as_str()));
+    assert_eq!(got[0].property("DELAY"), Some("3"));
+    assert!(r.metrics().contains("rokka_timer_pending 0"));
 }
