@@ -279,25 +279,48 @@ where
     code(&QueryRouteResponse::decode(got.freeze()).unwrap().status)
 }
 
-#[test]
-fn permissive_tls_serves_plain_and_tls_h2_on_one_port() {
+/// A rokka with `tls.server.mode=mode` and a fresh certificate (PEM returned).
+fn start_tls(mode: &str) -> (Rokka, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = server_pem();
     std::fs::write(dir.path().join("s.pem"), &cert).unwrap();
     std::fs::write(dir.path().join("s.key"), &key).unwrap();
     let c = format!("tls.server.certPath={}", dir.path().join("s.pem").display());
     let k = format!("tls.server.keyPath={}", dir.path().join("s.key").display());
-    let r = Rokka::start_with(
-        0,
-        &[
-            "--override",
-            "tls.server.mode=permissive",
-            "--override",
-            &c,
-            "--override",
-            &k,
-        ],
+    let m = format!("tls.server.mode={mode}");
+    let args = ["--override", &m, "--override", &c, "--override", &k];
+    (Rokka::start_with(0, &args), cert, dir)
+}
+
+#[test]
+fn enforcing_tls_refuses_plain_grpc() {
+    let (r, _cert, _dir) = start_tls("enforcing");
+    rt().block_on(async {
+        let plain = MessagingServiceClient::connect(format!("http://{}", r.grpc)).await;
+        let refused = match plain {
+            Err(_) => true,
+            Ok(mut c) => c
+                .query_route(QueryRouteRequest {
+                    topic: res("GE"),
+                    endpoints: None,
+                })
+                .await
+                .is_err(),
+        };
+        assert!(refused, "plain text served on an enforcing port");
+    });
+    let m = r.metrics();
+    assert!(
+        m.contains(
+            "rokka_tls_handshake_failures_total{listener=\"grpc\",reason=\"plain_on_tls_port\"}"
+        ),
+        "{m}"
     );
+}
+
+#[test]
+fn permissive_tls_serves_plain_and_tls_h2_on_one_port() {
+    let (r, cert, _dir) = start_tls("permissive");
     rt().block_on(async {
         // Plain text (tonic's own client).
         let mut plain = client(r.grpc).await;

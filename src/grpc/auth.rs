@@ -78,6 +78,20 @@ pub(crate) fn parse_authorization(v: &str) -> Option<(&str, &str)> {
     Some((ak?, sig?))
 }
 
+/// The methods checked per resource by [`needed`].
+const BY_RESOURCE: &[&str] = &[
+    "SendMessage",
+    "EndTransaction",
+    "QueryRoute",
+    "QueryAssignment",
+    "ReceiveMessage",
+    "AckMessage",
+    "ChangeInvisibleDuration",
+    "ForwardMessageToDeadLetterQueue",
+    "Heartbeat",
+    "NotifyClientTermination",
+];
+
 /// The resources an RPC needs (groups as `%RETRY%<group>`), from its request
 /// message; `None` for a method checked by identity only.
 pub(crate) fn needed(method: &str, msg: &[u8]) -> Option<Result<Vec<(String, u8)>, String>> {
@@ -272,7 +286,7 @@ where
             let method = req.uri().path().rsplit('/').next().unwrap_or_default();
             let method = method.to_string();
             let (head, body) = req.into_parts();
-            if needed(&method, &[]).is_none() {
+            if !BY_RESOURCE.contains(&method.as_str()) {
                 // Unknown methods and the Telemetry stream: identity only.
                 if let Err(refused) = check(&ctx, acl, &head, &method, Vec::new()) {
                     return Ok(refused);
@@ -341,6 +355,9 @@ mod tests {
         let got = needed("Heartbeat", &hb.encode_to_vec()).unwrap().unwrap();
         assert_eq!(got, vec![("%RETRY%g".to_string(), perm::SUB)]);
         assert!(needed("Telemetry", &[]).is_none());
+        for m in BY_RESOURCE {
+            assert!(needed(m, &[]).is_some(), "{m}");
+        }
         assert!(needed("SendMessage", b"\xff\xff").unwrap().is_err());
         assert_eq!(unframe(&[0, 0, 0, 0, 1, 9]), Ok(&[9u8][..]));
         assert!(unframe(&[0, 0, 0, 0, 2, 9]).is_err());
