@@ -17,8 +17,10 @@
 #     CreateTopics and DeleteTopics with TOPIC_AUTHORIZATION_FAILED; a group,
 #     a transactional id, DescribeConfigs and ListOffsets refused (30, 53, 29);
 #   RocketMQ ACL 1.0 (rocketmq_acl.sh, its own rokka): rocketmq-client-rust
-#     with AclClientRPCHook, the ACL admin codes, a white-listed address.
-# Runs in about 100 s plus 10 s for rocketmq_acl.sh (wrong-password attempts
+#     with AclClientRPCHook, the ACL admin codes, a white-listed address;
+#   gRPC port (grpc_acl.sh, its own rokka): rocketmq-python-client 5.1.2
+#     with Credentials over TLS and plain text on one port, 40100/40300.
+# Runs in about 100 s plus 10 s for rocketmq_acl.sh and 5 s for grpc_acl.sh (wrong-password attempts
 # wait for client timeouts; the RocketMQ client is built once, see
 # conformance/rocketmq).
 set -euo pipefail
@@ -157,4 +159,7 @@ rokka_stop
 
 # --- RocketMQ ACL 1.0 (its own rokka) --------------------------------------------
 "$HERE/rocketmq_acl.sh" || fail "RocketMQ ACL scenarios"
+
+# --- TLS and RocketMQ ACL on the gRPC port (its own rokka) ------------------------
+"$HERE/grpc_acl.sh" || fail "gRPC TLS and ACL scenarios"
 log "PASS"

@@ -10,10 +10,13 @@
 //! `send.rs`, `receive.rs`, `ack.rs` (Ack, ChangeInvisibleDuration, DLQ),
 //! `telemetry.rs` (Telemetry, Heartbeat, NotifyClientTermination),
 //! `transaction.rs`, `offset.rs` (QueryOffset, GetOffset, UpdateOffset,
-//! PullMessage).
+//! PullMessage); `listener.rs` (TLS as on the remoting ports) and `auth.rs`
+//! (RocketMQ ACL 1.0) in front of them (ADR 027).
 
 mod ack;
+mod auth;
 mod handle;
+mod listener;
 mod message;
 mod metrics;
 mod offset;
@@ -29,9 +32,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{info, warn};
 
+use crate::net::tls::ListenerTls;
 use crate::remoting::context::Ctx;
 use crate::startup::{bind, StartupError};
 
@@ -112,6 +115,14 @@ pub(crate) async fn start(ctx: Arc<Ctx>) -> Result<JoinHandle<()>, StartupError>
         addr: want,
         source,
     })?;
+    let t = &ctx.broker.config.security.remoting_tls;
+    let tls =
+        ListenerTls::with_alpn("grpc", t.mode, t.settings.as_ref(), &[b"h2"]).map_err(|e| {
+            StartupError::Tls {
+                what: "grpc",
+                reason: e.to_string(),
+            }
+        })?;
     let metrics = metrics::GrpcMetrics::register(&ctx.broker.registry)?;
     info!("grpc listening on {addr}");
     let advertised = SocketAddr::new(ctx.advertised.ip(), addr.port());
@@ -122,12 +133,14 @@ pub(crate) async fn start(ctx: Arc<Ctx>) -> Result<JoinHandle<()>, StartupError>
     let server = pb::messaging_service_server::MessagingServiceServer::new(svc)
         .max_decoding_message_size(MAX_MESSAGE_SIZE)
         .max_encoding_message_size(MAX_MESSAGE_SIZE);
+    let server = auth::Acl::new(server, ctx.clone());
+    let incoming = listener::incoming(listener, tls, ctx.broker.config.net.remoting.frame_read);
     let broker = ctx.broker.clone();
     Ok(tokio::spawn(async move {
         let served = tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
             .add_service(server)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            .serve_with_incoming_shutdown(incoming, async move {
                 broker.shutdown_signal().await;
             })
             .await;

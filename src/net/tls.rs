@@ -340,9 +340,28 @@ impl ListenerTls {
         mode: TlsMode,
         settings: Option<&TlsSettings>,
     ) -> Result<ListenerTls, TlsError> {
+        ListenerTls::with_alpn(listener, mode, settings, &[])
+    }
+
+    /// Like [`ListenerTls::new`], offering the ALPN protocols `alpn` (gRPC
+    /// clients require `h2`).
+    pub fn with_alpn(
+        listener: &'static str,
+        mode: TlsMode,
+        settings: Option<&TlsSettings>,
+        alpn: &[&[u8]],
+    ) -> Result<ListenerTls, TlsError> {
         let acceptor = match (mode, settings) {
             (TlsMode::Disabled, _) => None,
-            (_, Some(s)) => Some(TlsAcceptor::from(s.server_config()?)),
+            (_, Some(s)) => {
+                let mut config = s.server_config()?;
+                if !alpn.is_empty() {
+                    let mut c = (*config).clone();
+                    c.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+                    config = Arc::new(c);
+                }
+                Some(TlsAcceptor::from(config))
+            }
             (_, None) => {
                 return Err(TlsError::Rustls(format!(
                     "listener {listener}: TLS is on but no certificate and key are configured"

@@ -100,7 +100,7 @@ pub(crate) fn needed(req: &RemotingCommand) -> Result<Vec<(String, u8)>, String>
 
 /// The shared authorizer's answer for `User:<accessKey>`: PUB is Write on
 /// the topic, SUB Read on the topic, a group permission Read on the group.
-fn kafka_grant(
+pub(crate) fn kafka_grant(
     ctx: &Ctx,
     host: &str,
     ak: &str,

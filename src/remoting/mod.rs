@@ -26,7 +26,7 @@
 //! dispatch.rs    the one list of served codes per listener
 //! ```
 
-mod acl;
+pub(crate) mod acl;
 mod acl_admin;
 mod admin;
 mod broker_config;

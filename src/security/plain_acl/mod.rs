@@ -333,6 +333,27 @@ pub fn sign(secret: &str, ext: &[(String, String)], body: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
 }
 
+/// Constant-time comparison of two tags.
+fn same_tag(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// Hex digits (either case) to bytes; `None` if any is not hex.
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// The signing context over a request's content.
 fn content(key: &hmac::Key, ext: &[(String, String)], body: &[u8]) -> hmac::Context {
     // Later duplicates win, as when the JSON header is read into a map.
@@ -439,11 +460,52 @@ impl PlainAcl {
 
     /// Upstream's `validate`: whether the request may proceed, and as whom.
     pub fn check(&self, req: &AclRequest<'_>, fallback: Fallback<'_>) -> Result<Admitted, Refusal> {
+        let given = req
+            .field("Signature")
+            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok());
+        let verify = |key: &hmac::Key| {
+            let expected = content(key, req.ext.unwrap_or_default(), req.body).sign();
+            given
+                .as_deref()
+                .is_some_and(|g| same_tag(g, expected.as_ref()))
+        };
+        self.validate(req, req.field("AccessKey"), &verify, fallback)
+    }
+
+    /// The same decision for a RocketMQ 5.x gRPC request: the identity is the
+    /// `authorization` header's `Credential` and `Signature` (hex HMAC-SHA1
+    /// of the signed `x-mq-date-time` value, either case); `req.ext` and
+    /// `req.body` are not used.
+    pub fn check_signed(
+        &self,
+        req: &AclRequest<'_>,
+        ak: Option<&str>,
+        signed: &[u8],
+        signature_hex: &str,
+        fallback: Fallback<'_>,
+    ) -> Result<Admitted, Refusal> {
+        let given = decode_hex(signature_hex);
+        let verify = |key: &hmac::Key| {
+            let expected = hmac::sign(key, signed);
+            given
+                .as_deref()
+                .is_some_and(|g| same_tag(g, expected.as_ref()))
+        };
+        self.validate(req, ak, &verify, fallback)
+    }
+
+    fn validate(
+        &self,
+        req: &AclRequest<'_>,
+        ak: Option<&str>,
+        verify: &dyn Fn(&hmac::Key) -> bool,
+        fallback: Fallback<'_>,
+    ) -> Result<Admitted, Refusal> {
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         if state.global.iter().any(|w| w.matches(req.peer)) {
             return Ok(Admitted::GlobalWhiteList);
         }
-        let Some(ak) = req.field("AccessKey") else {
+        let Some(ak) = ak else {
             return Err(Refusal::identity("No accessKey is configured".into()));
         };
         let Some(account) = state.accounts.get(ak) else {
@@ -452,19 +514,7 @@ impl PlainAcl {
         if account.white.matches(req.peer) {
             return Ok(Admitted::Account(ak.to_string()));
         }
-        let expected = content(&account.key, req.ext.unwrap_or_default(), req.body).sign();
-        let given = req
-            .field("Signature")
-            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok());
-        // Constant-time comparison of the tags.
-        let good = given.is_some_and(|g| {
-            g.len() == expected.as_ref().len()
-                && g.iter()
-                    .zip(expected.as_ref())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        });
-        if !good {
+        if !verify(&account.key) {
             return Err(Refusal::identity(format!(
                 "Check signature failed for accessKey={ak}"
             )));
