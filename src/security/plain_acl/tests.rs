@@ -278,3 +278,44 @@ fn edits_are_persisted_and_external_changes_reloaded() {
         .flatten()
         .any(|x| x.access_key == "other12"));
 }
+
+#[test]
+fn grpc_signature_is_hex_hmac_of_the_date_time_in_either_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = acl(&dir);
+    // Python: hmac.new(b'12345678', b'20261206T101010Z', sha1).hexdigest()
+    let hex = "4d4a300b14cfd6eed6d54f5f8bb9bf033a8e7bf4";
+    let date = b"20261206T101010Z";
+    let r = AclRequest {
+        ext: None,
+        body: &[],
+        ..request(&[], &[], &[("topicB", perm::PUB)])
+    };
+    let ok = |sig: &str, ak: Option<&str>| a.check_signed(&r, ak, date, sig, &no_fallback);
+    let admitted = Ok(Admitted::Account("rocketmq2".into()));
+    assert_eq!(ok(hex, Some("rocketmq2")), admitted);
+    assert_eq!(ok(&hex.to_uppercase(), Some("rocketmq2")), admitted);
+    for bad in [
+        "",
+        "zz",
+        &hex[1..],
+        "4d4a300b14cfd6eed6d54f5f8bb9bf033a8e7bf5",
+    ] {
+        let e = ok(bad, Some("rocketmq2")).unwrap_err();
+        assert_eq!(e.resource_type, None, "{bad:?}");
+    }
+    assert_eq!(
+        ok(hex, None).unwrap_err().remark,
+        "No accessKey is configured"
+    );
+    // Permissions as for remoting: topicA is denied.
+    let denied = AclRequest {
+        ext: None,
+        body: &[],
+        ..request(&[], &[], &[("topicA", perm::PUB)])
+    };
+    let e = a
+        .check_signed(&denied, Some("rocketmq2"), date, hex, &no_fallback)
+        .unwrap_err();
+    assert_eq!(e.resource_type, Some("topic"));
+}
