@@ -4,6 +4,7 @@
 # transactional sends; SimpleConsumer receive -> ack, redelivery after the
 # invisible time, change of invisible duration, FIFO order per group,
 # transaction back-checks through Telemetry, PushConsumer with a retry,
+# retry then DLQ (retryMaxTimes 1),
 # a SQL92 property filter. Then the Rust SDK (crate rocketmq 5.0.0, the
 # program in rust/, its own Cargo.lock, built into target/conformance-grpc):
 # the same sends, receive -> ack, redelivery, FIFO order, transactions with
@@ -37,8 +38,8 @@ rust_client="$ROOT/target/conformance-grpc/release/rokka-grpc-rust-conformance"
 
 rokka_scratch
 # The FIFO scenarios' groups consume orderly (consumeMessageOrderly) and the
-# Rust DLQ scenario's group retries once (retryMaxTimes 1), set the way an
-# operator's subscription group config is: in the broker's
+# DLQ scenarios' groups (gPyDlq, gRustDlq) retry once (retryMaxTimes 1),
+# set the way an operator's subscription group config is: in the broker's
 # subscriptionGroup.json.
 mkdir -p "$ROKKA_WORK/data/config"
 cat >"$ROKKA_WORK/data/config/subscriptionGroup.json" <<'JSON'
@@ -51,6 +52,11 @@ cat >"$ROKKA_WORK/data/config/subscriptionGroup.json" <<'JSON'
  "gRustFifo": {"groupName": "gRustFifo", "consumeEnable": true,
   "consumeFromMinEnable": true, "consumeBroadcastEnable": true,
   "consumeMessageOrderly": true, "retryQueueNums": 1, "retryMaxTimes": 16,
+  "brokerId": 0, "whichBrokerWhenConsumeSlowly": 1, "groupSysFlag": 0,
+  "notifyConsumerIdsChangedEnable": true, "consumeTimeoutMinute": 15, "attributes": {}},
+ "gPyDlq": {"groupName": "gPyDlq", "consumeEnable": true,
+  "consumeFromMinEnable": true, "consumeBroadcastEnable": true,
+  "consumeMessageOrderly": false, "retryQueueNums": 1, "retryMaxTimes": 1,
   "brokerId": 0, "whichBrokerWhenConsumeSlowly": 1, "groupSysFlag": 0,
   "notifyConsumerIdsChangedEnable": true, "consumeTimeoutMinute": 15, "attributes": {}},
  "gRustDlq": {"groupName": "gRustDlq", "consumeEnable": true,

@@ -105,8 +105,32 @@ def push_scenario(producer, topic):
     print(f"push consumer shut down in {time.time() - t0:.1f} s", flush=True)
 
 
+def dlq_scenario(producer, topic):
+    """gPyDlq has retryMaxTimes 1 (run.sh): a message never acked is
+    delivered twice, then moved to %DLQ%gPyDlq with its body, keys and id."""
+    mid = producer.send(msg(topic, "poison", keys="poison-key")).message_id
+    c = consumer("gPyDlq", topic, await_s=1)
+    attempts, end = [], time.time() + 25
+    while len(attempts) < 2 and time.time() < end:
+        attempts.extend(m.delivery_attempt for m in c.receive(32, 1) or [])
+    end = time.time() + 4  # long enough for a third delivery, were there one
+    while time.time() < end:
+        attempts.extend(m.delivery_attempt for m in c.receive(32, 1) or [])
+    check("retry: delivered twice (attempts 1, 2), then no more", attempts == [1, 2], attempts)
+    c.shutdown()
+    d = consumer(f"gPyDlqReader{RUN}", "%DLQ%gPyDlq")
+    got = receive_all(d, 1, deadline_s=15)
+    check("dlq: the message is in %DLQ%<group> with its body, keys and id",
+          len(got) == 1 and got[0].body == b"poison" and "poison-key" in got[0].keys
+          and got[0].message_id == mid,
+          [(m.body, m.keys, m.message_id) for m in got] + [mid])
+    for m in got:
+        d.ack(m)
+    d.shutdown()
+
+
 def main():
-    t = {k: f"py{k}{RUN}" for k in ["Normal", "Redeliver", "Change", "Fifo", "Delay", "Tx", "Push", "Sql"]}
+    t = {k: f"py{k}{RUN}" for k in ["Normal", "Redeliver", "Change", "Fifo", "Delay", "Tx", "Push", "Sql", "Dlq"]}
     checker = Checker()
     producer = Producer(config(), tuple(t.values()), checker=checker)
     producer.startup()
@@ -184,6 +208,8 @@ def main():
     for m in got:
         c.ack(m)
     c.shutdown()
+
+    dlq_scenario(producer, t["Dlq"])
 
     # Transactions: commit is delivered, rollback is not.
     tx = producer.begin_transaction()
