@@ -188,9 +188,9 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
         broker = broker.with_cluster(c.clone());
     }
     metrics::register_broker_metrics(&broker)?;
-    tokio::spawn(crate::broker::timer_task::run(broker.clone()));
+    tokio::spawn(crate::broker::timer_task::run(broker.core.clone()));
     if let Some(pop) = broker.pop.clone() {
-        tokio::spawn(crate::broker::pop::revive::run(broker.clone(), pop));
+        tokio::spawn(crate::broker::pop::revive::run(broker.core.clone(), pop));
     }
     // Kafka first: it reconciles __consumer_offsets and installs the offset
     // observer before any RocketMQ commit can arrive (ADR 011).

@@ -21,11 +21,6 @@ impl Broker {
         self.topic(name).map_or(0, |t| partition_count(&t))
     }
 
-    /// The topic's config, if it exists.
-    pub fn topic(&self, name: &str) -> Option<TopicConfig> {
-        self.store.topics().get(name)
-    }
-
     /// The topic's config, creating it with `queues` read/write queues when it
     /// is missing and auto-creation is on. `Ok(None)` when it is missing and
     /// auto-creation is off, or when this node is not the cluster's writable

@@ -32,7 +32,7 @@ use bytes::Bytes;
 use rokka_store::Store;
 use tokio::sync::Notify;
 
-use crate::broker::format::cache::ConvertedBatches;
+use crate::format::cache::ConvertedBatches;
 use journal::Journal;
 use state::{Expired, PopState, QueueKey, Record};
 

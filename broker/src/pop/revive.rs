@@ -15,7 +15,7 @@ use rokka_store::{AppendPayload, AppendRequest, MessageToStore, Store};
 
 use super::state::Expired;
 use super::{read, retry_topic, PopEngine, DEFAULT_MAX_ATTEMPTS};
-use crate::broker::format::cache::ConvertedBatches;
+use crate::format::cache::ConvertedBatches;
 
 /// How often expired messages are looked for.
 pub const REVIVE_INTERVAL: Duration = Duration::from_millis(200);
@@ -116,7 +116,7 @@ pub async fn revive_once(
 
 /// The reviver of a broker: runs until `broker` shuts down, syncing the
 /// journal every round.
-pub async fn run(broker: crate::broker::Broker, engine: Arc<PopEngine>) {
+pub async fn run(broker: crate::Core, engine: Arc<PopEngine>) {
     let mut tick = tokio::time::interval(REVIVE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

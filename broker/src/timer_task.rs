@@ -16,9 +16,8 @@ use rokka_store::{AppendPayload, AppendRequest, EntryKind, MessageToStore, Store
 use tracing::{info, warn};
 
 use super::put::{put_message, restore_parked};
-use super::timer::{now_ms, Timers, TIMER_OUT_MS, TIMER_TOPIC};
-use super::{Broker, DELAY_PROGRESS_GROUP};
-use crate::config::TimerConfig;
+use super::timer::{now_ms, TimerConfig, Timers, TIMER_OUT_MS, TIMER_TOPIC};
+use super::{Core, DELAY_PROGRESS_GROUP};
 
 /// Delivered markers' queue in the timer topic.
 const MARKER_QUEUE: u32 = 1;
@@ -92,7 +91,7 @@ pub fn load(store: &Store, cfg: &TimerConfig, registry: &Registry) -> Timers {
 /// Delivers due timer messages until shutdown.
 /// A slave (read-only store) does not deliver; on promotion the index is
 /// brought up to date with what the former master parked and delivered.
-pub async fn run(broker: Broker) {
+pub async fn run(broker: Core) {
     let timers = Arc::clone(&broker.timers);
     let mut was_slave = false;
     loop {
@@ -122,7 +121,7 @@ pub async fn run(broker: Broker) {
     }
 }
 
-async fn deliver_due(broker: &Broker) {
+async fn deliver_due(broker: &Core) {
     let timers = &broker.timers;
     loop {
         let batch = timers.due(now_ms(), BATCH);
@@ -156,7 +155,7 @@ async fn deliver_due(broker: &Broker) {
 }
 
 /// Re-puts the parked message at `phy` to its real topic.
-async fn deliver(broker: &Broker, phy: u64) -> Result<(), String> {
+async fn deliver(broker: &Core, phy: u64) -> Result<(), String> {
     let Some(entry) = broker.store.read_at(phy) else {
         warn!(phy, "a parked timer message was deleted before it was due");
         return Ok(());
@@ -172,7 +171,7 @@ async fn deliver(broker: &Broker, phy: u64) -> Result<(), String> {
 
 /// Appends the delivered marker of queue 0 offset `q`; a failure only means
 /// a re-delivery after a restart.
-async fn mark_delivered(broker: &Broker, q: u64) {
+async fn mark_delivered(broker: &Core, q: u64) {
     let marker = MessageToStore {
         flag: 0,
         body: Bytes::from(q.to_string()),

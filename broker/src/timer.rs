@@ -15,7 +15,32 @@ use rokka_store::Store;
 use tokio::sync::Notify;
 
 use super::put::{park_props, Parking, PutError};
-use crate::config::TimerConfig;
+
+/// Timer messages (ADR 019): `timerWheelEnable`, `timerMaxDelaySec`,
+/// `timerPrecisionMs` (default 1 ms here, 1000 upstream) and
+/// `rokka.timerMaxPending` (flow control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerConfig {
+    /// Accept timer messages at all.
+    pub enable: bool,
+    /// Farthest delivery time accepted, seconds ahead.
+    pub max_delay_sec: u64,
+    /// Due times are rounded down to this, ms.
+    pub precision_ms: u64,
+    /// Pending timers above which sends are refused.
+    pub max_pending: usize,
+}
+
+impl Default for TimerConfig {
+    fn default() -> Self {
+        TimerConfig {
+            enable: true,
+            max_delay_sec: 259_200,
+            precision_ms: 1,
+            max_pending: 5_000_000,
+        }
+    }
+}
 
 /// The topic timer messages wait in: queue 0 holds the parked messages,
 /// queue 1 one "delivered" marker per re-put (body: the queue 0 offset).

@@ -10,7 +10,7 @@ use rokka_store::topics::TopicConfig;
 use rokka_store::{AppendPayload, AppendRequest, AppendResult, MessageToStore, StoreError};
 
 use super::timer::{self, Decision, TIMER_TOPIC};
-use super::{delay, Broker};
+use super::{delay, Core};
 
 /// sysFlag transaction-type mask, PREPARED and COMMIT.
 const TX_MASK: i32 = 0xC;
@@ -89,7 +89,7 @@ fn has_delay_or_timer(props: &[u8]) -> bool {
 
 /// Parks a delay-level or timer message; returns the due time of a timer.
 fn transform(
-    broker: &Broker,
+    broker: &Core,
     topic: &mut String,
     queue_id: &mut u32,
     msg: &mut MessageToStore,
@@ -106,7 +106,7 @@ fn transform(
             None,
         )
     } else {
-        match timer::decide(&decode_properties(&props), &broker.config.timer, now)? {
+        match timer::decide(&decode_properties(&props), &broker.timer_config, now)? {
             Decision::NotTimer | Decision::DueNow => return Ok(None),
             Decision::Park(due) => (
                 timer::park(&broker.store, due, topic, *queue_id, &props)?,
@@ -123,7 +123,7 @@ fn transform(
 }
 
 /// Stores a message after the delay-level and timer transformations.
-pub async fn put_message(broker: &Broker, m: PutMessage) -> Result<Put, PutError> {
+pub async fn put_message(broker: &Core, m: PutMessage) -> Result<Put, PutError> {
     let PutMessage {
         mut topic,
         mut queue_id,
@@ -203,7 +203,7 @@ pub(crate) fn park_props(
 /// `REAL_TOPIC`/`REAL_QID` (the topic is created when it vanished), with
 /// `WAIT=true` and without `DELAY`; `TIMER_OUT_MS` is kept so it is not
 /// parked again. `None`: nothing to deliver (no real topic).
-pub fn restore_parked(broker: &Broker, bytes: &Bytes) -> Result<Option<PutMessage>, String> {
+pub fn restore_parked(broker: &Core, bytes: &Bytes) -> Result<Option<PutMessage>, String> {
     let (m, _) = decode_message(bytes).map_err(|e| e.to_string())?;
     let props = decode_properties(&m.properties);
     let find = |key: &str| props.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| *v);

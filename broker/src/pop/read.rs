@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use rokka_store::{EntryKind, GetStatus, Store};
 
-use crate::broker::format::cache::ConvertedBatches;
+use crate::format::cache::ConvertedBatches;
 
 /// One message read from a queue.
 #[derive(Debug, Clone)]

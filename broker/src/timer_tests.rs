@@ -2,7 +2,7 @@ use bytes::Bytes;
 use rokka_store::{AppendPayload, AppendRequest, MessageToStore, Store, StoreConfig};
 
 use super::*;
-use crate::broker::timer_task;
+use crate::timer_task;
 
 const NOW: i64 = 1_700_000_000_000;
 
