@@ -77,16 +77,22 @@ if [ "$PERF" != 0 ]; then
     perf_pid=$!
     sleep 0.5
 fi
+# The client's CPU: bash's `times` (children's user and system time) before
+# and after the load, called directly (a `$(...)` subshell has no children).
+child_cpu() {
+    tail -1 "$1" | awk '{
+        split($1, u, "m"); split($2, s, "m");
+        printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2]}'
+}
+times >"$work/times0"
 t0=$(cpu_ticks)
 s0=$(date +%s.%N)
-# The client's CPU: bash's `times` reports children's user and system time.
 run_load
 s1=$(date +%s.%N)
 t1=$(cpu_ticks)
-times >"$work/times" # not in a pipeline: a subshell has no children
-client=$(tail -1 "$work/times" | awk '{
-    split($1, u, "m"); split($2, s, "m");
-    printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2]}')
+times >"$work/times1"
+client=$(awk -v a="$(child_cpu "$work/times0")" -v b="$(child_cpu "$work/times1")" \
+    'BEGIN {printf "%.2f", b - a}')
 if [ "$PERF" != 0 ]; then
     kill -INT "$perf_pid"
     wait "$perf_pid" || true
