@@ -153,7 +153,7 @@ impl MappedFile {
     }
 
     /// Faults `[from, to)` in writable ahead of the writer
-    /// (`MADV_POPULATE_WRITE`, Linux 5.14+): the first touch of a fresh
+    /// (`MADV_POPULATE_WRITE`, Linux 5.14+, ADR 025): the first touch of a fresh
     /// segment allocates and zero-fills page-cache folios, and the first
     /// write to a page mapped read-only takes a write-protect fault
     /// (`page_mkwrite`, block reservation) — more than a third of the
