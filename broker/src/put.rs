@@ -80,7 +80,18 @@ fn is_system(topic: &str) -> bool {
     topic.starts_with("RMQ_SYS_") || topic == delay::SCHEDULE_TOPIC || topic == TIMER_TOPIC
 }
 
+/// False when the raw properties cannot hold a delay level or a timer: no
+/// `DELAY` key and no `TIMER_` text anywhere (every timer key starts with
+/// it). Most sends have neither and skip decoding their properties.
+fn may_delay_or_timer(props: &[u8]) -> bool {
+    let has = |needle: &[u8]| props.windows(needle.len()).any(|w| w == needle);
+    has(b"DELAY\x01") || has(b"TIMER_")
+}
+
 fn has_delay_or_timer(props: &[u8]) -> bool {
+    if !may_delay_or_timer(props) {
+        return false;
+    }
     let s = String::from_utf8_lossy(props);
     decode_properties(&s)
         .iter()
@@ -96,7 +107,11 @@ fn transform(
     now: i64,
 ) -> Result<Option<i64>, PutError> {
     let tx = msg.sys_flag & TX_MASK;
-    if (tx != 0 && tx != TX_COMMIT) || is_system(topic) || topic.starts_with("%DLQ%") {
+    if (tx != 0 && tx != TX_COMMIT)
+        || is_system(topic)
+        || topic.starts_with("%DLQ%")
+        || !may_delay_or_timer(&msg.properties)
+    {
         return Ok(None);
     }
     let props = String::from_utf8_lossy(&msg.properties).into_owned();

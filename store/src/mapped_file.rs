@@ -152,12 +152,18 @@ impl MappedFile {
         }))
     }
 
-    /// Faults `[from, to)` into the page cache ahead of the writer
-    /// (`MADV_POPULATE_READ`, Linux 5.14+): the first touch of a fresh
-    /// segment allocates and zero-fills page-cache folios, which otherwise
-    /// stalls the writer and every append of its round. Read-populating does
-    /// not dirty the pages, so nothing extra is written back. Best effort: an
-    /// older kernel's EINVAL is returned and ignored by the caller.
+    /// Faults `[from, to)` in writable ahead of the writer
+    /// (`MADV_POPULATE_WRITE`, Linux 5.14+, ADR 025): the first touch of a fresh
+    /// segment allocates and zero-fills page-cache folios, and the first
+    /// write to a page mapped read-only takes a write-protect fault
+    /// (`page_mkwrite`, block reservation) — more than a third of the
+    /// broker's CPU under a Kafka produce load when it happened on the
+    /// appending thread, under the writer lock (BENCHMARKS.md §15). The
+    /// populated pages are dirty: pages the log has not reached yet may be
+    /// written back as zeros once before their data (at most the prefault
+    /// window, 16 MiB). No byte of the mapping changes. Best effort: where
+    /// the kernel refuses it, `MADV_POPULATE_READ`; an older kernel's
+    /// EINVAL is returned and ignored by the caller.
     pub(crate) fn populate(&self, from: u64, to: u64) -> std::io::Result<()> {
         const PAGE: u64 = 4096;
         let from = from / PAGE * PAGE;
@@ -165,21 +171,24 @@ impl MappedFile {
         if from >= to {
             return Ok(());
         }
-        // SAFETY: `[from, to)` lies inside the mapping, which lives as long
-        // as `self`; MADV_POPULATE_READ only faults pages in and changes no
-        // byte of the mapping.
-        let rc = unsafe {
-            libc::madvise(
-                self.map.as_ptr().add(from as usize) as *mut libc::c_void,
-                (to - from) as usize,
-                libc::MADV_POPULATE_READ,
-            )
+        let advise = |advice| {
+            // SAFETY: `[from, to)` lies inside the mapping, which lives as
+            // long as `self`; MADV_POPULATE_* only fault pages in and change
+            // no byte of the mapping.
+            let rc = unsafe {
+                libc::madvise(
+                    self.map.as_ptr().add(from as usize) as *mut libc::c_void,
+                    (to - from) as usize,
+                    advice,
+                )
+            };
+            if rc == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
         };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
+        advise(libc::MADV_POPULATE_WRITE).or_else(|_| advise(libc::MADV_POPULATE_READ))
     }
 
     /// msync(MS_SYNC) of a range; the durability barrier for mapped writes.
