@@ -15,9 +15,8 @@ use super::service::Service;
 use super::{name, ok, status, Failure};
 use crate::broker::filter::MessageFilter;
 use crate::broker::pop::revive::now_ms;
-use crate::broker::pop::state::QueueKey;
-use crate::broker::pop::{PopBatch, PopEngine, PopRequest, MAX_POP_NUMS};
-use rokka_protocols::remoting::message::decode_message;
+use crate::broker::pop::sift::sift;
+use crate::broker::pop::{PopBatch, PopRequest, MAX_POP_NUMS};
 
 /// Longest wait of one ReceiveMessage or PullMessage.
 const MAX_POLL: Duration = Duration::from_secs(30);
@@ -224,37 +223,6 @@ pub(crate) fn filter(
         Some(f) => Ok(crate::broker::filter::tag_filter(&f.expression)),
         None => Ok(crate::broker::filter::tag_filter("*")),
     }
-}
-
-/// A SQL92 filter is evaluated on the popped messages' properties: those
-/// it rejects are acked at once and not delivered (as upstream's broker
-/// does for POP), so the batch may be smaller than asked.
-fn sift(
-    engine: &PopEngine,
-    group: &str,
-    mut batch: PopBatch,
-    filter: &MessageFilter,
-) -> std::io::Result<PopBatch> {
-    if !filter.needs_properties() {
-        return Ok(batch);
-    }
-    for q in &mut batch.queues {
-        let key = QueueKey::new(group, &q.topic, q.queue);
-        let mut kept = Vec::with_capacity(q.msgs.len());
-        for m in q.msgs.drain(..) {
-            let props = decode_message(&m.2)
-                .map(|(x, _)| x.properties)
-                .unwrap_or_default();
-            if filter.matches(0, &props) {
-                kept.push(m);
-            } else {
-                engine.ack(&key, m.0, batch.pop_time)?;
-            }
-        }
-        q.msgs = kept;
-    }
-    batch.queues.retain(|q| !q.msgs.is_empty());
-    Ok(batch)
 }
 
 fn stream(batch: &PopBatch) -> Vec<pb::ReceiveMessageResponse> {

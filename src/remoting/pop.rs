@@ -20,6 +20,7 @@ use rokka_store::topics::TopicConfig;
 use super::context::{Ctx, HResult, HandlerError, Reply};
 use super::reply::ok;
 use crate::broker::pop::revive::now_ms;
+use crate::broker::pop::sift::sift;
 use crate::broker::pop::{PopBatch, PopEngine, PopRequest, MAX_POP_NUMS, ORDER_REVIVE_QID};
 
 /// Longest park of a pop or notification (clients wait pollTime + a margin).
@@ -99,16 +100,17 @@ pub(crate) async fn pop(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
         return Err(bad("invisibleTime must be positive"));
     }
     let (t, qs) = queues(ctx, &h.topic, h.queue_id)?;
-    let exp_type = h.exp_type.as_deref().unwrap_or("TAG");
-    if !exp_type.eq_ignore_ascii_case("TAG") {
-        return Err(HandlerError::new(
-            ResponseCode::SYSTEM_ERROR,
-            "The broker does not support consumer to filter message by SQL92",
-        ));
-    }
-    let tags = crate::broker::filter::tag_filter(h.exp.as_deref().unwrap_or("*"));
-    let codes = tags.tag_codes();
-    let filter = |code: i64| codes.as_ref().is_none_or(|s| s.contains(&(code as i32)));
+    // TAG or, with enablePropertyFilter=true, SQL92 (the pull's rules and
+    // errors); SQL92 is evaluated on the popped messages (`pop::sift`).
+    let filter = super::pull::message_filter(
+        ctx,
+        &h.consumer_group,
+        &h.topic,
+        h.exp_type.as_deref().unwrap_or("TAG"),
+        h.exp.as_deref().unwrap_or("*"),
+    )?;
+    let codes = filter.tag_codes();
+    let keep = |code: i64| codes.is_none_or(|s| s.contains(&(code as i32)));
     let req = PopRequest {
         group: &h.consumer_group,
         topic: &h.topic,
@@ -118,11 +120,13 @@ pub(crate) async fn pop(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
         invisible: h.invisible_time,
         orderly: h.order,
         from_min: h.init_mode == 0,
-        filter: codes
-            .as_ref()
-            .map(|_| &filter as &(dyn Fn(i64) -> bool + Sync)),
+        filter: codes.map(|_| &keep as &(dyn Fn(i64) -> bool + Sync)),
     };
-    let mut batch = engine.pop(&req, now_ms()).map_err(io_error)?;
+    let pop = || {
+        let b = engine.pop(&req, now_ms())?;
+        sift(engine, &h.consumer_group, b, &filter)
+    };
+    let mut batch = pop().map_err(io_error)?;
     let deadline = Instant::now() + poll_time(h.poll_time);
     if batch.is_empty() && Instant::now() < deadline {
         let _parked = engine.park(&h.consumer_group, &h.topic, h.queue_id);
@@ -135,7 +139,7 @@ pub(crate) async fn pop(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
                 () = engine.wait(&h.consumer_group, &h.topic, &qs, left) => {}
                 () = ctx.broker.shutdown_signal() => break,
             }
-            batch = engine.pop(&req, now_ms()).map_err(io_error)?;
+            batch = pop().map_err(io_error)?;
         }
     }
     Ok(respond(cmd, &batch, h.order))

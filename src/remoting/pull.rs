@@ -114,7 +114,7 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
             })
             .unwrap_or_else(|| ("TAG".to_owned(), "*".to_owned()))
     };
-    let filter = message_filter(ctx, &a, &expr_type, &expr)?;
+    let filter = message_filter(ctx, a.group, a.topic, &expr_type, &expr)?;
     let codes = filter.tag_codes();
     if a.sys_flag & FLAG_COMMIT_OFFSET != 0 {
         // A group held by Kafka members keeps its offsets (ADR 006).
@@ -156,9 +156,10 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
 /// while `enablePropertyFilter` is off is SYSTEM_ERROR "The broker does not
 /// support consumer to filter message by SQL92"; a selector that does not
 /// compile is SUBSCRIPTION_PARSE_FAILED.
-fn message_filter(
+pub(crate) fn message_filter(
     ctx: &Ctx,
-    a: &PullArgs<'_>,
+    group: &str,
+    topic: &str,
     expr_type: &str,
     expr: &str,
 ) -> Result<MessageFilter, HandlerError> {
@@ -166,7 +167,7 @@ fn message_filter(
     match ctx
         .broker
         .filters
-        .filter(enabled, a.group, a.topic, expr_type, expr)
+        .filter(enabled, group, topic, expr_type, expr)
     {
         Ok(f) => Ok(f),
         Err(FilterError::Unsupported(t)) => Err(HandlerError::new(
@@ -174,7 +175,7 @@ fn message_filter(
             format!("The broker does not support consumer to filter message by {t}"),
         )),
         Err(FilterError::Invalid(err)) => {
-            tracing::debug!(group = a.group, topic = a.topic, %err, "unparsable subscription");
+            tracing::debug!(group, topic, %err, "unparsable subscription");
             Err(HandlerError::new(
                 ResponseCode::SUBSCRIPTION_PARSE_FAILED,
                 "parse the consumer's subscription failed",

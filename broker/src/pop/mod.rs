@@ -21,6 +21,7 @@ pub mod journal;
 pub mod modes;
 pub mod read;
 pub mod revive;
+pub mod sift;
 pub mod state;
 
 use std::io;
