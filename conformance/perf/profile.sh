@@ -13,6 +13,7 @@
 # Usage: FLUSH=SYNC_FLUSH LOAD=senders N=40000 \
 #        ROKKA_BIN=target/release/rokka bash conformance/perf/profile.sh
 # PERF=0 skips perf (rates and CPU only). OUT=dir keeps perf.data there.
+# CONF='key=value' adds a line to rokka's config (e.g. rokka.groupCommitWaitMicros=0).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -37,7 +38,7 @@ if [ "$LOAD" = kafka ]; then
 fi
 hz="$(getconf CLK_TCK)"
 log_level=warn,rokka::startup=info,rokka::remoting=info,rokka::kafka::listener=info
-printf 'flushDiskType=%s\nnum.partitions=%s\n' "$FLUSH" "$PARTITIONS" >"$work/rokka.conf"
+printf 'flushDiskType=%s\nnum.partitions=%s\n%s\n' "$FLUSH" "$PARTITIONS" "${CONF:-}" >"$work/rokka.conf"
 ROKKA_LOG_LEVEL="$log_level" rokka_start "$work" -c "$work/rokka.conf" || exit 1
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$ROKKA_PID/stat"; }
 
@@ -101,7 +102,7 @@ awk -v a="$s0" -v b="$s1" -v n="$N" -v d=$((t1 - t0)) -v hz="$hz" -v c="$client"
     w = b - a
     printf "wall %.2f s, %.0f msg/s, %.1f MiB/s; rokka CPU %.2f s (%.1f us/msg); client CPU %.2f s (%.1f us/msg)\n",
         w, n / w, n * 1024 / w / 1048576, d / hz, d / hz * 1e6 / n, c, c * 1e6 / n }'
-curl -s "http://$ROKKA_HTTP/metrics" | grep -E '^rokka_store_(group_commit_size|sync_group_requests)_(sum|count)' || true
+curl -s "http://$ROKKA_HTTP/metrics" | grep -E '^rokka_store_(group_commit_size|sync_group_requests|fsync_seconds)_(sum|count)' || true
 rokka_stop
 if [ "$PERF" != 0 ]; then
     echo "== rokka CPU by thread"
