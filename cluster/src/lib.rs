@@ -27,6 +27,7 @@ pub use state::{
     ClusterState, Command, CommandError, CommandResult, EpochEntry, GroupState, NodeAddrs, NodeId,
     NodeInfo,
 };
+pub use state::round_robin;
 
 /// Errors of the cluster layer.
 #[derive(Debug, thiserror::Error)]

@@ -34,7 +34,13 @@ impl Broker {
         if let Some(t) = self.topic(name) {
             return Ok(Some(t));
         }
-        if !self.dynamic.auto_create_topic_enable() {
+        // Placed on another broker group (ADR 024): not created here.
+        if !self.dynamic.auto_create_topic_enable()
+            || self
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.remote_topic(name).is_some())
+        {
             return Ok(None);
         }
         let n = queues

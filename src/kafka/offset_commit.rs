@@ -22,7 +22,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     let check = if c.group_id.is_empty() {
         error_code::INVALID_GROUP_ID
     } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id)
-        .or_else(|| super::replication::coordinator_refusal(ctx))
+        .or_else(|| super::replication::coordinator_refusal(ctx, &c.group_id))
     {
         code
     } else if let Err(r) = ctx.broker.groups.may_commit(&c.group_id, Protocol::Kafka) {

@@ -42,7 +42,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         if let Some(code) = super::acls::txn_refusal(ctx, req, op::WRITE, &c.transactional_id) {
             code
         } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id)
-            .or_else(|| super::replication::coordinator_refusal(ctx))
+            .or_else(|| super::replication::coordinator_refusal(ctx, &c.group_id))
         {
             code
         } else if c.group_id.is_empty() {
