@@ -302,7 +302,10 @@ pub(super) async fn run(c: Arc<Cluster>) {
                     }
                 }
                 master_tick(&c, &store, &state, &mut mem).await;
-                let offsets = store.topics().get(OFFSETS_TOPIC).map_or(0, |t| t.write_queue_nums);
+                let offsets = store
+                    .topics()
+                    .get(OFFSETS_TOPIC)
+                    .map_or(0, |t| t.write_queue_nums);
                 if let Some(cmd) = offsets_placement(&view.state, offsets) {
                     match c.node.propose(cmd).await {
                         Ok(()) => info!("cluster: __consumer_offsets placed over the groups"),

@@ -40,7 +40,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     let offsets = ctx.broker.store.offsets();
     let mut resp = OffsetCommitResponse::default();
     for t in c.topics {
-        let queues = ctx.broker.partitions(&t.name);
+        let queues = ctx.broker.cluster_partitions(&t.name);
         let check = match check {
             error_code::NONE => {
                 super::acls::topic_refusal(ctx, req, op::READ, &t.name).unwrap_or(check)

@@ -20,7 +20,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     let mut unknown = Vec::new();
     let mut denied = Vec::new();
     for (topic, parts) in &c.topics {
-        let queues = ctx.broker.partitions(topic);
+        let queues = ctx.broker.cluster_partitions(topic);
         let refused = super::acls::topic_refusal(ctx, req, op::READ, topic).is_some();
         for p in parts {
             if refused {

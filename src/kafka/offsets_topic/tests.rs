@@ -300,5 +300,8 @@ fn coordinator_partitions_follow_kafkas_hash() {
         assert_eq!(partition_for(g, 50), h(g));
     }
     assert!(rokka_store::java_string_hash("polygenelubricants") < 0);
-    assert_eq!(partition_for("polygenelubricants", 50), (i32::MIN & 0x7fff_ffff) as u32 % 50);
+    assert_eq!(
+        partition_for("polygenelubricants", 50),
+        (i32::MIN & 0x7fff_ffff) as u32 % 50
+    );
 }
