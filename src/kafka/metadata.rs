@@ -1,8 +1,9 @@
 //! Metadata handler (v0–12): this broker as the only broker and controller, with
 //! the advertised address of the listener the client used (in cluster mode:
-//! every node of the group, the master as every partition's leader, the
-//! group's members as replicas, its in-sync set as ISR, the master epoch as
-//! leader epoch and the Raft leader as controller; ADR 015); topics
+//! every node of every broker group, the master of a topic's group as its
+//! partitions' leader, that group's members as replicas, its in-sync set as
+//! ISR, its master epoch as leader epoch and the Raft leader as controller;
+//! ADR 015, ADR 024); topics
 //! auto-created when the request allows it and `auto.create.topics.enable`
 //! is on (kafka-subset.md §0.5).
 
