@@ -130,6 +130,12 @@ impl Cluster {
     /// `ns-host`) is started first and every member has `namesrvAddr` set to
     /// its NameServer port.
     fn build(spares: usize, external_ns: bool) -> Cluster {
+        Cluster::build_groups(spares, external_ns, &["broker-a"; 3])
+    }
+
+    /// [`Cluster::build`] with node `i`'s `brokerName` `groups[i]` (the
+    /// spares join the first group).
+    fn build_groups(spares: usize, external_ns: bool, groups: &[&str; 3]) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut ports = Ports::new();
         let external_ns = external_ns.then(|| {
@@ -175,13 +181,14 @@ impl Cluster {
                 let (kafka, ha) = (ports.take(), ports.take());
                 let (namesrv, http) = (ports.take(), ports.take());
                 let config = dir.path().join(format!("node-{id}.properties"));
+                let group = groups.get(id as usize - 1).unwrap_or(&groups[0]);
                 // The disk guard stays out of the way on a crowded CI disk
                 // (it has its own tests); 3 s lag / ack bounds keep waits short.
                 std::fs::write(
                     &config,
                     format!(
                         "node.id={id}\ncontroller.quorum.voters={voters}\n\
-                         brokerClusterName=DefaultCluster\nbrokerName=broker-a\n\
+                         brokerClusterName=DefaultCluster\nbrokerName={group}\n\
                          brokerRole=SYNC_MASTER\nmin.insync.replicas=2\n\
                          haListenPort={ha}\nrokka.replicaAckTimeoutMs=3000\n\
                          replica.lag.time.max.ms=3000\n\
@@ -875,5 +882,139 @@ fn an_external_nameserver_sees_the_master_as_id_0_and_follows_a_failover() {
         cl.external_ns.as_ref().unwrap(),
         &format!("{want:?}"),
         |r| *r == want,
+    );
+}
+
+/// FindCoordinator v1 of a group id: (error, node id).
+fn find_coordinator(c: &mut Conn, key: &str) -> (i16, i32) {
+    let b = c.call(10, 1, |w| {
+        w.str(key);
+        w.i8(0);
+    });
+    let mut r = Reader::new(&b, 0, false);
+    r.i32("throttle").unwrap();
+    let err = r.i16("error").unwrap();
+    r.nstr("message").unwrap();
+    (err, r.i32("node").unwrap())
+}
+
+/// Waits until `ok` holds, at most [`ELECTION`].
+fn await_that<T: std::fmt::Debug>(
+    what: &str,
+    mut probe: impl FnMut() -> T,
+    ok: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + ELECTION;
+    loop {
+        let v = probe();
+        if ok(&v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "never {what}: {v:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn two_broker_groups_split_topics_and_coordinators() {
+    // ga = {1, 2}, gb = {3}: three Raft voters, two broker groups (ADR 024).
+    let mut c = Cluster::build_groups(0, false, &["ga", "ga", "gb"]);
+    let masters = |st: &serde_json::Value| {
+        (
+            st["groups"]["ga"]["master"].as_u64(),
+            st["groups"]["gb"]["master"].as_u64(),
+        )
+    };
+    let (ga, gb) = await_that(
+        "a master in both groups",
+        || masters(&c.status(0)),
+        |m| m.0.is_some() && m.1 == Some(3),
+    );
+    let ga = ga.unwrap() as usize - 1;
+    assert_eq!(gb, Some(3));
+    // Created through ga's master: placed on ga, led by ga's master everywhere.
+    let md = await_that(
+        "the topic created on ga",
+        || metadata(&mut c.kafka(ga)),
+        |md| md.topics.first().is_some_and(|t| t.error_code == 0),
+    );
+    assert_eq!(md.brokers.len(), 3, "every node of every group: {md:?}");
+    for i in 0..3 {
+        let md = await_that(
+            "the topic's leader known",
+            || metadata(&mut c.kafka(i)),
+            |md| {
+                md.topics.first().is_some_and(|t| {
+                    t.error_code == 0 && t.partitions[0].leader_id == (ga + 1) as i32
+                })
+            },
+        );
+        let replicas = &md.topics[0].partitions[0].replica_nodes;
+        assert_eq!(replicas, &vec![1, 2], "node {i}: ga's members");
+    }
+    // gb's node does not take the topic's writes; ga's master does.
+    assert_eq!(produce(&mut c.kafka(2), TOPIC, 0, batch(0), 1).0, 6);
+    assert_eq!(produce(&mut c.kafka(ga), TOPIC, 0, batch(1), 1).0, 0);
+    // The RocketMQ route names ga only, on every node.
+    for i in 0..3 {
+        let mut rc = support::remoting::Conn::open(c.proc(i).namesrv);
+        let r = support::remoting::route(&mut rc, TOPIC);
+        assert_eq!(r.code, 0, "node {i}: route");
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let names: Vec<&str> = body["brokerDatas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b["brokerName"].as_str())
+            .collect();
+        assert_eq!(names, ["ga"], "node {i}: {body}");
+    }
+    // Coordinators spread over both groups' masters.
+    let keys: Vec<String> = (0..20).map(|n| format!("group-{n}")).collect();
+    let coords: Vec<i32> = await_that(
+        "coordinators on both masters",
+        || {
+            keys.iter()
+                .map(|k| find_coordinator(&mut c.kafka(2), k))
+                .map(|(e, n)| if e == 0 { n } else { -1 })
+                .collect::<Vec<i32>>()
+        },
+        |v| v.iter().all(|n| *n > 0),
+    );
+    let ga_id = (ga + 1) as i32;
+    assert!(coords.contains(&ga_id) && coords.contains(&3), "{coords:?}");
+    let on_gb = keys[coords.iter().position(|n| *n == 3).unwrap()].clone();
+    let on_ga = keys[coords.iter().position(|n| *n == ga_id).unwrap()].clone();
+    // A commit through the named coordinator (gb's master, for a topic on
+    // ga) reads back there; ga's master is not that group's coordinator.
+    let codes = offset_commit(&mut c.kafka(2), &on_gb, -1, "", TOPIC, &[(0, 1, "m")]);
+    assert_eq!(codes, vec![vec![0]]);
+    let got = offset_fetch(&mut c.kafka(2), &on_gb, TOPIC, &[0]);
+    assert_eq!(got[0][0].0, 1);
+    let refused = offset_commit(&mut c.kafka(ga), &on_gb, -1, "", TOPIC, &[(0, 1, "m")]);
+    assert_eq!(refused, vec![vec![16]], "NOT_COORDINATOR");
+    assert_eq!(
+        offset_commit(&mut c.kafka(ga), &on_ga, -1, "", TOPIC, &[(0, 1, "m")]),
+        vec![vec![0]]
+    );
+    // ga's master dies: the other ga member takes the topic and
+    // ga's coordinators.
+    let other = 1 - ga;
+    c.kill(ga);
+    let (new_ga, _) = await_that(
+        "a new master of ga",
+        || masters(&c.status(2)),
+        |m| m.0 == Some((other + 1) as u64),
+    );
+    assert_eq!(new_ga, Some((other + 1) as u64));
+    await_that(
+        "the leader moved",
+        || metadata(&mut c.kafka(2)),
+        |md| md.topics[0].partitions[0].leader_id == (other + 1) as i32,
+    );
+    await_that(
+        "the coordinator moved",
+        || find_coordinator(&mut c.kafka(2), &on_ga),
+        |r| *r == (0, (other + 1) as i32),
     );
 }

@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 pub use config::{parse_voters, ClusterConfig};
 pub use controller::{Heartbeat, Role};
 pub use node::ClusterNode;
+pub use state::round_robin;
 pub use state::{
     ClusterState, Command, CommandError, CommandResult, EpochEntry, GroupState, NodeAddrs, NodeId,
     NodeInfo,

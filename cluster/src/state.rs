@@ -130,7 +130,9 @@ pub enum Command {
         /// Topic name.
         topic: String,
     },
-    /// Set a topic's queue placement (queue id → group).
+    /// Place a topic's queues (queue id → group). Never moves a queue: ids
+    /// already placed must name the group they have (else the command is
+    /// refused); new ids are added.
     PutPlacement {
         /// Topic name.
         topic: String,
@@ -200,6 +202,18 @@ pub enum CommandError {
         /// Group name.
         group: String,
     },
+    /// Placement that would move an already placed queue to another group.
+    #[error("queue {queue} of topic {topic} is already placed on group {placed}, not {group}")]
+    PlacementConflict {
+        /// Topic name.
+        topic: String,
+        /// Queue id.
+        queue: u32,
+        /// The group it is placed on.
+        placed: String,
+        /// The group the command names.
+        group: String,
+    },
     /// The command could not be delivered to the Raft leader or committed.
     #[error("not committed: {0}")]
     NotCommitted(String),
@@ -208,7 +222,26 @@ pub enum CommandError {
 /// The result of applying one log entry.
 pub type CommandResult = Result<(), CommandError>;
 
+/// A round-robin placement of `queues` queue ids over `groups` (queue `i`
+/// on the `i % n`-th group in name order): how `__consumer_offsets`, and
+/// with it the group coordinators, spread over the broker groups (ADR 024).
+pub fn round_robin(groups: &BTreeSet<String>, queues: u32) -> BTreeMap<u32, String> {
+    let names: Vec<&String> = groups.iter().collect();
+    if names.is_empty() {
+        return BTreeMap::new();
+    }
+    (0..queues)
+        .map(|q| (q, names[q as usize % names.len()].clone()))
+        .collect()
+}
+
 impl ClusterState {
+    /// The group a topic's queue `queue` is placed on (`None`: not placed,
+    /// e.g. state from before placement, or a topic every group holds).
+    pub fn placed_on(&self, topic: &str, queue: u32) -> Option<&str> {
+        self.placement.get(topic)?.get(&queue).map(String::as_str)
+    }
+
     /// Applies `cmd`; on error the state is unchanged.
     pub fn apply(&mut self, cmd: &Command) -> CommandResult {
         match cmd {
@@ -357,7 +390,22 @@ impl ClusterState {
                         group: group.clone(),
                     });
                 }
-                self.placement.insert(topic.clone(), queues.clone());
+                let placed = self.placement.get(topic);
+                if let Some((queue, placed, group)) = queues.iter().find_map(|(q, g)| {
+                    let p = placed?.get(q)?;
+                    (p != g).then(|| (*q, p.clone(), g.clone()))
+                }) {
+                    return Err(CommandError::PlacementConflict {
+                        topic: topic.clone(),
+                        queue,
+                        placed,
+                        group,
+                    });
+                }
+                self.placement
+                    .entry(topic.clone())
+                    .or_default()
+                    .extend(queues.iter().map(|(q, g)| (*q, g.clone())));
                 Ok(())
             }
         }
@@ -580,6 +628,46 @@ mod tests {
         s.apply(&Command::DeleteTopic { topic: "t".into() })
             .unwrap();
         assert!(!s.topics.contains_key("t") && !s.placement.contains_key("t"));
+    }
+
+    #[test]
+    fn placement_never_moves_a_queue() {
+        let mut s = three();
+        s.apply(&node(4, "h")).unwrap();
+        let on = |g: &str, ids: std::ops::Range<u32>| -> BTreeMap<u32, String> {
+            ids.map(|q| (q, g.to_string())).collect()
+        };
+        let put = |queues| Command::PutPlacement {
+            topic: "t".into(),
+            queues,
+        };
+        s.apply(&put(on("g", 0..2))).unwrap();
+        // A second placement on another group (a racing proposal) is refused
+        // and changes nothing.
+        let before = s.clone();
+        assert!(matches!(
+            s.apply(&put(on("h", 0..4))),
+            Err(CommandError::PlacementConflict { queue: 0, .. })
+        ));
+        assert_eq!(s, before);
+        // The same placement again is a no-op; more queues on the same
+        // group are added.
+        s.apply(&put(on("g", 0..2))).unwrap();
+        assert_eq!(s, before);
+        s.apply(&put(on("g", 0..4))).unwrap();
+        assert_eq!(s.placement["t"], on("g", 0..4));
+        assert_eq!(s.placed_on("t", 3), Some("g"));
+        assert_eq!(s.placed_on("t", 4), None);
+        assert_eq!(s.placed_on("u", 0), None);
+    }
+
+    #[test]
+    fn round_robin_spreads_over_groups_in_name_order() {
+        let groups = BTreeSet::from(["gb".to_string(), "ga".to_string()]);
+        let p = round_robin(&groups, 5);
+        let names: Vec<&str> = p.values().map(String::as_str).collect();
+        assert_eq!(names, ["ga", "gb", "ga", "gb", "ga"]);
+        assert!(round_robin(&BTreeSet::new(), 5).is_empty());
     }
 
     #[test]

@@ -21,6 +21,20 @@ impl Broker {
         self.topic(name).map_or(0, |t| partition_count(&t))
     }
 
+    /// Kafka partitions of `name` here or, in cluster mode, on the broker
+    /// group it is placed on (ADR 024: a coordinator commits offsets of
+    /// topics on other groups).
+    pub fn cluster_partitions(&self, name: &str) -> u32 {
+        match self.partitions(name) {
+            0 => self
+                .cluster
+                .as_ref()
+                .and_then(|c| c.remote_topic(name))
+                .map_or(0, |(t, _)| partition_count(&t)),
+            n => n,
+        }
+    }
+
     /// The topic's config, creating it with `queues` read/write queues when it
     /// is missing and auto-creation is on. `Ok(None)` when it is missing and
     /// auto-creation is off, or when this node is not the cluster's writable
@@ -34,7 +48,13 @@ impl Broker {
         if let Some(t) = self.topic(name) {
             return Ok(Some(t));
         }
-        if !self.dynamic.auto_create_topic_enable() {
+        // Placed on another broker group (ADR 024): not created here.
+        if !self.dynamic.auto_create_topic_enable()
+            || self
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.remote_topic(name).is_some())
+        {
             return Ok(None);
         }
         let n = queues

@@ -36,6 +36,7 @@ use crate::ha::Ha;
 use crate::startup::StartupError;
 
 pub use follow::Target;
+pub(crate) use topics::OFFSETS_TOPIC;
 
 /// What this node currently acts as in its broker group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,19 +260,67 @@ impl Cluster {
 
     /// The registered nodes of this node's group, by id.
     pub fn members(&self, view: &ClusterView) -> Vec<NodeInfo> {
-        let Some(g) = view.group(&self.group) else {
-            return Vec::new();
-        };
-        g.members
-            .iter()
-            .filter_map(|id| view.state.nodes.get(id).cloned())
-            .collect()
+        Cluster::members_of(view, &self.group)
     }
 
     /// The group's master (its registration) and epoch, if one is elected.
     pub fn master(&self, view: &ClusterView) -> Option<(NodeInfo, u64)> {
         let (m, epoch) = view.master_of(&self.group)?;
         Some((view.state.nodes.get(&m)?.clone(), epoch))
+    }
+
+    /// The group a topic is placed on (ADR 024: one group per topic in this
+    /// slice), `None` when it is not placed (every group holds it, as
+    /// before placement existed).
+    pub fn owner(view: &ClusterView, topic: &str) -> Option<String> {
+        view.state.placed_on(topic, 0).map(str::to_string)
+    }
+
+    /// True when this node's group holds `topic` (placed here, or not placed).
+    pub fn serves(&self, topic: &str) -> bool {
+        Cluster::owner(&self.view(), topic).is_none_or(|g| g == self.group)
+    }
+
+    /// The config and group of a topic placed on another group (this node
+    /// does not hold it; clients are sent to that group).
+    pub fn remote_topic(&self, topic: &str) -> Option<(TopicConfig, String)> {
+        let view = self.view();
+        let group = Cluster::owner(&view, topic).filter(|g| *g != self.group)?;
+        Some((topics::decode(view.state.topics.get(topic)?)?, group))
+    }
+
+    /// Every topic placed on another group, with its group.
+    pub fn remote_topics(&self) -> Vec<(TopicConfig, String)> {
+        let view = self.view();
+        view.state
+            .topics
+            .iter()
+            .filter_map(|(name, entry)| {
+                let group = Cluster::owner(&view, name).filter(|g| *g != self.group)?;
+                Some((topics::decode(entry)?, group))
+            })
+            .collect()
+    }
+
+    /// The broker group whose master coordinates the Kafka group (or
+    /// transactional) id `key`: the group `__consumer_offsets` partition
+    /// `partition` (`abs(hashCode(key)) % partitions`) is placed on. A
+    /// single-group cluster without that placement: this group, as before;
+    /// several groups before the placement is applied: `None` (not
+    /// available yet).
+    pub fn coordinator_group(&self, partition: u32) -> Option<String> {
+        coordinator_group(&self.view(), &self.group, partition)
+    }
+
+    /// The registered nodes of `group`, by id.
+    pub fn members_of(view: &ClusterView, group: &str) -> Vec<NodeInfo> {
+        let Some(g) = view.group(group) else {
+            return Vec::new();
+        };
+        g.members
+            .iter()
+            .filter_map(|id| view.state.nodes.get(id).cloned())
+            .collect()
     }
 
     /// `min.insync.replicas`, master included.
@@ -390,12 +439,21 @@ impl Cluster {
         if self.view().state.topics.contains_key(&cfg.topic_name) {
             return;
         }
+        // Placed on this node's group first: the group's master adopts it,
+        // the other groups' do not.
+        let place = topics::placement(&cfg, &self.group);
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let c = self.clone();
         rt.spawn(async move {
             let name = cfg.topic_name.clone();
+            if let Some(cmd) = place {
+                if let Err(e) = c.node.propose(cmd).await {
+                    tracing::debug!(topic = %name, error = %e, "topic placement not committed");
+                    return;
+                }
+            }
             if let Err(e) = c.node.propose(topics::put(&cfg)).await {
                 tracing::debug!(topic = %name, error = %e, "topic proposal not committed");
             }
@@ -441,6 +499,16 @@ impl Cluster {
 
     pub(crate) fn store(&self) -> &Store {
         self.ha.store()
+    }
+}
+
+/// [`Cluster::coordinator_group`] of a view, for this node's group `mine`.
+pub(crate) fn coordinator_group(view: &ClusterView, mine: &str, partition: u32) -> Option<String> {
+    match view.state.placed_on(topics::OFFSETS_TOPIC, partition) {
+        Some(g) => Some(g.to_string()),
+        None if view.state.placement.contains_key(topics::OFFSETS_TOPIC) => None,
+        None if view.state.groups.len() <= 1 => Some(mine.to_string()),
+        None => None,
     }
 }
 

@@ -19,12 +19,20 @@
 //!
 //! "Previous sync" is remembered per role; it starts empty on each role
 //! change, so the first sync of a role only adds.
+//!
+//! Several broker groups (ADR 024, part 1): a topic is placed on the group
+//! of the master that first pushes it (`PutPlacement` of all its queues,
+//! committed before its `PutTopic`), and each group syncs only the topics
+//! placed on it or not placed at all (system, retry and `__` topics, which
+//! every group holds, and state from before placement). A writable master
+//! also places `__consumer_offsets` round-robin over the groups once there
+//! are several, each with a master: that spreads the Kafka coordinators.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rokka_cluster::Command;
+use rokka_cluster::{ClusterState, Command};
 use rokka_store::topics::TopicConfig;
 use rokka_store::Store;
 use tracing::{debug, info, warn};
@@ -35,6 +43,53 @@ use super::{Cluster, Local};
 const TICK: Duration = Duration::from_millis(200);
 /// The one key of a topic's entry in the replicated state: its config as JSON.
 const JSON_KEY: &str = "json";
+
+/// Kafka's offsets topic: every group holds all its partitions and writes
+/// those placed on it.
+pub(crate) const OFFSETS_TOPIC: &str = rokka_protocols::kafka::offsets_topic::OFFSETS_TOPIC;
+
+/// True for topics that are placed on one group; system, retry, DLQ and
+/// `__` topics are held by every group (as RocketMQ creates them on every
+/// broker).
+pub(super) fn placeable(name: &str) -> bool {
+    !name.starts_with("__")
+        && !name.starts_with('%')
+        && crate::metrics::topic_traffic::is_system(name, "") == "false"
+}
+
+/// The placement of a new topic on `group`: all its queues (`None` for
+/// topics every group holds).
+pub(super) fn placement(t: &TopicConfig, group: &str) -> Option<Command> {
+    placeable(&t.topic_name).then(|| Command::PutPlacement {
+        topic: t.topic_name.clone(),
+        queues: (0..crate::broker::topics::partition_count(t))
+            .map(|q| (q, group.to_string()))
+            .collect(),
+    })
+}
+
+/// The part of the replicated topic table `group` holds: topics placed on
+/// it or not placed.
+pub(super) fn held_by(state: &ClusterState, group: &str) -> State {
+    state
+        .topics
+        .iter()
+        .filter(|(name, _)| state.placed_on(name, 0).is_none_or(|g| g == group))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The round-robin placement of `__consumer_offsets` (`partitions`), when
+/// it has none yet and there are several groups, each with a master.
+pub(super) fn offsets_placement(state: &ClusterState, partitions: u32) -> Option<Command> {
+    let ready = state.groups.len() > 1 && state.groups.values().all(|g| g.master.is_some());
+    (ready && partitions > 0 && !state.placement.contains_key(OFFSETS_TOPIC)).then(|| {
+        Command::PutPlacement {
+            topic: OFFSETS_TOPIC.to_string(),
+            queues: rokka_cluster::round_robin(&state.groups.keys().cloned().collect(), partitions),
+        }
+    })
+}
 
 /// The replicated topic table: name -> entry.
 pub(super) type State = BTreeMap<String, BTreeMap<String, String>>;
@@ -129,6 +184,49 @@ pub(super) fn orphans(store: &Store, queues: u32) -> Vec<TopicConfig> {
         .collect()
 }
 
+/// Before a topic's first push (or a push with more queues): its placement
+/// on this group. `Ok(false)`: the topic is placed on another group, so it
+/// is not pushed from here.
+async fn place_first(
+    c: &Cluster,
+    store: &Store,
+    placed: &ClusterState,
+    cmd: &Command,
+) -> Result<bool, rokka_cluster::ClusterError> {
+    let Command::PutTopic { topic, .. } = cmd else {
+        return Ok(true);
+    };
+    if placed.placed_on(topic, 0).is_some_and(|g| g != c.group) {
+        return Ok(false);
+    }
+    let place = store
+        .topics()
+        .get(topic)
+        .and_then(|t| placement(&t, &c.group))
+        .filter(|p| !covers(placed, p));
+    match place {
+        None => Ok(true),
+        Some(p) => match c.node.propose(p).await {
+            Ok(()) => Ok(true),
+            Err(rokka_cluster::ClusterError::Refused(e)) => {
+                debug!(topic = %topic, error = %e, "topic placed on another group: not pushed");
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// True when the state already has every queue of `place` on its group.
+fn covers(state: &ClusterState, place: &Command) -> bool {
+    let Command::PutPlacement { topic, queues } = place else {
+        return true;
+    };
+    queues
+        .iter()
+        .all(|(q, g)| state.placed_on(topic, *q) == Some(g.as_str()))
+}
+
 /// Writes the adopted configs and removals into the store's table.
 fn apply_local(store: &Store, sync: &Sync) {
     let topics = store.topics();
@@ -164,7 +262,8 @@ pub(super) async fn run(c: Arc<Cluster>) {
             r = views.changed() => if r.is_err() { return },
             _ = tick.tick() => {}
         }
-        let state = c.view().state.topics;
+        let view = c.view();
+        let state = held_by(&view.state, &c.group);
         let store = c.store().clone();
         match c.local() {
             Local::Master {
@@ -203,6 +302,16 @@ pub(super) async fn run(c: Arc<Cluster>) {
                     }
                 }
                 master_tick(&c, &store, &state, &mut mem).await;
+                let offsets = store
+                    .topics()
+                    .get(OFFSETS_TOPIC)
+                    .map_or(0, |t| t.write_queue_nums);
+                if let Some(cmd) = offsets_placement(&view.state, offsets) {
+                    match c.node.propose(cmd).await {
+                        Ok(()) => info!("cluster: __consumer_offsets placed over the groups"),
+                        Err(e) => debug!(error = %e, "__consumer_offsets placement not committed"),
+                    }
+                }
             }
             Local::Master { .. } => {}
             role @ Local::Slave { .. } => {
@@ -232,8 +341,14 @@ async fn master_tick(c: &Cluster, store: &Store, state: &State, mem: &mut Memory
         .map(|t| t.topic_name)
         .chain(sync.adopt.iter().map(|t| t.topic_name.clone()))
         .collect();
+    let placed = c.view().state;
     for (i, cmd) in sync.propose.iter().enumerate() {
-        if let Err(e) = c.node.propose(cmd.clone()).await {
+        let r = match place_first(c, store, &placed, cmd).await {
+            Ok(true) => c.node.propose(cmd.clone()).await,
+            Ok(false) => continue,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = r {
             debug!(error = %e, "topic config not replicated yet");
             // Retried on the next tick; the deletes stay remembered until then.
             for cmd in &sync.propose[i..] {

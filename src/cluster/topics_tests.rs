@@ -150,3 +150,109 @@ fn topics_with_data_but_no_config_get_one() {
     assert_eq!(orphans(&store, 4), vec![TopicConfig::new("orphan", 6)]);
     assert_eq!(orphans(&store, 8), vec![TopicConfig::new("orphan", 8)]);
 }
+
+/// Two groups `ga` {1} and `gb` {2}, each with its master.
+fn two_groups() -> ClusterState {
+    let mut s = ClusterState::default();
+    for (id, g) in [(1, "ga"), (2, "gb")] {
+        s.apply(&Command::RegisterNode {
+            info: rokka_cluster::NodeInfo {
+                id,
+                addrs: Default::default(),
+                group: Some(g.into()),
+            },
+        })
+        .unwrap();
+        s.apply(&Command::ElectMaster {
+            group: g.into(),
+            node: id,
+            epoch: 1,
+            start_offset: 0,
+            unclean: false,
+        })
+        .unwrap();
+    }
+    s
+}
+
+#[test]
+fn a_group_holds_its_own_topics_and_unplaced_ones() {
+    let mut s = two_groups();
+    for t in ["a", "b", "%RETRY%cg", "free"] {
+        s.apply(&put(&TopicConfig::new(t, 2))).unwrap();
+    }
+    for (t, g) in [("a", "ga"), ("b", "gb")] {
+        s.apply(&placement(&TopicConfig::new(t, 2), g).unwrap())
+            .unwrap();
+    }
+    // Retry, DLQ, system and `__` topics are held by every group.
+    assert!(placement(&TopicConfig::new("%RETRY%cg", 1), "ga").is_none());
+    assert!(placement(&TopicConfig::new(OFFSETS_TOPIC, 50), "ga").is_none());
+    assert!(placement(&TopicConfig::new("TBW102", 8), "ga").is_none());
+    let held = |g| held_by(&s, g).into_keys().collect::<Vec<_>>();
+    assert_eq!(held("ga"), ["%RETRY%cg", "a", "free"]);
+    assert_eq!(held("gb"), ["%RETRY%cg", "b", "free"]);
+}
+
+#[test]
+fn offsets_placement_waits_for_several_groups_with_masters_and_is_made_once() {
+    let mut one = ClusterState::default();
+    one.apply(&Command::RegisterNode {
+        info: rokka_cluster::NodeInfo {
+            id: 1,
+            addrs: Default::default(),
+            group: Some("ga".into()),
+        },
+    })
+    .unwrap();
+    // A single group keeps today's rule: no placement at all.
+    assert_eq!(offsets_placement(&one, 50), None);
+    let mut s = two_groups();
+    let cmd = offsets_placement(&s, 4).unwrap();
+    s.apply(&cmd).unwrap();
+    let placed: Vec<&str> = (0..4)
+        .map(|q| s.placed_on(OFFSETS_TOPIC, q).unwrap())
+        .collect();
+    assert_eq!(placed, ["ga", "gb", "ga", "gb"]);
+    assert_eq!(offsets_placement(&s, 4), None);
+    // The coordinator of a key is the group of its partition.
+    assert_eq!(
+        crate::cluster::coordinator_group(
+            &rokka_cluster::ClusterView {
+                state: s.clone(),
+                ..Default::default()
+            },
+            "gb",
+            2
+        )
+        .as_deref(),
+        Some("ga")
+    );
+}
+
+#[test]
+fn coordinator_group_before_the_offsets_placement() {
+    let view = |state| rokka_cluster::ClusterView {
+        state,
+        ..Default::default()
+    };
+    // One group: this group, as before placement existed.
+    let mut one = ClusterState::default();
+    one.apply(&Command::RegisterNode {
+        info: rokka_cluster::NodeInfo {
+            id: 1,
+            addrs: Default::default(),
+            group: Some("ga".into()),
+        },
+    })
+    .unwrap();
+    assert_eq!(
+        crate::cluster::coordinator_group(&view(one), "ga", 7).as_deref(),
+        Some("ga")
+    );
+    // Several groups, no placement yet: not available.
+    assert_eq!(
+        crate::cluster::coordinator_group(&view(two_groups()), "ga", 7),
+        None
+    );
+}

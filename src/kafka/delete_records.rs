@@ -26,10 +26,14 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .into_iter()
         .map(|t| {
             let known = ctx.broker.topic(&t.name);
+            let elsewhere = super::replication::elsewhere(ctx, &t.name);
             let partitions = t
                 .partitions
                 .iter()
                 .map(|&(p, offset)| {
+                    if elsewhere {
+                        return (p, -1, error_code::NOT_LEADER_OR_FOLLOWER);
+                    }
                     let exists = known.as_ref().is_some_and(|c| p >= 0 && (p as u32) < partition_count(c));
                     if !exists {
                         return (p, -1, error_code::UNKNOWN_TOPIC_OR_PARTITION);

@@ -58,6 +58,8 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
     let hw = ctx.broker.cluster.as_ref().map(|c| c.high_watermark());
     for t in &f.topics {
         let queues = ctx.broker.partitions(&t.topic);
+        // Placed on another broker group: its master serves it (ADR 024).
+        let elsewhere = super::replication::elsewhere(ctx, &t.topic);
         let mut partitions = Vec::new();
         for p in &t.partitions {
             let mut out = FetchPartitionResponse {
@@ -69,6 +71,11 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
                 aborted_transactions: None,
                 records: Vec::new(),
             };
+            if elsewhere {
+                out.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
+                partitions.push(out);
+                continue;
+            }
             let qid = match u32::try_from(p.partition) {
                 Ok(q) if q < queues => q,
                 _ => {

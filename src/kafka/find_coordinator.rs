@@ -1,6 +1,7 @@
 //! FindCoordinator handler: this broker coordinates every group (key type
 //! 0) and every transactional id (key type 1); in cluster mode the master
-//! does.
+//! of the broker group that owns the key's `__consumer_offsets` partition
+//! does (Kafka's rule; ADR 024).
 
 use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::find_coordinator::{
@@ -13,14 +14,17 @@ use super::request::{CloseReason, Request};
 use super::KafkaContext;
 use crate::security::acl::op;
 
-/// The coordinator of every group: this node, or in cluster mode the
-/// group's master (its offsets and groups live there; ADR 015).
-fn coordinator(ctx: &KafkaContext, req: &Request<'_>) -> (i32, String, i32, bool) {
+/// The coordinator of `key`: this node, or in cluster mode the master of
+/// the broker group owning the key's `__consumer_offsets` partition (its
+/// offsets and group live there; ADR 015, ADR 024).
+fn coordinator(ctx: &KafkaContext, req: &Request<'_>, key: &str) -> (i32, String, i32, bool) {
     if let Some(c) = &ctx.broker.cluster {
         let view = c.view();
-        return match c
-            .master(&view)
-            .and_then(|(n, _)| super::metadata::endpoint(&n))
+        let group = c.coordinator_group(super::replication::offsets_partition(ctx, key));
+        return match group
+            .and_then(|g| view.master_of(&g))
+            .and_then(|(m, _)| view.state.nodes.get(&m))
+            .and_then(super::metadata::endpoint)
         {
             Some(b) => (b.node_id, b.host, b.port, true),
             None => (-1, String::new(), -1, false),
@@ -43,11 +47,11 @@ fn refusal(ctx: &KafkaContext, req: &Request<'_>, key_type: i8, key: &str) -> Op
 pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let f = FindCoordinatorRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
-    let (node_id, host, port, available) = coordinator(ctx, req);
     let coordinators = f
         .keys
         .into_iter()
-        .map(|key| Coordinator {
+        .map(|key| (coordinator(ctx, req, &key), key))
+        .map(|((node_id, host, port, available), key)| Coordinator {
             error_code: if key.is_empty() {
                 error_code::INVALID_GROUP_ID
             } else if let Some(code) = refusal(ctx, req, f.key_type, &key) {
@@ -62,7 +66,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
             },
             key,
             node_id,
-            host: host.clone(),
+            host,
             port,
         })
         .collect();

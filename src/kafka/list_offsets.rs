@@ -23,6 +23,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
     for t in l.topics {
         let denied = super::acls::topic_refusal(ctx, req, op::DESCRIBE, &t.name);
         let queues = ctx.broker.partitions(&t.name);
+        let elsewhere = super::replication::elsewhere(ctx, &t.name);
         let partitions = t
             .partitions
             .iter()
@@ -36,6 +37,11 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 };
                 if let Some(code) = denied {
                     out.error_code = code;
+                    return out;
+                }
+                // Placed on another broker group: its master answers.
+                if elsewhere {
+                    out.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
                     return out;
                 }
                 let Ok(qid) = u32::try_from(p.partition_index) else {

@@ -1,8 +1,9 @@
 //! Metadata handler (v0–12): this broker as the only broker and controller, with
 //! the advertised address of the listener the client used (in cluster mode:
-//! every node of the group, the master as every partition's leader, the
-//! group's members as replicas, its in-sync set as ISR, the master epoch as
-//! leader epoch and the Raft leader as controller; ADR 015); topics
+//! every node of every broker group, the master of a topic's group as its
+//! partitions' leader, that group's members as replicas, its in-sync set as
+//! ISR, its master epoch as leader epoch and the Raft leader as controller;
+//! ADR 015, ADR 024); topics
 //! auto-created when the request allows it and `auto.create.topics.enable`
 //! is on (kafka-subset.md §0.5).
 
@@ -77,7 +78,9 @@ fn id(n: u64) -> i32 {
     i32::try_from(n).unwrap_or(-1)
 }
 
-fn leadership(ctx: &KafkaContext) -> Leadership {
+/// The leadership of this node's group (`None`), or of `group` (a topic
+/// placed on another broker group, ADR 024).
+fn leadership(ctx: &KafkaContext, group: Option<&str>) -> Leadership {
     let Some(c) = &ctx.broker.cluster else {
         let me = ctx.node_id();
         return Leadership {
@@ -88,7 +91,7 @@ fn leadership(ctx: &KafkaContext) -> Leadership {
         };
     };
     let view = c.view();
-    let group = view.group(c.group());
+    let group = view.group(group.unwrap_or(c.group()));
     Leadership {
         // -1: no leader yet (clients retry on LEADER_NOT_AVAILABLE).
         leader: group.and_then(|g| g.master).map_or(-1, id),
@@ -121,15 +124,18 @@ fn topic_entry(lead: &Leadership, name: &str, partitions: u32) -> MetadataTopic 
     }
 }
 
-/// The brokers of the response: every node of the group in cluster mode
-/// (its advertised Kafka address), else this node on the client's listener.
+/// The brokers of the response: every node of every broker group in
+/// cluster mode (its advertised Kafka address), else this node on the
+/// client's listener.
 fn brokers(ctx: &KafkaContext, conn: &ConnInfo) -> Vec<MetadataBroker> {
     if let Some(c) = &ctx.broker.cluster {
         let view = c.view();
-        let nodes: Vec<MetadataBroker> = c
-            .members(&view)
-            .into_iter()
-            .filter_map(|n| endpoint(&n))
+        let nodes: Vec<MetadataBroker> = view
+            .state
+            .nodes
+            .values()
+            .filter(|n| n.group.is_some())
+            .filter_map(endpoint)
             .collect();
         if !nodes.is_empty() {
             return nodes;
@@ -178,16 +184,41 @@ fn error_entry(name: Option<&str>, code: i16) -> MetadataTopic {
 pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let m =
         MetadataRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
-    let lead = leadership(ctx);
+    let lead = leadership(ctx, None);
+    // Topics placed on other broker groups (ADR 024), with their leadership.
+    let remote: Vec<(rokka_store::topics::TopicConfig, Leadership)> = ctx
+        .broker
+        .cluster
+        .as_ref()
+        .map(|c| c.remote_topics())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(t, g)| (t, leadership(ctx, Some(&g))))
+        .collect();
+    let remote_entry = |name: &str| {
+        remote
+            .iter()
+            .find(|(t, _)| t.topic_name == name)
+            .map(|(t, l)| topic_entry(l, name, partition_count(t)))
+    };
     let topics = match m.topics {
         None => {
-            let mut all = ctx.broker.store.topics().list();
-            all.sort_by(|a, b| a.topic_name.cmp(&b.topic_name));
+            let mut all: Vec<(rokka_store::topics::TopicConfig, &Leadership)> = ctx
+                .broker
+                .store
+                .topics()
+                .list()
+                .into_iter()
+                .map(|t| (t, &lead))
+                .chain(remote.iter().map(|(t, l)| (t.clone(), l)))
+                .collect();
+            all.sort_by(|a, b| a.0.topic_name.cmp(&b.0.topic_name));
+            all.dedup_by(|a, b| a.0.topic_name == b.0.topic_name);
             all.iter()
-                .filter(|t| valid_topic_name(&t.topic_name))
+                .filter(|(t, _)| valid_topic_name(&t.topic_name))
                 // Topics the principal may not describe are left out (ADR 016).
-                .filter(|t| super::acls::may_describe_topic(ctx, req, &t.topic_name))
-                .map(|t| topic_entry(&lead, &t.topic_name, partition_count(t)))
+                .filter(|(t, _)| super::acls::may_describe_topic(ctx, req, &t.topic_name))
+                .map(|(t, l)| topic_entry(l, &t.topic_name, partition_count(t)))
                 .collect()
         }
         Some(asked) => asked
@@ -202,10 +233,14 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                         .list()
                         .into_iter()
                         .find(|c| topic_id(&c.topic_name) == t.topic_id)
-                        .map_or_else(
-                            || error_entry(None, error_code::UNKNOWN_TOPIC_ID),
-                            |c| topic_entry(&lead, &c.topic_name, partition_count(&c)),
-                        );
+                        .map(|c| topic_entry(&lead, &c.topic_name, partition_count(&c)))
+                        .or_else(|| {
+                            remote
+                                .iter()
+                                .find(|(c, _)| topic_id(&c.topic_name) == t.topic_id)
+                                .and_then(|(c, _)| remote_entry(&c.topic_name))
+                        })
+                        .unwrap_or_else(|| error_entry(None, error_code::UNKNOWN_TOPIC_ID));
                 };
                 if !valid_topic_name(name) {
                     return error_entry(Some(name), error_code::INVALID_TOPIC_EXCEPTION);
@@ -218,6 +253,9 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     name,
                 ) {
                     return error_entry(Some(name), TOPIC_AUTHORIZATION_FAILED);
+                }
+                if let Some(entry) = remote_entry(name) {
+                    return entry;
                 }
                 // Names starting with `__` are Kafka's reserved prefix:
                 // never auto-created as ordinary topics.

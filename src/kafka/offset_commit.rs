@@ -22,7 +22,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     let check = if c.group_id.is_empty() {
         error_code::INVALID_GROUP_ID
     } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id)
-        .or_else(|| super::replication::coordinator_refusal(ctx))
+        .or_else(|| super::replication::coordinator_refusal(ctx, &c.group_id))
     {
         code
     } else if let Err(r) = ctx.broker.groups.may_commit(&c.group_id, Protocol::Kafka) {
@@ -40,7 +40,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     let offsets = ctx.broker.store.offsets();
     let mut resp = OffsetCommitResponse::default();
     for t in c.topics {
-        let queues = ctx.broker.partitions(&t.name);
+        let queues = ctx.broker.cluster_partitions(&t.name);
         let check = match check {
             error_code::NONE => {
                 super::acls::topic_refusal(ctx, req, op::READ, &t.name).unwrap_or(check)

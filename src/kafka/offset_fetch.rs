@@ -41,7 +41,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
     let offsets = ctx.broker.store.offsets();
     let mut resp = OffsetFetchResponse::default();
     if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &f.group_id)
-        .or_else(|| super::replication::coordinator_refusal(ctx))
+        .or_else(|| super::replication::coordinator_refusal(ctx, &f.group_id))
     {
         resp.error_code = code;
         // v0–1 have no top-level error: each requested partition carries it.

@@ -20,9 +20,17 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .into_iter()
         .map(|(topic, parts)| {
             let queues = ctx.broker.partitions(&topic);
+            let elsewhere = super::replication::elsewhere(ctx, &topic);
             let out = parts
                 .iter()
                 .map(|&(partition, epoch)| match u32::try_from(partition) {
+                    // Placed on another broker group: its master answers.
+                    _ if elsewhere => EpochEndOffset {
+                        error_code: error_code::NOT_LEADER_OR_FOLLOWER,
+                        partition,
+                        leader_epoch: -1,
+                        end_offset: -1,
+                    },
                     Ok(q) if q < queues => EpochEndOffset {
                         error_code: error_code::NONE,
                         partition,

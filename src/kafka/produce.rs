@@ -118,6 +118,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
         };
         let limits = TopicLimits::of(ctx, cfg.as_ref());
         let denied = super::acls::topic_refusal(ctx, req, op::WRITE, &t.name);
+        let elsewhere = super::replication::elsewhere(ctx, &t.name);
         let mut partitions = Vec::new();
         for part in t.partitions {
             let mut out = ProducePartitionResponse {
@@ -129,6 +130,12 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
             };
             if let Some(code) = denied {
                 out.error_code = code;
+                partitions.push(out);
+                continue;
+            }
+            // Placed on another broker group: its master takes the writes.
+            if elsewhere {
+                out.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
                 partitions.push(out);
                 continue;
             }
@@ -145,7 +152,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                     continue;
                 }
             };
-            if let Some(code) = replicated.refusal() {
+            if let Some(code) = replicated.refusal(&t.name) {
                 out.error_code = code;
                 partitions.push(out);
                 continue;

@@ -32,10 +32,12 @@ impl Gate {
         }
     }
 
-    /// The error every partition gets before any append, if any.
-    pub fn refusal(&self) -> Option<i16> {
+    /// The error every partition of `topic` gets before any append, if any:
+    /// the master of the topic's group takes its writes (ADR 024), and the
+    /// in-sync rules are that group's, i.e. this node's.
+    pub fn refusal(&self, topic: &str) -> Option<i16> {
         let c = self.cluster.as_ref()?;
-        if !c.is_writable_master() {
+        if !c.is_writable_master() || !c.serves(topic) {
             return Some(error_code::NOT_LEADER_OR_FOLLOWER);
         }
         (self.acks_all && !c.enough_in_sync()).then_some(error_code::NOT_ENOUGH_REPLICAS)
@@ -60,22 +62,45 @@ impl Gate {
     }
 }
 
-/// Whether group requests must go elsewhere: in cluster mode only the
-/// writable master coordinates groups and writes their offsets (they
-/// replicate through `__consumer_offsets`, ADR 011). A slave answers
-/// NOT_COORDINATOR (16), after which Kafka clients look the coordinator up
-/// again; FindCoordinator names the master.
-pub fn not_coordinator(ctx: &KafkaContext) -> bool {
+/// True in cluster mode when `topic` is placed on another broker group
+/// (ADR 024): its partitions are led by that group's master, so Produce,
+/// Fetch, ListOffsets, OffsetForLeaderEpoch and DeleteRecords answer
+/// NOT_LEADER_OR_FOLLOWER here.
+pub fn elsewhere(ctx: &KafkaContext, topic: &str) -> bool {
     ctx.broker
         .cluster
         .as_ref()
-        .is_some_and(|c| !c.is_writable_master())
+        .is_some_and(|c| !c.serves(topic))
+}
+
+/// The `__consumer_offsets` partition of a group (or transactional) id:
+/// Kafka's `abs(hashCode) % partitions` over the topic's partitions here.
+pub fn offsets_partition(ctx: &KafkaContext, key: &str) -> u32 {
+    let n = match ctx.broker.partitions(crate::cluster::OFFSETS_TOPIC) {
+        0 => ctx.broker.config.offsets_topic_partitions,
+        n => n,
+    };
+    super::offsets_topic::partition_for(key, n)
+}
+
+/// Whether requests for the Kafka group `key` must go elsewhere: in cluster
+/// mode only the writable master of the broker group that owns `key`'s
+/// `__consumer_offsets` partition coordinates it and writes its offsets
+/// (they replicate through `__consumer_offsets`, ADR 011, ADR 024). Any
+/// other node answers NOT_COORDINATOR (16), after which Kafka clients look
+/// the coordinator up again; FindCoordinator names that master.
+pub fn not_coordinator(ctx: &KafkaContext, key: &str) -> bool {
+    ctx.broker.cluster.as_ref().is_some_and(|c| {
+        !c.is_writable_master()
+            || c.coordinator_group(offsets_partition(ctx, key))
+                .is_none_or(|g| g != c.group())
+    })
 }
 
 /// [`not_coordinator`] as an error code, for handlers that chain it after
 /// the authorization check (Kafka authorizes before the coordinator answers).
-pub fn coordinator_refusal(ctx: &KafkaContext) -> Option<i16> {
-    not_coordinator(ctx).then_some(error_code::NOT_COORDINATOR)
+pub fn coordinator_refusal(ctx: &KafkaContext, key: &str) -> Option<i16> {
+    not_coordinator(ctx, key).then_some(error_code::NOT_COORDINATOR)
 }
 
 /// The end of a partition as readers see it: the high watermark in cluster

@@ -20,7 +20,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     let mut unknown = Vec::new();
     let mut denied = Vec::new();
     for (topic, parts) in &c.topics {
-        let queues = ctx.broker.partitions(topic);
+        let queues = ctx.broker.cluster_partitions(topic);
         let refused = super::acls::topic_refusal(ctx, req, op::READ, topic).is_some();
         for p in parts {
             if refused {
@@ -42,7 +42,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         if let Some(code) = super::acls::txn_refusal(ctx, req, op::WRITE, &c.transactional_id) {
             code
         } else if let Some(code) = super::acls::group_refusal(ctx, req, op::READ, &c.group_id)
-            .or_else(|| super::replication::coordinator_refusal(ctx))
+            .or_else(|| super::replication::coordinator_refusal(ctx, &c.group_id))
         {
             code
         } else if c.group_id.is_empty() {

@@ -60,11 +60,15 @@ fn local_broker_addrs(ctx: &Ctx) -> BTreeMap<String, String> {
     let Some(c) = &ctx.broker.cluster else {
         return BTreeMap::from([("0".to_owned(), ctx.advertised.to_string())]);
     };
-    let view = c.view();
-    let master = view.master_of(c.group()).map(|(m, _)| m);
+    group_broker_addrs(&c.view(), c.group())
+}
+
+/// A broker group's addresses in the cluster view: master 0, slaves 1...
+fn group_broker_addrs(view: &rokka_cluster::ClusterView, group: &str) -> BTreeMap<String, String> {
+    let master = view.master_of(group).map(|(m, _)| m);
     let mut addrs = BTreeMap::new();
     let mut next_slave = 1u64;
-    for n in c.members(&view) {
+    for n in crate::cluster::Cluster::members_of(view, group) {
         if Some(n.id) == master {
             addrs.insert("0".to_owned(), n.addrs.remoting);
         } else {
@@ -106,11 +110,52 @@ fn local_queue_data(ctx: &Ctx, topic: &str) -> Option<QueueData> {
     })
 }
 
+/// The other broker groups of the cluster (ADR 024), as BrokerData.
+fn cluster_groups(ctx: &Ctx) -> Vec<BrokerData> {
+    let Some(c) = &ctx.broker.cluster else {
+        return Vec::new();
+    };
+    let view = c.view();
+    view.state
+        .groups
+        .keys()
+        .filter(|g| *g != c.group())
+        .map(|g| BrokerData {
+            broker_addrs: group_broker_addrs(&view, g),
+            broker_name: g.clone(),
+            cluster: ctx.broker.config.broker_cluster_name.clone(),
+            enable_acting_master: false,
+        })
+        .collect()
+}
+
+/// The route of a topic placed on another broker group (ADR 024): that
+/// group's BrokerData and the topic's QueueData under its name.
+fn remote_route(ctx: &Ctx, topic: &str) -> Option<(QueueData, BrokerData)> {
+    let (t, group) = ctx.broker.cluster.as_ref()?.remote_topic(topic)?;
+    let data = cluster_groups(ctx)
+        .into_iter()
+        .find(|b| b.broker_name == group)?;
+    Some((
+        QueueData {
+            broker_name: group,
+            perm: t.perm,
+            read_queue_nums: t.read_queue_nums,
+            topic_sys_flag: t.topic_sys_flag,
+            write_queue_nums: t.write_queue_nums,
+        },
+        data,
+    ))
+}
+
 /// GET_ROUTEINFO_BY_TOPIC (105).
 pub(crate) fn route(ctx: &Ctx, req: &RemotingCommand) -> HResult {
     let topic = req_str(req, "topic")?;
     let mut route = TopicRouteData::default();
-    if let Some(q) = local_queue_data(ctx, topic) {
+    if let Some((q, b)) = remote_route(ctx, topic) {
+        route.queue_datas.push(q);
+        route.broker_datas.push(b);
+    } else if let Some(q) = local_queue_data(ctx, topic) {
         route.queue_datas.push(q);
         route.broker_datas.push(local_broker_data(ctx));
     }
@@ -149,6 +194,14 @@ pub(crate) fn cluster_info(ctx: &Ctx, req: &RemotingCommand) -> HResult {
         .push(local.broker_name.clone());
     info.broker_addr_table
         .insert(local.broker_name.clone(), local);
+    // The cluster's other broker groups (ADR 024).
+    for b in cluster_groups(ctx) {
+        info.cluster_addr_table
+            .entry(b.cluster.clone())
+            .or_default()
+            .push(b.broker_name.clone());
+        info.broker_addr_table.insert(b.broker_name.clone(), b);
+    }
     for (name, b) in ctx.namesrv.live_foreign() {
         info.cluster_addr_table
             .entry(b.cluster.clone())

@@ -38,7 +38,7 @@ pub async fn join(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
         JoinGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let member_id = j.member_id.clone();
     if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &j.group_id)
-        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx))
+        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx, &j.group_id))
     {
         let mut w = req.writer();
         JoinGroupResponse {
@@ -73,7 +73,7 @@ pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
     let s =
         SyncGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     if let Some(error_code) = acls::group_refusal(ctx, req, op::READ, &s.group_id)
-        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx))
+        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx, &s.group_id))
     {
         let mut w = req.writer();
         SyncGroupResponse {
@@ -101,7 +101,7 @@ pub fn heartbeat(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseR
     let h =
         HeartbeatRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let code = match acls::group_refusal(ctx, req, op::READ, &h.group_id)
-        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx))
+        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx, &h.group_id))
     {
         Some(code) => code,
         None => ctx
@@ -118,7 +118,7 @@ pub fn leave(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReaso
     let l =
         LeaveGroupRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     if let Some(code) = acls::group_refusal(ctx, req, op::READ, &l.group_id)
-        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx))
+        .or_else(|| crate::kafka::replication::coordinator_refusal(ctx, &l.group_id))
     {
         let mut w = req.writer();
         leave_group::encode_response(&mut w, req.version(), code, &[]);

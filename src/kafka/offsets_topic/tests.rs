@@ -291,3 +291,17 @@ async fn a_slave_mirror_applies_the_replicated_commits() {
         Some(&21)
     );
 }
+
+#[test]
+fn coordinator_partitions_follow_kafkas_hash() {
+    // Kafka: Utils.abs("group-0".hashCode()) % 50, and a negative hash.
+    let h = |s: &str| (rokka_store::java_string_hash(s) & 0x7fff_ffff) as u32 % 50;
+    for g in ["group-0", "cg", "a-rather-long-consumer-group-name"] {
+        assert_eq!(partition_for(g, 50), h(g));
+    }
+    assert!(rokka_store::java_string_hash("polygenelubricants") < 0);
+    assert_eq!(
+        partition_for("polygenelubricants", 50),
+        (i32::MIN & 0x7fff_ffff) as u32 % 50
+    );
+}
