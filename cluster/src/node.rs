@@ -145,6 +145,12 @@ impl ClusterNode {
         self.shared.view_rx.borrow().clone()
     }
 
+    /// Reads the current view in place, without cloning the state (for the
+    /// per-request checks of the front-ends). `f` must not block.
+    pub fn with_view<R>(&self, f: impl FnOnce(&ClusterView) -> R) -> R {
+        f(&self.shared.view_rx.borrow())
+    }
+
     /// A receiver that sees every new view.
     pub fn subscribe(&self) -> watch::Receiver<ClusterView> {
         self.shared.view_rx.clone()

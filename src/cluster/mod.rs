@@ -278,7 +278,8 @@ impl Cluster {
 
     /// True when this node's group holds `topic` (placed here, or not placed).
     pub fn serves(&self, topic: &str) -> bool {
-        Cluster::owner(&self.view(), topic).is_none_or(|g| g == self.group)
+        self.node
+            .with_view(|v| v.state.placed_on(topic, 0).is_none_or(|g| g == self.group))
     }
 
     /// The config and group of a topic placed on another group (this node
@@ -309,7 +310,8 @@ impl Cluster {
     /// several groups before the placement is applied: `None` (not
     /// available yet).
     pub fn coordinator_group(&self, partition: u32) -> Option<String> {
-        coordinator_group(&self.view(), &self.group, partition)
+        self.node
+            .with_view(|v| coordinator_group(v, &self.group, partition))
     }
 
     /// The registered nodes of `group`, by id.
@@ -330,7 +332,8 @@ impl Cluster {
 
     /// True when the in-sync set is at least `min.insync.replicas` large.
     pub fn enough_in_sync(&self) -> bool {
-        self.view().isr_of(&self.group).len() >= self.min_isr
+        self.node
+            .with_view(|v| v.isr_of(&self.group).len() >= self.min_isr)
     }
 
     /// Whether RocketMQ sends wait for replicas (`brokerRole=SYNC_MASTER`).
