@@ -195,12 +195,24 @@ fn membership_response(r: Result<(), String>) -> Response {
     }
 }
 
+/// 200 with what changed for a committed placement change (add-queues,
+/// drain), 409 with the reason otherwise.
+fn placement_response(r: Result<String, String>) -> Response {
+    match r {
+        Ok(done) => Response::text(200, &format!("{done}\n")),
+        Err(e) => Response::text(409, &format!("{e}\n")),
+    }
+}
+
 /// Picks the response for `method` and `path`.
 async fn route(method: &str, path: &str, state: &HttpState) -> Response {
     let label = match path {
         "/healthz" | "/metrics" | "/admin/compact" | "/cluster" => path,
         _ if path.starts_with("/cluster/add-node/") => "/cluster/add-node",
         _ if path.starts_with("/cluster/remove-node/") => "/cluster/remove-node",
+        _ if path.starts_with("/cluster/add-queues/") => "/cluster/add-queues",
+        _ if path.starts_with("/cluster/drain/") => "/cluster/drain",
+        _ if path.starts_with("/cluster/undrain/") => "/cluster/undrain",
         _ => "other",
     };
     let mut response = match (path, method) {
@@ -226,6 +238,20 @@ async fn route(method: &str, path: &str, state: &HttpState) -> Response {
             let id = &p["/cluster/remove-node/".len()..];
             match &state.cluster {
                 Some(c) => membership_response(c.remove_node(id).await),
+                None => Response::text(404, "not in cluster mode\n"),
+            }
+        }
+        (p, "POST") if p.starts_with("/cluster/add-queues/") => match &state.cluster {
+            Some(c) => placement_response(c.add_queues(&p["/cluster/add-queues/".len()..]).await),
+            None => Response::text(404, "not in cluster mode\n"),
+        },
+        (p, "POST") if p.starts_with("/cluster/drain/") || p.starts_with("/cluster/undrain/") => {
+            let (spec, drained) = match p.strip_prefix("/cluster/drain/") {
+                Some(spec) => (spec, true),
+                None => (&p["/cluster/undrain/".len()..], false),
+            };
+            match &state.cluster {
+                Some(c) => placement_response(c.set_drained(spec, drained).await),
                 None => Response::text(404, "not in cluster mode\n"),
             }
         }

@@ -1018,3 +1018,160 @@ fn two_broker_groups_split_topics_and_coordinators() {
         |r| *r == (0, (other + 1) as i32),
     );
 }
+
+/// The route of `TOPIC` on node `i`: (brokerName, writeQueueNums, perm) per
+/// QueueData.
+fn queue_datas(c: &Cluster, i: usize) -> Vec<(String, u64, u64)> {
+    let mut rc = support::remoting::Conn::open(c.proc(i).namesrv);
+    let r = support::remoting::route(&mut rc, TOPIC);
+    assert_eq!(r.code, 0, "node {i}: route");
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let mut out: Vec<(String, u64, u64)> = body["queueDatas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["brokerName"].as_str().unwrap_or_default().to_string(),
+                q["writeQueueNums"].as_u64().unwrap_or_default(),
+                q["perm"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn add_queues_spreads_a_topic_over_two_groups_and_drain_stops_its_writes() {
+    // ga = {1, 2}, gb = {3} (ADR 024, decisions 2 and 6).
+    let c = Cluster::build_groups(0, false, &["ga", "ga", "gb"]);
+    let st = await_that(
+        "a master in both groups",
+        || c.status(0),
+        |st| st["groups"]["ga"]["master"].is_u64() && st["groups"]["gb"]["master"].is_u64(),
+    );
+    let ga = st["groups"]["ga"]["master"].as_u64().unwrap() as usize - 1;
+    let md = await_that(
+        "the topic created on ga",
+        || metadata(&mut c.kafka(ga)),
+        |md| md.topics.first().is_some_and(|t| t.error_code == 0),
+    );
+    let n = md.topics[0].partitions.len() as i32;
+    // Refusals are clear and change nothing.
+    let (ok, out) = c.admin(2, &["cluster", "add-queues", TOPIC, "nope", "2"]);
+    assert!(!ok && out.contains("unknown group"), "{out}");
+    let (ok, out) = c.admin(
+        2,
+        &["cluster", "add-queues", "__consumer_offsets", "gb", "2"],
+    );
+    assert!(!ok && out.contains("every group"), "{out}");
+    // Two more queues on gb, through gb's node (forwarded to the Raft
+    // leader), once ga's master placed the topic.
+    await_that(
+        "add-queues accepted",
+        || c.admin(2, &["cluster", "add-queues", TOPIC, "gb", "2"]),
+        |(ok, out)| *ok || !out.contains("not placed"),
+    );
+    // Every node's Metadata: partitions 0..n led by ga's master, n..n+2 by node 3.
+    for i in 0..3 {
+        await_that(
+            "the new partitions in Metadata",
+            || metadata(&mut c.kafka(i)),
+            |md| {
+                md.topics.first().is_some_and(|t| {
+                    let leaders: Vec<i32> = t.partitions.iter().map(|p| p.leader_id).collect();
+                    leaders.len() == n as usize + 2
+                        && leaders[..n as usize].iter().all(|l| *l == (ga + 1) as i32)
+                        && leaders[n as usize..] == [3, 3]
+                        && t.partitions[n as usize].replica_nodes == [3]
+                })
+            },
+        );
+    }
+    // Kafka partition n is gb's local queue 0: written and read on node 3 only.
+    let (err, base) = await_that(
+        "gb's master takes partition n",
+        || produce(&mut c.kafka(2), TOPIC, n, batch(7), 1),
+        |r| r.0 == 0,
+    );
+    assert_eq!((err, base), (0, 0));
+    assert_eq!(produce(&mut c.kafka(2), TOPIC, 0, batch(8), 1).0, 6);
+    assert_eq!(produce(&mut c.kafka(ga), TOPIC, n, batch(8), 1).0, 6);
+    assert_eq!(produce(&mut c.kafka(2), TOPIC, n + 2, batch(8), 1).0, 3);
+    let (err, _, records) = fetch(&mut c.kafka(2), TOPIC, n, 0, 0);
+    assert_eq!(err, 0);
+    let values: Vec<_> = all_records(&records)
+        .into_iter()
+        .filter_map(|r| r.value)
+        .collect();
+    assert_eq!(values, [Bytes::from("v7")]);
+    // A Kafka group commits partition n through its coordinator, whichever
+    // group that is.
+    let (_, coord) = await_that(
+        "a coordinator",
+        || find_coordinator(&mut c.kafka(2), "ranged-group"),
+        |r| r.0 == 0,
+    );
+    let mut cc = c.kafka(coord as usize - 1);
+    let codes = offset_commit(&mut cc, "ranged-group", -1, "", TOPIC, &[(n, 1, "m")]);
+    assert_eq!(codes, vec![vec![0]]);
+    assert_eq!(
+        offset_fetch(&mut cc, "ranged-group", TOPIC, &[n])[0][0].0,
+        1
+    );
+    // RocketMQ: the route lists both groups, gb with its own queue ids 0..2,
+    // and queue 0 of gb holds the record Kafka wrote to partition n.
+    for i in 0..3 {
+        let q = queue_datas(&c, i);
+        assert_eq!(q.len(), 2, "node {i}: {q:?}");
+        assert_eq!((q[0].0.as_str(), q[0].1), ("ga", n as u64));
+        assert_eq!((q[1].0.as_str(), q[1].1, q[1].2 & 2), ("gb", 2, 2));
+    }
+    let mut rc = support::remoting::Conn::open(c.proc(2).broker);
+    let got = support::remoting::pull_all(&mut rc, TOPIC, 0);
+    assert_eq!(got.len(), 1, "gb queue 0 over remoting");
+    // gb has no slave: its SYNC_MASTER stores the message and answers
+    // SLAVE_NOT_AVAILABLE (11), as upstream does.
+    let sent = support::remoting::send_v2(&mut rc, TOPIC, 1, "", b"r1").code;
+    assert!(
+        sent == 0 || sent == 11,
+        "RocketMQ send to gb's queue 1: {sent}"
+    );
+    let got = support::remoting::pull_all(&mut rc, TOPIC, 1);
+    assert_eq!(got.len(), 1, "gb queue 1 holds the RocketMQ message");
+    // Drain gb: read-only for both ecosystems, still readable.
+    let (ok, out) = c.admin(0, &["cluster", "drain", TOPIC, "gb"]);
+    assert!(ok, "drain: {out}");
+    await_that(
+        "the drained route",
+        || queue_datas(&c, 0),
+        |q| q.len() == 2 && q[1].2 & 2 == 0 && q[0].2 & 2 == 2,
+    );
+    await_that(
+        "Kafka produce refused on the drained range",
+        || produce(&mut c.kafka(2), TOPIC, n, batch(9), 1).0,
+        |e| *e == 44,
+    );
+    assert_eq!(
+        support::remoting::send_v2(&mut rc, TOPIC, 1, "", b"r2").code,
+        16
+    );
+    assert_eq!(
+        fetch(&mut c.kafka(2), TOPIC, n, 0, 0).0,
+        0,
+        "drained, still read"
+    );
+    assert_eq!(
+        produce(&mut c.kafka(ga), TOPIC, 0, batch(10), 1).0,
+        0,
+        "ga still writable"
+    );
+    let (ok, out) = c.admin(0, &["cluster", "drain", "--undo", TOPIC, "gb"]);
+    assert!(ok, "undrain: {out}");
+    await_that(
+        "writable again",
+        || produce(&mut c.kafka(2), TOPIC, n, batch(11), 1).0,
+        |e| *e == 0,
+    );
+}

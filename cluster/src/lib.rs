@@ -26,7 +26,7 @@ pub use node::ClusterNode;
 pub use state::round_robin;
 pub use state::{
     ClusterState, Command, CommandError, CommandResult, EpochEntry, GroupState, NodeAddrs, NodeId,
-    NodeInfo,
+    NodeInfo, QueueRange,
 };
 
 /// Errors of the cluster layer.

@@ -77,6 +77,10 @@ pub struct ClusterState {
     pub topics: BTreeMap<String, BTreeMap<String, String>>,
     /// Queue placement: topic → queue id → group name.
     pub placement: BTreeMap<String, BTreeMap<u32, String>>,
+    /// Drained ranges (ADR 024): topic → groups whose queues of the topic
+    /// take no more writes (`rokka admin cluster drain`); reads go on.
+    #[serde(default)]
+    pub drained: BTreeMap<String, BTreeSet<String>>,
     /// Number of master elections that replaced a previous master.
     pub failovers: u64,
 }
@@ -139,6 +143,30 @@ pub enum Command {
         /// Queue id → group name.
         queues: BTreeMap<u32, String>,
     },
+    /// Make a group's queues of a placed topic read-only (`drained`) or
+    /// writable again. Refused when the group holds no queue of the topic.
+    SetDrained {
+        /// Topic name.
+        topic: String,
+        /// Group name.
+        group: String,
+        /// True: no more writes; false: writable again.
+        drained: bool,
+    },
+}
+
+/// The queues of a topic one broker group holds (ADR 024): global queue ids
+/// `base..base + count`, which that group stores as local ids `0..count`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRange {
+    /// The group.
+    pub group: String,
+    /// The first global queue id (the Kafka partition of local queue 0).
+    pub base: u32,
+    /// How many queues.
+    pub count: u32,
+    /// No more writes (`rokka admin cluster drain`).
+    pub drained: bool,
 }
 
 /// Why a command was refused.
@@ -214,6 +242,25 @@ pub enum CommandError {
         /// The group the command names.
         group: String,
     },
+    /// Placement that would leave a group's queues of a topic not
+    /// contiguous (each group stores one range under local ids 0..k-1).
+    #[error("queue {queue} of topic {topic} on group {group} would split that group's range")]
+    PlacementNotContiguous {
+        /// Topic name.
+        topic: String,
+        /// Queue id.
+        queue: u32,
+        /// The group.
+        group: String,
+    },
+    /// A drain of a group that holds no queue of the topic.
+    #[error("group {group} holds no queue of topic {topic}")]
+    NotPlaced {
+        /// Topic name.
+        topic: String,
+        /// The group.
+        group: String,
+    },
     /// The command could not be delivered to the Raft leader or committed.
     #[error("not committed: {0}")]
     NotCommitted(String),
@@ -235,11 +282,51 @@ pub fn round_robin(groups: &BTreeSet<String>, queues: u32) -> BTreeMap<u32, Stri
         .collect()
 }
 
+/// The first queue (and its group) that starts a second range of a group
+/// already seen, or a gap: `None` when every group's ids are contiguous
+/// and the ids start at 0 without holes.
+fn split_range(placed: &BTreeMap<u32, String>) -> Option<(u32, String)> {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut prev: Option<&str> = None;
+    for (i, (q, g)) in placed.iter().enumerate() {
+        let fresh = prev != Some(g.as_str());
+        if *q as usize != i || (fresh && !seen.insert(g.as_str())) {
+            return Some((*q, g.clone()));
+        }
+        prev = Some(g.as_str());
+    }
+    None
+}
+
 impl ClusterState {
     /// The group a topic's queue `queue` is placed on (`None`: not placed,
     /// e.g. state from before placement, or a topic every group holds).
     pub fn placed_on(&self, topic: &str, queue: u32) -> Option<&str> {
         self.placement.get(topic)?.get(&queue).map(String::as_str)
+    }
+
+    /// The ranges of a placed topic in queue id order, one per group
+    /// (empty when the topic is not placed). Only topics placed by range
+    /// (not `__` topics, which every group holds whole) have meaningful
+    /// ranges.
+    pub fn ranges(&self, topic: &str) -> Vec<QueueRange> {
+        let Some(placed) = self.placement.get(topic) else {
+            return Vec::new();
+        };
+        let drained = self.drained.get(topic);
+        let mut out: Vec<QueueRange> = Vec::new();
+        for (q, g) in placed {
+            match out.last_mut() {
+                Some(r) if r.group == *g && r.base + r.count == *q => r.count += 1,
+                _ => out.push(QueueRange {
+                    group: g.clone(),
+                    base: *q,
+                    count: 1,
+                    drained: drained.is_some_and(|d| d.contains(g)),
+                }),
+            }
+        }
+        out
     }
 
     /// Applies `cmd`; on error the state is unchanged.
@@ -381,6 +468,7 @@ impl ClusterState {
             Command::DeleteTopic { topic } => {
                 self.topics.remove(topic);
                 self.placement.remove(topic);
+                self.drained.remove(topic);
                 Ok(())
             }
             Command::PutPlacement { topic, queues } => {
@@ -402,10 +490,46 @@ impl ClusterState {
                         group,
                     });
                 }
-                self.placement
-                    .entry(topic.clone())
-                    .or_default()
-                    .extend(queues.iter().map(|(q, g)| (*q, g.clone())));
+                let mut merged = placed.cloned().unwrap_or_default();
+                merged.extend(queues.iter().map(|(q, g)| (*q, g.clone())));
+                // `__` topics are held whole by every group and placed
+                // round-robin; any other topic keeps one range per group.
+                if !topic.starts_with("__") {
+                    if let Some((queue, group)) = split_range(&merged) {
+                        return Err(CommandError::PlacementNotContiguous {
+                            topic: topic.clone(),
+                            queue,
+                            group,
+                        });
+                    }
+                }
+                self.placement.insert(topic.clone(), merged);
+                Ok(())
+            }
+            Command::SetDrained {
+                topic,
+                group,
+                drained,
+            } => {
+                let holds = self
+                    .placement
+                    .get(topic)
+                    .is_some_and(|p| p.values().any(|g| g == group));
+                if !holds {
+                    return Err(CommandError::NotPlaced {
+                        topic: topic.clone(),
+                        group: group.clone(),
+                    });
+                }
+                let set = self.drained.entry(topic.clone()).or_default();
+                if *drained {
+                    set.insert(group.clone());
+                } else {
+                    set.remove(group);
+                    if set.is_empty() {
+                        self.drained.remove(topic);
+                    }
+                }
                 Ok(())
             }
         }
@@ -659,6 +783,61 @@ mod tests {
         assert_eq!(s.placed_on("t", 3), Some("g"));
         assert_eq!(s.placed_on("t", 4), None);
         assert_eq!(s.placed_on("u", 0), None);
+    }
+
+    #[test]
+    fn ranges_stay_contiguous_per_group_and_drain_per_group() {
+        let mut s = three();
+        s.apply(&node(4, "b")).unwrap();
+        let on = |g: &str, r: std::ops::Range<u32>| -> BTreeMap<u32, String> {
+            r.map(|q| (q, g.to_string())).collect()
+        };
+        let put = |queues| Command::PutPlacement {
+            topic: "t".into(),
+            queues,
+        };
+        s.apply(&put(on("g", 0..4))).unwrap();
+        // add-queues: a range on group b after g's.
+        s.apply(&put(on("b", 4..6))).unwrap();
+        // g growing after b's range would split g's ids; a hole is refused too.
+        assert!(matches!(
+            s.apply(&put(on("g", 6..7))),
+            Err(CommandError::PlacementNotContiguous { queue: 6, .. })
+        ));
+        assert!(matches!(
+            s.apply(&put(on("b", 7..8))),
+            Err(CommandError::PlacementNotContiguous { queue: 7, .. })
+        ));
+        // The last range may grow.
+        s.apply(&put(on("b", 6..8))).unwrap();
+        let r = s.ranges("t");
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].group.as_str(), r[0].base, r[0].count), ("g", 0, 4));
+        assert_eq!((r[1].group.as_str(), r[1].base, r[1].count), ("b", 4, 4));
+        assert!(!r[0].drained && !r[1].drained);
+        let drain = |group: &str, drained| Command::SetDrained {
+            topic: "t".into(),
+            group: group.into(),
+            drained,
+        };
+        s.apply(&drain("g", true)).unwrap();
+        assert!(s.ranges("t")[0].drained && !s.ranges("t")[1].drained);
+        assert!(matches!(
+            s.apply(&drain("c", true)),
+            Err(CommandError::NotPlaced { .. })
+        ));
+        s.apply(&drain("g", false)).unwrap();
+        assert!(s.drained.is_empty());
+        // `__` topics keep their round-robin placement.
+        s.apply(&Command::PutPlacement {
+            topic: "__consumer_offsets".into(),
+            queues: round_robin(&["b".to_string(), "g".to_string()].into(), 4),
+        })
+        .unwrap();
+        s.apply(&drain("g", true)).unwrap();
+        s.apply(&Command::DeleteTopic { topic: "t".into() })
+            .unwrap();
+        assert!(s.ranges("t").is_empty() && s.drained.is_empty());
     }
 
     #[test]

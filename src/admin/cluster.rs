@@ -1,8 +1,9 @@
 //! `rokka admin cluster status`: the NameServer's GET_BROKER_CLUSTER_INFO
 //! (106), then each broker's GET_BROKER_RUNTIME_INFO (28), as mqadmin's
 //! clusterList does. A broker that cannot be reached is shown as such.
-//! `add-node` / `remove-node` change the Raft membership (cluster mode):
-//! RocketMQ's remoting has no request for it, so they POST to any node's
+//! `add-node` / `remove-node` change the Raft membership and `add-queues` /
+//! `drain` a topic's placement over broker groups (cluster mode, ADR 024):
+//! RocketMQ's remoting has no request for them, so they POST to any node's
 //! HTTP port (`--http`), which forwards to the Raft leader.
 
 use std::io::{Read as _, Write as _};
@@ -29,6 +30,29 @@ pub enum ClusterCommand {
         /// The node.id
         id: u64,
     },
+    /// Scale a topic out onto a broker group (ADR 024): N more queues after
+    /// its last one, held by GROUP (Kafka sees new partitions; RocketMQ a
+    /// route entry for GROUP). No data moves.
+    AddQueues {
+        /// The topic (already placed on a group)
+        topic: String,
+        /// The broker group (brokerName) that takes the new queues
+        group: String,
+        /// How many queues
+        count: u32,
+    },
+    /// Make GROUP's queues of a topic read-only until consumers pass their
+    /// end (RocketMQ perm 4; Kafka produce answers POLICY_VIOLATION);
+    /// --undo makes them writable again
+    Drain {
+        /// The topic
+        topic: String,
+        /// The broker group (brokerName)
+        group: String,
+        /// Writable again
+        #[arg(long)]
+        undo: bool,
+    },
 }
 
 /// Runs a cluster command.
@@ -37,6 +61,15 @@ pub fn run(a: &Admin, cmd: ClusterCommand) -> Result<Report, AdminError> {
         ClusterCommand::Status => return status(a),
         ClusterCommand::AddNode { node } => format!("/cluster/add-node/{node}"),
         ClusterCommand::RemoveNode { id } => format!("/cluster/remove-node/{id}"),
+        ClusterCommand::AddQueues {
+            topic,
+            group,
+            count,
+        } => format!("/cluster/add-queues/{topic}/{group}/{count}"),
+        ClusterCommand::Drain { topic, group, undo } => {
+            let verb = if undo { "undrain" } else { "drain" };
+            format!("/cluster/{verb}/{topic}/{group}")
+        }
     };
     let answer = post(a, &path)?;
     let mut r = Report::new(&["request", "result"]);

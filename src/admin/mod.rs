@@ -9,7 +9,7 @@
 //! topic.rs    topic list | create | describe | alter | delete
 //! group.rs    group list | describe | lag | reset
 //! message.rs  message get | query (progress bar when walking many)
-//! cluster.rs  cluster status | add-node | remove-node (the last two over HTTP)
+//! cluster.rs  cluster status | add-node | remove-node | add-queues | drain (all but status over HTTP)
 //! time.rs     --to-datetime parsing
 //! ```
 //!

@@ -21,17 +21,31 @@ impl Broker {
         self.topic(name).map_or(0, |t| partition_count(&t))
     }
 
-    /// Kafka partitions of `name` here or, in cluster mode, on the broker
-    /// group it is placed on (ADR 024: a coordinator commits offsets of
-    /// topics on other groups).
+    /// How Kafka partitions of `name` map to this node's queues, given the
+    /// `local` queue count of its table: in cluster mode a topic placed by
+    /// range over several broker groups (ADR 024) has partitions here and
+    /// elsewhere; otherwise every partition is the local queue of its id.
+    pub fn layout(&self, name: &str, local: u32) -> crate::cluster::Layout {
+        self.cluster
+            .as_ref()
+            .and_then(|c| c.layout(name, local))
+            .unwrap_or_else(|| crate::cluster::Layout::whole(local))
+    }
+
+    /// Kafka partitions of `name` over the whole cluster: in cluster mode a
+    /// topic placed on other broker groups, wholly or by range, counts
+    /// theirs too (ADR 024: a coordinator commits offsets of topics on other
+    /// groups).
     pub fn cluster_partitions(&self, name: &str) -> u32 {
-        match self.partitions(name) {
-            0 => self
+        let local = self.partitions(name);
+        match self.cluster.as_ref().and_then(|c| c.layout(name, local)) {
+            Some(l) => l.partitions,
+            None if local > 0 => local,
+            None => self
                 .cluster
                 .as_ref()
                 .and_then(|c| c.remote_topic(name))
                 .map_or(0, |(t, _)| partition_count(&t)),
-            n => n,
         }
     }
 

@@ -6,6 +6,7 @@
 //! mod.rs     Cluster: start, accessors the front-ends use (role, master, ISR, acks)
 //! follow.rs  the follow loop: view -> HA role, store writable or not, fencing
 //! isr.rs     the master's in-sync set tracking (AlterSyncStateSet proposals)
+//! ranges.rs  a topic's queue ranges over groups: Kafka partition <-> local queue, add-queues, drain
 //! topics.rs  topic configs through the Raft state (master pushes, others adopt)
 //! status.rs  GET /cluster JSON and the role / lag metrics
 //! ```
@@ -15,6 +16,7 @@
 
 mod follow;
 mod isr;
+mod ranges;
 mod status;
 mod topics;
 
@@ -36,6 +38,7 @@ use crate::ha::Ha;
 use crate::startup::StartupError;
 
 pub use follow::Target;
+pub use ranges::{config_for, Layout, Route};
 pub(crate) use topics::OFFSETS_TOPIC;
 
 /// What this node currently acts as in its broker group.
@@ -269,24 +272,36 @@ impl Cluster {
         Some((view.state.nodes.get(&m)?.clone(), epoch))
     }
 
-    /// The group a topic is placed on (ADR 024: one group per topic in this
-    /// slice), `None` when it is not placed (every group holds it, as
-    /// before placement existed).
+    /// The group a topic's home range (queue 0) is placed on, `None` when
+    /// it is not placed (every group holds it, as before placement existed).
     pub fn owner(view: &ClusterView, topic: &str) -> Option<String> {
         view.state.placed_on(topic, 0).map(str::to_string)
     }
 
-    /// True when this node's group holds `topic` (placed here, or not placed).
-    pub fn serves(&self, topic: &str) -> bool {
-        self.node
-            .with_view(|v| v.state.placed_on(topic, 0).is_none_or(|g| g == self.group))
+    /// True when `group` holds some queue of `topic` in `state` (or the
+    /// topic is not placed, so every group holds it).
+    pub(crate) fn holds(state: &rokka_cluster::ClusterState, topic: &str, group: &str) -> bool {
+        state
+            .placement
+            .get(topic)
+            .is_none_or(|p| p.values().any(|g| g == group))
     }
 
-    /// The config and group of a topic placed on another group (this node
-    /// does not hold it; clients are sent to that group).
+    /// True when this node's group holds `topic` (a range of it placed
+    /// here, or not placed).
+    pub fn serves(&self, topic: &str) -> bool {
+        self.node
+            .with_view(|v| Cluster::holds(&v.state, topic, &self.group))
+    }
+
+    /// The config and home group of a topic placed wholly on other groups
+    /// (this node holds none of its queues; clients are sent elsewhere).
     pub fn remote_topic(&self, topic: &str) -> Option<(TopicConfig, String)> {
         let view = self.view();
-        let group = Cluster::owner(&view, topic).filter(|g| *g != self.group)?;
+        if Cluster::holds(&view.state, topic, &self.group) {
+            return None;
+        }
+        let group = Cluster::owner(&view, topic)?;
         Some((topics::decode(view.state.topics.get(topic)?)?, group))
     }
 
@@ -296,8 +311,9 @@ impl Cluster {
         view.state
             .topics
             .iter()
+            .filter(|(name, _)| !Cluster::holds(&view.state, name, &self.group))
             .filter_map(|(name, entry)| {
-                let group = Cluster::owner(&view, name).filter(|g| *g != self.group)?;
+                let group = Cluster::owner(&view, name)?;
                 Some((topics::decode(entry)?, group))
             })
             .collect()

@@ -69,13 +69,23 @@ pub(super) fn placement(t: &TopicConfig, group: &str) -> Option<Command> {
 }
 
 /// The part of the replicated topic table `group` holds: topics placed on
-/// it or not placed.
+/// it or not placed. A topic whose home range is on another group comes with
+/// this group's range as its queue count (ADR 024).
 pub(super) fn held_by(state: &ClusterState, group: &str) -> State {
     state
         .topics
         .iter()
-        .filter(|(name, _)| state.placed_on(name, 0).is_none_or(|g| g == group))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .filter_map(|(name, entry)| match state.placed_on(name, 0) {
+            None => Some((name.clone(), entry.clone())),
+            Some(g) if g == group => Some((name.clone(), entry.clone())),
+            Some(_) => {
+                let r = super::ranges::ranges_of(state, name)
+                    .into_iter()
+                    .find(|r| r.group == group)?;
+                let cfg = super::ranges::config_for(decode(entry)?, &r);
+                Some((name.clone(), encode(&cfg)))
+            }
+        })
         .collect()
 }
 

@@ -195,6 +195,36 @@ fn a_group_holds_its_own_topics_and_unplaced_ones() {
 }
 
 #[test]
+fn a_range_on_another_group_is_held_there_with_its_own_queue_count() {
+    let mut s = two_groups();
+    let home = TopicConfig::new("a", 4);
+    s.apply(&put(&home)).unwrap();
+    s.apply(&placement(&home, "ga").unwrap()).unwrap();
+    // add-queues: 2 more queues on gb (global ids 4 and 5).
+    s.apply(&Command::PutPlacement {
+        topic: "a".into(),
+        queues: (4..6).map(|q| (q, "gb".to_string())).collect(),
+    })
+    .unwrap();
+    let on = |g| decode(&held_by(&s, g)["a"]).unwrap();
+    assert_eq!(on("ga"), home);
+    let b = on("gb");
+    assert_eq!((b.read_queue_nums, b.write_queue_nums), (2, 2));
+    assert_eq!(
+        TopicConfig {
+            read_queue_nums: 4,
+            write_queue_nums: 4,
+            ..b
+        },
+        home
+    );
+    // The home master pushes; gb's master, whose table matches, proposes nothing.
+    let gb_state = held_by(&s, "gb");
+    let sync = master_sync(&[on("gb")], &gb_state, &BTreeSet::from(["a".to_string()]));
+    assert_eq!(sync, Sync::default());
+}
+
+#[test]
 fn offsets_placement_waits_for_several_groups_with_masters_and_is_made_once() {
     let mut one = ClusterState::default();
     one.apply(&Command::RegisterNode {

@@ -9,8 +9,6 @@ use rokka_protocols::kafka::delete_records::{
 use rokka_protocols::kafka::{error_code, Writer};
 use tracing::info;
 
-use crate::broker::topics::partition_count;
-
 use super::errors::store_error_code;
 use super::request::{CloseReason, Request};
 use super::KafkaContext;
@@ -25,26 +23,22 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .topics
         .into_iter()
         .map(|t| {
-            let known = ctx.broker.topic(&t.name);
-            let elsewhere = super::replication::elsewhere(ctx, &t.name);
+            let layout = super::replication::layout(ctx, &t.name);
             let partitions = t
                 .partitions
                 .iter()
                 .map(|&(p, offset)| {
-                    if elsewhere {
-                        return (p, -1, error_code::NOT_LEADER_OR_FOLLOWER);
-                    }
-                    let exists = known.as_ref().is_some_and(|c| p >= 0 && (p as u32) < partition_count(c));
-                    if !exists {
-                        return (p, -1, error_code::UNKNOWN_TOPIC_OR_PARTITION);
-                    }
-                    let high = store.max_offset(&t.name, p as u32);
+                    let q = match super::replication::queue_of(&layout, p) {
+                        Ok(q) => q,
+                        Err(code) => return (p, -1, code),
+                    };
+                    let high = store.max_offset(&t.name, q);
                     let target = match offset {
                         -1 => high,
                         o if o < 0 || o as u64 > high => return (p, -1, error_code::OFFSET_OUT_OF_RANGE),
                         o => o as u64,
                     };
-                    match store.delete_records(&t.name, p as u32, target) {
+                    match store.delete_records(&t.name, q, target) {
                         // A partition that never had data: nothing to delete.
                         None => (p, 0, error_code::NONE),
                         Some(Ok(low)) => {

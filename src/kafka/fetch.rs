@@ -57,9 +57,9 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
     // Cluster mode: records only below the high watermark (ADR 015).
     let hw = ctx.broker.cluster.as_ref().map(|c| c.high_watermark());
     for t in &f.topics {
-        let queues = ctx.broker.partitions(&t.topic);
-        // Placed on another broker group: its master serves it (ADR 024).
-        let elsewhere = super::replication::elsewhere(ctx, &t.topic);
+        // Placed (wholly or by range) on other broker groups: their
+        // masters serve those partitions (ADR 024).
+        let layout = super::replication::layout(ctx, &t.topic);
         let mut partitions = Vec::new();
         for p in &t.partitions {
             let mut out = FetchPartitionResponse {
@@ -71,15 +71,10 @@ fn read_all(ctx: &KafkaContext, f: &FetchRequest, magic: i8) -> (FetchResponse, 
                 aborted_transactions: None,
                 records: Vec::new(),
             };
-            if elsewhere {
-                out.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
-                partitions.push(out);
-                continue;
-            }
-            let qid = match u32::try_from(p.partition) {
-                Ok(q) if q < queues => q,
-                _ => {
-                    out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
+            let qid = match super::replication::queue_of(&layout, p.partition) {
+                Ok(q) => q,
+                Err(code) => {
+                    out.error_code = code;
                     partitions.push(out);
                     continue;
                 }

@@ -22,8 +22,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
     let mut resp = ListOffsetsResponse::default();
     for t in l.topics {
         let denied = super::acls::topic_refusal(ctx, req, op::DESCRIBE, &t.name);
-        let queues = ctx.broker.partitions(&t.name);
-        let elsewhere = super::replication::elsewhere(ctx, &t.name);
+        let layout = super::replication::layout(ctx, &t.name);
         let partitions = t
             .partitions
             .iter()
@@ -40,18 +39,13 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     return out;
                 }
                 // Placed on another broker group: its master answers.
-                if elsewhere {
-                    out.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
-                    return out;
-                }
-                let Ok(qid) = u32::try_from(p.partition_index) else {
-                    out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
-                    return out;
+                let qid = match super::replication::queue_of(&layout, p.partition_index) {
+                    Ok(q) => q,
+                    Err(code) => {
+                        out.error_code = code;
+                        return out;
+                    }
                 };
-                if qid >= queues {
-                    out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
-                    return out;
-                }
                 let (min, max) = (
                     store.min_offset(&t.name, qid),
                     super::replication::readable_end(ctx, &t.name, qid),

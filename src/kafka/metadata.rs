@@ -101,19 +101,40 @@ fn leadership(ctx: &KafkaContext, group: Option<&str>) -> Leadership {
     }
 }
 
-fn topic_entry(lead: &Leadership, name: &str, partitions: u32) -> MetadataTopic {
+/// The metadata of topic `name` with `count` partitions here (`lead`: this
+/// node's group). A topic placed over broker groups (ADR 024) gets, per
+/// range, the leadership of the range's group and its partition count.
+fn topic_entry(ctx: &KafkaContext, lead: &Leadership, name: &str, count: u32) -> MetadataTopic {
+    let ranges = ctx
+        .broker
+        .cluster
+        .as_ref()
+        .map(|c| c.ranges(name))
+        .unwrap_or_default();
+    let segments: Vec<(Leadership, u32)> = if ranges.is_empty() {
+        vec![(lead.clone(), count)]
+    } else {
+        ranges
+            .iter()
+            .map(|r| (leadership(ctx, Some(&r.group)), r.count))
+            .collect()
+    };
+    let leaders = segments
+        .iter()
+        .flat_map(|(l, n)| std::iter::repeat_n(l, *n as usize));
     MetadataTopic {
         error_code: error_code::NONE,
         name: Some(name.to_string()),
         topic_id: topic_id(name),
-        partitions: (0..partitions)
-            .map(|p| MetadataPartition {
+        partitions: leaders
+            .enumerate()
+            .map(|(p, lead)| MetadataPartition {
                 error_code: if lead.leader < 0 {
                     error_code::LEADER_NOT_AVAILABLE
                 } else {
                     error_code::NONE
                 },
-                partition_index: p as i32,
+                partition_index: i32::try_from(p).unwrap_or(i32::MAX),
                 leader_id: lead.leader,
                 leader_epoch: lead.epoch,
                 replica_nodes: lead.replicas.clone(),
@@ -185,40 +206,39 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
     let m =
         MetadataRequest::decode(&mut req.reader(), req.version()).map_err(|e| req.bad_body(e))?;
     let lead = leadership(ctx, None);
-    // Topics placed on other broker groups (ADR 024), with their leadership.
-    let remote: Vec<(rokka_store::topics::TopicConfig, Leadership)> = ctx
+    // Topics placed wholly on other broker groups (ADR 024).
+    let remote: Vec<rokka_store::topics::TopicConfig> = ctx
         .broker
         .cluster
         .as_ref()
         .map(|c| c.remote_topics())
         .unwrap_or_default()
         .into_iter()
-        .map(|(t, g)| (t, leadership(ctx, Some(&g))))
+        .map(|(t, _)| t)
         .collect();
     let remote_entry = |name: &str| {
         remote
             .iter()
-            .find(|(t, _)| t.topic_name == name)
-            .map(|(t, l)| topic_entry(l, name, partition_count(t)))
+            .find(|t| t.topic_name == name)
+            .map(|t| topic_entry(ctx, &lead, name, partition_count(t)))
     };
     let topics = match m.topics {
         None => {
-            let mut all: Vec<(rokka_store::topics::TopicConfig, &Leadership)> = ctx
+            let mut all: Vec<rokka_store::topics::TopicConfig> = ctx
                 .broker
                 .store
                 .topics()
                 .list()
                 .into_iter()
-                .map(|t| (t, &lead))
-                .chain(remote.iter().map(|(t, l)| (t.clone(), l)))
+                .chain(remote.iter().cloned())
                 .collect();
-            all.sort_by(|a, b| a.0.topic_name.cmp(&b.0.topic_name));
-            all.dedup_by(|a, b| a.0.topic_name == b.0.topic_name);
+            all.sort_by(|a, b| a.topic_name.cmp(&b.topic_name));
+            all.dedup_by(|a, b| a.topic_name == b.topic_name);
             all.iter()
-                .filter(|(t, _)| valid_topic_name(&t.topic_name))
+                .filter(|t| valid_topic_name(&t.topic_name))
                 // Topics the principal may not describe are left out (ADR 016).
-                .filter(|(t, _)| super::acls::may_describe_topic(ctx, req, &t.topic_name))
-                .map(|(t, l)| topic_entry(l, &t.topic_name, partition_count(t)))
+                .filter(|t| super::acls::may_describe_topic(ctx, req, &t.topic_name))
+                .map(|t| topic_entry(ctx, &lead, &t.topic_name, partition_count(t)))
                 .collect()
         }
         Some(asked) => asked
@@ -233,12 +253,12 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                         .list()
                         .into_iter()
                         .find(|c| topic_id(&c.topic_name) == t.topic_id)
-                        .map(|c| topic_entry(&lead, &c.topic_name, partition_count(&c)))
+                        .map(|c| topic_entry(ctx, &lead, &c.topic_name, partition_count(&c)))
                         .or_else(|| {
                             remote
                                 .iter()
-                                .find(|(c, _)| topic_id(&c.topic_name) == t.topic_id)
-                                .and_then(|(c, _)| remote_entry(&c.topic_name))
+                                .find(|c| topic_id(&c.topic_name) == t.topic_id)
+                                .and_then(|c| remote_entry(&c.topic_name))
                         })
                         .unwrap_or_else(|| error_entry(None, error_code::UNKNOWN_TOPIC_ID));
                 };
@@ -265,7 +285,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     Ok(ctx.broker.topic(name))
                 };
                 match found {
-                    Ok(Some(c)) => topic_entry(&lead, name, partition_count(&c)),
+                    Ok(Some(c)) => topic_entry(ctx, &lead, name, partition_count(&c)),
                     // Proposed to the cluster's master: retriable, as Kafka
                     // answers while an auto-created topic gets its leader.
                     Ok(None) if m.allow_auto_topic_creation && ctx.broker.creating_elsewhere() => {

@@ -19,35 +19,30 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .topics
         .into_iter()
         .map(|(topic, parts)| {
-            let queues = ctx.broker.partitions(&topic);
-            let elsewhere = super::replication::elsewhere(ctx, &topic);
+            // Placed on another broker group: its master answers.
+            let layout = super::replication::layout(ctx, &topic);
             let out = parts
                 .iter()
-                .map(|&(partition, epoch)| match u32::try_from(partition) {
-                    // Placed on another broker group: its master answers.
-                    _ if elsewhere => EpochEndOffset {
-                        error_code: error_code::NOT_LEADER_OR_FOLLOWER,
-                        partition,
-                        leader_epoch: -1,
-                        end_offset: -1,
-                    },
-                    Ok(q) if q < queues => EpochEndOffset {
-                        error_code: error_code::NONE,
-                        partition,
-                        leader_epoch: if epoch < 0 { -1 } else { 0 },
-                        end_offset: if epoch < 0 {
-                            -1
-                        } else {
-                            ctx.broker.store.max_offset(&topic, q) as i64
+                .map(
+                    |&(partition, epoch)| match super::replication::queue_of(&layout, partition) {
+                        Ok(q) => EpochEndOffset {
+                            error_code: error_code::NONE,
+                            partition,
+                            leader_epoch: if epoch < 0 { -1 } else { 0 },
+                            end_offset: if epoch < 0 {
+                                -1
+                            } else {
+                                ctx.broker.store.max_offset(&topic, q) as i64
+                            },
+                        },
+                        Err(code) => EpochEndOffset {
+                            error_code: code,
+                            partition,
+                            leader_epoch: -1,
+                            end_offset: -1,
                         },
                     },
-                    _ => EpochEndOffset {
-                        error_code: error_code::UNKNOWN_TOPIC_OR_PARTITION,
-                        partition,
-                        leader_epoch: -1,
-                        end_offset: -1,
-                    },
-                })
+                )
                 .collect();
             (topic, out)
         })

@@ -31,6 +31,7 @@ use tracing::{debug, warn};
 
 use crate::broker::format::to_rocketmq::produce_index;
 use crate::broker::topics::partition_count;
+use crate::cluster::Route;
 use crate::metrics::topic_traffic::{self, Protocol};
 
 use super::errors::{records_error_code, store_error_code};
@@ -118,7 +119,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
         };
         let limits = TopicLimits::of(ctx, cfg.as_ref());
         let denied = super::acls::topic_refusal(ctx, req, op::WRITE, &t.name);
-        let elsewhere = super::replication::elsewhere(ctx, &t.name);
+        let layout = ctx.broker.layout(&t.name, queues);
         let mut partitions = Vec::new();
         for part in t.partitions {
             let mut out = ProducePartitionResponse {
@@ -133,20 +134,27 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Option<Writ
                 partitions.push(out);
                 continue;
             }
-            // Placed on another broker group: its master takes the writes.
-            if elsewhere {
-                out.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
-                partitions.push(out);
-                continue;
-            }
-            let qid = match u32::try_from(part.index) {
-                Ok(q) if q < queues => q,
-                _ if is_internal_topic(&t.name) => {
+            let qid = match layout.route(part.index) {
+                Route::Local(_) if layout.drained => {
+                    // A drained range (ADR 024) is read until consumers pass
+                    // its end; writes go to the topic's other partitions.
+                    out.error_code = error_code::POLICY_VIOLATION;
+                    partitions.push(out);
+                    continue;
+                }
+                Route::Local(q) => q,
+                // Placed on another broker group: its master takes the writes.
+                Route::Elsewhere => {
+                    out.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
+                    partitions.push(out);
+                    continue;
+                }
+                Route::Unknown if is_internal_topic(&t.name) => {
                     out.error_code = error_code::INVALID_TOPIC_EXCEPTION;
                     partitions.push(out);
                     continue;
                 }
-                _ => {
+                Route::Unknown => {
                     out.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
                     partitions.push(out);
                     continue;

@@ -15,7 +15,7 @@ use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::produce::ProduceTopicResponse;
 
 use super::KafkaContext;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Layout, Route};
 
 /// The replication rules of one Produce request.
 pub struct Gate {
@@ -62,15 +62,23 @@ impl Gate {
     }
 }
 
-/// True in cluster mode when `topic` is placed on another broker group
-/// (ADR 024): its partitions are led by that group's master, so Produce,
-/// Fetch, ListOffsets, OffsetForLeaderEpoch and DeleteRecords answer
-/// NOT_LEADER_OR_FOLLOWER here.
-pub fn elsewhere(ctx: &KafkaContext, topic: &str) -> bool {
-    ctx.broker
-        .cluster
-        .as_ref()
-        .is_some_and(|c| !c.serves(topic))
+/// How `topic`'s Kafka partitions map to this node's queues (ADR 024: in
+/// cluster mode a topic may be placed, wholly or by range, on other broker
+/// groups).
+pub fn layout(ctx: &KafkaContext, topic: &str) -> Layout {
+    ctx.broker.layout(topic, ctx.broker.partitions(topic))
+}
+
+/// The local queue of Kafka partition `p` in `layout`, or the error a
+/// Produce, Fetch, ListOffsets, OffsetForLeaderEpoch or DeleteRecords
+/// answers: NOT_LEADER_OR_FOLLOWER when another group's master leads it,
+/// UNKNOWN_TOPIC_OR_PARTITION when the topic has no such partition.
+pub fn queue_of(layout: &Layout, p: i32) -> Result<u32, i16> {
+    match layout.route(p) {
+        Route::Local(q) => Ok(q),
+        Route::Elsewhere => Err(error_code::NOT_LEADER_OR_FOLLOWER),
+        Route::Unknown => Err(error_code::UNKNOWN_TOPIC_OR_PARTITION),
+    }
 }
 
 /// The `__consumer_offsets` partition of a group (or transactional) id:

@@ -192,6 +192,15 @@ pub fn create_partitions(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer
                     refuse("manual assignment is not supported"),
                 );
             }
+            // A topic spread over broker groups (ADR 024) grows by range.
+            let layout = super::replication::layout(ctx, &t.name);
+            if layout != crate::cluster::Layout::whole(current as u32) {
+                return (
+                    t.name,
+                    error_code::INVALID_PARTITIONS,
+                    refuse("the topic spans several broker groups: add partitions with `rokka admin cluster add-queues`"),
+                );
+            }
             if t.count <= current || t.count > MAX_PARTITIONS {
                 return (
                     t.name,

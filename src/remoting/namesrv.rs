@@ -129,32 +129,67 @@ fn cluster_groups(ctx: &Ctx) -> Vec<BrokerData> {
         .collect()
 }
 
-/// The route of a topic placed on another broker group (ADR 024): that
-/// group's BrokerData and the topic's QueueData under its name.
-fn remote_route(ctx: &Ctx, topic: &str) -> Option<(QueueData, BrokerData)> {
-    let (t, group) = ctx.broker.cluster.as_ref()?.remote_topic(topic)?;
-    let data = cluster_groups(ctx)
-        .into_iter()
-        .find(|b| b.broker_name == group)?;
-    Some((
-        QueueData {
-            broker_name: group,
-            perm: t.perm,
-            read_queue_nums: t.read_queue_nums,
-            topic_sys_flag: t.topic_sys_flag,
-            write_queue_nums: t.write_queue_nums,
-        },
-        data,
-    ))
+/// The route of a topic placed by range over broker groups (ADR 024): per
+/// range, its group's BrokerData and a QueueData with the range's queue
+/// count (the group's local ids), read-only when drained.
+fn ranged_route(ctx: &Ctx, topic: &str) -> Option<Vec<(QueueData, BrokerData)>> {
+    let c = ctx.broker.cluster.as_ref()?;
+    let ranges = c.ranges(topic);
+    if ranges.is_empty() {
+        return None;
+    }
+    let home = c.home_config(topic)?;
+    let view = c.view();
+    let out = ranges
+        .iter()
+        .map(|r| {
+            // This group's table, else the home config (the first range),
+            // else the range's count: read and write queue counts may differ
+            // while RocketMQ shrinks a topic's write queues.
+            let local = (r.group == c.group())
+                .then(|| ctx.broker.topic(topic))
+                .flatten();
+            let cfg = match local {
+                Some(t) => t,
+                None if r.base == 0 => home.clone(),
+                None => crate::cluster::config_for(home.clone(), r),
+            };
+            let mut perm = cfg.perm;
+            if r.group == c.group() {
+                // brokerPermission (wipe/add write perm) caps every topic's.
+                perm &= ctx.broker.dynamic.broker_permission() | 1;
+            }
+            if r.drained {
+                perm &= !crate::broker::dynamic_config::PERM_WRITE;
+            }
+            let q = QueueData {
+                broker_name: r.group.clone(),
+                perm,
+                read_queue_nums: cfg.read_queue_nums,
+                topic_sys_flag: cfg.topic_sys_flag,
+                write_queue_nums: cfg.write_queue_nums,
+            };
+            let b = BrokerData {
+                broker_addrs: group_broker_addrs(&view, &r.group),
+                broker_name: r.group.clone(),
+                cluster: ctx.broker.config.broker_cluster_name.clone(),
+                enable_acting_master: false,
+            };
+            (q, b)
+        })
+        .collect();
+    Some(out)
 }
 
 /// GET_ROUTEINFO_BY_TOPIC (105).
 pub(crate) fn route(ctx: &Ctx, req: &RemotingCommand) -> HResult {
     let topic = req_str(req, "topic")?;
     let mut route = TopicRouteData::default();
-    if let Some((q, b)) = remote_route(ctx, topic) {
-        route.queue_datas.push(q);
-        route.broker_datas.push(b);
+    if let Some(ranged) = ranged_route(ctx, topic) {
+        for (q, b) in ranged {
+            route.queue_datas.push(q);
+            route.broker_datas.push(b);
+        }
     } else if let Some(q) = local_queue_data(ctx, topic) {
         route.queue_datas.push(q);
         route.broker_datas.push(local_broker_data(ctx));

@@ -136,6 +136,21 @@ pub(crate) fn resolve_topic(
             ),
         ));
     }
+    // A drained range of a topic placed over broker groups (ADR 024).
+    if ctx
+        .broker
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.drained_here(topic))
+    {
+        return Err(HandlerError::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the topic[{topic}] is drained on broker {}: no more sends",
+                ctx.broker.config.broker_name
+            ),
+        ));
+    }
     if let Some(t) = ctx.broker.topic(topic) {
         return Ok(t);
     }

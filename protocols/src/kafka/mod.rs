@@ -358,6 +358,8 @@ pub mod error_code {
     pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
     /// Sequence gap from an idempotent producer.
     pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+    /// POLICY_VIOLATION (non-retriable): the request breaks a broker policy.
+    pub const POLICY_VIOLATION: i16 = 44;
     /// Producer epoch older than the current one.
     pub const INVALID_PRODUCER_EPOCH: i16 = 47;
     /// Malformed but parseable request.
