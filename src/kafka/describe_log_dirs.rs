@@ -32,28 +32,34 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
     let d = DescribeLogDirsRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
     let store = &ctx.broker.store;
-    let wanted: Vec<(String, Vec<u32>)> = match d.topics {
+    // (topic, [(Kafka partition, local queue)]): a topic spread over broker
+    // groups (ADR 024) has this group's range here, under its own ids.
+    let wanted: Vec<(String, Vec<(i32, u32)>)> = match d.topics {
         None => store
             .topics()
             .list()
             .into_iter()
             .map(|t| {
                 let n = crate::broker::topics::partition_count(&t);
-                (t.topic_name, (0..n).collect())
+                let layout = ctx.broker.layout(&t.topic_name, n);
+                let parts = (0..n)
+                    .map(|q| (i32::try_from(layout.partition(q)).unwrap_or(i32::MAX), q))
+                    .collect();
+                (t.topic_name, parts)
             })
             .collect(),
         Some(ts) => ts
             .into_iter()
             .map(|t| {
-                let n = ctx.broker.partitions(&t.name);
+                let layout = super::replication::layout(ctx, &t.name);
                 let parts = t
                     .partitions
                     .iter()
-                    .filter_map(|p| u32::try_from(*p).ok().filter(|q| *q < n))
+                    .filter_map(|p| Some((*p, super::replication::queue_of(&layout, *p).ok()?)))
                     .collect();
                 (t.name, parts)
             })
-            .filter(|(_, p): &(String, Vec<u32>)| !p.is_empty())
+            .filter(|(_, p): &(String, Vec<(i32, u32)>)| !p.is_empty())
             .collect(),
     };
     let topics = wanted
@@ -61,9 +67,9 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .map(|(name, parts)| {
             let sizes = parts
                 .iter()
-                .map(|&q| {
+                .map(|&(p, q)| {
                     let bytes = partition_bytes(store, &name, q);
-                    (q as i32, i64::try_from(bytes).unwrap_or(i64::MAX))
+                    (p, i64::try_from(bytes).unwrap_or(i64::MAX))
                 })
                 .collect();
             (name, sizes)

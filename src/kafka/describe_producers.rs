@@ -17,12 +17,12 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
         .topics
         .into_iter()
         .map(|t| {
-            let queues = ctx.broker.partitions(&t.name);
+            let layout = super::replication::layout(ctx, &t.name);
             let parts = t
                 .partitions
                 .iter()
-                .map(|&p| match u32::try_from(p) {
-                    Ok(q) if q < queues => ProducersPartition {
+                .map(|&p| match super::replication::queue_of(&layout, p) {
+                    Ok(q) => ProducersPartition {
                         partition_index: p,
                         error_code: error_code::NONE,
                         producers: ctx
@@ -37,9 +37,9 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                             })
                             .collect(),
                     },
-                    _ => ProducersPartition {
+                    Err(code) => ProducersPartition {
                         partition_index: p,
-                        error_code: error_code::UNKNOWN_TOPIC_OR_PARTITION,
+                        error_code: code,
                         producers: Vec::new(),
                     },
                 })
