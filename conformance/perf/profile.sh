@@ -3,7 +3,9 @@
 # Starts a release rokka with FLUSH (ASYNC_FLUSH or SYNC_FLUSH), runs one
 # LOAD against it while `perf record -g` samples the rokka process, and
 # prints: wall time and rate, the CPU seconds of rokka and of the client
-# (utime + stime), rokka's CPU by thread, and its top symbols (self time).
+# (utime + stime), rokka's CPU and voluntary / involuntary context switches
+# per message by thread (threads.py, from /proc, also with PERF=0), rokka's
+# CPU by thread as perf saw it, and its top symbols (self time).
 #   kafka     kafka_rate.py produce: one confluent-kafka (librdkafka)
 #             producer, N records of 1 KiB, linger 5 ms (throughput.sh's load)
 #   kcat      KCATS kcat producers in parallel (C, no Python per record), one
@@ -86,11 +88,13 @@ child_cpu() {
         printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2]}'
 }
 times >"$work/times0"
+python3 "$here/threads.py" snap "$ROKKA_PID" "$work/threads0"
 t0=$(cpu_ticks)
 s0=$(date +%s.%N)
 run_load
 s1=$(date +%s.%N)
 t1=$(cpu_ticks)
+python3 "$here/threads.py" snap "$ROKKA_PID" "$work/threads1"
 times >"$work/times1"
 client=$(awk -v a="$(child_cpu "$work/times0")" -v b="$(child_cpu "$work/times1")" \
     'BEGIN {printf "%.2f", b - a}')
@@ -102,6 +106,8 @@ awk -v a="$s0" -v b="$s1" -v n="$N" -v d=$((t1 - t0)) -v hz="$hz" -v c="$client"
     w = b - a
     printf "wall %.2f s, %.0f msg/s, %.1f MiB/s; rokka CPU %.2f s (%.1f us/msg); client CPU %.2f s (%.1f us/msg)\n",
         w, n / w, n * 1024 / w / 1048576, d / hz, d / hz * 1e6 / n, c, c * 1e6 / n }'
+echo "== rokka CPU and context switches by thread, per message (/proc)"
+python3 "$here/threads.py" diff "$work/threads0" "$work/threads1" "$N"
 curl -s "http://$ROKKA_HTTP/metrics" | grep -E '^rokka_store_(group_commit_size|sync_group_requests|fsync_seconds)_(sum|count)' || true
 rokka_stop
 if [ "$PERF" != 0 ]; then

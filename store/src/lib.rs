@@ -5,8 +5,9 @@
 //! ```text
 //! store.rs          Store: the façade (open/recover, append, read, wait, shutdown)
 //!   store/damaged.rs  readers' checks: damaged entries skipped as recorded gaps
-//!   store/inline.rs   ASYNC_FLUSH appends on the caller's thread under the writer lock
-//! writer.rs         the writer (behind a lock) and its thread: encode, dispatch, group commit
+//!   store/inline.rs   appends on the caller's thread under the writer lock
+//! writer.rs         the writer (behind a lock) and its thread: encode, dispatch
+//! group_commit.rs   SYNC_FLUSH: the thread that syncs and answers waiting appends
 //! entry/            the two stored entry layouts (RocketMQ message, Kafka batch) + the blank filler
 //! commit_log.rs     fixed-size memory-mapped segments named by their 20-digit start offset
 //! mapped_file.rs    one preallocated, memory-mapped file
@@ -38,6 +39,7 @@ pub mod entry;
 pub mod epoch;
 pub mod error;
 mod flush;
+mod group_commit;
 pub mod index_file;
 mod integrity;
 mod mapped_file;

@@ -20,7 +20,7 @@ pub struct StoreMetrics {
     pub refused: IntCounterVec,
     /// Seconds per CommitLog sync.
     pub fsync_seconds: Histogram,
-    /// Requests served per writer round (group commit size).
+    /// SYNC_FLUSH appends answered per group-commit sync (group commit size).
     pub group_size: Histogram,
     /// Used fraction of the file system of each store directory, by `dir`.
     pub disk_used_ratio: prometheus::GaugeVec,
@@ -88,7 +88,7 @@ impl StoreMetrics {
             group_size: Histogram::with_opts(
                 HistogramOpts::new(
                     "rokka_store_group_commit_size",
-                    "Append requests served per writer round",
+                    "SYNC_FLUSH append requests answered per group-commit sync",
                 )
                 .buckets(vec![
                     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0,

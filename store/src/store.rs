@@ -27,6 +27,7 @@ use crate::writer::{Cmd, Shared, Writer};
 mod damaged;
 mod inline;
 use damaged::{push_gap, stored_entry};
+use inline::Appended;
 
 /// A stop flag that sleeping threads can wait on.
 #[derive(Debug, Default)]
@@ -122,8 +123,10 @@ struct Inner {
     tx: Mutex<Option<Sender<Cmd>>>,
     /// The writer's state; the writer thread and inline appends lock it.
     writer: Arc<Mutex<Writer>>,
-    /// ASYNC_FLUSH: client appends run on the caller's thread (ADR 022).
-    inline: bool,
+    /// SYNC_FLUSH: inline appends wait here for their sync.
+    group_commit: Arc<crate::group_commit::GroupCommit>,
+    /// flushDiskType is SYNC_FLUSH: an append is answered after its sync.
+    sync: bool,
     /// Permits of 1 KiB for the bytes of appends in flight.
     pending: tokio::sync::Semaphore,
     pending_kib: u32,
@@ -174,6 +177,7 @@ impl Drop for Inner {
         // A store dropped without shutdown() behaves like a crash: threads stop,
         // the abort marker stays, the next open recovers.
         self.stop.set();
+        self.group_commit.stop();
     }
 }
 
@@ -245,8 +249,9 @@ impl Store {
         let (prefault_tx, prefault_rx) = mpsc::channel();
         writer.set_prefaulter(prefault_tx);
         let writer = Arc::new(Mutex::new(writer));
-        let inline = shared.config.flush_disk_type == crate::config::FlushDiskType::AsyncFlush;
-        let threads = vec![
+        let sync = shared.config.flush_disk_type == crate::config::FlushDiskType::SyncFlush;
+        let group_commit = Arc::new(crate::group_commit::GroupCommit::new());
+        let mut threads = vec![
             spawn(
                 "rokka-prefault",
                 Box::new(move || crate::writer::run_prefaulter(prefault_rx)),
@@ -275,6 +280,17 @@ impl Store {
                 )?
             },
         ];
+        if sync {
+            group_commit.start();
+            let (gc, s) = (Arc::clone(&group_commit), Arc::clone(&shared));
+            match spawn("rokka-group-commit", Box::new(move || gc.run(&s))) {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the group-commit thread; syncing inline");
+                    group_commit.stop();
+                }
+            }
+        }
         let pending_kib = u32::try_from(shared.config.max_pending_append_bytes.div_ceil(1024))
             .unwrap_or(u32::MAX)
             .clamp(1, tokio::sync::Semaphore::MAX_PERMITS as u32);
@@ -286,7 +302,8 @@ impl Store {
                 subscription_groups,
                 tx: Mutex::new(Some(tx)),
                 writer,
-                inline,
+                group_commit,
+                sync,
                 pending: tokio::sync::Semaphore::new(pending_kib as usize),
                 pending_kib,
                 threads: Mutex::new(threads),
@@ -384,15 +401,6 @@ impl Store {
         &self.inner.shared.config
     }
 
-    fn send(&self, req: AppendRequest) -> Result<oneshot::Receiver<Result<AppendResult>>> {
-        if self.inner.read_only.load(Ordering::Acquire) {
-            return Err(StoreError::SlaveReadOnly);
-        }
-        let (tx, rx) = oneshot::channel();
-        self.send_cmd(Cmd::Append(req, tx))?;
-        Ok(rx)
-    }
-
     /// Hands a command to the writer thread.
     pub(crate) fn send_cmd(&self, cmd: Cmd) -> Result<()> {
         let guard = self.inner.tx.lock().unwrap_or_else(|e| e.into_inner());
@@ -409,7 +417,7 @@ impl Store {
     /// [`StoreError::SlaveReadOnly`]; only replication writes.
     pub fn set_read_only(&self, on: bool) {
         self.inner.read_only.store(on, Ordering::Release);
-        if on && self.inner.inline {
+        if on {
             // Wait out an inline append already past its check (ADR 022).
             drop(self.inner.writer.lock());
         }
@@ -453,10 +461,10 @@ impl Store {
                     .map_err(|_| StoreError::Closed)?
             }
         };
-        if self.inner.inline {
-            return self.append_inline(&req);
+        match self.append_inline(&req)? {
+            Appended::Done(r) => Ok(r),
+            Appended::Syncing(rx) => rx.await.map_err(|_| StoreError::Closed)?,
         }
-        self.send(req)?.await.map_err(|_| StoreError::Closed)?
     }
 
     /// `append` for threads outside a runtime.
@@ -476,12 +484,10 @@ impl Store {
                 }
             }
         };
-        if self.inner.inline {
-            return self.append_inline(&req);
+        match self.append_inline(&req)? {
+            Appended::Done(r) => Ok(r),
+            Appended::Syncing(rx) => rx.blocking_recv().map_err(|_| StoreError::Closed)?,
         }
-        self.send(req)?
-            .blocking_recv()
-            .map_err(|_| StoreError::Closed)?
     }
 
     /// Bytes of appends in flight now (rounded up to KiB per append).
@@ -861,12 +867,15 @@ impl Store {
         }
         // An inline append that took the writer lock before `closed` was set
         // finishes (and is flushed below); later ones see `closed`. The
-        // prefault thread ends once the writer lets go of it.
+        // prefault thread ends once the writer lets go of it. The
+        // group-commit thread answers what is queued and returns; an append
+        // that hands in after that syncs on its own thread.
         self.inner
             .writer
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .stop_prefaulting();
+        self.inner.group_commit.stop();
         self.inner.stop.set();
         let threads: Vec<_> = self
             .inner

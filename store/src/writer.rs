@@ -1,12 +1,11 @@
-//! The one writer of the CommitLog, behind a mutex. With SYNC_FLUSH appenders
-//! send `(request, oneshot)` over a channel; the writer thread drains everything
-//! pending, encodes each entry
-//! straight into the mapped segment (the only copy), dispatches it to the
-//! ConsumeQueue and IndexFile, publishes the new end, then — with SYNC_FLUSH —
-//! syncs once for the whole group before completing the oneshots (group commit,
-//! as RocketMQ's GroupCommitService). With ASYNC_FLUSH client appends run the
-//! same `Writer::append` on the caller's thread under the lock (`store/inline.rs`,
-//! ADR 022). The steady-state path allocates nothing.
+//! The one writer of the CommitLog, behind a mutex. Client appends run
+//! `Writer::append` on the caller's thread under the lock (`store/inline.rs`,
+//! ADR 022): it encodes each entry straight into the mapped segment (the only
+//! copy) and dispatches it to the ConsumeQueue and IndexFile; the caller then
+//! publishes the new end and — with SYNC_FLUSH — waits for the group-commit
+//! thread's next sync (`group_commit.rs`). The writer thread serves the log
+//! cleaner's copies, replication, truncation and shutdown. The steady-state
+//! path allocates nothing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,7 +16,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use crate::commit_log::CommitLog;
-use crate::config::{FlushDiskType, StoreConfig};
+use crate::config::StoreConfig;
 use crate::consume_queue::{ConsumeQueue, ConsumeQueues, CqEntry};
 use crate::entry::rocketmq::{self, Placement};
 use crate::entry::{
@@ -64,7 +63,6 @@ impl Shared {
 
 /// Messages to the writer thread.
 pub(crate) enum Cmd {
-    Append(AppendRequest, oneshot::Sender<Result<AppendResult>>),
     /// Re-append entries the log cleaner rewrote (see `compaction`).
     Copy(Vec<Vec<u8>>, oneshot::Sender<Result<Vec<u64>>>),
     /// Replicated entries to write verbatim at `from` (see `replica.rs`).
@@ -85,7 +83,6 @@ pub(crate) struct Writer {
     last_ts: i64,
     cache: HashMap<String, Vec<Option<Arc<ConsumeQueue>>>>,
     touched: Vec<Arc<ConsumeQueue>>,
-    pub(crate) done: Vec<Completion>,
     /// Where the pages ahead of the append position are faulted in.
     prefault: Option<std::sync::mpsc::Sender<Prefault>>,
     /// CommitLog offset up to which prefaulting was asked for.
@@ -126,7 +123,6 @@ impl Writer {
             last_ts: 0,
             cache: HashMap::new(),
             touched: Vec::with_capacity(64),
-            done: Vec::with_capacity(256),
             prefault: None,
             prefaulted: 0,
         }
@@ -468,36 +464,12 @@ impl Writer {
     }
 }
 
-/// Runs the writer loop until `Stop` or until every sender is gone. With
-/// SYNC_FLUSH a second thread syncs each group while the writer already
-/// encodes the next one (RocketMQ's GroupCommitService); groups that queue
-/// up behind a running sync share the next one. With ASYNC_FLUSH client
+/// Runs the writer loop until `Stop` or until every sender is gone. Client
 /// appends do not come here: they run inline under the same lock (see
-/// `inline.rs`, ADR 022); the loop then serves the cleaner's copies,
-/// replication and shutdown. The lock is held for one round of commands,
-/// never while waiting for the next command or for a sync.
+/// `inline.rs`, ADR 022); the loop serves the cleaner's copies, replication,
+/// barriers and shutdown. The lock is held for one round of commands, never
+/// while waiting for the next command.
 pub(crate) fn run(writer: &Mutex<Writer>, rx: Receiver<Cmd>) {
-    let Some(shared) = writer.lock().ok().map(|w| Arc::clone(&w.shared)) else {
-        drain(&rx);
-        return;
-    };
-    let sync = shared.config.flush_disk_type == FlushDiskType::SyncFlush;
-    let (sync_tx, syncer) = if sync {
-        let (tx, jobs) = std::sync::mpsc::channel::<SyncJob>();
-        let s = Arc::clone(&shared);
-        let handle = std::thread::Builder::new()
-            .name("rokka-group-commit".into())
-            .spawn(move || run_syncer(&s, jobs));
-        match handle {
-            Ok(h) => (Some(tx), Some(h)),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot start the group-commit thread; syncing inline");
-                (None, None)
-            }
-        }
-    } else {
-        (None, None)
-    };
     let mut stop = false;
     while !stop {
         let first = match rx.recv() {
@@ -513,10 +485,6 @@ pub(crate) fn run(writer: &Mutex<Writer>, rx: Receiver<Cmd>) {
         let mut next = Some(first);
         while let Some(cmd) = next.take() {
             match cmd {
-                Cmd::Append(req, tx) => {
-                    let r = w.append(&req);
-                    w.done.push((tx, r));
-                }
                 Cmd::Copy(entries, tx) => {
                     let _ = tx.send(w.copy_entries(entries));
                 }
@@ -534,7 +502,7 @@ pub(crate) fn run(writer: &Mutex<Writer>, rx: Receiver<Cmd>) {
                 }
                 Cmd::Stop => stop = true,
             }
-            if !stop && w.done.len() < 4096 {
+            if !stop {
                 next = match rx.try_recv() {
                     Ok(c) => Some(c),
                     Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => None,
@@ -543,32 +511,6 @@ pub(crate) fn run(writer: &Mutex<Writer>, rx: Receiver<Cmd>) {
         }
         w.publish();
         w.prefault_ahead();
-        if w.done.is_empty() {
-            continue;
-        }
-        shared.metrics.group_size.observe(w.done.len() as f64);
-        let any_ok = w.done.iter().any(|(_, r)| r.is_ok());
-        let (upto, done) = (w.write_pos, std::mem::take(&mut w.done));
-        drop(w);
-        match &sync_tx {
-            Some(jobs) if any_ok => {
-                if let Err(std::sync::mpsc::SendError(job)) = jobs.send(SyncJob { upto, done }) {
-                    complete(&shared, job.done, Err(StoreError::Poisoned));
-                }
-            }
-            _ => {
-                let synced = if sync && any_ok {
-                    sync_log(&shared, upto)
-                } else {
-                    Ok(())
-                };
-                complete(&shared, done, synced);
-            }
-        }
-    }
-    drop(sync_tx);
-    if let Some(h) = syncer {
-        let _ = h.join();
     }
     // Drain what arrived after Stop so nobody waits forever.
     drain(&rx);
@@ -584,9 +526,6 @@ fn drain(rx: &Receiver<Cmd>) {
 /// Answers one command without applying it.
 fn refuse(cmd: Cmd) {
     match cmd {
-        Cmd::Append(_, tx) => {
-            let _ = tx.send(Err(StoreError::Closed));
-        }
         Cmd::Copy(_, tx) => {
             let _ = tx.send(Err(StoreError::Closed));
         }
@@ -615,52 +554,6 @@ pub(crate) fn sync_log(shared: &Shared, upto: u64) -> Result<()> {
             tracing::error!(error = %e, "commit log fsync failed; refusing further writes");
             shared.poisoned.store(true, Ordering::Release);
             Err(StoreError::Poisoned)
-        }
-    }
-}
-
-type Completion = (oneshot::Sender<Result<AppendResult>>, Result<AppendResult>);
-
-/// A published group waiting for its sync.
-struct SyncJob {
-    upto: u64,
-    pub(crate) done: Vec<Completion>,
-}
-
-/// Completes a group; a failed sync turns its successes into `Poisoned`.
-fn complete(shared: &Shared, done: Vec<Completion>, synced: Result<()>) {
-    for (tx, r) in done {
-        let r = match (&synced, r) {
-            (Err(_), Ok(_)) => Err(StoreError::Poisoned),
-            (_, r) => r,
-        };
-        if let Err(e) = &r {
-            shared.metrics.record_refused(e);
-        }
-        let _ = tx.send(r);
-    }
-}
-
-/// The group-commit thread: syncs up to the furthest queued group, then
-/// completes every group that sync covered.
-fn run_syncer(shared: &Shared, jobs: Receiver<SyncJob>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while let Ok(more) = jobs.try_recv() {
-            batch.push(more);
-        }
-        let upto = batch.iter().map(|j| j.upto).max().unwrap_or(0);
-        let synced = if shared.poisoned.load(Ordering::Acquire) {
-            Err(StoreError::Poisoned)
-        } else {
-            sync_log(shared, upto)
-        };
-        for job in batch {
-            let r = synced
-                .as_ref()
-                .map(|_| ())
-                .map_err(|_| StoreError::Poisoned);
-            complete(shared, job.done, r);
         }
     }
 }
