@@ -1,6 +1,11 @@
 # Sourced by conformance/cluster/run.sh, partition.sh and bench.sh: a
 # three-node rokka cluster on one machine (CLUSTER-INTERFACE: one broker
 # group broker-a, controller.quorum.voters turns cluster mode on).
+# conformance/groups/run.sh sets, before cl_write_configs, CL_GROUP[i] (node
+# i's brokerName, default broker-a) and CL_VOTERS ("1 2 3": the Raft voters,
+# default every node; the others are learners listening on
+# rokka.clusterListen), and CL_GROUP_NAME (default broker-a) for the group
+# cl_wait_stable looks at.
 #
 #   cl_plan_loopback DIR        nodes CL_NODES (default 1 2 3) on 127.0.0.1,
 #                               every port free and fixed
@@ -19,12 +24,13 @@
 #                     timeout. CL_ONLY="i j" looks at those nodes only.
 #   cl_ends I         "topic partition end" lines from node I's /metrics
 #   cl_bootstrap / cl_namesrv   Kafka bootstrap list / RocketMQ namesrvAddr
+#   show_logs         the last lines of every node's log (with the caller's log)
 #
 # Arrays are indexed by node id (1..3). PY must point at a python3.
 
 CL_DIR=""
 [ -n "${CL_NODES[*]:-}" ] || CL_NODES=(1 2 3)
-declare -a HOST KPORT NSPORT BPORT HPORT RPORT HAPORT PID NS_OF STARTS
+declare -a HOST KPORT NSPORT BPORT HPORT RPORT HAPORT PID NS_OF STARTS CL_GROUP
 
 cl_free_ports() {
     "$PY" - "$1" <<'PYEOF'
@@ -77,7 +83,7 @@ cl_plan_netns() {
 
 cl_write_configs() {
     local voters="" i kv
-    for i in "${CL_NODES[@]}"; do
+    for i in ${CL_VOTERS:-${CL_NODES[*]}}; do
         voters+="${voters:+,}$i@${HOST[i]}:${RPORT[i]}"
     done
     for i in "${CL_NODES[@]}"; do
@@ -85,8 +91,9 @@ cl_write_configs() {
         {
             echo "node.id=$i"
             echo "controller.quorum.voters=$voters"
+            [[ ",$voters" == *",$i@"* ]] || echo "rokka.clusterListen=${HOST[i]}:${RPORT[i]}"
             echo "brokerClusterName=DefaultCluster"
-            echo "brokerName=broker-a"
+            echo "brokerName=${CL_GROUP[i]:-broker-a}"
             echo "brokerRole=SYNC_MASTER"
             echo "min.insync.replicas=2"
             echo "haListenPort=${HAPORT[i]}"
@@ -134,6 +141,14 @@ cl_wait_ready() {
     return 1
 }
 
+show_logs() {
+    local i
+    for i in "${CL_NODES[@]}"; do
+        log "node $i, last lines of $(cl_log "$i"):"
+        tail -n 15 "$(cl_log "$i")" | sed 's/^/    /' || true
+    done
+}
+
 cl_kill() {
     local i="$1"
     [ -n "${PID[i]}" ] || return 0
@@ -168,13 +183,13 @@ cl_settled() {
         [ -n "${PID[i]}" ] || continue
         views+=("$(cl_json "$i")")
     done
-    "$PY" - "${views[@]}" <<'PYEOF'
+    "$PY" - "${CL_GROUP_NAME:-broker-a}" "${views[@]}" <<'PYEOF'
 import json, sys
 try:
-    views = [json.loads(v) for v in sys.argv[1:]]
+    views = [json.loads(v) for v in sys.argv[2:]]
 except ValueError:
     sys.exit(0)
-groups = [v.get("groups", {}).get("broker-a") or {} for v in views]
+groups = [v.get("groups", {}).get(sys.argv[1]) or {} for v in views]
 masters = {g.get("master") for g in groups}
 if len(masters) != 1 or None in masters:
     sys.exit(0)

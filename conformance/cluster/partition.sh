@@ -77,14 +77,6 @@ for i in 1 2 3; do
     ip -n "$ns" link set lo up
 done
 
-show_logs() {
-    local i
-    for i in "${CL_NODES[@]}"; do
-        log "node $i, last lines of $(cl_log "$i"):"
-        tail -n 15 "$(cl_log "$i")" | sed 's/^/    /' || true
-    done
-}
-
 cl_plan_netns "$WORK" "$SUB.1" "$SUB.2" "$SUB.3"
 for i in 1 2 3; do NS_OF[i]="${TAG}n$i"; done
 cl_write_configs "defaultTopicQueueNums=1" "mapedFileSizeCommitLog=67108864"

@@ -26,75 +26,13 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-CONFLUENT_KAFKA_VERSION=2.16.1
 KILLS="${KILLS:-10}"
 KT=cluster-k
 RT=ClusterR
 PT=cluster-probe
-START=$(date +%s)
-
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-log() { printf '[cluster] %s\n' "$*"; }
-# Failures that leave the run able to go on are collected and reported at
-# the end, after every check ran.
-PROBLEMS=()
-problem() {
-    log "PROBLEM: $*"
-    PROBLEMS+=("$*")
-}
-count() { if [ -f "$1" ]; then grep -c "${2:-}" "$1" || true; else echo 0; fi; }
-fail() {
-    log "FAIL: $*"
-    exit 1
-}
-
-if [ -z "${ROKKA_BIN:-}" ]; then
-    (cd "$ROOT" && cargo build --release --locked --bin rokka)
-    ROKKA_BIN="$ROOT/target/release/rokka"
-fi
-export ROKKA_BIN
-
-# curl reads GET /cluster and /metrics (Debian package, installed if missing).
-if ! command -v curl >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq curl >/dev/null 2>&1 ||
-        { apt-get update -qq >/dev/null && apt-get install -y -qq curl >/dev/null; }
-fi
-
-VENV="$ROOT/target/conformance-crash-venv"
-if ! "$VENV/bin/python" -c "import confluent_kafka as c; assert c.version()[0] == '$CONFLUENT_KAFKA_VERSION'" 2>/dev/null; then
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
-        "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
-fi
-PY="$VENV/bin/python"
-
-# shellcheck source=../lib/rokka.sh
-. "$ROOT/conformance/lib/rokka.sh"
-rocketmq_client_build --quiet
-RMQ="$ROCKETMQ_CLIENT"
-# shellcheck source=nodes.sh
-. "$HERE/nodes.sh"
-
-WORK="$(mktemp -d)"
-CLIENTS=()
-cleanup() {
-    local p
-    for p in "${CLIENTS[@]}"; do kill "$p" 2>/dev/null || true; done
-    cl_stop_all
-    if [ "${KEEP_WORK:-0}" = 1 ]; then log "work kept in $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-show_logs() {
-    local i
-    for i in "${CL_NODES[@]}"; do
-        log "node $i, last lines of $(cl_log "$i"):"
-        tail -n 15 "$(cl_log "$i")" | sed 's/^/    /' || true
-    done
-}
+SUITE=cluster
+# shellcheck source=suite.sh
+. "$HERE/suite.sh"
 
 cl_plan_loopback "$WORK"
 cl_write_configs "defaultTopicQueueNums=4" "mapedFileSizeCommitLog=67108864"
@@ -166,12 +104,6 @@ done
 # client, not the cluster, so every kill waits (bounded) until the RocketMQ
 # producer acknowledged a send after the previous kill.
 acked_since() { awk -v t="$1" '$1 == "ACK" && $7 / 1000 > t { f = 1; exit } END { exit !f }' "$WORK/rmq-load"; }
-# A delivery after time $1 in a consumer's file: `GOT <ms> …` lines
-# (rocketmq) or `<ms> <partition> <offset> …` lines (kconsumer.py).
-got_since() {
-    awk -v t="$1" '($1 == "GOT" && $2 / 1000 > t) || ($1 ~ /^[0-9]+$/ && $1 / 1000 > t) { f = 1; exit }
-        END { exit !f }' "$2"
-}
 wait_rmq_producer() {
     local i
     for i in $(seq 1 "$((${RMQ_RECOVERY_SECS:-50} * 10))"); do
@@ -265,12 +197,7 @@ for _ in $(seq 1 600); do
     sleep 0.1
 done
 log "after the last kill: RocketMQ producer $(acked_since "$last_kill" && echo went on || echo STALLED), RocketMQ group $(got_since "$last_kill" "$WORK/rc1" && echo went on || echo STALLED), Kafka group $(got_since "$last_kill" "$WORK/kc1" && echo went on || echo STALLED) ($(secs "$last_kill" "$(date +%s.%N)") s after it)"
-sleep 2
-touch "$STOP"
-for p in $WATCH; do
-    wait "$p" || problem "client $p exited with an error"
-done
-CLIENTS=()
+stop_clients
 for f in kafka-producer.out probe.out kc1.out; do
     { grep -h "^FATAL" "$WORK/$f" || true; } | cut -c1-400 | sed "s/^/    $f: /" | head -n 3
     tail -n 1 "$WORK/$f"
