@@ -24,6 +24,8 @@
 # cluster/analyze.py per group): 0 acknowledged Kafka records lost, 0
 # duplicates, every acknowledged RocketMQ key present, both consumer groups
 # resume from their commits, failover time p50/max per group and ecosystem.
+# Then scale_out.sh: add-queues and drain (ADR 024 part 2) under the same
+# clients.
 # Loopback only, every wait bounded, every process stopped on exit.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -266,6 +268,8 @@ for g in "${GROUP_IDS[@]}"; do
     sed "s/^/    /" "$WORK/analyze-$g"
     grep "^FAILOVER" "$WORK/analyze-$g" | sed "s/^/broker-$g /" >>"$WORK/failover"
 done
+# shellcheck source=scale_out.sh
+. "$HERE/scale_out.sh"
 cl_stop_all
 summary="$KILLS kills; $(cat "$WORK"/kafka-acks-? | wc -l) kafka acks, $(cat "$WORK"/rmq-load-? | grep -c '^ACK') rocketmq acks"
 log "$summary; failover:"

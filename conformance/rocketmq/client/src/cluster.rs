@@ -7,7 +7,7 @@
 //!   A send that fails (error, or a status other than SEND_OK) is retried with
 //!   the same key after 100 ms, for up to 60 s, as an application would; so a
 //!   key may be stored twice (RocketMQ sync send is at-least-once). Prints
-//!   `ACK <key> <queue> <queue offset> <msg id> <sent ms> <acked ms>` per
+//!   `ACK <key> <queue> <queue offset> <msg id> <sent ms> <acked ms> <broker>` per
 //!   SEND_OK and `NACK <key> <ms> <why>` per failed attempt, then
 //!   `LOAD DONE acked=<n> gave_up=<n>`.
 //! - `cluster-consume <topic> <group> <stop file> <max secs> <idle secs>`: a
@@ -161,8 +161,9 @@ async fn send_until_ok(p: &DefaultMQProducer, topic: &str, key: &str) -> bool {
                     r.message_queue.as_ref().map_or(-1, |q| q.queue_id()),
                     r.queue_offset,
                 );
+                let broker = r.message_queue.as_ref().map_or("-", |q| q.broker_name().as_str());
                 let id = r.msg_id.as_ref().map_or("-", |m| m.as_str());
-                println!("ACK {key} {queue} {offset} {id} {sent} {}", now_ms());
+                println!("ACK {key} {queue} {offset} {id} {sent} {} {broker}", now_ms());
                 return true;
             }
             Ok(Some(r)) => println!("NACK {key} {} status {:?}", now_ms(), r.send_status),
