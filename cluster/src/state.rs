@@ -754,17 +754,23 @@ mod tests {
         assert!(!s.topics.contains_key("t") && !s.placement.contains_key("t"));
     }
 
+    /// Queue ids `ids` on group `g`.
+    fn on(g: &str, ids: std::ops::Range<u32>) -> BTreeMap<u32, String> {
+        ids.map(|q| (q, g.to_string())).collect()
+    }
+
+    /// A placement of topic `t`.
+    fn put(queues: BTreeMap<u32, String>) -> Command {
+        Command::PutPlacement {
+            topic: "t".into(),
+            queues,
+        }
+    }
+
     #[test]
     fn placement_never_moves_a_queue() {
         let mut s = three();
         s.apply(&node(4, "h")).unwrap();
-        let on = |g: &str, ids: std::ops::Range<u32>| -> BTreeMap<u32, String> {
-            ids.map(|q| (q, g.to_string())).collect()
-        };
-        let put = |queues| Command::PutPlacement {
-            topic: "t".into(),
-            queues,
-        };
         s.apply(&put(on("g", 0..2))).unwrap();
         // A second placement on another group (a racing proposal) is refused
         // and changes nothing.
@@ -789,13 +795,6 @@ mod tests {
     fn ranges_stay_contiguous_per_group_and_drain_per_group() {
         let mut s = three();
         s.apply(&node(4, "b")).unwrap();
-        let on = |g: &str, r: std::ops::Range<u32>| -> BTreeMap<u32, String> {
-            r.map(|q| (q, g.to_string())).collect()
-        };
-        let put = |queues| Command::PutPlacement {
-            topic: "t".into(),
-            queues,
-        };
         s.apply(&put(on("g", 0..4))).unwrap();
         // add-queues: a range on group b after g's.
         s.apply(&put(on("b", 4..6))).unwrap();

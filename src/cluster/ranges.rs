@@ -87,14 +87,30 @@ impl Cluster {
     /// The layout of `topic` with this node's `local` queue count (what its
     /// table has); `None` when the topic is not placed by range.
     pub fn layout(&self, topic: &str, local: u32) -> Option<Layout> {
+        if !topics::placeable(topic) {
+            return None;
+        }
+        // Read in place: this runs per topic of every Produce and Fetch.
         self.node.with_view(|v| {
-            let ranges = ranges_of(&v.state, topic);
-            let last = ranges.last()?;
-            let mine = ranges.iter().find(|r| r.group == self.group);
+            let placed = v.state.placement.get(topic)?;
+            let partitions = placed.keys().next_back()? + 1;
+            let mut mine = placed
+                .iter()
+                .filter(|(_, g)| **g == self.group)
+                .map(|(q, _)| *q);
+            let local = mine.next().map(|base| {
+                let count = 1 + u32::try_from(mine.count()).unwrap_or(u32::MAX - 1);
+                (base, count.min(local))
+            });
+            let drained = local.is_some()
+                && v.state
+                    .drained
+                    .get(topic)
+                    .is_some_and(|d| d.contains(&self.group));
             Some(Layout {
-                partitions: last.base + last.count,
-                local: mine.map(|r| (r.base, r.count.min(local))),
-                drained: mine.is_some_and(|r| r.drained),
+                partitions,
+                local,
+                drained,
             })
         })
     }

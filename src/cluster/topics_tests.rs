@@ -152,17 +152,27 @@ fn topics_with_data_but_no_config_get_one() {
 }
 
 /// Two groups `ga` {1} and `gb` {2}, each with its master.
+/// Node 1 registered in group `ga`, no master yet.
+fn one_group() -> ClusterState {
+    let mut s = ClusterState::default();
+    s.apply(&register(1, "ga")).unwrap();
+    s
+}
+
+fn register(id: u64, group: &str) -> Command {
+    Command::RegisterNode {
+        info: rokka_cluster::NodeInfo {
+            id,
+            addrs: Default::default(),
+            group: Some(group.into()),
+        },
+    }
+}
+
 fn two_groups() -> ClusterState {
     let mut s = ClusterState::default();
     for (id, g) in [(1, "ga"), (2, "gb")] {
-        s.apply(&Command::RegisterNode {
-            info: rokka_cluster::NodeInfo {
-                id,
-                addrs: Default::default(),
-                group: Some(g.into()),
-            },
-        })
-        .unwrap();
+        s.apply(&register(id, g)).unwrap();
         s.apply(&Command::ElectMaster {
             group: g.into(),
             node: id,
@@ -226,15 +236,7 @@ fn a_range_on_another_group_is_held_there_with_its_own_queue_count() {
 
 #[test]
 fn offsets_placement_waits_for_several_groups_with_masters_and_is_made_once() {
-    let mut one = ClusterState::default();
-    one.apply(&Command::RegisterNode {
-        info: rokka_cluster::NodeInfo {
-            id: 1,
-            addrs: Default::default(),
-            group: Some("ga".into()),
-        },
-    })
-    .unwrap();
+    let one = one_group();
     // A single group keeps today's rule: no placement at all.
     assert_eq!(offsets_placement(&one, 50), None);
     let mut s = two_groups();
@@ -267,15 +269,7 @@ fn coordinator_group_before_the_offsets_placement() {
         ..Default::default()
     };
     // One group: this group, as before placement existed.
-    let mut one = ClusterState::default();
-    one.apply(&Command::RegisterNode {
-        info: rokka_cluster::NodeInfo {
-            id: 1,
-            addrs: Default::default(),
-            group: Some("ga".into()),
-        },
-    })
-    .unwrap();
+    let one = one_group();
     assert_eq!(
         crate::cluster::coordinator_group(&view(one), "ga", 7).as_deref(),
         Some("ga")
