@@ -13,7 +13,9 @@ use bytes::Bytes;
 use rokka_protocols::kafka::metadata::MetadataResponse;
 use rokka_protocols::kafka::records::{build_v2_batch, Record};
 use rokka_protocols::kafka::Reader;
-use support::kafka::{all_records, fetch, join, leave, offset_commit, offset_fetch, produce, Conn};
+use support::kafka::{
+    all_records, epoch_end, fetch, join, leave, offset_commit, offset_fetch, produce, Conn,
+};
 use support::Rokka;
 
 /// Longest wait for an election or a catch-up.
@@ -610,6 +612,17 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
         "the committed offset on the new master"
     );
     eprintln!("failover: kill to first acks=all produce on the new master in {failover:?}");
+    // A consumer validating its position after the leader change (KIP-320):
+    // the new master answers with its log end; a stale or future leader
+    // epoch is fenced, and the surviving slave does not answer.
+    let end = stored_values(&mut c2).len() as i64;
+    let (e2, old) = (epoch2 as i32, epoch as i32);
+    assert_eq!(epoch_end(&mut c2, TOPIC, 0, e2, 0), (0, 0, end));
+    assert_eq!(epoch_end(&mut c2, TOPIC, 0, -1, e2 + 5), (0, e2, end));
+    assert_eq!(epoch_end(&mut c2, TOPIC, 0, old, 0).0, 74);
+    assert_eq!(epoch_end(&mut c2, TOPIC, 0, e2 + 1, 0).0, 75);
+    let other = 3 - m - m2;
+    assert_eq!(epoch_end(&mut cl.kafka(other), TOPIC, 0, e2, 0).0, 6);
     let g = [("group", "broker-a")];
     let survivors = cl.proc(m2).metrics();
     assert_eq!(

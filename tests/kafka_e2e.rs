@@ -14,7 +14,8 @@ use bytes::Bytes;
 use rokka_protocols::kafka::records::{build_v2_batch, Record};
 use rokka_protocols::kafka::Reader;
 use support::kafka::{
-    self, all_records, fetch, fetch_version, leave, offset_commit, offset_fetch, produce, Conn,
+    self, all_records, epoch_end, fetch, fetch_version, leave, offset_commit, offset_fetch,
+    produce, Conn,
 };
 use support::Rokka;
 
@@ -367,27 +368,9 @@ fn offset_for_leader_epoch_reports_the_log_end() {
     metadata(&mut c, "epochs");
     let batch = build_v2_batch(0, &[rec("a", "1"), rec("b", "2")]);
     assert_eq!(produce(&mut c, "epochs", 0, batch, 1), (0, 0));
-    let b = c.call(23, 2, |w| {
-        w.array(&[()], |w, _| {
-            w.str("epochs");
-            w.array(&[(0, 0), (0, -1), (77, 0)], |w, (p, e)| {
-                w.i32(*p);
-                w.i32(0);
-                w.i32(*e);
-            });
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    r.i32("throttle").unwrap();
-    let got = r
-        .array("topics", |r| {
-            r.str("t")?;
-            r.array("p", |r| {
-                Ok((r.i16("e")?, r.i32("p")?, r.i32("epoch")?, r.i64("end")?))
-            })
-        })
-        .unwrap();
-    assert_eq!(got[0], vec![(0, 0, 0, 2), (0, 0, -1, -1), (3, 77, -1, -1)]);
+    assert_eq!(epoch_end(&mut c, "epochs", 0, 0, 0), (0, 0, 2));
+    assert_eq!(epoch_end(&mut c, "epochs", 0, 0, -1), (0, -1, -1));
+    assert_eq!(epoch_end(&mut c, "epochs", 77, 0, 0), (3, -1, -1));
 }
 
 #[test]

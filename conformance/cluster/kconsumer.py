@@ -32,6 +32,8 @@ c = Consumer({
     "reconnect.backoff.ms": 50,
     "reconnect.backoff.max.ms": 500,
     "error_cb": lambda e: errors.append(str(e)) if e.fatal() else None,
+    # KC_DEBUG=cgrp,fetch,topic: librdkafka's own log on stderr, for findings.
+    **({"debug": os.environ["KC_DEBUG"]} if os.environ.get("KC_DEBUG") else {}),
 })
 c.subscribe([a.topic])
 out = open(a.out, "w", buffering=1)

@@ -210,7 +210,7 @@ grep -h "DONE" "$WORK/rmq-load" "$WORK/rc1" || true
     problem "$(wc -l <"$WORK/kafka-fails") Kafka deliveries failed (not acknowledged)"
 }
 { grep -h "offset reset" "$WORK/kc1.out" || true; } | cut -c1-300 | sed 's/^/    /' | head -n 3
-[ "$(count "$WORK/kc1.out" 'offset reset')" = 0 ] ||
+[ "$(resets "$WORK/kc1.out")" = 0 ] ||
     problem "the Kafka consumer's fetch position was out of range on a new master (auto.offset.reset applied)"
 
 # --- after the kills: resume, read everything, compare --------------------------

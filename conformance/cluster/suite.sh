@@ -20,6 +20,12 @@ problem() {
     PROBLEMS+=("$*")
 }
 count() { if [ -f "$1" ]; then grep -c "${2:-}" "$1" || true; else echo 0; fi; }
+# Position resets of a Kafka consumer's log ($1): librdkafka's "offset reset"
+# lines, less the start of a partition without a committed offset (which its
+# debug log, KC_DEBUG, reports the same way).
+resets() {
+    if [ -f "$1" ]; then grep 'offset reset' "$1" | grep -vc 'no previously committed offset' || true; else echo 0; fi
+}
 fail() {
     log "FAIL: $*"
     exit 1

@@ -235,7 +235,7 @@ for f in "$WORK"/kafka-producer-?.out "$WORK"/probe-?.out "$WORK"/kc1-?.out; do
     { grep -h "^FATAL" "$f" || true; } | cut -c1-400 | sed "s/^/    ${f##*/}: /" | head -n 3
     tail -n 1 "$f"
     [ "$(count "$f" '^FATAL')" = 0 ] || problem "${f##*/}: idempotent producer fatal errors (lines above)"
-    [ "$(count "$f" 'offset reset')" = 0 ] || problem "${f##*/}: fetch position out of range (auto.offset.reset applied)"
+    [ "$(resets "$f")" = 0 ] || problem "${f##*/}: fetch position out of range (auto.offset.reset applied)"
 done
 grep -h "DONE" "$WORK"/rmq-load-? || true
 for g in "${GROUP_IDS[@]}"; do

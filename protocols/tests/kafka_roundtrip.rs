@@ -343,7 +343,16 @@ fn init_pid_resp() -> impl Strategy<Value = InitProducerIdResponse> {
 }
 
 fn epoch_req() -> impl Strategy<Value = OffsetForLeaderEpochRequest> {
-    st! { OffsetForLeaderEpochRequest { topics: list((s(), list(any::<(i32, i32)>()))) } }
+    let p = st! { EpochPartition {
+        partition: any::<i32>(), current_leader_epoch: any::<i32>(), leader_epoch: any::<i32>(),
+    } };
+    st! { OffsetForLeaderEpochRequest { topics: list((s(), list(p))) } }
+}
+fn at_epoch_req(mut x: OffsetForLeaderEpochRequest, v: i16) -> OffsetForLeaderEpochRequest {
+    for p in x.topics.iter_mut().flat_map(|(_, ps)| ps) {
+        p.current_leader_epoch = since(v, 2, p.current_leader_epoch, -1);
+    }
+    x
 }
 type EpochResp = Vec<(String, Vec<EpochEndOffset>)>;
 fn epoch_resp() -> impl Strategy<Value = EpochResp> {
@@ -640,7 +649,7 @@ fn any_request() -> impl Strategy<Value = (i16, Request)> {
         DELETE_RECORDS: delete_records_req(), same => DeleteRecords;
         DESCRIBE_CONFIGS: describe_configs_req(), at_describe_configs_req => DescribeConfigs;
         CREATE_PARTITIONS: create_partitions_req(), same => CreatePartitions;
-        OFFSET_FOR_LEADER_EPOCH: epoch_req(), same => OffsetForLeaderEpoch;
+        OFFSET_FOR_LEADER_EPOCH: epoch_req(), at_epoch_req => OffsetForLeaderEpoch;
         DESCRIBE_CLUSTER: describe_cluster_req(), at_describe_cluster_req => DescribeCluster;
     }
 }
@@ -789,7 +798,7 @@ proptest! {
 
     #[test]
     fn offset_for_leader_epoch(req in epoch_req(), resp in epoch_resp()) {
-        check_api!(ApiKey::OFFSET_FOR_LEADER_EPOCH, req, resp, same, at_epoch_resp,
+        check_api!(ApiKey::OFFSET_FOR_LEADER_EPOCH, req, resp, at_epoch_req, at_epoch_resp,
             OffsetForLeaderEpochRequest::decode,
             |x: &EpochResp, w, v| offset_for_leader_epoch::encode_response(w, v, x),
             offset_for_leader_epoch::decode_response);

@@ -387,3 +387,32 @@ pub fn offset_fetch(
     })
     .unwrap()
 }
+
+/// OffsetForLeaderEpoch v2 for one partition, as a consumer validating its
+/// position after a leader change sends it: `(error, leader epoch, end
+/// offset)`.
+pub fn epoch_end(
+    c: &mut Conn,
+    topic: &str,
+    partition: i32,
+    current_leader_epoch: i32,
+    leader_epoch: i32,
+) -> (i16, i32, i64) {
+    use rokka_protocols::kafka::offset_for_leader_epoch::{
+        decode_response, EpochPartition, OffsetForLeaderEpochRequest,
+    };
+    let req = OffsetForLeaderEpochRequest {
+        topics: vec![(
+            topic.to_string(),
+            vec![EpochPartition {
+                partition,
+                current_leader_epoch,
+                leader_epoch,
+            }],
+        )],
+    };
+    let b = c.call(23, 2, |w| req.encode(w, 2));
+    let got = decode_response(&mut Reader::new(&b, 0, false), 2).unwrap();
+    let p = &got[0].1[0];
+    (p.error_code, p.leader_epoch, p.end_offset)
+}

@@ -360,6 +360,12 @@ pub mod error_code {
     pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
     /// POLICY_VIOLATION (non-retriable): the request breaks a broker policy.
     pub const POLICY_VIOLATION: i16 = 44;
+    /// The request's current leader epoch is older than the leader's
+    /// (retriable: the client refreshes Metadata).
+    pub const FENCED_LEADER_EPOCH: i16 = 74;
+    /// The request's current leader epoch is newer than the leader's
+    /// (retriable: this broker has not seen the new term yet).
+    pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
     /// Producer epoch older than the current one.
     pub const INVALID_PRODUCER_EPOCH: i16 = 47;
     /// Malformed but parseable request.

@@ -1,5 +1,6 @@
-//! OffsetForLeaderEpoch (key 23), versions 0–4 (v4 flexible). rokka has one
-//! leader epoch, 0, so the end offset of any epoch ≥ 0 is the log end.
+//! OffsetForLeaderEpoch (key 23), versions 0–4 (v4 flexible). rokka does
+//! not stamp leader epochs into stored batches, so the end offset of any
+//! epoch ≥ 0 is the log end; `current_leader_epoch` fences stale clients.
 //!
 //! ```text
 //! request  replica_id i32 (v3+),
@@ -12,8 +13,17 @@
 
 use super::{DecodeError, Reader, Writer};
 
-/// One partition asked about: (partition, leader epoch).
-pub type EpochPartition = (i32, i32);
+/// One partition asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochPartition {
+    /// Partition.
+    pub partition: i32,
+    /// The leader epoch the client knows from Metadata (v2+; -1: none).
+    pub current_leader_epoch: i32,
+    /// The epoch whose end offset is asked for (the epoch of the client's
+    /// position).
+    pub leader_epoch: i32,
+}
 
 /// An OffsetForLeaderEpoch request: (topic, partitions).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,12 +42,18 @@ impl OffsetForLeaderEpochRequest {
             let topic = r.str("topic")?;
             let partitions = r.array("partitions", |r| {
                 let partition = r.i32("partition")?;
-                if version >= 2 {
-                    r.i32("current_leader_epoch")?;
-                }
-                let epoch = r.i32("leader_epoch")?;
+                let current_leader_epoch = if version >= 2 {
+                    r.i32("current_leader_epoch")?
+                } else {
+                    -1
+                };
+                let leader_epoch = r.i32("leader_epoch")?;
                 r.tags()?;
-                Ok((partition, epoch))
+                Ok(EpochPartition {
+                    partition,
+                    current_leader_epoch,
+                    leader_epoch,
+                })
             })?;
             r.tags()?;
             Ok((topic, partitions))
@@ -82,20 +98,19 @@ pub fn encode_response(w: &mut Writer, version: i16, topics: &[(String, Vec<Epoc
 }
 
 impl OffsetForLeaderEpochRequest {
-    /// Encodes the body of `version` as a consumer would (replica_id -2,
-    /// current_leader_epoch -1).
+    /// Encodes the body of `version` as a consumer would (replica_id -2).
     pub fn encode(&self, w: &mut Writer, version: i16) {
         if version >= 3 {
             w.i32(-2);
         }
         w.array(&self.topics, |w, (topic, partitions)| {
             w.str(topic);
-            w.array(partitions, |w, (partition, epoch)| {
-                w.i32(*partition);
+            w.array(partitions, |w, p| {
+                w.i32(p.partition);
                 if version >= 2 {
-                    w.i32(-1);
+                    w.i32(p.current_leader_epoch);
                 }
-                w.i32(*epoch);
+                w.i32(p.leader_epoch);
                 w.tags();
             });
             w.tags();
