@@ -103,6 +103,13 @@ pub(super) fn high_watermark(
         .fold(end, u64::min)
 }
 
+/// True when every node of `joining` acknowledged at least `seen`.
+fn holds_all(joining: &BTreeSet<NodeId>, acked: &[(NodeId, u64)], seen: u64) -> bool {
+    joining
+        .iter()
+        .all(|n| acked.iter().any(|(m, a)| m == n && *a >= seen))
+}
+
 pub(super) async fn run(c: Arc<Cluster>) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -158,9 +165,24 @@ pub(super) async fn run(c: Arc<Cluster>) {
             super::lock(&c.isr_joining).clear();
             continue;
         }
-        // A joining member counts for acks before the change is applied
-        // here: the controller may elect it as soon as Raft commits it.
-        *super::lock(&c.isr_joining) = want.difference(&group.isr).copied().collect();
+        // A joining member counts for acks and for the high watermark
+        // before the change is applied here: the controller may elect it as
+        // soon as Raft commits it. Counting it stops the high watermark at
+        // what readers already saw until the member holds that too; only
+        // then is it proposed (Kafka's rule: a follower joins the ISR once
+        // it reached the leader's high watermark). Otherwise a consumer
+        // could be past the end of a master elected right after the join,
+        // and reset its position (OFFSET_OUT_OF_RANGE).
+        let joining: BTreeSet<NodeId> = want.difference(&group.isr).copied().collect();
+        *super::lock(&c.isr_joining) = joining.clone();
+        let seen = c.readers_high_watermark(epoch);
+        if !holds_all(&joining, &acked, seen) {
+            debug!(
+                seen,
+                "cluster: a joining replica has not reached the high watermark yet"
+            );
+            continue;
+        }
         match c
             .node
             .propose_sync_state_set(&c.group, epoch, want.clone())
@@ -260,5 +282,16 @@ mod tests {
             t.in_sync(1, &members, t0 + Duration::from_secs(11), lag),
             BTreeSet::from([1])
         );
+    }
+
+    #[test]
+    fn a_joining_member_must_hold_what_readers_saw() {
+        let joining = BTreeSet::from([2]);
+        // Caught up with the previous sample (400) but readers saw 600.
+        assert!(!holds_all(&joining, &[(2, 400), (3, 900)], 600));
+        assert!(holds_all(&joining, &[(2, 600)], 600));
+        // Not connected: no ack at all.
+        assert!(!holds_all(&joining, &[(3, 900)], 0));
+        assert!(holds_all(&BTreeSet::new(), &[], 600));
     }
 }

@@ -427,6 +427,17 @@ impl Cluster {
         last.1
     }
 
+    /// The highest high watermark readers were given in master term
+    /// `epoch` (0 before any).
+    fn readers_high_watermark(&self, epoch: u64) -> u64 {
+        let last = lock(&self.hw);
+        if last.0 == epoch {
+            last.1
+        } else {
+            0
+        }
+    }
+
     /// Waits for the next replica ack (the high watermark may have moved),
     /// at most `timeout`.
     pub async fn wait_ack(&self, timeout: Duration) {
