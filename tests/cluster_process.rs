@@ -14,7 +14,8 @@ use rokka_protocols::kafka::metadata::MetadataResponse;
 use rokka_protocols::kafka::records::{build_v2_batch, Record};
 use rokka_protocols::kafka::Reader;
 use support::kafka::{
-    all_records, epoch_end, fetch, join, leave, offset_commit, offset_fetch, produce, Conn,
+    all_records, create_topic, epoch_end, fetch, join, leave, offset_commit, offset_fetch, produce,
+    Conn,
 };
 use support::Rokka;
 
@@ -968,6 +969,12 @@ fn two_broker_groups_split_topics_and_coordinators() {
     // gb's node does not take the topic's writes; ga's master does.
     assert_eq!(produce(&mut c.kafka(2), TOPIC, 0, batch(0), 1).0, 6);
     assert_eq!(produce(&mut c.kafka(ga), TOPIC, 0, batch(1), 1).0, 0);
+    // CreateTopics takes the group's replication factor or less (Kafka
+    // tools pass --replication-factor): ga has two members, gb one.
+    assert_eq!(create_topic(&mut c.kafka(ga), "rf-ga", 2, 2), 0);
+    assert_eq!(create_topic(&mut c.kafka(ga), "rf-ga3", 2, 3), 38);
+    assert_eq!(create_topic(&mut c.kafka(2), "rf-gb", 2, 2), 38);
+    assert_eq!(create_topic(&mut c.kafka(2), "rf-gb", 2, -1), 0);
     // The RocketMQ route names ga only, on every node.
     for i in 0..3 {
         let mut rc = support::remoting::Conn::open(c.proc(i).namesrv);

@@ -14,8 +14,8 @@ use bytes::Bytes;
 use rokka_protocols::kafka::records::{build_v2_batch, Record};
 use rokka_protocols::kafka::Reader;
 use support::kafka::{
-    self, all_records, epoch_end, fetch, fetch_version, leave, offset_commit, offset_fetch,
-    produce, Conn,
+    self, all_records, create_topic, epoch_end, fetch, fetch_version, leave, offset_commit,
+    offset_fetch, produce, Conn,
 };
 use support::Rokka;
 
@@ -230,39 +230,23 @@ fn group_join_sync_heartbeat_commit_fetch() {
 fn create_delete_topics_and_old_fetch_down_conversion() {
     let rokka = Rokka::start();
     let mut c = Conn::open(rokka.kafka);
-    let create = |c: &mut Conn, name: &str, partitions: i32, rf: i16| {
-        let b = c.call(19, 0, |w| {
-            w.array(&[()], |w, _| {
-                w.str(name);
-                w.i32(partitions);
-                w.i16(rf);
-                w.array_len(Some(0));
-                w.array_len(Some(0));
-            });
-            w.i32(5000);
-        });
-        let mut r = Reader::new(&b, 0, false);
-        let res = r
-            .array("topics", |r| {
-                r.str("name")?;
-                r.i16("e")
-            })
-            .unwrap();
-        res[0]
-    };
-    assert_eq!(create(&mut c, "adm", 2, 1), 0);
-    assert_eq!(create(&mut c, "adm", 2, 1), 36, "TOPIC_ALREADY_EXISTS");
+    assert_eq!(create_topic(&mut c, "adm", 2, 1), 0);
     assert_eq!(
-        create(&mut c, "adm2", 2, 3),
+        create_topic(&mut c, "adm", 2, 1),
+        36,
+        "TOPIC_ALREADY_EXISTS"
+    );
+    assert_eq!(
+        create_topic(&mut c, "adm2", 2, 3),
         38,
         "INVALID_REPLICATION_FACTOR"
     );
     assert_eq!(
-        create(&mut c, "bad/name", 2, 1),
+        create_topic(&mut c, "bad/name", 2, 1),
         17,
         "INVALID_TOPIC_EXCEPTION"
     );
-    assert_eq!(create(&mut c, "adm3", 0, 1), 37, "INVALID_PARTITIONS");
+    assert_eq!(create_topic(&mut c, "adm3", 0, 1), 37, "INVALID_PARTITIONS");
     assert_eq!(metadata(&mut c, "adm"), vec![0, 2]);
     // Fetch v0 down-converts the stored v2 batch to MessageSet v0 from the
     // requested offset on.

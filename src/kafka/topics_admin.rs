@@ -1,6 +1,9 @@
 //! CreateTopics, CreatePartitions and DeleteTopics handlers: topics of the shared store (queue
-//! count = partition count, replication factor 1). Deleting removes the
-//! topic's config; its stored data ages out with retention.
+//! count = partition count). The replication factor is that of the broker
+//! group the topic lands on (1 on a single node, the group's member count in
+//! cluster mode): a request may ask for it or for less, never for more.
+//! Deleting removes the topic's config; its stored data ages out with
+//! retention.
 
 use rokka_protocols::kafka::create_partitions::{self, CreatePartitionsRequest};
 use rokka_protocols::kafka::create_topics::{
@@ -24,11 +27,22 @@ use super::KafkaContext;
 /// Largest partition count accepted for one topic.
 const MAX_PARTITIONS: i32 = 1024;
 
+/// The replication factor of a topic created here: the number of members of
+/// this node's broker group in cluster mode, else 1.
+fn group_replicas(ctx: &KafkaContext) -> i16 {
+    ctx.broker.cluster.as_ref().map_or(1, |c| {
+        let n = c.members(&c.view()).len().max(1);
+        i16::try_from(n).unwrap_or(i16::MAX)
+    })
+}
+
 /// Handles CreateTopics v0–7.
 pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let c = CreateTopicsRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
     let default = i32::try_from(ctx.broker.config.default_topic_queue_nums).unwrap_or(8);
+    let replicas = group_replicas(ctx);
+    let too_many = format!("the broker group has {replicas} replica(s)");
     let results: Vec<CreateTopicResult> = c
         .topics
         .iter()
@@ -50,11 +64,9 @@ pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     error_code::INVALID_PARTITIONS,
                     "partition count out of range",
                 )
-            } else if !matches!(t.replication_factor, -1 | 1) {
-                (
-                    error_code::INVALID_REPLICATION_FACTOR,
-                    "rokka has a single replica",
-                )
+            } else if t.replication_factor != -1 && !(1..=replicas).contains(&t.replication_factor)
+            {
+                (error_code::INVALID_REPLICATION_FACTOR, too_many.as_str())
             } else if t.assignments > 0 {
                 (
                     error_code::INVALID_REPLICA_ASSIGNMENT,
@@ -104,7 +116,11 @@ pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 } else {
                     -1
                 },
-                replication_factor: if code == error_code::NONE { 1 } else { -1 },
+                replication_factor: if code == error_code::NONE {
+                    replicas
+                } else {
+                    -1
+                },
                 configs: if code == error_code::NONE {
                     configs
                 } else {

@@ -416,3 +416,25 @@ pub fn epoch_end(
     let p = &got[0].1[0];
     (p.error_code, p.leader_epoch, p.end_offset)
 }
+
+/// CreateTopics v0 of one topic without configs: its error code.
+pub fn create_topic(c: &mut Conn, name: &str, partitions: i32, replication_factor: i16) -> i16 {
+    let b = c.call(19, 0, |w| {
+        w.array(&[()], |w, _| {
+            w.str(name);
+            w.i32(partitions);
+            w.i16(replication_factor);
+            w.array_len(Some(0));
+            w.array_len(Some(0));
+        });
+        w.i32(5000);
+    });
+    let mut r = Reader::new(&b, 0, false);
+    let res = r
+        .array("topics", |r| {
+            r.str("name")?;
+            r.i16("e")
+        })
+        .unwrap();
+    res[0]
+}
