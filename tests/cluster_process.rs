@@ -975,6 +975,18 @@ fn two_broker_groups_split_topics_and_coordinators() {
     assert_eq!(create_topic(&mut c.kafka(ga), "rf-ga3", 2, 3), 38);
     assert_eq!(create_topic(&mut c.kafka(2), "rf-gb", 2, 2), 38);
     assert_eq!(create_topic(&mut c.kafka(2), "rf-gb", 2, -1), 0);
+    // Metadata names each node's group master as controller, so an
+    // AdminClient's CreateTopics lands on the group of the node it asked;
+    // a slave refuses topic admin with NOT_CONTROLLER (41).
+    let ga_slave = 1 - ga;
+    for (i, want) in [(ga, ga + 1), (ga_slave, ga + 1), (2, 3)] {
+        assert_eq!(
+            metadata(&mut c.kafka(i)).controller_id,
+            want as i32,
+            "node {i}"
+        );
+    }
+    assert_eq!(create_topic(&mut c.kafka(ga_slave), "on-slave", 1, -1), 41);
     // The RocketMQ route names ga only, on every node.
     for i in 0..3 {
         let mut rc = support::remoting::Conn::open(c.proc(i).namesrv);

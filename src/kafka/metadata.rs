@@ -2,8 +2,8 @@
 //! the advertised address of the listener the client used (in cluster mode:
 //! every node of every broker group, the master of a topic's group as its
 //! partitions' leader, that group's members as replicas, its in-sync set as
-//! ISR, its master epoch as leader epoch and the Raft leader as controller;
-//! ADR 015, ADR 024); topics
+//! ISR, its master epoch as leader epoch and the master of the answering
+//! node's group as controller; ADR 015, ADR 024); topics
 //! auto-created when the request allows it and `auto.create.topics.enable`
 //! is on (kafka-subset.md §0.5).
 
@@ -183,12 +183,19 @@ pub fn endpoint(n: &rokka_cluster::NodeInfo) -> Option<MetadataBroker> {
     })
 }
 
-/// The controller id of the response: the Raft leader in cluster mode.
+/// The controller id of the response. In cluster mode, the master of this
+/// node's broker group (as a KRaft broker names any live broker, which
+/// forwards to the quorum): a Kafka AdminClient's CreateTopics then lands on
+/// the group of the node it asked, and never on a slave. Before the group
+/// has a master, the Raft leader.
 fn controller(ctx: &KafkaContext) -> i32 {
-    ctx.broker
-        .cluster
-        .as_ref()
-        .and_then(|c| c.view().leader)
+    let Some(c) = &ctx.broker.cluster else {
+        return ctx.node_id();
+    };
+    let view = c.view();
+    view.master_of(c.group())
+        .map(|(m, _)| m)
+        .or(view.leader)
         .map_or_else(|| ctx.node_id(), id)
 }
 

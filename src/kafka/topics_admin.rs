@@ -36,6 +36,17 @@ fn group_replicas(ctx: &KafkaContext) -> i16 {
     })
 }
 
+/// In cluster mode only a writable master changes the topic table (its
+/// changes go through Raft, ADR 015): elsewhere topic admin requests answer
+/// NOT_CONTROLLER, and clients ask Metadata for the controller again (this
+/// node's group master, `metadata::controller`).
+fn not_controller(ctx: &KafkaContext) -> bool {
+    ctx.broker
+        .cluster
+        .as_ref()
+        .is_some_and(|c| !c.is_writable_master())
+}
+
 /// Handles CreateTopics v0–7.
 pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let c = CreateTopicsRequest::decode(&mut req.reader(), req.version())
@@ -56,6 +67,11 @@ pub fn create(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 (
                     error_code::TOPIC_AUTHORIZATION_FAILED,
                     "Authorization failed.",
+                )
+            } else if not_controller(ctx) {
+                (
+                    error_code::NOT_CONTROLLER,
+                    "this node is not its broker group's master",
                 )
             } else if !valid_topic_name(&t.name) {
                 (error_code::INVALID_TOPIC_EXCEPTION, "invalid topic name")
@@ -172,6 +188,9 @@ pub fn delete(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                 warn!(topic = %name, "refusing to delete an internal topic");
                 return (name, error_code::INVALID_TOPIC_EXCEPTION);
             }
+            if not_controller(ctx) {
+                return (name, error_code::NOT_CONTROLLER);
+            }
             let code = match ctx.broker.store.topics().remove(&name) {
                 Ok(true) => {
                     info!(topic = %name, "deleted topic");
@@ -196,6 +215,9 @@ pub fn create_partitions(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer
         .topics
         .into_iter()
         .map(|t| {
+            if not_controller(ctx) {
+                return (t.name, error_code::NOT_CONTROLLER, None);
+            }
             let Some(mut cfg) = ctx.broker.topic(&t.name) else {
                 return (t.name, error_code::UNKNOWN_TOPIC_OR_PARTITION, None);
             };

@@ -360,6 +360,9 @@ pub mod error_code {
     pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
     /// POLICY_VIOLATION (non-retriable): the request breaks a broker policy.
     pub const POLICY_VIOLATION: i16 = 44;
+    /// Admin request sent to a broker that is not the controller
+    /// (retriable: the client refreshes Metadata and sends it again).
+    pub const NOT_CONTROLLER: i16 = 41;
     /// The request's current leader epoch is older than the leader's
     /// (retriable: the client refreshes Metadata).
     pub const FENCED_LEADER_EPOCH: i16 = 74;
