@@ -14,8 +14,8 @@ use rokka_protocols::kafka::metadata::MetadataResponse;
 use rokka_protocols::kafka::records::{build_v2_batch, Record};
 use rokka_protocols::kafka::Reader;
 use support::kafka::{
-    all_records, create_topic, epoch_end, fetch, join, leave, offset_commit, offset_fetch, produce,
-    Conn,
+    all_records, create_topic, epoch_end, fetch, heartbeat, join, leave, offset_commit,
+    offset_fetch, produce, sync_group, Conn,
 };
 use support::Rokka;
 
@@ -595,6 +595,21 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
         offset_fetch(&mut mc, "g1", TOPIC, &[0]),
         vec![vec![(11, Some("m".to_string()))]]
     );
+    // A stable consumer group (its metadata recorded in
+    // `__consumer_offsets`): its member heartbeats on after the failover.
+    let j = await_that(
+        "a joined group",
+        || join(&mut mc, 0, "gm", ""),
+        |j| j.error == 0,
+    );
+    let (e, _) = sync_group(
+        &mut mc,
+        "gm",
+        j.generation,
+        &j.member,
+        &[(&j.member, b"p0")],
+    );
+    assert_eq!(e, 0);
     cl.assert_cluster_metrics(m, epoch);
 
     // 1. SIGKILL the master: a new one from the in-sync set, every
@@ -611,6 +626,11 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
         offset_fetch(&mut c2, "g1", TOPIC, &[0]),
         vec![vec![(11, Some("m".to_string()))]],
         "the committed offset on the new master"
+    );
+    assert_eq!(
+        heartbeat(&mut c2, "gm", j.generation, &j.member),
+        0,
+        "the group's member on the new coordinator (no rebalance)"
     );
     eprintln!("failover: kill to first acks=all produce on the new master in {failover:?}");
     // A consumer validating its position after the leader change (KIP-320):

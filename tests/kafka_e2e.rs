@@ -14,8 +14,8 @@ use bytes::Bytes;
 use rokka_protocols::kafka::records::{build_v2_batch, Record};
 use rokka_protocols::kafka::Reader;
 use support::kafka::{
-    self, all_records, create_topic, epoch_end, fetch, fetch_version, leave, offset_commit,
-    offset_fetch, produce, Conn,
+    self, all_records, create_topic, epoch_end, fetch, fetch_version, heartbeat, leave,
+    offset_commit, offset_fetch, produce, sync_group, Conn,
 };
 use support::Rokka;
 
@@ -188,26 +188,9 @@ fn group_join_sync_heartbeat_commit_fetch() {
     // v0 joins directly.
     let (e, generation, _, me, _) = join(&mut c, 0, "g0", "");
     assert_eq!((e, generation), (0, 1));
-    let b = c.call(14, 0, |w| {
-        w.str("g0");
-        w.i32(1);
-        w.str(&me);
-        w.array(&[()], |w, _| {
-            w.str(&me);
-            w.bytes(b"assignment");
-        });
-    });
-    let mut r = Reader::new(&b, 0, false);
-    assert_eq!(r.i16("e").unwrap(), 0);
-    assert_eq!(&r.bytes("a").unwrap()[..], b"assignment");
-    let hb = |c: &mut Conn, generation: i32| {
-        let b = c.call(12, 0, |w| {
-            w.str("g0");
-            w.i32(generation);
-            w.str(&me);
-        });
-        Reader::new(&b, 0, false).i16("e").unwrap()
-    };
+    let (e, mine) = sync_group(&mut c, "g0", 1, &me, &[(&me, b"assignment")]);
+    assert_eq!((e, &mine[..]), (0, &b"assignment"[..]));
+    let hb = |c: &mut Conn, generation: i32| heartbeat(c, "g0", generation, &me);
     assert_eq!(hb(&mut c, 1), 0);
     assert_eq!(hb(&mut c, 7), 22);
     // OffsetCommit v2 then OffsetFetch v1.

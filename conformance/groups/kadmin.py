@@ -1,12 +1,10 @@
 """Kafka admin steps of the groups suite (confluent-kafka and one raw
 request):
 
-  create HOST:PORT PARTITIONS TOPIC...   CreateTopics (v0) sent to that node
-      (a group's master: the topics are placed on its group); an existing
-      topic is fine. A raw request: a Kafka AdminClient (librdkafka, and
-      Java's) sends CreateTopics to the Metadata's controller, which rokka
-      names as the Raft leader, so the topic would land on the Raft leader's
-      group whatever the bootstrap (FINDINGS.md)
+  create HOST:PORT PARTITIONS TOPIC...   CreateTopics from an AdminClient
+      bootstrapped at that node only (a group's master): the Metadata it
+      gets names that node's group master as controller, so the topics are
+      placed on its group; an existing topic is fine
   leaders BOOTSTRAP TOPIC...   prints `topic leader,leader...` from Metadata
       (the distinct partition leaders, sorted); waits up to 20 s for every
       partition of each topic to have a leader
@@ -18,24 +16,25 @@ import struct
 import sys
 import time
 
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
 
 
 def create(addr, partitions, topics):
-    body = struct.pack(">i", len(topics))
-    for t in topics:
-        body += kstr(t) + struct.pack(">ihii", int(partitions), -1, 0, 0)
-    resp = request(addr, [(19, body + struct.pack(">i", 20000))])[0]
-    n = struct.unpack(">i", resp[:4])[0]
-    pos = 4
-    for _ in range(n):
-        ln = struct.unpack(">h", resp[pos:pos + 2])[0]
-        name = resp[pos + 2:pos + 2 + ln].decode()
-        err = struct.unpack(">h", resp[pos + 2 + ln:pos + 4 + ln])[0]
-        pos += 4 + ln
-        if err not in (0, 36):  # 36: TOPIC_ALREADY_EXISTS
-            raise SystemExit(f"create {name} on {addr}: error code {err}")
-        print(f"{name} {'created' if err == 0 else 'exists'} on {addr}")
+    # One bootstrap server: the AdminClient sends CreateTopics to the
+    # controller that node's Metadata names, its group's master.
+    admin = AdminClient({"bootstrap.servers": addr})
+    fs = admin.create_topics(
+        [NewTopic(t, num_partitions=int(partitions), replication_factor=-1) for t in topics],
+        request_timeout=20)
+    for name, f in fs.items():
+        try:
+            f.result(30)
+            print(f"{name} created on {addr}")
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise SystemExit(f"create {name} on {addr}: {e}")
+            print(f"{name} exists on {addr}")
 
 
 def leaders(bootstrap, topics):

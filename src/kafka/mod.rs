@@ -159,6 +159,12 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
             // ... and the transaction coordinator its state and the
             // partitions' transaction index (ADR 014).
             ctx.txn.reload();
+            // ... and the group coordinator the groups recorded in
+            // `__consumer_offsets`, so the members of a group whose
+            // coordinator moved here go on without a rebalance.
+            let groups = offsets_topic::recovery::latest_groups(&ctx.broker.store);
+            let stable = ctx.groups.restore(groups);
+            tracing::info!(stable, "consumer groups loaded on promotion");
         }));
     }
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));

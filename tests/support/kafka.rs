@@ -438,3 +438,36 @@ pub fn create_topic(c: &mut Conn, name: &str, partitions: i32, replication_facto
         .unwrap();
     res[0]
 }
+
+/// SyncGroup v0 of `member` at `generation`, giving each of `assignments`
+/// (member, bytes) as a leader does: (error code, this member's assignment).
+pub fn sync_group(
+    c: &mut Conn,
+    group: &str,
+    generation: i32,
+    member: &str,
+    assignments: &[(&str, &[u8])],
+) -> (i16, Bytes) {
+    let b = c.call(14, 0, |w| {
+        w.str(group);
+        w.i32(generation);
+        w.str(member);
+        w.array(assignments, |w, (m, a)| {
+            w.str(m);
+            w.bytes(a);
+        });
+    });
+    let mut r = Reader::new(&b, 0, false);
+    let e = r.i16("e").unwrap();
+    (e, r.bytes("a").unwrap())
+}
+
+/// Heartbeat v0; returns the error code.
+pub fn heartbeat(c: &mut Conn, group: &str, generation: i32, member: &str) -> i16 {
+    let b = c.call(12, 0, |w| {
+        w.str(group);
+        w.i32(generation);
+        w.str(member);
+    });
+    Reader::new(&b, 0, false).i16("e").unwrap()
+}

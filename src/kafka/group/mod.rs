@@ -145,6 +145,59 @@ impl Group {
         }
     }
 
+    /// The group as a new coordinator loads it from its latest record
+    /// (Kafka's group loading on a coordinator move): a stable group keeps
+    /// its generation, leader, members and assignments, so its members go
+    /// on heartbeating without a rebalance; each member gets a fresh
+    /// session from `now`. Anything else is loaded empty.
+    fn restored(v: GroupMetadataValue, now: Instant) -> Group {
+        let ms = |t: i32| Duration::from_millis(u64::try_from(t).unwrap_or(0));
+        let stable = v.protocol.is_some() && v.leader.is_some() && !v.members.is_empty();
+        let protocol = v.protocol.unwrap_or_default();
+        let members = if stable {
+            v.members
+                .into_iter()
+                .map(|m| {
+                    let member = Member {
+                        instance_id: None,
+                        client_id: m.client_id,
+                        client_host: m.client_host,
+                        session_timeout: ms(m.session_timeout),
+                        rebalance_timeout: ms(m.rebalance_timeout),
+                        protocols: vec![(protocol.clone(), m.subscription)],
+                        assignment: m.assignment,
+                        last_seen: now,
+                        join_waiter: None,
+                        sync_waiter: None,
+                    };
+                    (m.member_id, member)
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let state = if stable {
+            GroupState::Stable
+        } else {
+            GroupState::Empty
+        };
+        Group {
+            state,
+            generation: v.generation,
+            protocol_type: v.protocol_type,
+            protocol,
+            leader: if stable {
+                v.leader.unwrap_or_default()
+            } else {
+                String::new()
+            },
+            members,
+            deadline: now,
+            not_before: now,
+            published_state: state,
+        }
+    }
+
     fn prepare_rebalance(&mut self) {
         let now = Instant::now();
         if self.state == GroupState::Empty {
@@ -545,6 +598,33 @@ impl GroupCoordinator {
                     Outcome::Wait(rx)
                 }
             }
+        })
+    }
+
+    /// Replaces every group with the groups recorded in `__consumer_offsets`
+    /// (the latest record of each): a node that becomes master, and with it
+    /// the coordinator of the group ids whose offsets partitions its broker
+    /// group holds, loads them as Kafka does, instead of keeping what it
+    /// had in memory from an earlier term. Returns how many are stable.
+    pub fn restore(&self, recorded: HashMap<String, GroupMetadataValue>) -> usize {
+        let now = Instant::now();
+        self.with_groups(|groups| {
+            for (id, _) in groups.drain() {
+                if !recorded.contains_key(&id) {
+                    self.registry.set_members(&id, Protocol::Kafka, 0);
+                    self.registry.set_kafka_state(&id, GroupState::Empty.name());
+                }
+            }
+            let mut stable = 0;
+            for (id, v) in recorded {
+                let g = Group::restored(v, now);
+                stable += usize::from(g.state == GroupState::Stable);
+                self.registry
+                    .set_members(&id, Protocol::Kafka, g.members.len());
+                self.registry.set_kafka_state(&id, g.state.name());
+                groups.insert(id, g);
+            }
+            stable
         })
     }
 

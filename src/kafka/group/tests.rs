@@ -103,3 +103,45 @@ fn session_expiry_frees_the_group() {
     }
     assert_eq!(c.state("g"), None);
 }
+
+#[test]
+fn a_restored_stable_group_keeps_its_members_and_generation() {
+    use rokka_protocols::kafka::offsets_topic::GroupMember;
+    let registry = Arc::new(GroupRegistry::default());
+    let c = GroupCoordinator::new(Arc::clone(&registry));
+    // A group left in memory from an earlier term, which the log does not have.
+    let _pending = c.join(join_req("stale", ""), 0, "cli", "/h");
+    assert!(c.state("stale").is_some());
+    let stable = GroupMetadataValue {
+        protocol_type: "consumer".into(),
+        generation: 7,
+        protocol: Some("range".into()),
+        leader: Some("m1".into()),
+        members: vec![GroupMember {
+            member_id: "m1".into(),
+            client_id: "cli".into(),
+            client_host: "/h".into(),
+            rebalance_timeout: 1_000,
+            session_timeout: 10_000,
+            subscription: Bytes::from_static(b"sub"),
+            assignment: Bytes::from_static(b"asg"),
+        }],
+    };
+    let empty = GroupMetadataValue {
+        protocol_type: "consumer".into(),
+        generation: 3,
+        ..GroupMetadataValue::default()
+    };
+    let recorded = HashMap::from([("g".to_string(), stable), ("e".to_string(), empty)]);
+    assert_eq!(c.restore(recorded), 1);
+    // Its member heartbeats on with the same generation: no rebalance.
+    assert_eq!(c.heartbeat("g", 7, "m1"), error_code::NONE);
+    assert_eq!(c.heartbeat("g", 6, "m1"), error_code::ILLEGAL_GENERATION);
+    assert_eq!(c.heartbeat("g", 7, "m2"), error_code::UNKNOWN_MEMBER_ID);
+    assert_eq!(c.check_commit("g", 7, "m1"), error_code::NONE);
+    assert_eq!(c.state("g"), Some((GroupState::Stable, 7, 1)));
+    assert_eq!(c.state("e"), Some((GroupState::Empty, 3, 0)));
+    assert_eq!(c.state("stale"), None);
+    assert_eq!(registry.owner("g"), Some((Protocol::Kafka, 1)));
+    assert_eq!(registry.owner("stale"), None);
+}

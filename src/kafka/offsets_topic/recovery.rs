@@ -17,7 +17,9 @@
 
 use std::collections::HashMap;
 
-use rokka_protocols::kafka::offsets_topic::{OffsetCommitValue, OffsetsKey, OFFSETS_TOPIC};
+use rokka_protocols::kafka::offsets_topic::{
+    GroupMetadataValue, OffsetCommitValue, OffsetsKey, OFFSETS_TOPIC,
+};
 use rokka_protocols::kafka::records::decode_v2_records;
 use rokka_store::entry::kafka::batch_range;
 use rokka_store::offsets::CommittedOffset;
@@ -50,20 +52,36 @@ enum Latest {
 
 type OffsetKey = (String, String, u32);
 
-/// Reads every record of the topic: the latest state per offset key.
-fn scan(store: &Store, report: &mut ReconcileReport) -> HashMap<OffsetKey, Latest> {
+/// What a read of the topic found: the latest state per offset key, and
+/// the latest metadata of each group (`None`: deleted).
+#[derive(Debug, Default)]
+struct Scan {
+    offsets: HashMap<OffsetKey, Latest>,
+    groups: HashMap<String, Option<GroupMetadataValue>>,
+}
+
+/// Reads every record of the topic.
+fn scan(store: &Store, report: &mut ReconcileReport) -> Scan {
     scan_from(store, report, &mut HashMap::new())
+}
+
+/// The latest recorded metadata of every group the topic holds here and
+/// did not delete: what a new coordinator loads (`GroupCoordinator::restore`).
+pub fn latest_groups(store: &Store) -> HashMap<String, GroupMetadataValue> {
+    let found = scan(store, &mut ReconcileReport::default());
+    found
+        .groups
+        .into_iter()
+        .filter_map(|(g, v)| Some((g, v?)))
+        .filter(|(g, _)| !is_bookkeeping_group(g))
+        .collect()
 }
 
 /// Reads the records of the topic from `next` (per partition; the start of
 /// a partition missing there or past its end, e.g. after a truncation) and
 /// leaves there where each partition ends.
-fn scan_from(
-    store: &Store,
-    report: &mut ReconcileReport,
-    next_of: &mut HashMap<u32, u64>,
-) -> HashMap<OffsetKey, Latest> {
-    let mut latest = HashMap::new();
+fn scan_from(store: &Store, report: &mut ReconcileReport, next_of: &mut HashMap<u32, u64>) -> Scan {
+    let mut latest = Scan::default();
     let queues = store
         .topics()
         .get(OFFSETS_TOPIC)
@@ -118,21 +136,26 @@ fn scan_from(
 }
 
 /// Applies one record; false if it cannot be decoded.
-fn apply(
-    latest: &mut HashMap<OffsetKey, Latest>,
-    rec: rokka_protocols::kafka::records::Record,
-) -> bool {
+fn apply(latest: &mut Scan, rec: rokka_protocols::kafka::records::Record) -> bool {
     let Some(key) = rec.key.as_ref().and_then(|k| OffsetsKey::decode(k).ok()) else {
         return false;
     };
-    let OffsetsKey::Offset {
-        group,
-        topic,
-        partition,
-    } = key
-    else {
-        // Group metadata is not in the table; nothing to reconcile.
-        return true;
+    let (group, topic, partition) = match key {
+        OffsetsKey::Offset {
+            group,
+            topic,
+            partition,
+        } => (group, topic, partition),
+        // Group metadata is not in the offset table; a coordinator loads it.
+        OffsetsKey::Group { group } => {
+            let value = match rec.value.as_ref().map(GroupMetadataValue::decode) {
+                None => None,
+                Some(Ok(v)) => Some(v),
+                Some(Err(_)) => return false,
+            };
+            latest.groups.insert(group, value);
+            return true;
+        }
     };
     let Ok(q) = u32::try_from(partition) else {
         return false;
@@ -144,7 +167,7 @@ fn apply(
             Err(_) => return false,
         },
     };
-    latest.insert((group, topic, q), state);
+    latest.offsets.insert((group, topic, q), state);
     true
 }
 
@@ -161,7 +184,7 @@ fn commit_of(v: &OffsetCommitValue) -> CommittedOffset {
 /// recorded twice.
 pub async fn reconcile(store: &Store, partitions: u32) -> Result<ReconcileReport, StoreError> {
     let mut report = ReconcileReport::default();
-    let latest = scan(store, &mut report);
+    let latest = scan(store, &mut report).offsets;
     let offsets = store.offsets();
     let persisted_at = offsets.persisted_at_ms();
     let table: HashMap<OffsetKey, CommittedOffset> = offsets
@@ -240,7 +263,7 @@ impl SlaveMirror {
     /// table entries changed.
     pub fn refresh(&mut self, store: &Store) -> u64 {
         let mut report = ReconcileReport::default();
-        let latest = scan_from(store, &mut report, &mut self.next);
+        let latest = scan_from(store, &mut report, &mut self.next).offsets;
         let offsets = store.offsets();
         let mut changed = 0;
         for ((group, topic, q), state) in latest {
