@@ -185,7 +185,7 @@ for k in $(seq 1 "$KILLS"); do
     [ "${LAST_KILL[$g]}" = 0 ] || wait_rmq_producer "${LAST_KILL[$g]}" "$WORK/rmq-load-$g" ||
         problem "the RocketMQ producer of broker-$g acknowledged nothing within ${RMQ_RECOVERY_SECS:-50} s of its last kill"
     both_wait 60 "before kill $k"
-    group_wait "$g" 1 2 || fail "group broker-$g unsettled"
+    group_wait "$g" 5 2 || fail "group broker-$g unsettled"
     victim=${MASTER[$g]}
     kind=master
     [ "$CL_LEADER" = "$victim" ] && kind=master+leader
