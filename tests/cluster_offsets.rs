@@ -17,11 +17,7 @@ const TOPIC: &str = "spread";
 fn rocketmq_offset(c: &Cluster, i: usize, group: &str, queue: u32) -> (i32, Option<i64>) {
     let mut rc = support::remoting::Conn::open(c.proc(i).broker);
     let r = rc.call(query_offset(group, TOPIC, queue));
-    let offset = r
-        .ext_fields
-        .as_ref()
-        .and_then(|e| e.get("offset"))
-        .and_then(|o| o.parse().ok());
+    let offset = r.ext("offset").and_then(|o| o.parse().ok());
     (r.code, offset)
 }
 

@@ -183,13 +183,7 @@ fn queried_offset(reply: &RemotingCommand) -> Option<i64> {
     if reply.code != ResponseCode::SUCCESS.0 {
         return None;
     }
-    reply
-        .ext_fields
-        .as_ref()?
-        .get("offset")?
-        .parse::<i64>()
-        .ok()
-        .filter(|o| *o >= 0)
+    reply.ext("offset")?.parse::<i64>().ok().filter(|o| *o >= 0)
 }
 
 /// The remoting address of `group`'s master and its node id.
