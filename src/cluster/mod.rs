@@ -6,6 +6,7 @@
 //! mod.rs     Cluster: start, accessors the front-ends use (role, master, ISR, acks)
 //! follow.rs  the follow loop: view -> HA role, store writable or not, fencing
 //! isr.rs     the master's in-sync set tracking (AlterSyncStateSet proposals)
+//! offset_forward.rs  consumer offsets sent to / asked of other nodes' masters
 //! ranges.rs  a topic's queue ranges over groups: Kafka partition <-> local queue, add-queues, drain
 //! topics.rs  topic configs through the Raft state (master pushes, others adopt)
 //! status.rs  GET /cluster JSON and the role / lag metrics
@@ -16,6 +17,7 @@
 
 mod follow;
 mod isr;
+pub mod offset_forward;
 mod ranges;
 mod status;
 mod topics;
@@ -90,6 +92,8 @@ pub struct Cluster {
     hooks: Mutex<Vec<Arc<PromoteHook>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     metrics: status::Metrics,
+    /// Consumer offsets waiting for another node's master.
+    offset_forward: offset_forward::OffsetForward,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -177,6 +181,8 @@ impl Cluster {
             .map_err(|e| StartupError::Cluster(e.to_string()))?;
         info!(node = settings.node_id, listen = %settings.listen, "cluster listening on {}", settings.listen);
         let metrics = status::Metrics::register(registry, &config.broker_name)?;
+        let offset_forward = offset_forward::OffsetForward::register(registry)
+            .map_err(|e| StartupError::Cluster(e.to_string()))?;
         let serve = {
             let ha = ha.clone();
             tokio::spawn(async move {
@@ -202,6 +208,7 @@ impl Cluster {
             hooks: Mutex::new(Vec::new()),
             tasks: Mutex::new(vec![serve]),
             metrics,
+            offset_forward,
         }))
     }
 
@@ -212,6 +219,7 @@ impl Cluster {
             tokio::spawn(follow::run(self.clone())),
             tokio::spawn(isr::run(self.clone())),
             tokio::spawn(topics::run(self.clone())),
+            tokio::spawn(offset_forward::run(self.clone())),
         ];
         lock(&self.tasks).extend(tasks);
     }

@@ -73,6 +73,21 @@ pub(crate) fn ranges_of(state: &ClusterState, topic: &str) -> Vec<QueueRange> {
     }
 }
 
+/// The group other than `mine` holding Kafka partition `p` of a topic
+/// with `ranges`, and its local queue id there (`p - base`); `None` when
+/// `mine` holds it, or it is no partition of the ranges.
+pub(crate) fn elsewhere<'a>(
+    ranges: &'a [QueueRange],
+    mine: &str,
+    p: i32,
+) -> Option<(&'a str, u32)> {
+    let p = u32::try_from(p).ok()?;
+    let r = ranges
+        .iter()
+        .find(|r| p >= r.base && p - r.base < r.count)?;
+    (r.group != mine).then(|| (r.group.as_str(), p - r.base))
+}
+
 /// The config `group` holds for a topic whose home config is `home`:
 /// the home config with the group's range as its queue count.
 pub fn config_for(home: TopicConfig, r: &QueueRange) -> TopicConfig {
@@ -229,5 +244,27 @@ mod tests {
         assert_eq!(early.route(4), Route::Elsewhere);
         assert_eq!(Layout::whole(3).route(2), Route::Local(2));
         assert_eq!(Layout::whole(3).route(3), Route::Unknown);
+    }
+
+    #[test]
+    fn finds_the_other_group_and_its_local_queue() {
+        let r = |group: &str, base, count| QueueRange {
+            group: group.into(),
+            base,
+            count,
+            drained: false,
+        };
+        let ranges = [r("ga", 0, 4), r("gb", 4, 2)];
+        assert_eq!(elsewhere(&ranges, "ga", 5), Some(("gb", 1)));
+        assert_eq!(elsewhere(&ranges, "ga", 4), Some(("gb", 0)));
+        assert_eq!(elsewhere(&ranges, "gb", 3), Some(("ga", 3)));
+        assert_eq!(elsewhere(&ranges, "ga", 3), None, "held here");
+        assert_eq!(elsewhere(&ranges, "ga", 6), None, "no such partition");
+        assert_eq!(elsewhere(&ranges, "ga", -1), None);
+        assert_eq!(
+            elsewhere(&[], "ga", 0),
+            None,
+            "not placed: held by every group"
+        );
     }
 }

@@ -80,7 +80,7 @@ async fn route(
         ApiKey::HEARTBEAT => group::handlers::heartbeat(ctx, &req)?,
         ApiKey::LEAVE_GROUP => group::handlers::leave(ctx, &req)?,
         ApiKey::OFFSET_COMMIT => offset_commit::handle(ctx, &req).await?,
-        ApiKey::OFFSET_FETCH => offset_fetch::handle(ctx, &req)?,
+        ApiKey::OFFSET_FETCH => offset_fetch::handle(ctx, &req).await?,
         ApiKey::INIT_PRODUCER_ID => init_producer_id::handle(ctx, &req).await?,
         ApiKey::ADD_PARTITIONS_TO_TXN => add_partitions_to_txn::handle(ctx, &req).await?,
         ApiKey::ADD_OFFSETS_TO_TXN => add_offsets_to_txn::handle(ctx, &req).await?,

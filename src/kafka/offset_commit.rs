@@ -1,7 +1,9 @@
 //! OffsetCommit handler: refuses commits to a group with live RocketMQ
 //! consumers (ADR 006), checks the member and generation against the group
 //! coordinator, then writes the shared offset table and answers once the
-//! commits are also in `__consumer_offsets` (ADR 011).
+//! commits are also in `__consumer_offsets` (ADR 011). In a cluster, the
+//! commits of partitions placed on another broker group are then queued for
+//! that group's master (ADR 024 decision 5; never waited for).
 
 use rokka_protocols::kafka::error_code;
 use rokka_protocols::kafka::offset_commit::{
@@ -39,6 +41,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     };
     let offsets = ctx.broker.store.offsets();
     let mut resp = OffsetCommitResponse::default();
+    let mut committed: Vec<(String, Vec<(i32, i64)>)> = Vec::new();
     for t in c.topics {
         let queues = ctx.broker.cluster_partitions(&t.name);
         let check = match check {
@@ -47,6 +50,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
             }
             _ => check,
         };
+        let mut done = Vec::new();
         let partitions = t
             .partitions
             .iter()
@@ -61,6 +65,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
                             p.committed_offset,
                             p.committed_metadata.as_deref().unwrap_or(""),
                         );
+                        done.push((p.partition_index, p.committed_offset));
                         error_code::NONE
                     }
                     _ => error_code::UNKNOWN_TOPIC_OR_PARTITION,
@@ -68,6 +73,7 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
                 (p.partition_index, code)
             })
             .collect();
+        committed.push((t.name.clone(), done));
         resp.topics.push(OffsetCommitTopicResponse {
             name: t.name,
             partitions,
@@ -75,6 +81,11 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
     }
     if let Some(log) = ctx.groups.offsets_log() {
         log.written().await;
+    }
+    if let Some(cluster) = &ctx.broker.cluster {
+        for (topic, done) in &committed {
+            cluster.forward_kafka_commits(&c.group_id, topic, done);
+        }
     }
     let mut w = req.writer();
     resp.encode(&mut w, req.version());

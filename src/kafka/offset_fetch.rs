@@ -1,5 +1,8 @@
 //! OffsetFetch handler: reads the shared offset table; a partition without a
-//! commit answers offset -1.
+//! commit answers offset -1 (error NONE, as Kafka). In a cluster, a
+//! requested partition without a commit here whose queue lives on another
+//! broker group is asked of that group's master (ADR 024 decision 5), so a
+//! group that consumed there with RocketMQ resumes where it stopped.
 
 use std::collections::BTreeMap;
 
@@ -34,8 +37,47 @@ fn refused(topics: Vec<OffsetFetchTopic>, code: i16) -> Vec<OffsetFetchTopicResp
         .collect()
 }
 
+/// Fills the partitions of `topics` answered -1 with the offsets other
+/// broker groups' masters hold for `group` (bounded wait, see
+/// `cluster::offset_forward::QUERY_TIMEOUT`).
+async fn fill_from_other_groups(
+    ctx: &KafkaContext,
+    group: &str,
+    topics: &mut [OffsetFetchTopicResponse],
+) {
+    let Some(cluster) = &ctx.broker.cluster else {
+        return;
+    };
+    let wanted: Vec<(String, Vec<i32>)> = topics
+        .iter()
+        .filter(|t| t.partitions.iter().any(missing))
+        .map(|t| {
+            let parts = t.partitions.iter().filter(|p| missing(p));
+            (t.name.clone(), parts.map(|p| p.partition_index).collect())
+        })
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    for (topic, p, offset) in cluster.query_elsewhere(group, &wanted).await {
+        let found = topics
+            .iter_mut()
+            .filter(|t| t.name == topic)
+            .flat_map(|t| t.partitions.iter_mut())
+            .find(|x| x.partition_index == p && missing(x));
+        if let Some(x) = found {
+            x.committed_offset = offset;
+        }
+    }
+}
+
+/// A partition answered "no commit".
+fn missing(p: &OffsetFetchPartition) -> bool {
+    p.committed_offset < 0 && p.error_code == error_code::NONE
+}
+
 /// Handles OffsetFetch v0–7.
-pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
+pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReason> {
     let f = OffsetFetchRequest::decode(&mut req.reader(), req.version())
         .map_err(|e| req.bad_body(e))?;
     let offsets = ctx.broker.store.offsets();
@@ -78,6 +120,7 @@ pub fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, CloseReas
                     partitions,
                 });
             }
+            fill_from_other_groups(ctx, &f.group_id, &mut resp.topics).await;
         }
         None => {
             let mut by_topic: BTreeMap<String, Vec<OffsetFetchPartition>> = BTreeMap::new();

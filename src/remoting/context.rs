@@ -96,8 +96,6 @@ pub(crate) struct Ctx {
     pub(crate) orphan_checks: super::transaction_check::OrphanChecks,
     /// Broker → client requests waiting for their answer (307, 309).
     pub(crate) relay: super::relay::Relay,
-    /// Cluster mode: offsets committed here, waiting for the master.
-    pub(crate) offset_forward: super::offset_forward::OffsetForward,
     next_conn: AtomicU64,
     next_queue: AtomicU64,
 }
@@ -131,7 +129,6 @@ impl Ctx {
             transactions,
             orphan_checks: Default::default(),
             relay: Default::default(),
-            offset_forward: super::offset_forward::OffsetForward::register(&broker.registry)?,
             next_conn: AtomicU64::new(1),
             next_queue: AtomicU64::new(0),
             broker,

@@ -11,8 +11,8 @@
 //! send.rs        SEND_MESSAGE / SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE
 //! pull.rs        PULL_MESSAGE / LITE_PULL_MESSAGE with long polling
 //! offsets.rs     consumer offsets and queue offset look-ups
-//! offset_forward.rs  cluster: offsets committed on a slave, sent to the master
-//! peer.rs        requests to other nodes (NameServers, the group's master)
+//! offset_forward.rs  cluster: offsets committed on a slave, queued for the master
+//! peer.rs        requests to other nodes (NameServers, groups' masters)
 //! query.rs       QUERY_MESSAGE / VIEW_MESSAGE_BY_ID
 //! admin.rs       topic admin, locks, CONSUMER_SEND_MSG_BACK
 //! schedule.rs    delay levels: deliver from SCHEDULE_TOPIC_XXXX when due (parked by broker::put)
@@ -38,7 +38,7 @@ mod header;
 mod namesrv;
 pub(crate) mod offset_forward;
 pub(crate) mod offsets;
-mod peer;
+pub(crate) mod peer;
 mod pop;
 mod pop_ack;
 mod pop_assign;
@@ -127,7 +127,6 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     tasks.push(tokio::spawn(schedule::run(ctx.clone())));
     tasks.push(tokio::spawn(register::run(ctx.clone())));
     tasks.push(tokio::spawn(transaction_check::run(ctx.clone())));
-    tasks.push(tokio::spawn(offset_forward::run(ctx.clone())));
     // The gRPC front-end of the 5.x SDKs shares this context (ADR 021).
     tasks.push(crate::grpc::start(ctx.clone()).await?);
     tasks.push(tokio::spawn(clients::housekeeping(ctx)));

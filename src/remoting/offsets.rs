@@ -11,6 +11,7 @@ use super::context::{Ctx, HResult, HandlerError};
 use super::header::{opt, req, req_str};
 use super::reply::ok;
 use crate::broker::groups::{Protocol, Refusal};
+use crate::cluster::offset_forward::KAFKA_ORIGIN;
 
 fn queue(cmd: &RemotingCommand) -> Result<(&str, u32), HandlerError> {
     let q: i64 = req(cmd, "queueId")?;
@@ -43,9 +44,19 @@ pub(crate) fn query_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult
 /// offsets of `group`: refused, logged and counted while the group has live
 /// Kafka members (ADR 006). Every RocketMQ offset write goes through this.
 pub(crate) fn commit_allowed(ctx: &Ctx, group: &str, what: &str) -> Result<(), Refusal> {
+    commit_allowed_as(ctx, group, Protocol::Remoting, what)
+}
+
+/// [`commit_allowed`] for a commit of `protocol`'s consumers.
+fn commit_allowed_as(
+    ctx: &Ctx,
+    group: &str,
+    protocol: Protocol,
+    what: &str,
+) -> Result<(), Refusal> {
     ctx.broker
         .groups
-        .may_commit(group, Protocol::Remoting)
+        .may_commit(group, protocol)
         .inspect_err(|r| {
             if r.repeated {
                 debug!(
@@ -66,6 +77,9 @@ pub(crate) fn commit_allowed(ctx: &Ctx, group: &str, what: &str) -> Result<(), R
 }
 
 /// UPDATE_CONSUMER_OFFSET (usually oneway, so a refusal is just dropped).
+/// One a Kafka coordinator of another broker group forwards (ADR 024,
+/// marked [`KAFKA_ORIGIN`]) is refused while RocketMQ consumers of the
+/// group are live here, as a Kafka commit would be.
 pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let group = req_str(cmd, "consumerGroup")?;
     let (topic, q) = queue(cmd)?;
@@ -76,7 +90,11 @@ pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResul
             "commitOffset is negative",
         ));
     }
-    if let Err(r) = commit_allowed(ctx, group, "UPDATE_CONSUMER_OFFSET") {
+    let (protocol, what) = match opt::<bool>(cmd, KAFKA_ORIGIN)? {
+        Some(true) => (Protocol::Kafka, "forwarded Kafka commit"),
+        _ => (Protocol::Remoting, "UPDATE_CONSUMER_OFFSET"),
+    };
+    if let Err(r) = commit_allowed_as(ctx, group, protocol, what) {
         return Err(HandlerError::new(ResponseCode::SYSTEM_ERROR, r.to_string()));
     }
     super::offset_forward::commit(ctx, group, topic, q, offset);

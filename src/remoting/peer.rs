@@ -1,5 +1,5 @@
 //! Requests this broker sends to another RocketMQ node (a NameServer, the
-//! master of its broker group): each exchange on a fresh connection, the
+//! master of its own or another broker group): each exchange on a fresh connection, the
 //! requests in order, every reply awaited, all within one time bound.
 
 use std::io;
@@ -27,6 +27,15 @@ pub(crate) async fn call_all(
     addr: &str,
     cmds: Vec<RemotingCommand>,
 ) -> io::Result<Vec<RemotingCommand>> {
+    call_all_within(addr, cmds, CALL_TIMEOUT).await
+}
+
+/// [`call_all`] bounded by `limit` instead of [`CALL_TIMEOUT`].
+pub(crate) async fn call_all_within(
+    addr: &str,
+    cmds: Vec<RemotingCommand>,
+    limit: Duration,
+) -> io::Result<Vec<RemotingCommand>> {
     let exchange = async {
         let mut s = TcpStream::connect(addr).await?;
         let mut buf = BytesMut::with_capacity(4096);
@@ -39,12 +48,12 @@ pub(crate) async fn call_all(
         }
         Ok(replies)
     };
-    tokio::time::timeout(CALL_TIMEOUT, exchange)
+    tokio::time::timeout(limit, exchange)
         .await
         .unwrap_or_else(|_| {
             Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("{addr} did not answer within {CALL_TIMEOUT:?}"),
+                format!("{addr} did not answer within {limit:?}"),
             ))
         })
 }

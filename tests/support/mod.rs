@@ -3,6 +3,7 @@
 //! and talk to it through the `rokka-protocols` codecs.
 //!
 //! - this module: the [`Rokka`] process (killed on drop) and its HTTP side;
+//! - [`cluster`]: several processes in cluster mode, waits on their status;
 //! - [`remoting`]: a blocking RocketMQ remoting connection and requests;
 //! - [`kafka`]: a blocking Kafka connection and the common requests;
 //! - [`records`]: hand-built record batches (gzip, zlib, CRC-32C).
@@ -11,6 +12,7 @@
 //! `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod kafka;
 pub mod records;
 pub mod remoting;

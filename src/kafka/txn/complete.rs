@@ -1,7 +1,8 @@
 //! Completing a transaction: persist PrepareCommit/PrepareAbort, write a
 //! control batch into each partition (the normal append path), record
 //! aborts in the aborted index (memory and `__transaction_state`), apply
-//! the pending offsets on commit, persist CompleteCommit/CompleteAbort.
+//! the pending offsets on commit (and queue those of partitions on another
+//! broker group for its master), persist CompleteCommit/CompleteAbort.
 //! A failed marker append leaves the transaction prepared; the timer
 //! retries (markers written twice are harmless: readers act on the first).
 
@@ -87,6 +88,13 @@ impl TxnCoordinator {
                         o.offset,
                         o.metadata.as_deref().unwrap_or(""),
                     );
+                }
+            }
+            // Partitions on another broker group: their master gets the
+            // offset too (ADR 024 decision 5).
+            if let Some(cluster) = &self.broker.cluster {
+                for o in &s.pending_offsets {
+                    cluster.forward_kafka_commits(&o.group, &o.topic, &[(o.partition, o.offset)]);
                 }
             }
             let log = self
