@@ -159,21 +159,26 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
     // rokka-store logs the report at info level itself.
     debug!(report = ?store.recovery_report(), "store opened");
 
-    let http_addr = http_listener
-        .local_addr()
-        .map_err(|source| StartupError::Bind {
-            what: "http",
-            addr: config.http_listen,
-            source,
-        })?;
+    let http_addr = bound_addr(&http_listener, "http", config.http_listen)?;
     info!("http listening on {http_addr}");
+
+    // Bound before the cluster registration, which advertises its port (the
+    // gRPC routes of other nodes name it, ADR 021).
+    let grpc_listener = bind("grpc", config.grpc_listen).await?;
+    let grpc_addr = bound_addr(&grpc_listener, "grpc", config.grpc_listen)?;
 
     // Cluster mode: the store is read-only until the follow loop knows this
     // node's role (started below, once the front-ends registered their hooks).
     let cluster = match &config.cluster {
         Some(settings) => Some(
-            crate::cluster::Cluster::start(&config, settings, store.clone(), &registry, http_addr)
-                .await?,
+            crate::cluster::Cluster::start(
+                &config,
+                settings,
+                store.clone(),
+                &registry,
+                (http_addr, grpc_addr),
+            )
+            .await?,
         ),
         None => None,
     };
@@ -195,7 +200,7 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
     // Kafka first: it reconciles __consumer_offsets and installs the offset
     // observer before any RocketMQ commit can arrive (ADR 011).
     let mut front_ends = crate::kafka::start(&broker).await?;
-    front_ends.extend(crate::remoting::start(&broker).await?);
+    front_ends.extend(crate::remoting::start(&broker, grpc_listener).await?);
     if let Some(c) = &cluster {
         c.run();
     }
@@ -266,6 +271,16 @@ pub(crate) async fn bind(
 ) -> Result<TcpListener, StartupError> {
     TcpListener::bind(addr)
         .await
+        .map_err(|source| StartupError::Bind { what, addr, source })
+}
+
+/// The address `l` (bound for `what` at `addr`) listens on.
+pub(crate) fn bound_addr(
+    l: &TcpListener,
+    what: &'static str,
+    addr: SocketAddr,
+) -> Result<SocketAddr, StartupError> {
+    l.local_addr()
         .map_err(|source| StartupError::Bind { what, addr, source })
 }
 

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use rokka::grpc::pb::messaging_service_client::MessagingServiceClient;
 use rokka::grpc::pb::receive_message_response::Content;
 use rokka::grpc::pb::*;
+use support::grpc::{client, dur, res};
 use support::remoting::{self, Conn};
 use support::Rokka;
 use tonic::transport::Channel;
@@ -25,26 +26,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn res(name: &str) -> Option<Resource> {
-    Some(Resource {
-        resource_namespace: String::new(),
-        name: name.into(),
-    })
-}
-
-fn dur(ms: i64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration {
-        seconds: ms / 1000,
-        nanos: ((ms % 1000) * 1_000_000) as i32,
-    })
-}
-
-async fn client(addr: SocketAddr) -> MessagingServiceClient<Channel> {
-    MessagingServiceClient::connect(format!("http://{addr}"))
-        .await
-        .expect("connect to the gRPC port")
 }
 
 fn message(topic: &str, id: &str, body: &str, group: Option<&str>, kind: MessageType) -> Message {
@@ -106,33 +87,8 @@ async fn receive_as(
     invisible_ms: i64,
     poll_ms: i64,
 ) -> (Code, Vec<Message>) {
-    let req = ReceiveMessageRequest {
-        group: res(group),
-        message_queue: Some(MessageQueue {
-            topic: res(topic),
-            id: -1,
-            ..Default::default()
-        }),
-        filter_expression: Some(FilterExpression {
-            r#type: FilterType::Tag as i32,
-            expression: "*".into(),
-        }),
-        batch_size: 32,
-        invisible_duration: dur(invisible_ms),
-        auto_renew: false,
-        long_polling_timeout: dur(poll_ms),
-        attempt_id: None,
-    };
-    let mut stream = c.receive_message(req).await.unwrap().into_inner();
-    let (mut status, mut msgs) = (Code::Unspecified, Vec::new());
-    while let Some(r) = stream.message().await.unwrap() {
-        match r.content {
-            Some(Content::Status(s)) => status = Code::try_from(s.code).unwrap(),
-            Some(Content::Message(m)) => msgs.push(m),
-            _ => {}
-        }
-    }
-    (status, msgs)
+    let (status, msgs) = support::grpc::receive(c, group, topic, invisible_ms, poll_ms).await;
+    (Code::try_from(status.code).unwrap(), msgs)
 }
 
 fn sys(m: &Message) -> &SystemProperties {

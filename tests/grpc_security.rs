@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -17,6 +16,7 @@ use rokka::grpc::pb::receive_message_response::Content;
 use rokka::grpc::pb::*;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
+use support::grpc::{client, res};
 use support::Rokka;
 use tonic::transport::Channel;
 
@@ -42,13 +42,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn res(name: &str) -> Option<Resource> {
-    Some(Resource {
-        resource_namespace: String::new(),
-        name: name.into(),
-    })
 }
 
 fn code(s: &Option<Status>) -> Code {
@@ -87,35 +80,10 @@ fn send_req(topic: &str) -> SendMessageRequest {
     }
 }
 
-async fn client(addr: SocketAddr) -> MessagingServiceClient<Channel> {
-    MessagingServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap()
-}
-
 fn receive_req(group: &str, topic: &str) -> ReceiveMessageRequest {
     ReceiveMessageRequest {
-        group: res(group),
-        message_queue: Some(MessageQueue {
-            topic: res(topic),
-            id: -1,
-            ..Default::default()
-        }),
-        filter_expression: Some(FilterExpression {
-            r#type: FilterType::Tag as i32,
-            expression: "*".into(),
-        }),
         batch_size: 8,
-        invisible_duration: Some(prost_types::Duration {
-            seconds: 10,
-            nanos: 0,
-        }),
-        auto_renew: false,
-        long_polling_timeout: Some(prost_types::Duration {
-            seconds: 1,
-            nanos: 0,
-        }),
-        attempt_id: None,
+        ..support::grpc::receive_request(group, topic, 10_000, 1_000)
     }
 }
 

@@ -26,6 +26,10 @@ pub struct NodeAddrs {
     pub http: String,
     /// Raft / cluster RPC listener.
     pub raft: String,
+    /// gRPC listener of the RocketMQ 5.x SDKs (empty in registrations from
+    /// before it was advertised: snapshots and logs of older nodes load).
+    #[serde(default)]
+    pub grpc: String,
 }
 
 /// A registered node.
@@ -861,5 +865,19 @@ mod tests {
         let ra: Vec<_> = cmds.iter().map(|c| a.apply(c)).collect();
         let rb: Vec<_> = cmds.iter().map(|c| b.apply(c)).collect();
         assert_eq!((a, ra), (b, rb));
+    }
+
+    #[test]
+    fn registration_without_grpc_address_loads() {
+        // A RegisterNode logged by a node from before the gRPC address.
+        let old = r#"{"RegisterNode":{"info":{"id":1,"addrs":{"kafka":"k:9092",
+            "remoting":"r:10911","ha":"h:10912","http":"w:8080","raft":"c:9093"},
+            "group":"g"}}}"#;
+        let cmd: Command = serde_json::from_str(old).unwrap();
+        let Command::RegisterNode { info } = cmd else {
+            panic!("not a registration: {cmd:?}");
+        };
+        assert_eq!(info.addrs.grpc, "");
+        assert_eq!(info.addrs.remoting, "r:10911");
     }
 }

@@ -107,11 +107,13 @@ impl std::fmt::Debug for Cluster {
 }
 
 /// The addresses this node advertises, from the configuration (cluster mode
-/// needs fixed ports: peers and clients dial them).
+/// needs fixed ports: peers and clients dial them) and the bound HTTP and
+/// gRPC listeners.
 fn advertised_addrs(
     config: &BrokerConfig,
     s: &ClusterSettings,
     http: SocketAddr,
+    grpc: SocketAddr,
 ) -> Result<NodeAddrs, String> {
     let host = config.store.store_host.ip();
     for (what, port) in [
@@ -136,6 +138,7 @@ fn advertised_addrs(
         ha: SocketAddr::new(host, config.ha_listen.port()).to_string(),
         http: SocketAddr::new(host, http.port()).to_string(),
         raft: s.listen.clone(),
+        grpc: SocketAddr::new(host, grpc.port()).to_string(),
     })
 }
 
@@ -150,16 +153,18 @@ fn join_host(host: &str, port: u16) -> String {
 impl Cluster {
     /// Starts this node's cluster member: the store turns read-only until the
     /// follow loop ([`Cluster::run`]) learns its role; binds the HA listener,
-    /// starts Raft (state in `<data dir>/raft/`) and registers the node.
+    /// starts Raft (state in `<data dir>/raft/`) and registers the node with
+    /// its addresses (`http` and `grpc`: the bound listeners).
     pub async fn start(
         config: &BrokerConfig,
         settings: &ClusterSettings,
         store: Store,
         registry: &Registry,
-        http: SocketAddr,
+        (http, grpc): (SocketAddr, SocketAddr),
     ) -> Result<Arc<Cluster>, StartupError> {
         store.set_read_only(true);
-        let addrs = advertised_addrs(config, settings, http).map_err(StartupError::Cluster)?;
+        let addrs =
+            advertised_addrs(config, settings, http, grpc).map_err(StartupError::Cluster)?;
         let ha = Ha::new(store.clone(), registry);
         ha.set_node_id(settings.node_id);
         let ha_listener = crate::startup::bind("ha", config.ha_listen).await?;

@@ -32,6 +32,9 @@ fn io(e: std::io::Error) -> Failure {
 
 fn ack_one(svc: &Service, group: &str, handle: &str) -> Result<(), Failure> {
     let r = Receipt::parse(handle)?;
+    // Not OK for a delivery this node cannot have made: the message would
+    // come back after its invisible time while the client thinks it acked.
+    super::groups::check_held(svc, &r.topic)?;
     engine(svc)?
         .ack(&r.key(group), r.offset, r.pop_time)
         .map_err(io)?;
@@ -77,6 +80,7 @@ pub(crate) fn ack(svc: &Service, req: &pb::AckMessageRequest) -> pb::AckMessageR
 fn change(svc: &Service, req: &pb::ChangeInvisibleDurationRequest) -> Result<String, Failure> {
     let group = name(req.group.as_ref())?;
     let r = Receipt::parse(&req.receipt_handle)?;
+    super::groups::check_held(svc, &r.topic)?;
     let invisible = invisible_ms(req.invisible_duration.as_ref(), 0)?;
     let pop_time = engine(svc)?
         .change_invisible(&r.key(group), r.offset, r.pop_time, invisible, now_ms())

@@ -6,7 +6,8 @@
 //! stored record a remoting client reads, and POP deliveries share one
 //! engine.
 //!
-//! One file per group of RPCs: `route.rs` (QueryRoute, QueryAssignment),
+//! One file per group of RPCs: `route.rs` (QueryRoute, QueryAssignment;
+//! `groups.rs` for the broker groups of a topic in cluster mode),
 //! `send.rs`, `receive.rs`, `ack.rs` (Ack, ChangeInvisibleDuration, DLQ),
 //! `telemetry.rs` (Telemetry, Heartbeat, NotifyClientTermination),
 //! `transaction.rs`, `offset.rs` (QueryOffset, GetOffset, UpdateOffset,
@@ -15,6 +16,7 @@
 
 mod ack;
 mod auth;
+mod groups;
 mod handle;
 mod listener;
 mod message;
@@ -31,12 +33,13 @@ mod transaction;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::net::tls::ListenerTls;
 use crate::remoting::context::Ctx;
-use crate::startup::{bind, StartupError};
+use crate::startup::{bound_addr, StartupError};
 
 /// The generated protobuf types, server and client.
 #[allow(
@@ -106,15 +109,10 @@ pub(crate) fn name(r: Option<&pb::Resource>) -> Result<&str, Failure> {
     }
 }
 
-/// Binds the gRPC port and serves until shutdown.
-pub(crate) async fn start(ctx: Arc<Ctx>) -> Result<JoinHandle<()>, StartupError> {
-    let want = ctx.broker.config.grpc_listen;
-    let listener = bind("grpc", want).await?;
-    let addr = listener.local_addr().map_err(|source| StartupError::Bind {
-        what: "grpc",
-        addr: want,
-        source,
-    })?;
+/// Serves the bound gRPC port (bound at start-up, before the cluster
+/// registration that advertises it) until shutdown.
+pub(crate) fn start(ctx: Arc<Ctx>, listener: TcpListener) -> Result<JoinHandle<()>, StartupError> {
+    let addr = bound_addr(&listener, "grpc", ctx.broker.config.grpc_listen)?;
     let t = &ctx.broker.config.security.remoting_tls;
     let tls =
         ListenerTls::with_alpn("grpc", t.mode, t.settings.as_ref(), &[b"h2"]).map_err(|e| {

@@ -24,6 +24,7 @@ use rokka_protocols::remoting::message::decode_message;
 fn queue<'a>(svc: &Service, mq: Option<&'a pb::MessageQueue>) -> Result<(&'a str, u32), Failure> {
     let mq = mq.ok_or_else(|| Failure::bad("message_queue is required"))?;
     let topic = name(mq.topic.as_ref())?;
+    super::groups::check_held(svc, topic)?;
     let t = svc.ctx.broker.topic(topic).ok_or_else(|| {
         Failure::new(Code::TopicNotFound, format!("topic {topic} does not exist"))
     })?;

@@ -70,6 +70,7 @@ async fn pop(
         .broker
         .check_consume(group, false)
         .map_err(|e| Failure::new(Code::Forbidden, e.to_string()))?;
+    super::groups::check_held(svc, topic)?;
     let t = ctx.broker.topic(topic).ok_or_else(|| {
         Failure::new(Code::TopicNotFound, format!("topic {topic} does not exist"))
     })?;

@@ -6,10 +6,17 @@
 //! The delivery time of a DELAY message is written as `TIMER_DELIVER_MS`,
 //! and the broker's one put path (`broker::put`, ADR 019) parks it as a
 //! timer message: millisecond precision, up to `timerMaxDelaySec` ahead.
+//!
+//! In cluster mode only the master of a group holding the topic stores a
+//! send (`groups::check_send`), and with `brokerRole=SYNC_MASTER` a stored
+//! message is answered once the in-sync replicas hold it (ADR 015): else
+//! HA_NOT_AVAILABLE (in-sync set too small) or SLAVE_PERSISTENCE_TIMEOUT,
+//! the codes upstream's proxy gives those send statuses.
 
 use std::net::SocketAddr;
 
 use rokka_protocols::remoting::message::{create_message_id, encode_properties};
+use rokka_protocols::remoting::ResponseCode;
 use rokka_store::{AppendPayload, MessageToStore};
 
 use super::message::{outgoing, Outgoing};
@@ -19,7 +26,7 @@ use super::{ok, Failure};
 use crate::broker::put::{put_message, PutError, PutMessage};
 use crate::metrics::topic_traffic::{self, Protocol};
 use crate::remoting::context::now_ms;
-use crate::remoting::send::{map_put_error, resolve_topic, validate_topic};
+use crate::remoting::send::{map_put_error, replicated, resolve_topic, validate_topic};
 use crate::remoting::transaction::half;
 
 /// Most messages in one SendMessage request.
@@ -55,6 +62,7 @@ fn queue_for(svc: &Service, m: &Outgoing, writable: u32) -> u32 {
 pub(crate) async fn put(svc: &Service, m: &Outgoing, peer: SocketAddr) -> Result<Put, Failure> {
     let ctx = &*svc.ctx;
     validate_topic(&m.topic).map_err(|e| Failure::new(Code::IllegalTopic, e.remark))?;
+    super::groups::check_send(svc, &m.topic)?;
     let t = resolve_topic(
         ctx,
         &m.topic,
@@ -113,6 +121,21 @@ pub(crate) async fn put(svc: &Service, m: &Outgoing, peer: SocketAddr) -> Result
     .map_err(|e| put_failure(&e))?;
     let r = put.result;
     topic_traffic::produced(Protocol::Remoting, &put.topic, put.queue_id, &r);
+    match replicated(ctx, &r).await {
+        ResponseCode::SLAVE_NOT_AVAILABLE => {
+            return Err(Failure::new(
+                Code::HaNotAvailable,
+                "stored, but the in-sync set is smaller than min.insync.replicas",
+            ))
+        }
+        ResponseCode::FLUSH_SLAVE_TIMEOUT => {
+            return Err(Failure::new(
+                Code::SlavePersistenceTimeout,
+                "stored, but the in-sync replicas did not acknowledge it in time",
+            ))
+        }
+        _ => {}
+    }
     Ok(Put {
         offset_id: create_message_id(ctx.advertised, r.phy_offset as i64),
         queue_offset: r.queue_offset,

@@ -35,7 +35,7 @@ mod conn;
 pub(crate) mod context;
 mod dispatch;
 mod header;
-mod namesrv;
+pub(crate) mod namesrv;
 pub(crate) mod offset_forward;
 pub(crate) mod offsets;
 pub(crate) mod peer;
@@ -64,17 +64,21 @@ use tracing::{info, warn};
 
 use crate::broker::Broker;
 use crate::net::tls::ListenerTls;
-use crate::startup::{bind, StartupError};
+use crate::startup::{bind, bound_addr, StartupError};
 use context::{Ctx, Role};
 
-/// Binds the RocketMQ listeners and spawns their accept loops; each loop ends
-/// when the broker shuts down.
-pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError> {
+/// Binds the RocketMQ listeners and spawns their accept loops, and serves the
+/// gRPC front-end on `grpc` (bound by the caller); each loop ends when the
+/// broker shuts down.
+pub async fn start(
+    broker: &Broker,
+    grpc: TcpListener,
+) -> Result<Vec<JoinHandle<()>>, StartupError> {
     let cfg = &broker.config;
     let ns = bind("namesrv", cfg.namesrv_listen).await?;
     let main = bind("remoting", cfg.broker_listen).await?;
-    let main_addr = local(&main, "remoting", cfg.broker_listen)?;
-    let ns_addr = local(&ns, "namesrv", cfg.namesrv_listen)?;
+    let main_addr = bound_addr(&main, "remoting", cfg.broker_listen)?;
+    let ns_addr = bound_addr(&ns, "namesrv", cfg.namesrv_listen)?;
     // The VIP port is main − 2 on the same IP; with an ephemeral main port
     // (tests) there is no fixed VIP port, so none is bound.
     let vip = if cfg.broker_listen.port() >= 2 {
@@ -128,18 +132,9 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
     tasks.push(tokio::spawn(register::run(ctx.clone())));
     tasks.push(tokio::spawn(transaction_check::run(ctx.clone())));
     // The gRPC front-end of the 5.x SDKs shares this context (ADR 021).
-    tasks.push(crate::grpc::start(ctx.clone()).await?);
+    tasks.push(crate::grpc::start(ctx.clone(), grpc)?);
     tasks.push(tokio::spawn(clients::housekeeping(ctx)));
     Ok(tasks)
-}
-
-fn local(
-    l: &TcpListener,
-    what: &'static str,
-    addr: SocketAddr,
-) -> Result<SocketAddr, StartupError> {
-    l.local_addr()
-        .map_err(|source| StartupError::Bind { what, addr, source })
 }
 
 /// Accepts connections until shutdown; each listener has its own caps

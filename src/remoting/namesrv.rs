@@ -89,7 +89,9 @@ fn local_broker_data(ctx: &Ctx) -> BrokerData {
     }
 }
 
-fn local_queue_data(ctx: &Ctx, topic: &str) -> Option<QueueData> {
+/// This broker's QueueData of a topic in its own table (or TBW102 while
+/// auto-creation is on).
+pub(crate) fn local_queue_data(ctx: &Ctx, topic: &str) -> Option<QueueData> {
     let name = ctx.broker.config.broker_name.clone();
     if let Some(t) = ctx.broker.topic(topic) {
         return Some(QueueData {
@@ -129,17 +131,17 @@ fn cluster_groups(ctx: &Ctx) -> Vec<BrokerData> {
         .collect()
 }
 
-/// The route of a topic placed by range over broker groups (ADR 024): per
-/// range, its group's BrokerData and a QueueData with the range's queue
-/// count (the group's local ids), read-only when drained.
-fn ranged_route(ctx: &Ctx, topic: &str) -> Option<Vec<(QueueData, BrokerData)>> {
+/// The queues of a topic placed by range over broker groups (ADR 024): per
+/// range, a QueueData named after its group with the range's queue count
+/// (the group's local ids), read-only when drained. Also what the gRPC
+/// front-end routes by (ADR 021).
+pub(crate) fn ranged_queue_datas(ctx: &Ctx, topic: &str) -> Option<Vec<QueueData>> {
     let c = ctx.broker.cluster.as_ref()?;
     let ranges = c.ranges(topic);
     if ranges.is_empty() {
         return None;
     }
     let home = c.home_config(topic)?;
-    let view = c.view();
     let out = ranges
         .iter()
         .map(|r| {
@@ -162,16 +164,30 @@ fn ranged_route(ctx: &Ctx, topic: &str) -> Option<Vec<(QueueData, BrokerData)>> 
             if r.drained {
                 perm &= !crate::broker::dynamic_config::PERM_WRITE;
             }
-            let q = QueueData {
+            QueueData {
                 broker_name: r.group.clone(),
                 perm,
                 read_queue_nums: cfg.read_queue_nums,
                 topic_sys_flag: cfg.topic_sys_flag,
                 write_queue_nums: cfg.write_queue_nums,
-            };
+            }
+        })
+        .collect();
+    Some(out)
+}
+
+/// The route of a topic placed by range over broker groups: its
+/// [`ranged_queue_datas`], each with its group's BrokerData.
+fn ranged_route(ctx: &Ctx, topic: &str) -> Option<Vec<(QueueData, BrokerData)>> {
+    let c = ctx.broker.cluster.as_ref()?;
+    let queues = ranged_queue_datas(ctx, topic)?;
+    let view = c.view();
+    let out = queues
+        .into_iter()
+        .map(|q| {
             let b = BrokerData {
-                broker_addrs: group_broker_addrs(&view, &r.group),
-                broker_name: r.group.clone(),
+                broker_addrs: group_broker_addrs(&view, &q.broker_name),
+                broker_name: q.broker_name.clone(),
                 cluster: ctx.broker.config.broker_cluster_name.clone(),
                 enable_acting_master: false,
             };

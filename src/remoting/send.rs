@@ -266,7 +266,7 @@ pub(crate) async fn put(
 /// set is smaller than `inSyncReplicas`, FLUSH_SLAVE_TIMEOUT when the
 /// replicas did not acknowledge in time (the producer sees a SendResult with
 /// that status, not SEND_OK).
-async fn replicated(ctx: &Ctx, r: &AppendResult) -> ResponseCode {
+pub(crate) async fn replicated(ctx: &Ctx, r: &AppendResult) -> ResponseCode {
     let Some(c) = ctx.broker.cluster.as_ref().filter(|c| c.sync_master()) else {
         return ResponseCode::SUCCESS;
     };

@@ -6,13 +6,15 @@
 //! - [`cluster`]: several processes in cluster mode, waits on their status;
 //! - [`remoting`]: a blocking RocketMQ remoting connection and requests;
 //! - [`kafka`]: a blocking Kafka connection and the common requests;
-//! - [`records`]: hand-built record batches (gzip, zlib, CRC-32C).
+//! - [`records`]: hand-built record batches (gzip, zlib, CRC-32C);
+//! - [`grpc`]: the generated gRPC client and a receive.
 //!
 //! Every wait is bounded. Each test crate uses a subset, hence the
 //! `dead_code` allowance.
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod grpc;
 pub mod kafka;
 pub mod records;
 pub mod remoting;
