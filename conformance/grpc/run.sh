@@ -11,8 +11,11 @@
 # back-checks, retry then DLQ. And cross.py: records written by
 # confluent-kafka received by the Python SDK, and SDK sends read by Kafka.
 #
+# Then cluster.sh: the Rust SDK against three rokka processes in two broker
+# groups, a topic spread over both (ADR 021 "Cluster mode").
+#
 # Usage: ROKKA_BIN=target/release/rokka conformance/grpc/run.sh
-# (GRPC_SDKS="python rust" by default; name one to run only its suite.)
+# (GRPC_SDKS="python rust cluster" by default; name one to run only its suite.)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$here/../.." && pwd)"
@@ -21,7 +24,7 @@ ROOT="$(cd "$here/../.." && pwd)"
 # shellcheck source=../lib/rokka.sh
 . "$ROOT/conformance/lib/rokka.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-: "${GRPC_SDKS:=python rust}"
+: "${GRPC_SDKS:=python rust cluster}"
 sdk() { [[ " $GRPC_SDKS " == *" $1 "* ]]; }
 
 # confluent-kafka for the cross-ecosystem scenarios (cross.py).
@@ -97,4 +100,10 @@ if sdk rust; then
         tail -50 "$ROKKA_LOG" >&2
         fail "Rust SDK scenarios (exit $status)"
     fi
+fi
+if sdk cluster; then
+    rokka_stop
+    start=$(date +%s)
+    ROKKA_BIN="$ROKKA_BIN" "$here/cluster.sh" || fail "Rust SDK cluster scenario (cluster.sh)"
+    echo "cluster scenario took $(( $(date +%s) - start )) s"
 fi

@@ -11,6 +11,11 @@
 //!
 //! Group `gRustFifo` must be `consumeMessageOrderly` and group `gRustDlq`
 //! have `retryMaxTimes` 1 in the broker's subscription groups (run.sh).
+//!
+//! `rokka-grpc-rust-conformance cluster HOST:PORT TOPIC COUNT GROUP` runs the
+//! cluster scenario of `cluster.rs` instead (`cluster.sh`).
+
+mod cluster;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -489,15 +494,26 @@ async fn run(addr: String, r: &mut Report) -> Res<()> {
 
 #[tokio::main]
 async fn main() {
-    let Some(addr) = std::env::args().nth(1) else {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(addr) = args.first().cloned() else {
         eprintln!("usage: rokka-grpc-rust-conformance HOST:PORT [scenario,...]");
+        eprintln!("       rokka-grpc-rust-conformance cluster HOST:PORT TOPIC COUNT GROUP");
         std::process::exit(2);
     };
     let mut r = Report {
         passed: 0,
         failed: 0,
     };
-    let outcome = tokio::time::timeout(Duration::from_secs(150), run(addr, &mut r)).await;
+    let suite = async {
+        match args.as_slice() {
+            [c, addr, topic, count, group] if c == "cluster" => {
+                let count = count.parse().map_err(|e| format!("COUNT {count:?}: {e}"))?;
+                cluster::spread(addr, topic, count, group, &mut r).await
+            }
+            _ => run(addr, &mut r).await,
+        }
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(150), suite).await;
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(e)) => r.check("suite ran to the end", false, e),
