@@ -185,11 +185,14 @@ fn grpc_routes_name_each_groups_master_and_other_nodes_refuse_sends() {
     assert_eq!(code, OK);
 
     // Every node names ga with its master's gRPC address, whichever node
-    // (and endpoint) the client used.
+    // (and endpoint) the client used (once it applied the placement).
     for i in 0..3 {
-        let (code, r) = route(grpc(i));
-        assert_eq!(code, OK, "node {i}");
-        assert_eq!(r.len(), 1, "node {i}: {r:?}");
+        let r = await_that(
+            "the route on every node",
+            || route(grpc(i)),
+            |(code, r)| *code == OK && r.len() == 1,
+        )
+        .1;
         assert_eq!(group_of(&r, "ga", n, RW), Some(ep(ga)), "node {i}: {r:?}");
         assert_eq!(
             assignments(grpc(i)),
@@ -239,7 +242,12 @@ fn grpc_routes_name_each_groups_master_and_other_nodes_refuse_sends() {
     // gb's master stores a send now (gb has no slave: stored, then
     // HA_NOT_AVAILABLE under SYNC_MASTER, as upstream's SLAVE_NOT_AVAILABLE)
     // and a receive there gets it; ga's message is received on ga's master.
-    let (code, msg) = send(grpc(2), "b1");
+    // (FORBIDDEN until node 3 adopted its range's config.)
+    let (code, msg) = await_that(
+        "gb's master takes its range",
+        || send(grpc(2), "b1"),
+        |r| r.0 != Code::Forbidden as i32,
+    );
     assert!(
         code == OK || code == Code::HaNotAvailable as i32,
         "gb's master: {code} {msg}"
