@@ -76,6 +76,12 @@ pub(super) fn held_by(state: &ClusterState, group: &str) -> State {
         .topics
         .iter()
         .filter_map(|(name, entry)| match state.placed_on(name, 0) {
+            // Every group holds all of `__consumer_offsets` (and the other
+            // unplaceable topics), whatever its placement says about who
+            // writes which partition: without this a slave of any group
+            // but the one of partition 0 saw the config leave the state,
+            // dropped it, and lost the offsets and groups it replicates.
+            _ if !placeable(name) => Some((name.clone(), entry.clone())),
             None => Some((name.clone(), entry.clone())),
             Some(g) if g == group => Some((name.clone(), entry.clone())),
             Some(_) => {

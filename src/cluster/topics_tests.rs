@@ -263,6 +263,25 @@ fn offsets_placement_waits_for_several_groups_with_masters_and_is_made_once() {
 }
 
 #[test]
+fn every_group_holds_all_of_the_offsets_topic_after_its_placement() {
+    let mut s = two_groups();
+    let offsets = TopicConfig::new(OFFSETS_TOPIC, 4);
+    s.apply(&put(&offsets)).unwrap();
+    let seen = names(&[OFFSETS_TOPIC]);
+    s.apply(&offsets_placement(&s, 4).unwrap()).unwrap();
+    for g in ["ga", "gb"] {
+        let held = held_by(&s, g);
+        assert_eq!(decode(&held[OFFSETS_TOPIC]), Some(offsets.clone()), "{g}");
+        // A slave that saw the topic before the placement keeps it.
+        assert_eq!(
+            slave_sync(&[offsets.clone()], &held, &seen),
+            Sync::default(),
+            "{g}"
+        );
+    }
+}
+
+#[test]
 fn coordinator_group_before_the_offsets_placement() {
     let view = |state| rokka_cluster::ClusterView {
         state,
