@@ -274,7 +274,7 @@ fn every_group_holds_all_of_the_offsets_topic_after_its_placement() {
         assert_eq!(decode(&held[OFFSETS_TOPIC]), Some(offsets.clone()), "{g}");
         // A slave that saw the topic before the placement keeps it.
         assert_eq!(
-            slave_sync(&[offsets.clone()], &held, &seen),
+            slave_sync(std::slice::from_ref(&offsets), &held, &seen),
             Sync::default(),
             "{g}"
         );
