@@ -29,11 +29,13 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         .map(|t| t.name.clone())
         .collect();
     for t in &a.topics {
-        let queues = ctx.broker.partitions(&t.name);
+        // The transaction's partitions are this group's queues (ADR 024: a
+        // partition of a range on another group is not known here).
+        let layout = super::replication::layout(ctx, &t.name);
         for p in &t.partitions {
-            match u32::try_from(*p) {
-                Ok(q) if q < queues => known.push((t.name.clone(), q)),
-                _ => unknown = true,
+            match super::replication::queue_of(&layout, *p) {
+                Ok(q) => known.push((t.name.clone(), q)),
+                Err(_) => unknown = true,
             }
         }
     }
@@ -65,12 +67,12 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
         .topics
         .iter()
         .map(|t| {
-            let queues = ctx.broker.partitions(&t.name);
+            let layout = super::replication::layout(ctx, &t.name);
             let parts = t
                 .partitions
                 .iter()
                 .map(|p| {
-                    let ok = u32::try_from(*p).is_ok_and(|q| q < queues);
+                    let ok = super::replication::queue_of(&layout, *p).is_ok();
                     let c = if denied.contains(&t.name) {
                         error_code::TOPIC_AUTHORIZATION_FAILED
                     } else if unknown && !ok {
