@@ -150,15 +150,7 @@ fn group_of(r: &Brokers, name: &str, count: usize, perm: i32) -> Option<String> 
 #[test]
 fn grpc_routes_name_each_groups_master_and_other_nodes_refuse_sends() {
     let mut c = Cluster::build_groups(0, false, &["ga", "ga", "gb"]);
-    let st = await_that(
-        "a master in both groups",
-        || c.status(0),
-        |st| {
-            st["groups"]["ga"]["master"].is_u64()
-                && st["groups"]["gb"]["master"].as_u64() == Some(3)
-        },
-    );
-    let ga = st["groups"]["ga"]["master"].as_u64().unwrap() as usize - 1;
+    let ga = c.await_ga_master();
     let slave = 1 - ga;
     let addrs: Vec<SocketAddr> = (0..3).map(|i| c.proc(i).grpc).collect();
     let grpc = |i: usize| addrs[i];

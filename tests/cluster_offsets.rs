@@ -24,15 +24,7 @@ fn rocketmq_offset(c: &Cluster, i: usize, group: &str, queue: u32) -> (i32, Opti
 #[test]
 fn offsets_cross_broker_groups_both_ways() {
     let c = Cluster::build_groups(0, false, &["ga", "ga", "gb"]);
-    let st = await_that(
-        "a master in both groups",
-        || c.status(0),
-        |st| {
-            st["groups"]["ga"]["master"].is_u64()
-                && st["groups"]["gb"]["master"].as_u64() == Some(3)
-        },
-    );
-    let ga = st["groups"]["ga"]["master"].as_u64().unwrap() as usize - 1;
+    let ga = c.await_ga_master();
     // The topic on ga (auto-created by ga's master), then two queues on gb.
     let n = await_that(
         "the topic created on ga",

@@ -250,6 +250,21 @@ impl Cluster {
         self.procs[i].as_ref().expect("running")
     }
 
+    /// For a cluster built with groups ga = {1, 2} and gb = {3}: waits
+    /// until node 0 reports a master in both groups and returns the index
+    /// of ga's master.
+    pub fn await_ga_master(&self) -> usize {
+        let st = await_that(
+            "a master in both groups",
+            || self.status(0),
+            |st| {
+                st["groups"]["ga"]["master"].is_u64()
+                    && st["groups"]["gb"]["master"].as_u64() == Some(3)
+            },
+        );
+        st["groups"]["ga"]["master"].as_u64().unwrap() as usize - 1
+    }
+
     /// `GET /cluster` of node `i`.
     pub fn status(&self, i: usize) -> serde_json::Value {
         let reply = self.proc(i).http_get("/cluster");
