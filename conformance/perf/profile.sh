@@ -12,6 +12,10 @@
 #             partition each, N records of 1 KiB in total, linger 5 ms
 #   senders   rmq_load.py: 64 RocketMQ sync senders, N sends of 1 KiB
 #             (throughput.sh's SYNC vs ASYNC load)
+#   rsenders  the same 64 senders from loadgen/ (Rust, one thread, requests
+#             pre-encoded): a client that costs a few µs per send
+#   kraw      loadgen/ Kafka produce: one connection per partition, 8 Produce
+#             requests of 512 pre-encoded 1 KiB records in flight on each
 # Usage: FLUSH=SYNC_FLUSH LOAD=senders N=40000 \
 #        ROKKA_BIN=target/release/rokka bash conformance/perf/profile.sh
 # PERF=0 skips perf (rates and CPU only). OUT=dir keeps perf.data there.
@@ -33,6 +37,12 @@ rokka_scratch
 work="$ROKKA_WORK"
 out="${OUT:-$work}"
 mkdir -p "$out"
+loadgen=""
+if [ "$LOAD" = rsenders ] || [ "$LOAD" = kraw ]; then
+    CARGO_TARGET_DIR="$repo/target/conformance-perf" cargo build --release --locked --quiet \
+        --manifest-path "$here/loadgen/Cargo.toml"
+    loadgen="$repo/target/conformance-perf/release/rokka-perf-loadgen"
+fi
 if [ "$LOAD" = kafka ]; then
     python_venv "$repo/target/conformance-perf-venv" \
         "import confluent_kafka as c; assert c.version()[0] == '$CONFLUENT_KAFKA_VERSION'" \
@@ -56,7 +66,10 @@ with open(sys.argv[1] + "/values.txt", "w") as f:
     f.write(line * (n // k))
 PY
         head -n 1000 "$work/values.txt" | kcat -b "$ROKKA_KAFKA" -P -t PerfTp -X linger.ms=5 ;;
-    senders) python3 "$here/rmq_load.py" "$ROKKA_REMOTING" PerfSenders 1000 64 >/dev/null ;;
+    kraw)
+        head -c 1024 /dev/zero | tr '\0' x | kcat -b "$ROKKA_KAFKA" -P -t PerfTp -X linger.ms=5
+        "$loadgen" kafka "$ROKKA_KAFKA" PerfTp 10000 "$PARTITIONS" >/dev/null ;;
+    senders | rsenders) python3 "$here/rmq_load.py" "$ROKKA_REMOTING" PerfSenders 1000 64 >/dev/null ;;
 esac
 
 run_load() {
@@ -72,6 +85,8 @@ run_load() {
             done
             for p in "${pids[@]}"; do wait "$p"; done ;;
         senders) python3 "$here/rmq_load.py" "$ROKKA_REMOTING" PerfSenders "$N" 64 >/dev/null ;;
+        rsenders) "$loadgen" rmq "$ROKKA_REMOTING" PerfSenders "$N" 64 >/dev/null ;;
+        kraw) "$loadgen" kafka "$ROKKA_KAFKA" PerfTp "$N" "$PARTITIONS" >/dev/null ;;
     esac
 }
 
