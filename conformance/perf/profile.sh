@@ -14,11 +14,13 @@
 #             (throughput.sh's SYNC vs ASYNC load)
 #   rsenders  the same 64 senders from loadgen/ (Rust, one thread, requests
 #             pre-encoded): a client that costs a few µs per send
-#   kraw      loadgen/ Kafka produce: one connection per partition, 8 Produce
-#             requests of 512 pre-encoded 1 KiB records in flight on each
+#   kraw      loadgen/ Kafka produce: KCONNS connections (1) to each partition,
+#             KINFLIGHT (8) Produce requests of KBATCH (512) pre-encoded 1 KiB
+#             records in flight on each
 # Usage: FLUSH=SYNC_FLUSH LOAD=senders N=40000 \
 #        ROKKA_BIN=target/release/rokka bash conformance/perf/profile.sh
 # PERF=0 skips perf (rates and CPU only). OUT=dir keeps perf.data there.
+# STATES=1 also samples what rokka's threads wait on during the load (states.py).
 # CONF='key=value' adds a line to rokka's config (e.g. rokka.groupCommitWaitMicros=0).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -86,7 +88,8 @@ run_load() {
             for p in "${pids[@]}"; do wait "$p"; done ;;
         senders) python3 "$here/rmq_load.py" "$ROKKA_REMOTING" PerfSenders "$N" 64 >/dev/null ;;
         rsenders) "$loadgen" rmq "$ROKKA_REMOTING" PerfSenders "$N" 64 >/dev/null ;;
-        kraw) "$loadgen" kafka "$ROKKA_KAFKA" PerfTp "$N" "$PARTITIONS" >/dev/null ;;
+        kraw) "$loadgen" kafka "$ROKKA_KAFKA" PerfTp "$N" "$PARTITIONS" 1024 \
+            "${KBATCH:-512}" "${KINFLIGHT:-8}" "${KCONNS:-1}" >/dev/null ;;
     esac
 }
 
@@ -106,9 +109,18 @@ times >"$work/times0"
 python3 "$here/threads.py" snap "$ROKKA_PID" "$work/threads0"
 t0=$(cpu_ticks)
 s0=$(date +%s.%N)
+states_pid=""
+if [ "${STATES:-0}" != 0 ]; then
+    python3 "$here/states.py" "$ROKKA_PID" 600 >"$work/states.txt" &
+    states_pid=$!
+fi
 run_load
 s1=$(date +%s.%N)
 t1=$(cpu_ticks)
+if [ -n "$states_pid" ]; then
+    kill -TERM "$states_pid"
+    wait "$states_pid" || true
+fi
 python3 "$here/threads.py" snap "$ROKKA_PID" "$work/threads1"
 times >"$work/times1"
 client=$(awk -v a="$(child_cpu "$work/times0")" -v b="$(child_cpu "$work/times1")" \
@@ -123,6 +135,7 @@ awk -v a="$s0" -v b="$s1" -v n="$N" -v d=$((t1 - t0)) -v hz="$hz" -v c="$client"
         w, n / w, n * 1024 / w / 1048576, d / hz, d / hz * 1e6 / n, c, c * 1e6 / n }'
 echo "== rokka CPU and context switches by thread, per message (/proc)"
 python3 "$here/threads.py" diff "$work/threads0" "$work/threads1" "$N"
+[ -z "$states_pid" ] || cat "$work/states.txt"
 curl -s "http://$ROKKA_HTTP/metrics" | grep -E '^rokka_store_(group_commit_size|sync_group_requests|fsync_seconds)_(sum|count)' || true
 rokka_stop
 if [ "$PERF" != 0 ]; then

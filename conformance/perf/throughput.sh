@@ -6,15 +6,21 @@
 #             (librdkafka, acks=1, linger 5 ms, up to 100k records queued),
 #             against rokka with ASYNC_FLUSH, then SYNC_FLUSH: MiB/s and the
 #             ratio to the dd figure
-#   senders   RocketMQ sync sends of 1 KiB from 64 concurrent senders
-#             (rmq_load.py, 64 connections, one send in flight on each),
+#   raw produce  the same N_PRODUCE records from loadgen/ (Rust, requests
+#             pre-encoded, about 1.5 µs of client CPU per record): 3 producers
+#             (one connection per partition, 8 requests of 512 records in
+#             flight), and 63 producers (21 connections per partition, one
+#             request of 64 records in flight on each); ratio to dd and
+#             SYNC/ASYNC
+#   senders   RocketMQ sync sends of 1 KiB from 64 concurrent senders, one
+#             send in flight on each: rmq_load.py (Python) and loadgen/ (Rust),
 #             ASYNC_FLUSH and SYNC_FLUSH: msg/s and SYNC/ASYNC
 #   fetch     Kafka fetch of the produced records from the beginning with
 #             kcat (librdkafka), MiB/s and the ratio to loopback TCP bandwidth
 #             (kafka_rate.py loopback, LOOP_MB MiB in 1 MiB writes)
 # Rates are wall clock on a shared machine: compare figures of one run.
 # Usage: ROKKA_BIN=target/release/rokka bash conformance/perf/throughput.sh
-# Run time: about 2 minutes.
+# Run time: about 3 minutes.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -39,6 +45,13 @@ rm -f "$work/dd.bin"
 # dd's last line: "... bytes ... copied, S s, R UNIT/s"; recompute MiB/s from bytes and seconds.
 disk=$(echo "$dd_out" | tail -1 | awk -F', ' '{split($1, b, " "); split($(NF - 1), s, " "); printf "%.1f", b[1] / s[1] / 1048576}')
 loop=$("$PY" "$here/kafka_rate.py" loopback "$LOOP_MB")
+CARGO_TARGET_DIR="$repo/target/conformance-perf" cargo build --release --locked --quiet \
+    --manifest-path "$here/loadgen/Cargo.toml"
+loadgen="$repo/target/conformance-perf/release/rokka-perf-loadgen"
+# Runs a load that ends with "sent N in S s" (1 KiB messages); prints "<MiB/s> <msg/s>".
+rate_of() {
+    "$@" | awk '$1 == "sent" {printf "%.1f %.0f\n", $2 * 1024 / $4 / 1048576, $2 / $4}'
+}
 echo "raw disk (dd $DD_MB MiB, conv=fdatasync): $disk MiB/s; loopback TCP: $loop MiB/s"
 
 for flush in ASYNC_FLUSH SYNC_FLUSH; do
@@ -47,12 +60,18 @@ for flush in ASYNC_FLUSH SYNC_FLUSH; do
     ROKKA_LOG_LEVEL="$log_level" rokka_start "$work" -c "$work/rokka.conf" || exit 1
     read -r mib rps < <("$PY" "$here/kafka_rate.py" produce "$ROKKA_KAFKA" PerfTp "$N_PRODUCE")
     echo "$flush kafka produce: $mib MiB/s ($rps rec/s), $(ratio "$mib" "$disk") of raw disk"
-    s0=$(date +%s.%N)
-    python3 "$here/rmq_load.py" "$ROKKA_REMOTING" PerfSenders "$N_SENDERS" 64 >/dev/null
-    s1=$(date +%s.%N)
-    rate=$(awk -v a="$s0" -v b="$s1" -v n="$N_SENDERS" 'BEGIN {printf "%.0f", n / (b - a)}')
+    read -r mib rps < <(rate_of "$loadgen" kafka "$ROKKA_KAFKA" PerfTp "$N_PRODUCE" 3 1024 512 8 1)
+    echo "$mib" >"$work/raw3-$flush"
+    echo "$flush kafka raw produce, 3 producers: $mib MiB/s ($rps rec/s), $(ratio "$mib" "$disk") of raw disk"
+    read -r mib rps < <(rate_of "$loadgen" kafka "$ROKKA_KAFKA" PerfTp "$N_PRODUCE" 3 1024 64 1 21)
+    echo "$mib" >"$work/raw63-$flush"
+    echo "$flush kafka raw produce, 63 producers: $mib MiB/s ($rps rec/s), $(ratio "$mib" "$disk") of raw disk"
+    read -r _ rate < <(rate_of python3 "$here/rmq_load.py" "$ROKKA_REMOTING" PerfSenders "$N_SENDERS" 64)
     echo "$rate" >"$work/senders-$flush"
-    echo "$flush rocketmq 64 senders: $rate msg/s"
+    echo "$flush rocketmq 64 senders (Python): $rate msg/s"
+    read -r _ rate < <(rate_of "$loadgen" rmq "$ROKKA_REMOTING" PerfSenders "$N_SENDERS" 64)
+    echo "$rate" >"$work/rsenders-$flush"
+    echo "$flush rocketmq 64 senders (Rust): $rate msg/s"
     if [ "$flush" = ASYNC_FLUSH ]; then
         # kcat: a Python consumer loop would be the bottleneck, not the broker.
         s0=$(date +%s.%N)
@@ -64,4 +83,6 @@ for flush in ASYNC_FLUSH SYNC_FLUSH; do
     fi
     rokka_stop
 done
-echo "SYNC_FLUSH / ASYNC_FLUSH at 64 senders: $(ratio "$(cat "$work/senders-SYNC_FLUSH")" "$(cat "$work/senders-ASYNC_FLUSH")")"
+for k in raw3 raw63 senders rsenders; do
+    echo "SYNC_FLUSH / ASYNC_FLUSH, $k: $(ratio "$(cat "$work/$k-SYNC_FLUSH")" "$(cat "$work/$k-ASYNC_FLUSH")")"
+done

@@ -5,18 +5,19 @@
 //!
 //! ```text
 //! rokka-perf-loadgen rmq   HOST:PORT TOPIC COUNT CONNS [BODY_BYTES]
-//! rokka-perf-loadgen kafka HOST:PORT TOPIC COUNT PARTITIONS [BODY_BYTES] [BATCH] [INFLIGHT]
+//! rokka-perf-loadgen kafka HOST:PORT TOPIC COUNT PARTITIONS [BODY_BYTES] [BATCH] [INFLIGHT] [CONNS]
 //! ```
 //!
 //! `rmq`: CONNS synchronous senders, one SEND_MESSAGE_V2 (code 310, the JSON
 //! header fields a 4.9.x Java producer sends) in flight on each connection,
 //! until COUNT sends are acknowledged; any non-SUCCESS reply ends the run.
 //!
-//! `kafka`: one connection per partition 0..PARTITIONS, each pipelining up to
-//! INFLIGHT (default 8) Produce v7 requests (acks=1) of one record batch
-//! (magic 2, CRC-32C) of BATCH (default 512) records, until COUNT records are
-//! acknowledged in total; any partition error ends the run. The same batch is
-//! sent again and again: the broker assigns the offsets.
+//! `kafka`: CONNS (default 1) connections to each partition 0..PARTITIONS
+//! (CONNS × PARTITIONS producers), each pipelining up to INFLIGHT (default 8)
+//! Produce v7 requests (acks=1) of one record batch (magic 2, CRC-32C) of
+//! BATCH (default 512) records, until at least COUNT records are acknowledged
+//! in total (whole requests); any partition error ends the run. The same
+//! batch is sent again and again: the broker assigns the offsets.
 //!
 //! Prints `sent N in S s`; exits 1 on any error.
 
@@ -55,7 +56,7 @@ fn main() {
 
 fn usage() -> String {
     "usage: rmq HOST:PORT TOPIC COUNT CONNS [BODY_BYTES] | \
-     kafka HOST:PORT TOPIC COUNT PARTITIONS [BODY_BYTES] [BATCH] [INFLIGHT]"
+     kafka HOST:PORT TOPIC COUNT PARTITIONS [BODY_BYTES] [BATCH] [INFLIGHT] [CONNS]"
         .to_string()
 }
 
@@ -185,16 +186,17 @@ async fn kafka(args: &[String]) -> Result<u64> {
     let body_len: usize = arg(args, 4, Some(1024))?;
     let batch: u64 = arg(args, 5, Some(512))?;
     let inflight: usize = arg(args, 6, Some(8))?;
-    if partitions == 0 || batch == 0 || inflight == 0 {
+    let conns: u64 = arg(args, 7, Some(1))?;
+    if partitions == 0 || batch == 0 || inflight == 0 || conns == 0 {
         return Err(usage());
     }
     let records = record_batch(batch as usize, body_len);
-    // Whole requests per partition, at least COUNT records in total.
-    let requests = count.div_ceil(batch * partitions);
+    // Whole requests per connection, at least COUNT records in total.
+    let requests = count.div_ceil(batch * partitions * conns);
     let mut tasks = Vec::new();
-    for p in 0..partitions {
+    for c in 0..partitions * conns {
         let stream = connect(&addr).await?;
-        let request = produce_request(&topic, p as i32, &records);
+        let request = produce_request(&topic, (c % partitions) as i32, &records);
         tasks.push(tokio::spawn(async move {
             kafka_partition(stream, request, requests, inflight).await
         }));
@@ -202,7 +204,7 @@ async fn kafka(args: &[String]) -> Result<u64> {
     for t in tasks {
         t.await.map_err(|e| e.to_string())??;
     }
-    Ok(requests * batch * partitions)
+    Ok(requests * batch * partitions * conns)
 }
 
 /// Sends REQUESTS copies of REQUEST (correlation ids patched), up to INFLIGHT
