@@ -221,11 +221,7 @@ async fn kafka_partition(
         let window = window.clone();
         tokio::spawn(async move {
             for id in 0..requests {
-                window
-                    .acquire()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .forget();
+                window.acquire().await.map_err(|e| e.to_string())?.forget();
                 // size i32, api key i16, version i16, correlation id i32
                 request[8..12].copy_from_slice(&(id as i32).to_be_bytes());
                 wr.write_all(&request).await.map_err(|e| e.to_string())?;
@@ -329,7 +325,7 @@ fn record_batch(n: usize, body_len: usize) -> Vec<u8> {
     after_crc.extend_from_slice(&recs);
     let mut b = Vec::with_capacity(after_crc.len() + 21);
     b.extend_from_slice(&0i64.to_be_bytes()); // base offset
-    // batch length: everything after this field
+                                              // batch length: everything after this field
     b.extend_from_slice(&((4 + 1 + 4 + after_crc.len()) as i32).to_be_bytes());
     b.extend_from_slice(&(-1i32).to_be_bytes()); // partition leader epoch
     b.push(2); // magic
