@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -80,29 +80,9 @@ pub async fn serve(
         principal: gate.principal().clone(),
     };
     let (rd, wr) = tokio::io::split(socket);
-    let (tx, mut rx) = mpsc::channel::<Vec<Bytes>>(64);
+    let (tx, rx) = mpsc::channel::<Vec<Bytes>>(64);
     let writer = tokio::spawn(async move {
-        // Small chunks coalesce in the buffer; large stored batches pass
-        // through it. Flush once the queue of ready responses is empty.
-        let mut wr = BufWriter::with_capacity(64 * 1024, wr);
-        while let Some(chunks) = rx.recv().await {
-            let size: usize = chunks.iter().map(Bytes::len).sum();
-            let Ok(size) = i32::try_from(size) else { break };
-            if wr.write_all(&size.to_be_bytes()).await.is_err() {
-                return;
-            }
-            for c in &chunks {
-                if wr.write_all(c).await.is_err() {
-                    return;
-                }
-            }
-            bytes.written(size as usize + 4);
-            if rx.is_empty() && wr.flush().await.is_err() {
-                return;
-            }
-        }
-        let _ = wr.flush().await;
-        let _ = wr.shutdown().await;
+        super::response_writer::write_responses(wr, rx, &bytes).await;
     });
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
     let shutdown = ctx.broker.clone();

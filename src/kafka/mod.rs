@@ -43,6 +43,7 @@ mod partition_admin;
 mod produce;
 mod replication;
 mod request;
+mod response_writer;
 pub mod sasl;
 mod scram_admin;
 mod topic_config;
