@@ -13,7 +13,7 @@
 //! * `rokka_writer`: the writer core (`internals::SyncWriter`) on the bench
 //!   thread: encode + ConsumeQueue dispatch + publish, no sync (ASYNC_FLUSH
 //!   acknowledges from the page cache);
-//! * `rokka_writer_synced`: the same plus one `sync()` (msync) per 16 MiB batch,
+//! * `rokka_writer_synced`: the same plus one `sync()` (fdatasync) per 16 MiB batch,
 //!   the like-for-like comparison with `raw_write`;
 //! * `rokka_append_blocking`: `Store::append_blocking` from one thread: one
 //!   request in flight, so every append pays the channel hop to the writer

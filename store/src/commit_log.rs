@@ -1,5 +1,6 @@
 //! The CommitLog: fixed-size memory-mapped segments, each named by its
-//! 20-digit start offset. Physical offsets are global; segment `i` holds
+//! 20-digit start offset. Written with `pwrite`, read through the mapping
+//! (ADR 028). Physical offsets are global; segment `i` holds
 //! `[base_i, base_i + segment_size)` and segments are contiguous. Only the
 //! writer thread appends; readers never read at or past `committed`.
 
@@ -162,7 +163,8 @@ impl CommitLog {
         }
     }
 
-    /// Syncs `[flushed, upto)` to disk; returns the new flushed offset.
+    /// Syncs `[flushed, upto)` to disk (`fdatasync` of each segment it
+    /// touches, ADR 028); returns the new flushed offset.
     pub(crate) fn flush(&self, upto: u64) -> std::io::Result<u64> {
         let from = self.flushed.load(Ordering::Acquire);
         if upto <= from {
@@ -171,7 +173,7 @@ impl CommitLog {
         for seg in self.segments() {
             let (lo, hi) = (seg.base().max(from), (seg.base() + seg.size()).min(upto));
             if lo < hi {
-                seg.flush_range(lo - seg.base(), hi - lo)?;
+                seg.sync_data()?;
             }
         }
         self.flushed.fetch_max(upto, Ordering::AcqRel);

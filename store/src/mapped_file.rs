@@ -1,8 +1,11 @@
 //! One preallocated, memory-mapped file: a CommitLog segment, a ConsumeQueue
 //! file or an IndexFile. The single writer of the owning structure writes with
-//! `write_at`; readers read below a published position with `slice`/`bytes`.
+//! `write_at` (through the map; ConsumeQueue, IndexFile) or `pwrite` (the
+//! CommitLog, ADR 028); readers read below a published position with
+//! `slice`/`bytes`.
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -116,21 +119,6 @@ impl MappedFile {
         }
     }
 
-    /// A mutable view for the writer to encode into directly.
-    ///
-    /// # Safety
-    /// The caller is the single writer and the range lies above every position
-    /// published to readers, so no other reference to these bytes exists.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn slice_mut(&self, pos: u64, len: usize) -> &mut [u8] {
-        assert!(
-            pos + len as u64 <= self.size,
-            "slice past end of mapped file"
-        );
-        // SAFETY: bounds checked; exclusivity is the caller's contract.
-        unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos as usize), len) }
-    }
-
     /// A view of bytes that were published (written before a Release store the
     /// caller has Acquire-loaded). Returns None when out of bounds.
     pub(crate) fn slice(&self, pos: u64, len: usize) -> Option<&[u8]> {
@@ -152,43 +140,30 @@ impl MappedFile {
         }))
     }
 
-    /// Faults `[from, to)` in writable ahead of the writer
-    /// (`MADV_POPULATE_WRITE`, Linux 5.14+, ADR 025): the first touch of a fresh
-    /// segment allocates and zero-fills page-cache folios, and the first
-    /// write to a page mapped read-only takes a write-protect fault
-    /// (`page_mkwrite`, block reservation) — more than a third of the
-    /// broker's CPU under a Kafka produce load when it happened on the
-    /// appending thread, under the writer lock (BENCHMARKS.md §15). The
-    /// populated pages are dirty: pages the log has not reached yet may be
-    /// written back as zeros once before their data (at most the prefault
-    /// window, 16 MiB). No byte of the mapping changes. Best effort: where
-    /// the kernel refuses it, `MADV_POPULATE_READ`; an older kernel's
-    /// EINVAL is returned and ignored by the caller.
-    pub(crate) fn populate(&self, from: u64, to: u64) -> std::io::Result<()> {
-        const PAGE: u64 = 4096;
-        let from = from / PAGE * PAGE;
-        let to = to.min(self.size);
-        if from >= to {
-            return Ok(());
-        }
-        let advise = |advice| {
-            // SAFETY: `[from, to)` lies inside the mapping, which lives as
-            // long as `self`; MADV_POPULATE_* only fault pages in and change
-            // no byte of the mapping.
-            let rc = unsafe {
-                libc::madvise(
-                    self.map.as_ptr().add(from as usize) as *mut libc::c_void,
-                    (to - from) as usize,
-                    advice,
-                )
-            };
-            if rc == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        };
-        advise(libc::MADV_POPULATE_WRITE).or_else(|_| advise(libc::MADV_POPULATE_READ))
+    /// Copies `data` to `pos` with `pwrite` into the page cache, not through
+    /// the mapping (ADR 028): the CommitLog's write path. Readers of the
+    /// mapping see the bytes (one page cache); nothing maps the pages
+    /// writable (readers fault them in read-only), so writing them back
+    /// needs no TLB shoot-down. Only the owner's single writer calls this,
+    /// above every published position.
+    pub(crate) fn pwrite(&self, pos: u64, data: &[u8]) -> std::io::Result<()> {
+        assert!(
+            pos + data.len() as u64 <= self.size,
+            "write past end of mapped file"
+        );
+        self._file.write_all_at(data, pos)
+    }
+
+    /// The descriptor writes and syncs go through (tests break it).
+    #[cfg(test)]
+    pub(crate) fn raw_fd(&self) -> std::os::unix::io::RawFd {
+        self._file.as_raw_fd()
+    }
+
+    /// `fdatasync` of the file: the durability barrier for bytes written
+    /// with [`MappedFile::pwrite`] (and for any written through the map).
+    pub(crate) fn sync_data(&self) -> std::io::Result<()> {
+        self._file.sync_data()
     }
 
     /// msync(MS_SYNC) of a range; the durability barrier for mapped writes.
@@ -201,7 +176,8 @@ impl MappedFile {
     }
 
     /// Zeroes `[pos, size)` without touching the pages: punches a hole and
-    /// allocates the blocks again (they read back as zeros).
+    /// allocates the blocks again (they read back as zeros); then
+    /// `fdatasync`.
     pub(crate) fn zero_tail(&self, pos: u64) -> Result<()> {
         if pos >= self.size {
             return Ok(());
@@ -218,18 +194,18 @@ impl MappedFile {
             )
         };
         if rc != 0 {
-            // File systems without hole punching: write zeros through the map.
+            // File systems without hole punching: write zeros.
             let zeros = [0u8; 4096];
             let mut p = pos;
             while p < self.size {
                 let n = ((self.size - p) as usize).min(zeros.len());
-                self.write_at(p, &zeros[..n]);
+                self.pwrite(p, &zeros[..n]).at(&self.path)?;
                 p += n as u64;
             }
         } else {
             preallocate(&self._file, pos, self.size - pos).at(&self.path)?;
         }
-        self.flush_range(pos, self.size - pos).at(&self.path)
+        self.sync_data().at(&self.path)
     }
 }
 

@@ -164,7 +164,7 @@ pub(crate) fn apply(w: &mut Writer, from: u64, chunk: &[u8]) -> Result<u64> {
                 return err(format!("misplaced blank filler at {pos}"));
             }
             let seg = current_segment(w, pos)?;
-            seg.write_at(in_seg, &rest[..8]);
+            crate::writer::write_log(&w.shared, &seg, in_seg, &rest[..8])?;
             w.write_pos = pos + total as u64;
             break;
         }
@@ -176,20 +176,15 @@ pub(crate) fn apply(w: &mut Writer, from: u64, chunk: &[u8]) -> Result<u64> {
             return err(format!("entry at {pos} crosses its segment end"));
         }
         let bytes = &rest[..total as usize];
-        match scan(bytes, pos) {
+        let stored = match scan(bytes, pos) {
             Ok(Scanned::Blank) | Err(Invalid::Empty) => {
                 return err(format!("unexpected blank at {pos}"))
             }
             Err(Invalid::Corrupt(why)) => return err(format!("invalid entry at {pos}: {why}")),
-            Ok(_) => {}
-        }
+            Ok(s) => s,
+        };
         let seg = current_segment(w, pos)?;
-        // SAFETY: the writer owns `[write_pos, ..)`, above anything published.
-        let out = unsafe { seg.slice_mut(in_seg, bytes.len()) };
-        out.copy_from_slice(bytes);
-        let stored = scan(out, pos).map_err(|_| {
-            StoreError::Replication(format!("entry at {pos} changed while written"))
-        })?;
+        crate::writer::write_log(&w.shared, &seg, in_seg, bytes)?;
         w.write_pos = pos + total_u;
         w.dispatch(&stored, pos)?;
         if let Some(meta) = stored.meta() {

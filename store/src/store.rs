@@ -245,17 +245,10 @@ impl Store {
                     source: e,
                 })
         };
-        // Ends when the writer, the only sender, is dropped.
-        let (prefault_tx, prefault_rx) = mpsc::channel();
-        writer.set_prefaulter(prefault_tx);
         let writer = Arc::new(Mutex::new(writer));
         let sync = shared.config.flush_disk_type == crate::config::FlushDiskType::SyncFlush;
         let group_commit = Arc::new(crate::group_commit::GroupCommit::new());
         let mut threads = vec![
-            spawn(
-                "rokka-prefault",
-                Box::new(move || crate::writer::run_prefaulter(prefault_rx)),
-            )?,
             {
                 let w = Arc::clone(&writer);
                 spawn("rokka-writer", Box::new(move || crate::writer::run(&w, rx)))?
@@ -866,15 +859,11 @@ impl Store {
             let _ = tx.send(Cmd::Stop);
         }
         // An inline append that took the writer lock before `closed` was set
-        // finishes (and is flushed below); later ones see `closed`. The
-        // prefault thread ends once the writer lets go of it. The
-        // group-commit thread answers what is queued and returns; an append
-        // that hands in after that syncs on its own thread.
-        self.inner
-            .writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stop_prefaulting();
+        // finishes (waiting for the lock lets it; it is flushed below); later
+        // ones see `closed`. The group-commit thread answers what is queued
+        // and returns; an append that hands in after that syncs on its own
+        // thread.
+        drop(self.inner.writer.lock().unwrap_or_else(|e| e.into_inner()));
         self.inner.group_commit.stop();
         self.inner.stop.set();
         let threads: Vec<_> = self

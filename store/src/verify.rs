@@ -484,7 +484,6 @@ fn cut_tail(config: &StoreConfig, log: &CommitLog, at: u64) -> Result<Vec<String
         ));
     }
     seg.zero_tail(in_seg)?;
-    seg.flush_range(0, seg.size()).at(seg.path())?;
     done.push(format!("cut the commit log at offset {at}"));
     Ok(done)
 }

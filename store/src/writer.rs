@@ -1,7 +1,8 @@
 //! The one writer of the CommitLog, behind a mutex. Client appends run
 //! `Writer::append` on the caller's thread under the lock (`store/inline.rs`,
-//! ADR 022): it encodes each entry straight into the mapped segment (the only
-//! copy) and dispatches it to the ConsumeQueue and IndexFile; the caller then
+//! ADR 022): it encodes each entry into a reused buffer, writes it to the
+//! segment file with `pwrite` (ADR 028) and dispatches it to the
+//! ConsumeQueue and IndexFile; the caller then
 //! publishes the new end and — with SYNC_FLUSH — waits for the group-commit
 //! thread's next sync (`group_commit.rs`). The writer thread serves the log
 //! cleaner's copies, replication, truncation and shutdown. The steady-state
@@ -83,35 +84,24 @@ pub(crate) struct Writer {
     last_ts: i64,
     cache: HashMap<String, Vec<Option<Arc<ConsumeQueue>>>>,
     touched: Vec<Arc<ConsumeQueue>>,
-    /// Where the pages ahead of the append position are faulted in.
-    prefault: Option<std::sync::mpsc::Sender<Prefault>>,
-    /// CommitLog offset up to which prefaulting was asked for.
-    prefaulted: u64,
+    /// Where an append's entries are encoded before their `pwrite`; only
+    /// grows, so the steady state allocates nothing.
+    scratch: Vec<u8>,
 }
 
-/// A range of a segment to fault in ahead of the writer.
-pub(crate) struct Prefault {
-    segment: Arc<MappedFile>,
-    from: u64,
-    to: u64,
-}
+/// Initial capacity of the writer's encoding buffer (one 1 KiB message
+/// or a small Kafka batch fit; larger entries grow it once).
+const SCRATCH_START: usize = 64 << 10;
 
-/// How far ahead of the append position pages are faulted in, and the step
-/// at which the next range is asked for.
-const PREFAULT_AHEAD: u64 = 16 << 20;
-const PREFAULT_STEP: u64 = 4 << 20;
-
-/// Faults in the ranges the writer asks for until it goes away.
-pub(crate) fn run_prefaulter(jobs: Receiver<Prefault>) {
-    let mut warned = false;
-    while let Ok(p) = jobs.recv() {
-        if let Err(e) = p.segment.populate(p.from, p.to) {
-            if !warned {
-                tracing::debug!(error = %e, "cannot prefault CommitLog pages; appends fault them in");
-                warned = true;
-            }
-        }
-    }
+/// Writes `data` at `pos` of a CommitLog segment (`pwrite`). A failure is
+/// an I/O error of the log, handled as a failed sync is: logged, the store
+/// poisoned (writes refused until restart), `Poisoned` returned.
+pub(crate) fn write_log(shared: &Shared, seg: &MappedFile, pos: u64, data: &[u8]) -> Result<()> {
+    seg.pwrite(pos, data).map_err(|e| {
+        tracing::error!(error = %e, path = %seg.path().display(), "commit log write failed; refusing further writes");
+        shared.poisoned.store(true, Ordering::Release);
+        StoreError::Poisoned
+    })
 }
 
 impl Writer {
@@ -123,42 +113,7 @@ impl Writer {
             last_ts: 0,
             cache: HashMap::new(),
             touched: Vec::with_capacity(64),
-            prefault: None,
-            prefaulted: 0,
-        }
-    }
-
-    /// Asks `prefaulter` to fault in the pages ahead of the append position.
-    pub(crate) fn set_prefaulter(&mut self, prefaulter: std::sync::mpsc::Sender<Prefault>) {
-        self.prefault = Some(prefaulter);
-    }
-
-    /// Lets the prefault thread end (shutdown).
-    pub(crate) fn stop_prefaulting(&mut self) {
-        self.prefault = None;
-    }
-
-    /// Keeps about [`PREFAULT_AHEAD`] bytes of the current segment faulted
-    /// in beyond the append position, asking for [`PREFAULT_STEP`] or more
-    /// at a time.
-    pub(crate) fn prefault_ahead(&mut self) {
-        let (Some(tx), Some(seg)) = (&self.prefault, &self.segment) else {
-            return;
-        };
-        let seg_end = seg.base() + seg.size();
-        let from = self.prefaulted.max(self.write_pos).max(seg.base());
-        let to = (self.write_pos + PREFAULT_AHEAD).min(seg_end);
-        if to >= from + PREFAULT_STEP || (to == seg_end && to > from) {
-            let job = Prefault {
-                segment: Arc::clone(seg),
-                from: from - seg.base(),
-                to: to - seg.base(),
-            };
-            if tx.send(job).is_ok() {
-                self.prefaulted = to;
-            } else {
-                self.prefault = None;
-            }
+            scratch: Vec::with_capacity(SCRATCH_START),
         }
     }
 
@@ -202,7 +157,7 @@ impl Writer {
                 let mut blank = [0u8; 8];
                 blank[..4].copy_from_slice(&(rest as i32).to_be_bytes());
                 blank[4..].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
-                seg.write_at(in_seg, &blank);
+                write_log(&self.shared, seg, in_seg, &blank)?;
                 self.write_pos += rest;
             }
         }
@@ -242,6 +197,15 @@ impl Writer {
     /// Appends one request: checks, encodes into the log, dispatches. Does not
     /// publish or sync; `finish_round` does that for the whole group.
     pub(crate) fn append(&mut self, req: &AppendRequest) -> Result<AppendResult> {
+        // The buffer is moved out for the append, so that the entries
+        // encoded in it can be dispatched (`&mut self`) while borrowed.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let r = self.append_with(req, &mut scratch);
+        self.scratch = scratch;
+        r
+    }
+
+    fn append_with(&mut self, req: &AppendRequest, scratch: &mut Vec<u8>) -> Result<AppendResult> {
         if self.shared.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned);
         }
@@ -275,6 +239,7 @@ impl Writer {
                     return Err(StoreError::MessageTooLarge { size: len, max });
                 }
                 let (seg, phy) = self.reserve(len as u64)?;
+                let out = buffer(scratch, len);
                 let p = Placement {
                     topic: topic.as_bytes(),
                     queue_id: req.queue_id,
@@ -283,9 +248,8 @@ impl Writer {
                     store_timestamp: store_ts,
                     store_host: host,
                 };
-                // SAFETY: the writer owns `[write_pos, ..)`, above anything published.
-                let out = unsafe { seg.slice_mut(phy - seg.base(), len) };
                 kafka::encode(out, b, &p, count);
+                write_log(&self.shared, &seg, phy - seg.base(), out)?;
                 let stored = kafka::StoredBatch::parse_trusted(out);
                 self.write_pos += len as u64;
                 self.dispatch(&Scanned::Kafka(stored), phy)?;
@@ -337,9 +301,14 @@ impl Writer {
                 store_timestamp: store_ts,
                 store_host: host,
             };
-            // SAFETY: the writer owns `[write_pos, ..)`, above anything published.
-            let out = unsafe { seg.slice_mut(phy - seg.base(), len) };
+            let out = buffer(scratch, len);
             rocketmq::encode(out, m, &p);
+            if let Err(e) = write_log(&self.shared, &seg, phy - seg.base(), out) {
+                self.write_pos = start_pos;
+                self.segment = start_seg;
+                cq.rewind(first_qoff);
+                return Err(e);
+            }
             let stored = rocketmq::StoredMessage::parse_trusted(out);
             self.write_pos += len as u64;
             self.dispatch(&Scanned::RocketMq(stored), phy)?;
@@ -365,14 +334,12 @@ impl Writer {
         }
         self.check_disk()?;
         let mut out = Vec::with_capacity(entries.len());
-        for e in entries {
+        for mut e in entries {
             let (seg, phy) = self.reserve(e.len() as u64)?;
-            // SAFETY: the writer owns `[write_pos, ..)`, above anything published.
-            let buf = unsafe { seg.slice_mut(phy - seg.base(), e.len()) };
-            buf.copy_from_slice(&e);
-            crate::compaction::place(buf, phy);
+            crate::compaction::place(&mut e, phy);
+            write_log(&self.shared, &seg, phy - seg.base(), &e)?;
             self.write_pos += e.len() as u64;
-            match crate::entry::scan(buf, phy) {
+            match crate::entry::scan(&e, phy) {
                 Ok(Scanned::Kafka(b)) => {
                     for (_, key) in b.index_keys() {
                         self.shared
@@ -464,6 +431,15 @@ impl Writer {
     }
 }
 
+/// The first `len` bytes of `scratch`, grown (never shrunk) to hold them.
+/// Encoders write every byte, so stale contents never leak.
+fn buffer(scratch: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    if scratch.len() < len {
+        scratch.resize(len, 0);
+    }
+    &mut scratch[..len]
+}
+
 /// Runs the writer loop until `Stop` or until every sender is gone. Client
 /// appends do not come here: they run inline under the same lock (see
 /// `inline.rs`, ADR 022); the loop serves the cleaner's copies, replication,
@@ -510,7 +486,6 @@ pub(crate) fn run(writer: &Mutex<Writer>, rx: Receiver<Cmd>) {
             }
         }
         w.publish();
-        w.prefault_ahead();
     }
     // Drain what arrived after Stop so nobody waits forever.
     drain(&rx);
@@ -595,5 +570,63 @@ pub mod internals {
         pub fn sync(&self) -> Result<()> {
             sync_log(&self.0.shared, self.0.write_pos)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::MessageToStore;
+    use std::os::unix::io::AsRawFd;
+
+    fn request() -> AppendRequest {
+        AppendRequest {
+            topic: bytes::Bytes::from_static(b"T"),
+            queue_id: 0,
+            payload: AppendPayload::Message(MessageToStore {
+                flag: 0,
+                body: bytes::Bytes::from_static(&[7; 1024]),
+                sys_flag: 0,
+                born_timestamp: 1_700_000_000_000,
+                born_host: "127.0.0.1:40000".parse().unwrap(),
+                reconsume_times: 0,
+                prepared_tx_offset: 0,
+                properties: bytes::Bytes::new(),
+            }),
+        }
+    }
+
+    /// A `pwrite` that fails (here EBADF: the segment's descriptor is
+    /// swapped for a read-only one) is handled as a failed sync: the
+    /// append fails with `Poisoned`, nothing of it is published, later
+    /// appends and syncs are refused.
+    #[test]
+    fn failed_log_write_poisons_and_publishes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig::for_tests(dir.path());
+        let shared = crate::store::open_shared(config, &prometheus::Registry::new()).unwrap();
+        let mut w = Writer::new(shared);
+        crate::recovery::recover(&mut w, None, false).unwrap();
+        let first = w.append(&request()).unwrap();
+        w.publish();
+        sync_log(&w.shared, w.write_pos).unwrap();
+        let end = w.write_pos;
+
+        let seg = w.segment.clone().unwrap();
+        let read_only = std::fs::File::open(seg.path()).unwrap();
+        // SAFETY: replaces a descriptor this test's segment owns with a
+        // read-only one on the same file; both stay open until dropped.
+        assert!(unsafe { libc::dup2(read_only.as_raw_fd(), seg.raw_fd()) } >= 0);
+
+        assert!(matches!(w.append(&request()), Err(StoreError::Poisoned)));
+        w.publish();
+        assert_eq!(w.write_pos, end);
+        assert_eq!(w.shared.commit_log.max_offset(), end);
+        assert!(w.shared.poisoned.load(Ordering::Acquire));
+        assert!(matches!(w.append(&request()), Err(StoreError::Poisoned)));
+        // A SYNC_FLUSH append waiting for its sync is answered `Poisoned`.
+        let (tx, mut rx) = oneshot::channel();
+        crate::group_commit::GroupCommit::new().submit(&w.shared, end, (tx, Ok(first)));
+        assert!(matches!(rx.try_recv(), Ok(Err(StoreError::Poisoned))));
     }
 }

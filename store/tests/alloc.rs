@@ -1,6 +1,7 @@
 //! No per-message heap allocation on the append path: a counting global
-//! allocator watches the writer core (encode into the mapped segment,
-//! ConsumeQueue and IndexFile dispatch, publish) while it appends 10,000
+//! allocator watches the writer core (encode into the writer's reused
+//! buffer, `pwrite` to the segment, ConsumeQueue and IndexFile dispatch,
+//! publish) while it appends 10,000
 //! messages and 1,000 Kafka batches on this thread. Requests are built first;
 //! files are sized so that no segment, queue file or index file is created
 //! while counting (those allocate once per file, not per message).

@@ -4,13 +4,13 @@
 //! two thread wake-ups per request, most of the broker's CPU per message.
 //! Instead the caller takes the writer's lock, runs `Writer::append`
 //! (encode, dispatch to the ConsumeQueue and IndexFile), publishes, and lets
-//! go. The lock is a blocking mutex held for the copy into the mapped
-//! segment and the queue entries only — never across an `.await` — so a
+//! go. The lock is a blocking mutex held for the encode and `pwrite` into
+//! the CommitLog and the queue entries only — never across an `.await` — so a
 //! tokio worker blocks at most for one other append (or one round of the
 //! writer thread: a cleaner copy, a replicated chunk, a truncation).
 //!
 //! With ASYNC_FLUSH the append is acknowledged then: a killed process leaves
-//! the mapped pages to the kernel. With SYNC_FLUSH the caller hands its log
+//! the written pages to the kernel. With SYNC_FLUSH the caller hands its log
 //! end to the group-commit thread (`group_commit.rs`) and waits for the sync
 //! that covers it before it is acknowledged.
 
@@ -44,7 +44,6 @@ impl Store {
         }
         let r = w.append(req);
         w.publish();
-        w.prefault_ahead();
         let end = w.write_pos;
         drop(w);
         match r {
