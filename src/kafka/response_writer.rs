@@ -93,7 +93,11 @@ mod tests {
     async fn responses_leave_framed_and_in_order_whatever_their_chunk_sizes() {
         let big = Bytes::from(vec![7u8; 10_000]);
         let responses = vec![
-            vec![Bytes::from_static(b"ab"), big.clone(), Bytes::from_static(b"c")],
+            vec![
+                Bytes::from_static(b"ab"),
+                big.clone(),
+                Bytes::from_static(b"c"),
+            ],
             vec![],
             vec![Bytes::from_static(b"tiny")],
             vec![big.clone(), big.clone()],
