@@ -51,7 +51,6 @@ pub async fn write_responses<W: AsyncWrite + Unpin>(
                     parts.push(c);
                 }
             }
-            bytes.written(size + 4);
             gathered += size + 4;
             next = if gathered < GATHER_BYTES {
                 rx.try_recv().ok()
@@ -68,6 +67,7 @@ pub async fn write_responses<W: AsyncWrite + Unpin>(
         if written.is_err() {
             return;
         }
+        bytes.written(gathered);
     }
     let _ = wr.shutdown().await;
 }
