@@ -210,6 +210,31 @@ fn group_join_sync_heartbeat_commit_fetch() {
 }
 
 #[test]
+fn a_stable_group_survives_a_restart() {
+    let rokka = Rokka::start();
+    let mut c = Conn::open(rokka.kafka);
+    metadata(&mut c, "rt");
+    let (e, generation, _, me, _) = join(&mut c, 0, "stays", "");
+    assert_eq!((e, generation), (0, 1));
+    assert_eq!(sync_group(&mut c, "stays", 1, &me, &[(&me, b"a")]).0, 0);
+    let (e, _, _, gone, _) = join(&mut c, 0, "leaves", "");
+    assert_eq!(e, 0);
+    assert_eq!(
+        sync_group(&mut c, "leaves", 1, &gone, &[(&gone, b"a")]).0,
+        0
+    );
+    assert_eq!(leave(&mut c, "leaves", &gone), 0);
+    // The coordinator loads the groups `__consumer_offsets` records: the
+    // stable group's member goes on with its generation (a rebalance would
+    // answer UNKNOWN_MEMBER_ID, 25), the group it left stays empty.
+    let rokka = rokka.restart();
+    let mut c = Conn::open(rokka.kafka);
+    assert_eq!(heartbeat(&mut c, "stays", 1, &me), 0);
+    assert_eq!(heartbeat(&mut c, "stays", 2, &me), 22, "ILLEGAL_GENERATION");
+    assert_eq!(heartbeat(&mut c, "leaves", 1, &gone), 25);
+}
+
+#[test]
 fn create_delete_topics_and_old_fetch_down_conversion() {
     let rokka = Rokka::start();
     let mut c = Conn::open(rokka.kafka);

@@ -168,6 +168,14 @@ pub async fn start(broker: &Broker) -> Result<Vec<JoinHandle<()>>, StartupError>
             tracing::info!(stable, "consumer groups loaded on promotion");
         }));
     }
+    if broker.cluster.is_none() {
+        // A restarted single broker is the coordinator of every group: it
+        // loads them as a promoted master does, so a stable group's members
+        // heartbeat on after the restart instead of rejoining.
+        let groups = offsets_topic::recovery::latest_groups(&broker.store);
+        let stable = ctx.groups.restore(groups);
+        tracing::info!(stable, "consumer groups loaded");
+    }
     let timer = tokio::spawn(group::run_timer(Arc::clone(&ctx.groups), broker.clone()));
     let retention = tokio::spawn(topic_retention::run_timer(
         Arc::clone(&ctx),
