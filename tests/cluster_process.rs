@@ -292,6 +292,11 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     );
     assert_eq!(e, 0);
     cl.assert_cluster_metrics(m, epoch);
+    // Acknowledged just before the kill: on the in-sync replicas already.
+    assert_eq!(
+        offset_commit(&mut mc, "g1", -1, "", TOPIC, &[(0, 12, "last")]),
+        vec![vec![0]]
+    );
 
     // 1. SIGKILL the master: a new one from the in-sync set, every
     // acknowledged record on it.
@@ -305,7 +310,7 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     assert_all_present(&acked, &stored_values(&mut c2));
     assert_eq!(
         offset_fetch(&mut c2, "g1", TOPIC, &[0]),
-        vec![vec![(11, Some("m".to_string()))]],
+        vec![vec![(12, Some("last".to_string()))]],
         "the committed offset on the new master"
     );
     assert_eq!(
@@ -404,6 +409,11 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
     for s in &slaves {
         cl.await_topic(*s);
     }
+    let j = await_that(
+        "a joined group",
+        || join(&mut mc, 0, "iso", ""),
+        |j| j.error == 0,
+    );
     // Both slaves die; the master takes acks=1 writes alone until it notices
     // it lost the majority (then it refuses): its divergent tail.
     for s in &slaves {
@@ -416,6 +426,33 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
         }
     }
     assert!(tail > 0, "the isolated master took no write at all");
+    // The group coordinator acknowledges nothing no in-sync replica holds:
+    // a SyncGroup and an OffsetCommit get COORDINATOR_NOT_AVAILABLE (15) —
+    // or NOT_COORDINATOR (16) once the master has fenced itself — never 0.
+    // Sent side by side, so that neither waits for the other's answer.
+    let mut mc2 = cl.kafka(m);
+    let (e, codes) = std::thread::scope(|s| {
+        let sync = s.spawn(|| {
+            sync_group(
+                &mut mc,
+                "iso",
+                j.generation,
+                &j.member,
+                &[(&j.member, b"p")],
+            )
+            .0
+        });
+        let commit = offset_commit(&mut mc2, "iso-commits", -1, "", TOPIC, &[(0, 5, "")]);
+        (sync.join().unwrap(), commit)
+    });
+    assert!(
+        [15, 16].contains(&e),
+        "SyncGroup on the isolated master: {e}"
+    );
+    assert!(
+        [15, 16].contains(&codes[0][0]),
+        "OffsetCommit on the isolated master: {codes:?}"
+    );
     // It fences itself: NOT_LEADER_OR_FOLLOWER within the master timeout.
     let deadline = Instant::now() + ELECTION;
     while produce(&mut mc, TOPIC, 0, batch(599), 1).0 != 6 {

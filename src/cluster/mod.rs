@@ -377,6 +377,21 @@ impl Cluster {
     /// Raft removed it. At most `timeout`, or `rokka.replicaAckTimeoutMs`
     /// when `None`.
     pub async fn wait_replicated(&self, end: u64, timeout: Option<Duration>) -> bool {
+        self.wait_acked(end, timeout, self.min_isr).await
+    }
+
+    /// Waits until every member of the in-sync set holds the log up to
+    /// `end`, however small the set: what a master elected from it next
+    /// must serve (the group coordinator's records, ADR 015). Unlike
+    /// [`Cluster::wait_replicated`] it does not refuse a set smaller than
+    /// `min.insync.replicas`, so a broker group down to its master (or of
+    /// one node) keeps committing offsets as RocketMQ's brokers do. At most
+    /// `rokka.replicaAckTimeoutMs`.
+    pub async fn wait_in_sync(&self, end: u64) -> bool {
+        self.wait_acked(end, None, 1).await
+    }
+
+    async fn wait_acked(&self, end: u64, timeout: Option<Duration>, min_isr: usize) -> bool {
         let timeout = timeout.map_or(self.ack_timeout, |t| t.min(self.ack_timeout));
         let deadline = tokio::time::Instant::now() + timeout;
         let mut views = self.node.subscribe();
@@ -394,7 +409,7 @@ impl Cluster {
             if !matches!(*roles.borrow_and_update(), Local::Master { epoch: e, .. } if e == epoch) {
                 return false;
             }
-            if self.replicated(end) {
+            if self.replicated(end, min_isr) {
                 self.high_watermark(); // records the advance for readers
                 return true;
             }
@@ -404,7 +419,7 @@ impl Cluster {
                 _ = roles.changed() => {}
                 _ = tokio::time::sleep_until(deadline) => {
                     return matches!(self.local(), Local::Master { epoch: e, .. } if e == epoch)
-                        && self.replicated(end);
+                        && self.replicated(end, min_isr);
                 }
             }
         }
@@ -464,12 +479,13 @@ impl Cluster {
         isr
     }
 
-    /// True when every in-sync member holds the log up to `end`.
-    fn replicated(&self, end: u64) -> bool {
+    /// True when the in-sync set has at least `min_isr` members and every
+    /// one holds the log up to `end`.
+    fn replicated(&self, end: u64, min_isr: usize) -> bool {
         isr::acknowledged(
             &self.acking_set(),
             self.node_id,
-            self.min_isr,
+            min_isr,
             &self.ha.acked_by_node(),
             end,
         )

@@ -1,7 +1,9 @@
 //! OffsetCommit handler: refuses commits to a group with live RocketMQ
 //! consumers (ADR 006), checks the member and generation against the group
 //! coordinator, then writes the shared offset table and answers once the
-//! commits are also in `__consumer_offsets` (ADR 011). In a cluster, the
+//! commits are also in `__consumer_offsets` (ADR 011) and, in a cluster, on
+//! the in-sync replicas (ADR 015; COORDINATOR_NOT_AVAILABLE on a replication
+//! timeout). In a cluster, the
 //! commits of partitions placed on another broker group are then queued for
 //! that group's master (ADR 024 decision 5; never waited for).
 
@@ -79,8 +81,12 @@ pub async fn handle(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Clo
             partitions,
         });
     }
-    if let Some(log) = ctx.groups.offsets_log() {
-        log.written().await;
+    if check == error_code::NONE && !super::replication::offsets_replicated(ctx).await {
+        for p in resp.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
+            if p.1 == error_code::NONE {
+                p.1 = error_code::COORDINATOR_NOT_AVAILABLE;
+            }
+        }
     }
     if let Some(cluster) = &ctx.broker.cluster {
         for (topic, done) in &committed {

@@ -120,3 +120,22 @@ pub fn readable_end(ctx: &KafkaContext, topic: &str, qid: u32) -> u64 {
         None => store.max_offset(topic, qid),
     }
 }
+
+/// Waits until what the group coordinator recorded so far (commits and
+/// group metadata in `__consumer_offsets`) is in the store and, in cluster
+/// mode, on every in-sync replica, so that a master elected next serves it
+/// (Kafka acknowledges OffsetCommit and SyncGroup only once the offsets
+/// partition's in-sync replicas hold the records; unlike Kafka a set
+/// smaller than `min.insync.replicas` is not refused, see
+/// [`Cluster::wait_in_sync`]). False when the replicas did not acknowledge
+/// in time or this node lost its mastership: Kafka then answers
+/// COORDINATOR_NOT_AVAILABLE.
+pub async fn offsets_replicated(ctx: &KafkaContext) -> bool {
+    if let Some(log) = ctx.groups.offsets_log() {
+        log.written().await;
+    }
+    match &ctx.broker.cluster {
+        Some(c) => c.wait_in_sync(ctx.broker.store.log_end()).await,
+        None => true,
+    }
+}

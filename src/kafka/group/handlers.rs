@@ -86,11 +86,22 @@ pub async fn sync(ctx: &KafkaContext, req: &Request<'_>) -> Result<Writer, Close
     let outcome = ctx
         .groups
         .sync(&s.group_id, s.generation_id, &s.member_id, s.assignments);
-    let resp = settle(outcome, MAX_PARK, || SyncGroupResponse {
+    let mut resp = settle(outcome, MAX_PARK, || SyncGroupResponse {
         error_code: error_code::REBALANCE_IN_PROGRESS,
         ..SyncGroupResponse::default()
     })
     .await;
+    // The stable group is recorded in `__consumer_offsets`; as in Kafka the
+    // members get their assignments once that record is replicated, so a
+    // coordinator elected next knows them (ADR 015).
+    if resp.error_code == error_code::NONE
+        && !crate::kafka::replication::offsets_replicated(ctx).await
+    {
+        resp = SyncGroupResponse {
+            error_code: error_code::COORDINATOR_NOT_AVAILABLE,
+            ..SyncGroupResponse::default()
+        };
+    }
     let mut w = req.writer();
     resp.encode(&mut w, req.version());
     Ok(w)
