@@ -13,8 +13,8 @@ use rokka_protocols::kafka::records::{build_v2_batch, Record};
 use rokka_protocols::kafka::Reader;
 use support::cluster::{await_that, find_coordinator, Cluster, ELECTION};
 use support::kafka::{
-    all_records, create_topic, epoch_end, fetch, heartbeat, join, leave, offset_commit,
-    offset_fetch, produce, sync_group, Conn,
+    all_records, create_topic, epoch_end, fetch, heartbeat, init_producer_id, join, leave,
+    offset_commit, offset_fetch, produce, sync_group, Conn,
 };
 use support::Rokka;
 
@@ -429,30 +429,25 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
     // The group coordinator acknowledges nothing no in-sync replica holds:
     // a SyncGroup and an OffsetCommit get COORDINATOR_NOT_AVAILABLE (15) —
     // or NOT_COORDINATOR (16) once the master has fenced itself — never 0.
-    // Sent side by side, so that neither waits for the other's answer.
-    let mut mc2 = cl.kafka(m);
-    let (e, codes) = std::thread::scope(|s| {
+    // Nor does the transaction coordinator (`__transaction_state`). Sent
+    // side by side, so that none waits for another's answer.
+    let (mut mc2, mut mc3) = (cl.kafka(m), cl.kafka(m));
+    let (sync, commit, txn) = std::thread::scope(|s| {
         let sync = s.spawn(|| {
-            sync_group(
-                &mut mc,
-                "iso",
-                j.generation,
-                &j.member,
-                &[(&j.member, b"p")],
-            )
-            .0
+            let assignment: &[(&str, &[u8])] = &[(&j.member, b"p")];
+            sync_group(&mut mc, "iso", j.generation, &j.member, assignment).0
         });
+        let txn = s.spawn(|| init_producer_id(&mut mc3, "iso-txn", 60_000).0);
         let commit = offset_commit(&mut mc2, "iso-commits", -1, "", TOPIC, &[(0, 5, "")]);
-        (sync.join().unwrap(), commit)
+        (sync.join().unwrap(), commit[0][0], txn.join().unwrap())
     });
-    assert!(
-        [15, 16].contains(&e),
-        "SyncGroup on the isolated master: {e}"
-    );
-    assert!(
-        [15, 16].contains(&codes[0][0]),
-        "OffsetCommit on the isolated master: {codes:?}"
-    );
+    for (what, e) in [
+        ("SyncGroup", sync),
+        ("OffsetCommit", commit),
+        ("InitProducerId", txn),
+    ] {
+        assert!([15, 16].contains(&e), "{what} on the isolated master: {e}");
+    }
     // It fences itself: NOT_LEADER_OR_FOLLOWER within the master timeout.
     let deadline = Instant::now() + ELECTION;
     while produce(&mut mc, TOPIC, 0, batch(599), 1).0 != 6 {

@@ -14,7 +14,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use rokka_protocols::kafka::records::{build_v2_batch, with_producer, Record};
 use rokka_protocols::kafka::{Reader, Writer};
-use support::kafka::{batches, metadata, offset_fetch, produce, Conn};
+use support::kafka::{batches, init_producer_id as init, metadata, offset_fetch, produce, Conn};
 use support::{Rokka, WAIT};
 
 fn rec(v: &str) -> Record {
@@ -32,21 +32,6 @@ fn txn_batch(pid: i64, epoch: i16, seq: i32, values: &[&str]) -> Bytes {
     let mut b = build_v2_batch(0, &recs).to_vec();
     b[21..23].copy_from_slice(&0x10i16.to_be_bytes());
     with_producer(&b, pid, epoch, seq)
-}
-
-/// InitProducerId v1 (or v3 with the current pid/epoch): (error, pid, epoch).
-fn init(c: &mut Conn, id: &str, timeout_ms: i32) -> (i16, i64, i16) {
-    let b = c.call(22, 1, |w| {
-        w.nstr(Some(id));
-        w.i32(timeout_ms);
-    });
-    let mut r = Reader::new(&b, 0, false);
-    r.i32("throttle").unwrap();
-    (
-        r.i16("e").unwrap(),
-        r.i64("pid").unwrap(),
-        r.i16("epoch").unwrap(),
-    )
 }
 
 /// AddPartitionsToTxn v1 of one partition: its error code.

@@ -471,3 +471,18 @@ pub fn heartbeat(c: &mut Conn, group: &str, generation: i32, member: &str) -> i1
     });
     Reader::new(&b, 0, false).i16("e").unwrap()
 }
+
+/// InitProducerId v1 with a transactional id: (error, pid, epoch).
+pub fn init_producer_id(c: &mut Conn, id: &str, timeout_ms: i32) -> (i16, i64, i16) {
+    let b = c.call(22, 1, |w| {
+        w.nstr(Some(id));
+        w.i32(timeout_ms);
+    });
+    let mut r = Reader::new(&b, 0, false);
+    r.i32("throttle").unwrap();
+    (
+        r.i16("e").unwrap(),
+        r.i64("pid").unwrap(),
+        r.i16("epoch").unwrap(),
+    )
+}

@@ -139,6 +139,14 @@ impl TxnCoordinator {
             });
             return Err(ec::COORDINATOR_NOT_AVAILABLE);
         }
+        // Cluster mode: answered once the in-sync replicas hold the state,
+        // so a coordinator elected next continues the transaction (Kafka
+        // writes `__transaction_state` with acks=all too).
+        if let Some(c) = &self.broker.cluster {
+            if !c.wait_in_sync(self.broker.store.log_end()).await {
+                return Err(ec::COORDINATOR_NOT_AVAILABLE);
+            }
+        }
         self.by_pid
             .lock()
             .unwrap_or_else(|e| e.into_inner())
