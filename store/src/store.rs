@@ -537,7 +537,7 @@ impl Store {
         let (seg, pos, size) = self.inner.shared.commit_log.entry_at(phy)?;
         let buf = seg.slice(pos, size as usize)?;
         let e = scan(buf, phy).ok()?;
-        stored_entry(&seg, pos, phy, &e)
+        stored_entry(&e, phy, |len| seg.bytes(pos, len))
     }
 
     /// The entry that contains CommitLog offset `phy`: the entry starting
@@ -609,8 +609,9 @@ impl Store {
         }
         let log = &self.inner.shared.commit_log;
         let log_min = log.min_offset();
-        let mut entries: Vec<StoredEntry> = Vec::new();
+        let mut entries: Vec<StoredEntry> = Vec::with_capacity(max_count.clamp(1, 64) as usize);
         let mut skipped: Vec<std::ops::Range<u64>> = Vec::new();
+        let mut view = None;
         let (mut count, mut bytes, mut next, mut filtered) = (0u32, 0usize, offset, false);
         // Scan at most a bounded window so a selective filter cannot stall a reader.
         let scan_limit = offset
@@ -642,10 +643,10 @@ impl Store {
             }
             // The log cleaner may be rewriting this queue entry: a failed
             // read is retried once with the entry as it is now.
-            let first = self.read_for_queue(&cq, next, &e);
+            let first = self.read_for_queue(&cq, next, &e, &mut view);
             let first = match first {
                 Err(_) => match cq.get(next) {
-                    Some(again) if again != e => self.read_for_queue(&cq, next, &again),
+                    Some(again) if again != e => self.read_for_queue(&cq, next, &again, &mut view),
                     _ => first,
                 },
                 ok => ok,

@@ -4,16 +4,19 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::{Store, StoredEntry};
 use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::entry::{scan, Scanned};
+use crate::mapped_file::MappedFile;
 
-/// Builds the reader's view of a validated entry.
+/// Builds the reader's view of a validated entry; `bytes` gives the
+/// entry's bytes for its length.
 pub(super) fn stored_entry(
-    seg: &Arc<crate::mapped_file::MappedFile>,
-    pos: u64,
-    phy: u64,
     e: &Scanned<'_>,
+    phy: u64,
+    bytes: impl FnOnce(usize) -> Option<Bytes>,
 ) -> Option<StoredEntry> {
     let meta = e.meta()?;
     let tags_code = match e {
@@ -28,39 +31,79 @@ pub(super) fn stored_entry(
         count: meta.count,
         tags_code,
         store_timestamp: meta.store_timestamp,
-        bytes: seg.bytes(pos, meta.total_size as usize)?,
+        bytes: bytes(meta.total_size as usize)?,
     })
+}
+
+/// One `Bytes` over a segment's published bytes from a read's first entry
+/// on: the entries a read returns are slices of it, so a pull of many
+/// messages allocates once per segment, not once per message (issue 16),
+/// and looks the segment up once.
+#[derive(Debug)]
+pub(super) struct SegmentView {
+    /// CommitLog offset of `bytes[0]`.
+    start: u64,
+    bytes: Bytes,
+}
+
+impl SegmentView {
+    /// A view of `seg` from CommitLog offset `phy` to the published end
+    /// `published` (or the segment's end).
+    fn new(seg: &Arc<MappedFile>, phy: u64, published: u64) -> Option<SegmentView> {
+        let end = published.min(seg.base() + seg.size());
+        let len = usize::try_from(end.checked_sub(phy)?).ok()?;
+        Some(SegmentView {
+            start: phy,
+            bytes: seg.bytes(phy - seg.base(), len)?,
+        })
+    }
+
+    /// The view's bytes at `[phy, phy + len)`, if it holds them all.
+    fn range(&self, phy: u64, len: usize) -> Option<std::ops::Range<usize>> {
+        let from = usize::try_from(phy.checked_sub(self.start)?).ok()?;
+        let to = from.checked_add(len)?;
+        (to <= self.bytes.len()).then_some(from..to)
+    }
 }
 
 impl Store {
     /// The entry the queue entry `e` at logical `off` of `cq` points at,
     /// checked against the queue (topic, queue id, offset, size). `Ok(None)`
     /// if its segment is gone (retention); `Err(why)` if the bytes are damaged.
+    /// `view` carries the segment view from one entry of a read to the next.
     pub(super) fn read_for_queue(
         &self,
         cq: &ConsumeQueue,
         off: u64,
         e: &CqEntry,
+        view: &mut Option<SegmentView>,
     ) -> std::result::Result<Option<StoredEntry>, &'static str> {
         let log = &self.inner.shared.commit_log;
-        let Some(seg) = log.segment_for(e.phy_offset) else {
-            return Ok(None);
-        };
-        if e.phy_offset + u64::from(e.size) > log.max_offset() {
+        let published = log.max_offset();
+        let (phy, size) = (e.phy_offset, e.size as usize);
+        if view.as_ref().and_then(|v| v.range(phy, size)).is_none() {
+            let Some(seg) = log.segment_for(phy) else {
+                return Ok(None);
+            };
+            *view = SegmentView::new(&seg, phy, published);
+        }
+        if phy + u64::from(e.size) > published {
             return Err("queue entry points past the log end");
         }
-        let pos = e.phy_offset - seg.base();
-        let buf = seg
-            .slice(pos, e.size as usize)
+        let (v, range) = view
+            .as_ref()
+            .and_then(|v| Some((v, v.range(phy, size)?)))
             .ok_or("queue entry crosses a segment end")?;
-        let s = scan(buf, e.phy_offset).map_err(|i| match i {
+        let s = scan(&v.bytes[range], phy).map_err(|i| match i {
             crate::entry::Invalid::Empty => "zeroed entry",
             crate::entry::Invalid::Corrupt(why) => why,
         })?;
         if !crate::integrity::entry_matches(&s, e, cq.topic(), cq.queue_id(), off) {
             return Err("entry belongs to another queue, offset or size");
         }
-        Ok(stored_entry(&seg, pos, e.phy_offset, &s))
+        Ok(stored_entry(&s, phy, |len| {
+            Some(v.bytes.slice(v.range(phy, len)?))
+        }))
     }
 
     /// Logs and counts a damaged entry met by a reader, once per entry.
