@@ -236,6 +236,25 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     );
     let pulled = support::remoting::wait_for(&mut rc, TOPIC, 0, ELECTION);
     assert!(!pulled.is_empty(), "a pull on a slave returned nothing");
+    // Past its end a slave (maybe lagging) never moves the consumer's offset
+    // (upstream's slave, offsetCheckInSlave off); the master does.
+    let past = |c: &mut support::remoting::Conn| {
+        let r = support::remoting::pull(c, TOPIC, 0, 1_000, 4, "*", 0);
+        (r.code, r.ext("nextBeginOffset").map(str::to_owned))
+    };
+    assert_eq!(
+        past(&mut rc),
+        (19, Some("1000".into())),
+        "slave past its end"
+    );
+    let mut mr0 =
+        support::remoting::Conn::open(format!("127.0.0.1:{}", cl.nodes[m].listen).parse().unwrap());
+    let (code, next) = past(&mut mr0);
+    let next: u64 = next.unwrap().parse().unwrap();
+    assert!(
+        code == 21 && next < 1_000,
+        "master past its end: {code} {next}"
+    );
     // A RocketMQ consumer commits to a slave (the route named no master):
     // the slave keeps the commit and forwards it to the master.
     let commit = rc.call(support::remoting::update_offset("rg", TOPIC, 0, 3));

@@ -1,7 +1,8 @@
 //! HA service over loopback: a slave ends with the master's bytes and the
 //! same physical and queue offsets; `wait_acked` waits for the slave's ack;
 //! a late slave catches up from zero; an old master with a divergent tail
-//! truncates when it follows a newer master.
+//! truncates when it follows a newer master, and only then serves slave
+//! reads (`Ha::log_agrees`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -155,6 +156,9 @@ async fn old_master_truncates_divergent_tail() {
     fill(&s1, 5, 60).await;
     let common = s1.log_end();
     assert!(a.wait_acked(common, 1, WAIT).await);
+    // Slave reads: a follower's log agrees with the master's once it has
+    // hand-shaken; a master's own log is not "agreed" for slave reads.
+    assert!(b.log_agrees() && !a.log_agrees());
 
     // Store 2 stops following; store 1 writes a tail nobody saw.
     b.set_role(Role::Standalone).unwrap();
@@ -164,6 +168,10 @@ async fn old_master_truncates_divergent_tail() {
     // Term 2: store 2 becomes master and writes its own, different tail.
     b.set_role(Role::Master { epoch: 2 }).unwrap();
     assert!(!s2.is_read_only());
+    assert!(
+        !b.log_agrees(),
+        "a master's tail may be one the next master lacks"
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr2 = listener.local_addr().unwrap();
     let server = b.clone();
@@ -182,9 +190,12 @@ async fn old_master_truncates_divergent_tail() {
         master: addr2,
     })
     .unwrap();
+    // Demoted, before its handshake: its divergent tail is still there.
+    assert!(!a.log_agrees());
     let end = s2.log_end();
     assert!(b.wait_acked(end, 1, WAIT).await);
     wait_for_end(&s1, end).await;
+    assert!(a.log_agrees(), "truncated and following: slave reads again");
     assert_identical(&s2, &s1);
     let mut p = s1.commit_log_bounds().0;
     while p < end {

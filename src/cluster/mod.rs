@@ -472,6 +472,18 @@ impl Cluster {
         let _ = tokio::time::timeout(timeout, self.ha.next_ack()).await;
     }
 
+    /// A node that is not master serves RocketMQ slave reads only once its
+    /// log agrees with a master's ([`Ha::log_agrees`]): a restarted or
+    /// demoted old master may still hold a tail no master has.
+    pub fn serves_replica_reads(&self) -> bool {
+        self.ha.log_agrees()
+    }
+
+    /// Waits until [`Cluster::serves_replica_reads`] or `timeout` passed.
+    pub async fn wait_replica_reads(&self, timeout: Duration) {
+        self.ha.wait_log_agrees(timeout).await;
+    }
+
     /// The applied in-sync set plus the members this master is adding.
     fn acking_set(&self) -> BTreeSet<NodeId> {
         let mut isr = self.view().isr_of(&self.group);

@@ -151,6 +151,9 @@ pub(crate) struct Inner {
     slave_task: Mutex<Option<JoinHandle<()>>>,
     metrics: Metrics,
     node_id: std::sync::atomic::AtomicU64,
+    /// True once this store's log is known to be a prefix of a master's
+    /// (see [`Ha::log_agrees`]).
+    agrees: watch::Sender<bool>,
 }
 
 /// The HA service of one store. Cheap to clone.
@@ -192,6 +195,7 @@ impl Ha {
                 slave_task: Mutex::new(None),
                 metrics: Metrics::new(registry),
                 node_id: std::sync::atomic::AtomicU64::new(0),
+                agrees: watch::channel(false).0,
             }),
         }
     }
@@ -252,6 +256,9 @@ impl Ha {
                 self.inner.store.set_read_only(false);
                 let end = self.inner.store.log_end();
                 lock(&self.inner.epochs).append(epoch, end)?;
+                // Whatever it appends as master may be a tail the next
+                // master never gets: it agrees again after a handshake.
+                self.inner.agrees.send_replace(false);
             }
             Role::Slave { .. } => self.inner.store.set_read_only(true),
         }
@@ -261,6 +268,21 @@ impl Ha {
         self.inner.metrics.epoch.set(role.epoch() as i64);
         tracing::info!(?role, "HA role changed");
         Ok(())
+    }
+
+    /// True once this store's log is known to agree with a master's: it
+    /// finished a handshake with one (and truncated any divergent tail)
+    /// since the process started or since it was last master. Until then
+    /// its tail may hold entries no master has (a restarted or demoted old
+    /// master's unacknowledged appends), so it serves no slave reads.
+    pub fn log_agrees(&self) -> bool {
+        *self.inner.agrees.borrow()
+    }
+
+    /// Waits until [`Ha::log_agrees`] or `timeout` passed.
+    pub async fn wait_log_agrees(&self, timeout: Duration) {
+        let mut rx = self.inner.agrees.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|a| *a)).await;
     }
 
     /// Slave side: stops following the master and waits until every chunk

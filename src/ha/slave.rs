@@ -66,6 +66,7 @@ async fn session(inner: &Inner, master: SocketAddr) -> Result<(), HaError> {
         epochs.truncate_suffix(from)?;
         epochs.replace(answer.history)?;
     }
+    inner.agrees.send_replace(true);
     wire::write_u64s(&mut wr, &[from]).await?;
     loop {
         let (at, chunk) = wire::read_frame(&mut rd).await?;

@@ -128,14 +128,15 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     if code_of(&r, a.offset) == ResponseCode::PULL_NOT_FOUND && suspend {
         // Cluster mode: data above the high watermark becomes readable
         // with the replicas' acks, not with new appends.
-        let above_hw = ctx
-            .broker
-            .cluster
-            .as_ref()
-            .filter(|c| c.high_watermark() < ctx.broker.store.log_end());
+        let cluster = ctx.broker.cluster.as_ref();
+        let above_hw = cluster.filter(|c| c.high_watermark() < ctx.broker.store.log_end());
+        // A replica whose log does not agree with a master's yet: its data
+        // becomes readable with the handshake, not with appends.
+        let unsure = cluster.filter(|c| !is_master(c) && !c.serves_replica_reads());
         tokio::select! {
-            _ = ctx.broker.store.wait_for_data(a.topic, a.queue_id, a.offset, a.suspend), if above_hw.is_none() => {}
-            _ = async { if let Some(c) = above_hw { c.wait_ack(a.suspend).await } }, if above_hw.is_some() => {}
+            _ = ctx.broker.store.wait_for_data(a.topic, a.queue_id, a.offset, a.suspend), if above_hw.is_none() && unsure.is_none() => {}
+            _ = async { if let Some(c) = above_hw { c.wait_ack(a.suspend).await } }, if above_hw.is_some() && unsure.is_none() => {}
+            _ = async { if let Some(c) = unsure { c.wait_replica_reads(a.suspend).await } }, if unsure.is_some() => {}
             _ = ctx.broker.shutdown_signal() => {}
         }
         r = read(ctx, &a, codes);
@@ -205,9 +206,53 @@ fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&std::collections::HashSet<i3
         codes.map(|_| f),
     );
     match &ctx.broker.cluster {
-        Some(c) => below_watermark(ctx, a, r, c.high_watermark()),
+        Some(c) if is_master(c) => below_watermark(ctx, a, r, c.high_watermark()),
+        Some(c) if c.serves_replica_reads() => hold_position(a, r),
+        Some(_) => nothing_yet(a, r),
         None => r,
     }
+}
+
+fn is_master(c: &crate::cluster::Cluster) -> bool {
+    matches!(c.local(), crate::cluster::Local::Master { .. })
+}
+
+/// Cluster mode, a node that is not master and whose log does not agree
+/// with a master's yet (`Cluster::serves_replica_reads`): it serves
+/// nothing and keeps the consumer where it is. Its tail may be entries no
+/// master has (a restarted or demoted old master's unacknowledged
+/// appends); a consumer that read them would then skip the messages the
+/// new master stores at those offsets.
+fn nothing_yet(a: &PullArgs<'_>, mut r: GetResult) -> GetResult {
+    r.entries.clear();
+    r.status = GetStatus::OffsetOverflowOne;
+    r.next_offset = a.offset;
+    r.max_offset = r.max_offset.min(a.offset);
+    r
+}
+
+/// Cluster mode, a node that is not its group's master (a slave, or a node
+/// still joining): it never moves a consumer's offset. What it holds may lag
+/// the master, or is a tail the master does not have, so "your offset is
+/// past my end" says nothing about the queue. Upstream's slave answers the
+/// same way (`offsetCheckInSlave` off): the next offset stays the
+/// requested one. Past the end is "nothing yet" (a suspended pull waits for
+/// the replica to catch up); before the start or in a queue this node does
+/// not hold yet is "retry" (the client pulls again, from the master once
+/// its route names one). Without this a consumer that pulled from a lagging
+/// replica during a failover was sent back to the replica's end and
+/// consumed those messages again.
+fn hold_position(a: &PullArgs<'_>, mut r: GetResult) -> GetResult {
+    match r.status {
+        GetStatus::OffsetOverflowBadly => r.status = GetStatus::OffsetOverflowOne,
+        GetStatus::OffsetTooSmall => r.status = GetStatus::OffsetFoundNull,
+        GetStatus::NoMatchedLogicQueue | GetStatus::NoMessageInQueue if a.offset != 0 => {
+            r.status = GetStatus::OffsetFoundNull
+        }
+        _ => return r,
+    }
+    r.next_offset = a.offset;
+    r
 }
 
 /// Cluster mode (ADR 015): only entries below the high watermark `hw` (a
