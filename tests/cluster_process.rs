@@ -492,8 +492,35 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
     let (m2, _) = cl.await_master(Some(m), 2);
     let mut c2 = cl.kafka(m2);
     acked.extend(produce_acked(&mut c2, 600, 5));
-    // The old master returns: it truncates its tail and follows.
+    // The old master returns: it truncates its tail and follows. Until its
+    // handshake has cut that tail it serves no RocketMQ slave reads: a
+    // consumer whose route still names it would read records no master
+    // has, then skip what the new master stores at those offsets.
     cl.start(m);
+    let mut rc =
+        support::remoting::Conn::open(format!("127.0.0.1:{}", cl.nodes[m].listen).parse().unwrap());
+    let deadline = Instant::now() + ELECTION;
+    loop {
+        let got = support::remoting::pull_all(&mut rc, TOPIC, 0);
+        let values: Vec<String> = got
+            .iter()
+            .map(|x| String::from_utf8_lossy(&x.body).into_owned())
+            .collect();
+        assert!(
+            !values
+                .iter()
+                .any(|v| (500..520).any(|n| *v == format!("v{n}"))),
+            "the returning old master served its divergent tail: {values:?}"
+        );
+        if values.iter().any(|v| v == "v600") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the returning old master never served the new master's records: {values:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     cl.await_master(None, 3);
     cl.proc(m).logged(&["HA truncating a divergent log tail"]);
     let stored = stored_values(&mut c2);
