@@ -191,6 +191,17 @@ pub async fn run(config: BrokerConfig) -> Result<(), StartupError> {
     );
     if let Some(c) = &cluster {
         broker = broker.with_cluster(c.clone());
+        // POP reads stop at the high watermark, as pulls do (ADR 015).
+        if let Some(pop) = &broker.pop {
+            let (c1, c2) = (c.clone(), c.clone());
+            pop.set_read_limit(
+                Box::new(move || c1.high_watermark()),
+                Box::new(move |t| {
+                    let c = c2.clone();
+                    Box::pin(async move { c.wait_ack(t).await })
+                }),
+            );
+        }
     }
     metrics::register_broker_metrics(&broker)?;
     tokio::spawn(crate::broker::timer_task::run(broker.core.clone()));

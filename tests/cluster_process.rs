@@ -255,6 +255,9 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
         code == 21 && next < 1_000,
         "master past its end: {code} {next}"
     );
+    // POP is the master's: a slave refuses it (SERVICE_NOT_AVAILABLE).
+    let p = rc.call(support::remoting::pop_request("pg", TOPIC, 0));
+    assert_eq!(p.code, 14, "POP on a slave: {:?}", p.remark);
     // A RocketMQ consumer commits to a slave (the route named no master):
     // the slave keeps the commit and forwards it to the master.
     let commit = rc.call(support::remoting::update_offset("rg", TOPIC, 0, 3));
@@ -445,6 +448,27 @@ fn an_isolated_old_master_cuts_its_divergent_tail_and_rejoins() {
         }
     }
     assert!(tail > 0, "the isolated master took no write at all");
+    // POP reads stop at the high watermark too, as pulls do (once the node
+    // has fenced itself it refuses POP as a non-master: 14).
+    let mut rc =
+        support::remoting::Conn::open(format!("127.0.0.1:{}", cl.nodes[m].listen).parse().unwrap());
+    let p = rc.call(support::remoting::pop_request("iso-pop", TOPIC, 0));
+    let popped: Vec<String> = support::remoting::found(&p)
+        .iter()
+        .map(|x| String::from_utf8_lossy(&x.body).into_owned())
+        .collect();
+    assert!(
+        (p.code == 0 && popped.contains(&"v0".to_owned())) || p.code == 14,
+        "POP on the isolated master: {} {:?} {popped:?}",
+        p.code,
+        p.remark
+    );
+    assert!(
+        !popped
+            .iter()
+            .any(|v| (500..520).any(|n| *v == format!("v{n}"))),
+        "POP served records past the high watermark: {popped:?}"
+    );
     // The group coordinator acknowledges nothing no in-sync replica holds:
     // a SyncGroup and an OffsetCommit get COORDINATOR_NOT_AVAILABLE (15) —
     // or NOT_COORDINATOR (16) once the master has fenced itself — never 0.

@@ -279,6 +279,16 @@ impl Cluster {
         Cluster::members_of(view, &self.group)
     }
 
+    /// The group's master for an error message: "node N at <address>"
+    /// (`addr` picks the front-end's address), or "none elected yet".
+    pub fn master_label(&self, addr: impl Fn(&NodeAddrs) -> &str) -> String {
+        let view = self.view();
+        self.master(&view).map_or_else(
+            || "none elected yet".to_owned(),
+            |(m, _)| format!("node {} at {}", m.id, addr(&m.addrs)),
+        )
+    }
+
     /// The group's master (its registration) and epoch, if one is elected.
     pub fn master(&self, view: &ClusterView) -> Option<(NodeInfo, u64)> {
         let (m, epoch) = view.master_of(&self.group)?;

@@ -178,11 +178,7 @@ pub(crate) fn check_send(svc: &Service, topic: &str) -> Result<(), Failure> {
         ));
     }
     if !c.is_writable_master() {
-        let view = c.view();
-        let master = c.master(&view).map_or_else(
-            || "none elected yet".to_owned(),
-            |(m, _)| format!("node {} at {}", m.id, m.addrs.grpc),
-        );
+        let master = c.master_label(|a| &a.grpc);
         return Err(Failure::new(
             Code::Forbidden,
             format!(

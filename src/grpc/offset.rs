@@ -193,10 +193,11 @@ async fn pull_messages(
         let scan = read::scan(
             store,
             &ctx.broker.converted,
-            topic,
-            q,
+            (topic, q),
             from,
             req.batch_size as u32,
+            // Cluster mode: up to the high watermark, as remoting pulls.
+            ctx.broker.cluster.as_ref().map(|c| c.high_watermark()),
             tags.map(|f| f as &dyn Fn(i64) -> bool),
         );
         let advanced = scan.next > from;

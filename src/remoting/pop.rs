@@ -36,6 +36,28 @@ pub(crate) fn engine(ctx: &Ctx) -> Result<&PopEngine, HandlerError> {
     })
 }
 
+/// The engine for a pop, a notification or an ack. Cluster mode: POP state
+/// is the master's (ADR 020), so another node refuses with
+/// SERVICE_NOT_AVAILABLE naming the master (the client pops again later,
+/// from the route's master); a returning old master would otherwise pop
+/// its unacknowledged tail, and a slave would keep in-flight state the
+/// master never sees.
+pub(crate) fn master_engine(ctx: &Ctx) -> Result<&PopEngine, HandlerError> {
+    if let Some(c) = &ctx.broker.cluster {
+        if !c.is_writable_master() {
+            let master = c.master_label(|a| &a.remoting);
+            return Err(HandlerError::new(
+                ResponseCode::SERVICE_NOT_AVAILABLE,
+                format!(
+                    "POP is served by the master of broker group {} (master: {master}); this node is not its writable master",
+                    c.group()
+                ),
+            ));
+        }
+    }
+    engine(ctx)
+}
+
 pub(crate) fn ext(cmd: &RemotingCommand) -> ExtFields {
     cmd.ext_fields.clone().unwrap_or_default()
 }
@@ -82,7 +104,7 @@ fn poll_time(ms: i64) -> Duration {
 /// POP_MESSAGE.
 pub(crate) async fn pop(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let h = PopMessageRequest::from_ext(&ext(cmd)).map_err(bad)?;
-    let engine = engine(ctx)?;
+    let engine = master_engine(ctx)?;
     super::sub_groups::check_pull(ctx, &h.consumer_group)?;
     if let Err(r) = super::offsets::commit_allowed(ctx, &h.consumer_group, "POP_MESSAGE") {
         return Err(HandlerError::new(
@@ -198,7 +220,7 @@ fn respond(cmd: &RemotingCommand, b: &PopBatch, orderly: bool) -> Reply {
 /// `pollTime` for some.
 pub(crate) async fn notification(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let h = NotificationRequest::from_ext(&ext(cmd), false).map_err(bad)?;
-    let engine = engine(ctx)?;
+    let engine = master_engine(ctx)?;
     let (_, qs) = queues(ctx, &h.topic, h.queue_id)?;
     let g = &h.consumer_group;
     let mut has = engine.has_messages(g, &h.topic, &qs, h.order, now_ms());

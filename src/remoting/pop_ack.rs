@@ -10,7 +10,7 @@ use rokka_protocols::remoting::pop::{AckRequest, BatchAckBody, ExtraInfo};
 use rokka_protocols::remoting::{RemotingCommand, ResponseCode};
 
 use super::context::{Ctx, HResult, HandlerError};
-use super::pop::{bad, engine, ext, io_error};
+use super::pop::{bad, ext, io_error, master_engine};
 use super::reply::ok;
 use crate::broker::pop::revive::now_ms;
 use crate::broker::pop::state::QueueKey;
@@ -30,7 +30,7 @@ fn offset(h: &AckRequest) -> Result<u64, HandlerError> {
 pub(crate) fn ack(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let h = AckRequest::from_ext(&ext(cmd), false).map_err(bad)?;
     let x = ExtraInfo::parse(&h.extra_info).map_err(bad)?;
-    engine(ctx)?
+    master_engine(ctx)?
         .ack(&key(&h, &x)?, offset(&h)?, x.pop_time)
         .map_err(io_error)?;
     Ok(ok(cmd, &[]))
@@ -39,7 +39,7 @@ pub(crate) fn ack(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
 /// BATCH_ACK_MESSAGE: every set bit of every BatchAck.
 pub(crate) fn batch_ack(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let body: BatchAckBody = serde_json::from_slice(&cmd.body).map_err(bad)?;
-    let engine = engine(ctx)?;
+    let engine = master_engine(ctx)?;
     for a in &body.acks {
         let queue = u32::try_from(a.queue_id).map_err(|_| bad("invalid queueId"))?;
         let x = ExtraInfo {
@@ -74,7 +74,7 @@ pub(crate) fn change_invisible(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     if invisible <= 0 {
         return Err(bad("invisibleTime must be positive"));
     }
-    let changed = engine(ctx)?
+    let changed = master_engine(ctx)?
         .change_invisible(&key(&h, &x)?, offset(&h)?, x.pop_time, invisible, now_ms())
         .map_err(io_error)?;
     let Some(pop_time) = changed else {

@@ -355,3 +355,25 @@ pub fn heartbeat(
     );
     c.call(request(34, &[], hb.as_bytes()))
 }
+
+/// POP_MESSAGE of up to 32 messages of `topic`/`queue` for `group`: no
+/// long poll, 60 s invisible, from the queue's start for a new group.
+pub fn pop_request(group: &str, topic: &str, queue: i32) -> RemotingCommand {
+    let h = rokka_protocols::remoting::pop::PopMessageRequest {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id: queue,
+        max_msg_nums: 32,
+        invisible_time: 60_000,
+        poll_time: 0,
+        born_time: 1,
+        init_mode: 0,
+        exp_type: Some("TAG".into()),
+        exp: Some("*".into()),
+        order: false,
+        attempt_id: None,
+    };
+    let mut c = request(200_050, &[], b"");
+    c.ext_fields = Some(h.to_ext());
+    c
+}

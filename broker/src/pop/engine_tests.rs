@@ -209,3 +209,45 @@ async fn new_queue_starts_at_the_end_unless_from_min_and_a_torn_line_is_skipped(
     let st = s.queue(&QueueKey::new("g", "t", 0)).unwrap();
     assert_eq!((st.next, st.inflight.len()), (2, 1));
 }
+
+#[tokio::test]
+async fn a_read_limit_holds_back_what_is_stored_past_it_and_its_advance_wakes_a_parked_pop() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    let e = engine(dir.path(), &store);
+    send(&store, 0, "a").await;
+    send(&store, 0, "b").await;
+    let hw = Arc::new(AtomicU64::new(store.log_end()));
+    let advanced = Arc::new(Notify::new());
+    let (h, n) = (hw.clone(), advanced.clone());
+    e.set_read_limit(
+        Box::new(move || h.load(Ordering::SeqCst)),
+        Box::new(move |t| {
+            let n = n.clone();
+            Box::pin(async move {
+                let _ = tokio::time::timeout(t, n.notified()).await;
+            })
+        }),
+    );
+    // Stored, not yet below the limit (not on every in-sync replica).
+    send(&store, 0, "c").await;
+    send(&store, 0, "d").await;
+    let r = PopRequest {
+        queue: Some(0),
+        ..req(false)
+    };
+    let got = |b: &PopBatch| bodies(b).into_iter().map(|x| x.2).collect::<Vec<_>>();
+    assert_eq!(got(&e.pop(&r, 1_000).unwrap()), ["a", "b"]);
+    assert!(e.pop(&r, 1_001).unwrap().is_empty());
+    // A parked pop wakes when the limit may have moved, not at its timeout.
+    let started = std::time::Instant::now();
+    let wake = async {
+        tokio::task::yield_now().await;
+        hw.store(store.log_end(), Ordering::SeqCst);
+        advanced.notify_waiters();
+    };
+    tokio::join!(e.wait("g", "t", &[0], Duration::from_secs(20)), wake);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(got(&e.pop(&r, 1_002).unwrap()), ["c", "d"]);
+}

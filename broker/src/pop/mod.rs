@@ -124,17 +124,36 @@ impl PopBatch {
     }
 }
 
+struct Limit(ReadLimit, LimitWait);
+
+impl std::fmt::Debug for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadLimit")
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     state: PopState,
     journal: Journal,
 }
 
+/// Where POP may read up to: a CommitLog offset, asked at every read.
+pub type ReadLimit = Box<dyn Fn() -> u64 + Send + Sync>;
+/// Resolves when the read limit may have moved, or after the duration.
+pub type LimitWait = Box<
+    dyn Fn(Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// The POP engine of one broker.
 #[derive(Debug)]
 pub struct PopEngine {
     inner: Mutex<Inner>,
     store: Store,
+    /// Cluster mode: the high watermark (`set_read_limit`); none: the log end.
+    read_limit: std::sync::OnceLock<Limit>,
     converted: std::sync::Arc<ConvertedBatches>,
     /// Woken when an orderly queue is released (ack, revive).
     changed: Notify,
@@ -183,11 +202,26 @@ impl PopEngine {
                 journal: r.journal,
             }),
             store,
+            read_limit: std::sync::OnceLock::new(),
             converted,
             changed: Notify::new(),
             parked: Mutex::default(),
             modes: modes::RequestModes::open(dir),
         })
+    }
+
+    /// Cluster mode: pops read only below `limit()` (a CommitLog offset,
+    /// the high watermark), as pulls do, so no consumer gets a message a
+    /// newly elected master may not have; a parked pop also wakes on
+    /// `advanced` (a replica ack). Set once, at start-up.
+    pub fn set_read_limit(&self, limit: ReadLimit, advanced: LimitWait) {
+        if self.read_limit.set(Limit(limit, advanced)).is_err() {
+            tracing::warn!("POP read limit set twice; the first one stays");
+        }
+    }
+
+    fn limit(&self) -> Option<u64> {
+        self.read_limit.get().map(|l| (l.0)())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -309,10 +343,10 @@ impl PopEngine {
             let scan = read::scan(
                 &self.store,
                 &self.converted,
-                &key.topic,
-                key.queue,
+                (&key.topic, key.queue),
                 s.next,
                 max,
+                self.limit(),
                 if retry {
                     None
                 } else {
@@ -502,9 +536,15 @@ impl PopEngine {
         for q in queues {
             watch(topic.to_owned(), *q, self.store.max_offset(topic, *q));
         }
+        // Stored but above the read limit: readable with a replica's ack.
+        let above = self
+            .read_limit
+            .get()
+            .filter(|l| (l.0)() < self.store.log_end());
         tokio::select! {
             Some(_) = set.join_next() => {}
             () = self.changed.notified() => {}
+            () = async { if let Some(l) = above { (l.1)(timeout).await } }, if above.is_some() => {}
             () = tokio::time::sleep(timeout) => {}
         }
         set.abort_all();

@@ -27,27 +27,37 @@ pub struct Scan {
 
 /// Up to `max` messages of (`topic`, `queue`) from `offset` whose tags
 /// code passes `filter`; `next` moves past everything looked at. An offset
-/// below the queue's minimum starts at the minimum.
+/// below the queue's minimum starts at the minimum. With `limit` (a
+/// CommitLog offset: the cluster's high watermark) nothing stored at or
+/// past it is read or skipped.
 pub fn scan(
     store: &Store,
     converted: &ConvertedBatches,
-    topic: &str,
-    queue: u32,
+    (topic, queue): (&str, u32),
     offset: u64,
     max: u32,
+    limit: Option<u64>,
     filter: Option<&dyn Fn(i64) -> bool>,
 ) -> Scan {
     let offset = offset.max(store.min_offset(topic, queue));
-    let r = store.get_messages(topic, queue, offset, max, 256 * 1024, filter);
     let mut out = Scan {
         msgs: Vec::new(),
         next: offset,
     };
+    let end = limit.map(|hw| store.max_offset_below(topic, queue, hw));
+    if end.is_some_and(|end| offset >= end) {
+        return out;
+    }
+    let mut r = store.get_messages(topic, queue, offset, max, 256 * 1024, filter);
     match r.status {
         GetStatus::Found | GetStatus::NoMatchedMessage | GetStatus::OffsetFoundNull => {
             out.next = r.next_offset.max(offset)
         }
         _ => return out,
+    }
+    if let (Some(end), Some(hw)) = (end, limit) {
+        r.entries.retain(|e| e.phy_offset < hw);
+        out.next = out.next.min(end);
     }
     for e in &r.entries {
         if e.kind == EntryKind::RocketMq {
