@@ -100,6 +100,15 @@ async fn acked_messages_never_return_and_unacked_ones_revive() {
     assert_eq!(store.offsets().fetch("g", "t", 0).unwrap().offset, 1);
     let conv = ConvertedBatches::default();
     assert_eq!(revive_once(&e, &store, &conv, 1999).await, 0);
+    // A read-only store (a slave, a demoted master) revives nothing.
+    store.set_read_only(true);
+    assert_eq!(revive_once(&e, &store, &conv, 2000).await, 0);
+    let retry = retry_topic("g", "t");
+    assert!(
+        store.topics().get(&retry).is_none(),
+        "a slave created {retry}"
+    );
+    store.set_read_only(false);
     assert_eq!(revive_once(&e, &store, &conv, 2000).await, 2);
     // The committed offset moves past revived messages.
     assert_eq!(store.offsets().fetch("g", "t", 0).unwrap().offset, 2);

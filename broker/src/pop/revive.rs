@@ -73,13 +73,19 @@ pub fn moved_copy(stored: &Bytes, reconsume_times: i32) -> Option<MessageToStore
     })
 }
 
-/// Moves every message expired at `now` on; returns how many.
+/// Moves every message expired at `now` on; returns how many. A read-only
+/// store (a cluster slave, or a demoted master) revives nothing: POP is the
+/// master's (ADR 020), and its appends would only fail, once a second per
+/// expired message; what this engine holds revives if it is master again.
 pub async fn revive_once(
     engine: &PopEngine,
     store: &Store,
     converted: &ConvertedBatches,
     now: i64,
 ) -> usize {
+    if store.is_read_only() {
+        return 0;
+    }
     let expired = engine.expired(now, &|g| max_attempts(store, g));
     let mut done = 0;
     for e in expired {
