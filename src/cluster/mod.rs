@@ -269,6 +269,12 @@ impl Cluster {
         self.local.subscribe()
     }
 
+    /// True while this node is master, fenced or not (it serves reads up
+    /// to the high watermark).
+    pub fn is_master(&self) -> bool {
+        matches!(self.local(), Local::Master { .. })
+    }
+
     /// True while this node is an unfenced master (takes writes).
     pub fn is_writable_master(&self) -> bool {
         matches!(self.local(), Local::Master { fenced: false, .. })
@@ -444,7 +450,7 @@ impl Cluster {
         // master is down; Kafka reads on a slave are refused anyway): it has
         // no replica acks, so the in-sync rule would give 0 and a pull would
         // wait for an ack that never comes.
-        if !matches!(self.local(), Local::Master { .. }) {
+        if !self.is_master() {
             return self.store().log_end();
         }
         let now = isr::high_watermark(

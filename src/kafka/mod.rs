@@ -117,10 +117,7 @@ impl KafkaContext {
     /// True unless cluster mode says another node is master: this node
     /// answers Fetch (and, if also unfenced, Produce) for every partition.
     pub fn leads(&self) -> bool {
-        self.broker
-            .cluster
-            .as_ref()
-            .is_none_or(|c| matches!(c.local(), crate::cluster::Local::Master { .. }))
+        self.broker.cluster.as_ref().is_none_or(|c| c.is_master())
     }
 
     /// The stable cluster id reported in Metadata.

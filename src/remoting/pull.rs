@@ -132,7 +132,7 @@ pub(crate) async fn pull(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
         let above_hw = cluster.filter(|c| c.high_watermark() < ctx.broker.store.log_end());
         // A replica whose log does not agree with a master's yet: its data
         // becomes readable with the handshake, not with appends.
-        let unsure = cluster.filter(|c| !is_master(c) && !c.serves_replica_reads());
+        let unsure = cluster.filter(|c| !c.is_master() && !c.serves_replica_reads());
         tokio::select! {
             _ = ctx.broker.store.wait_for_data(a.topic, a.queue_id, a.offset, a.suspend), if above_hw.is_none() && unsure.is_none() => {}
             _ = async { if let Some(c) = above_hw { c.wait_ack(a.suspend).await } }, if above_hw.is_some() && unsure.is_none() => {}
@@ -206,15 +206,11 @@ fn read(ctx: &Ctx, a: &PullArgs<'_>, codes: Option<&std::collections::HashSet<i3
         codes.map(|_| f),
     );
     match &ctx.broker.cluster {
-        Some(c) if is_master(c) => below_watermark(ctx, a, r, c.high_watermark()),
+        Some(c) if c.is_master() => below_watermark(ctx, a, r, c.high_watermark()),
         Some(c) if c.serves_replica_reads() => hold_position(a, r),
         Some(_) => nothing_yet(a, r),
         None => r,
     }
-}
-
-fn is_master(c: &crate::cluster::Cluster) -> bool {
-    matches!(c.local(), crate::cluster::Local::Master { .. })
 }
 
 /// Cluster mode, a node that is not master and whose log does not agree

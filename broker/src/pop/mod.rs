@@ -124,7 +124,12 @@ impl PopBatch {
     }
 }
 
-struct Limit(ReadLimit, LimitWait);
+struct Limit {
+    /// The CommitLog offset reads stop at.
+    at: ReadLimit,
+    /// Resolves when `at` may have moved.
+    advanced: LimitWait,
+}
 
 impl std::fmt::Debug for Limit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -215,13 +220,20 @@ impl PopEngine {
     /// newly elected master may not have; a parked pop also wakes on
     /// `advanced` (a replica ack). Set once, at start-up.
     pub fn set_read_limit(&self, limit: ReadLimit, advanced: LimitWait) {
-        if self.read_limit.set(Limit(limit, advanced)).is_err() {
+        if self
+            .read_limit
+            .set(Limit {
+                at: limit,
+                advanced,
+            })
+            .is_err()
+        {
             tracing::warn!("POP read limit set twice; the first one stays");
         }
     }
 
     fn limit(&self) -> Option<u64> {
-        self.read_limit.get().map(|l| (l.0)())
+        self.read_limit.get().map(|l| (l.at)())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -540,11 +552,11 @@ impl PopEngine {
         let above = self
             .read_limit
             .get()
-            .filter(|l| (l.0)() < self.store.log_end());
+            .filter(|l| (l.at)() < self.store.log_end());
         tokio::select! {
             Some(_) = set.join_next() => {}
             () = self.changed.notified() => {}
-            () = async { if let Some(l) = above { (l.1)(timeout).await } }, if above.is_some() => {}
+            () = async { if let Some(l) = above { (l.advanced)(timeout).await } }, if above.is_some() => {}
             () = tokio::time::sleep(timeout) => {}
         }
         set.abort_all();
