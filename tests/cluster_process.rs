@@ -278,6 +278,32 @@ fn three_nodes_fail_over_without_losing_acknowledged_records() {
     }
     let q = rc.call(support::remoting::query_offset("rg", TOPIC, 0));
     assert_eq!(q.ext("offset"), Some("3"), "the slave keeps its commit");
+    // A forward that arrives after the consumer committed a newer offset
+    // to the master directly never moves the master's offset back.
+    let forwarded = |cl: &Cluster| {
+        metric(
+            &cl.proc(slave).metrics(),
+            "rokka_cluster_offset_forwards_total",
+            &[("path", "slave"), ("outcome", "ok")],
+        )
+        .unwrap_or(0.0)
+    };
+    let before = forwarded(&cl);
+    let direct = mr.call(support::remoting::update_offset("rg", TOPIC, 0, 9));
+    assert_eq!(direct.code, 0, "{:?}", direct.remark);
+    let stale = rc.call(support::remoting::update_offset("rg", TOPIC, 0, 5));
+    assert_eq!(stale.code, 0, "{:?}", stale.remark);
+    await_that(
+        "the stale commit forwarded",
+        || forwarded(&cl),
+        |n| *n > before,
+    );
+    let q = mr.call(support::remoting::query_offset("rg", TOPIC, 0));
+    assert_eq!(
+        q.ext("offset"),
+        Some("9"),
+        "a late forward moved the master's offset back"
+    );
     // A slave refuses writes with NOT_LEADER_OR_FOLLOWER.
     assert_eq!(produce(&mut cl.kafka(slave), TOPIC, 0, batch(999), -1).0, 6);
     // Group requests on a slave: NOT_COORDINATOR (16), the client looks the

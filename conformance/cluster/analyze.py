@@ -180,7 +180,12 @@ def group_check(name, phase1, phase2, want, window):
         fail(f"{name} group: {len(late)} records redelivered although consumed long before "
              f"the kill (committed), e.g. {late[:3]}")
     if again:
-        fail(f"{name} group: restart redelivered {len(again)} records consumed before, e.g. {again[:3]}")
+        # How long before phase 1's last delivery each was first delivered:
+        # near 0 points at the consumer's shutdown, more at a lost commit.
+        end = max((t for t, _, _ in phase1), default=0)
+        ages = [(p, round(end - first[w], 2)) for _, w, p in phase2 if w in first]
+        fail(f"{name} group: restart redelivered {len(again)} records consumed before "
+             f"(seconds before phase 1's last delivery), e.g. {ages[:3]}")
     if missing:
         fail(f"{name} group: {len(missing)} acknowledged records never delivered, e.g. {sorted(missing)[:3]}")
     if stalled:

@@ -44,6 +44,11 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Marks an UPDATE_CONSUMER_OFFSET carrying a Kafka commit: the receiving
 /// master applies ADR 006's rule as for a Kafka commit.
 pub const KAFKA_ORIGIN: &str = "rokkaKafkaCommit";
+/// Marks an UPDATE_CONSUMER_OFFSET carrying a commit a slave took: the
+/// receiving master applies it only if it moves the offset forward, as the
+/// consumer may have committed newer offsets to the master directly while
+/// this one waited (a slave that did not know the new master yet).
+pub const SLAVE_ORIGIN: &str = "rokkaSlaveCommit";
 
 /// Where an offset goes and whose it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -161,9 +166,12 @@ fn update_request(key: &Key, offset: i64) -> RemotingCommand {
     e.insert("topic", key.topic.clone());
     e.insert("queueId", key.queue.to_string());
     e.insert("commitOffset", offset.to_string());
-    if key.kafka {
-        e.insert(KAFKA_ORIGIN, "true".to_owned());
-    }
+    let origin = if key.kafka {
+        KAFKA_ORIGIN
+    } else {
+        SLAVE_ORIGIN
+    };
+    e.insert(origin, "true".to_owned());
     RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET.0, e)
 }
 

@@ -11,7 +11,7 @@ use super::context::{Ctx, HResult, HandlerError};
 use super::header::{opt, req, req_str};
 use super::reply::ok;
 use crate::broker::groups::{Protocol, Refusal};
-use crate::cluster::offset_forward::KAFKA_ORIGIN;
+use crate::cluster::offset_forward::{KAFKA_ORIGIN, SLAVE_ORIGIN};
 
 fn queue(cmd: &RemotingCommand) -> Result<(&str, u32), HandlerError> {
     let q: i64 = req(cmd, "queueId")?;
@@ -79,7 +79,8 @@ fn commit_allowed_as(
 /// UPDATE_CONSUMER_OFFSET (usually oneway, so a refusal is just dropped).
 /// One a Kafka coordinator of another broker group forwards (ADR 024,
 /// marked [`KAFKA_ORIGIN`]) is refused while RocketMQ consumers of the
-/// group are live here, as a Kafka commit would be.
+/// group are live here, as a Kafka commit would be. One a slave forwards
+/// (ADR 015, marked [`SLAVE_ORIGIN`]) only moves the offset forward.
 pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResult {
     let group = req_str(cmd, "consumerGroup")?;
     let (topic, q) = queue(cmd)?;
@@ -97,7 +98,11 @@ pub(crate) fn update_consumer_offset(ctx: &Ctx, cmd: &RemotingCommand) -> HResul
     if let Err(r) = commit_allowed_as(ctx, group, protocol, what) {
         return Err(HandlerError::new(ResponseCode::SYSTEM_ERROR, r.to_string()));
     }
-    super::offset_forward::commit(ctx, group, topic, q, offset);
+    if opt::<bool>(cmd, SLAVE_ORIGIN)? == Some(true) {
+        super::offset_forward::advance(ctx, group, topic, q, offset);
+    } else {
+        super::offset_forward::commit(ctx, group, topic, q, offset);
+    }
     Ok(ok(cmd, &[]))
 }
 

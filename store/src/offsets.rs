@@ -120,12 +120,34 @@ impl ConsumerOffsets {
 
     /// Records a commit.
     pub fn commit(&self, group: &str, topic: &str, queue_id: u32, offset: i64, metadata: &str) {
+        self.put(group, topic, queue_id, offset, metadata, false);
+    }
+
+    /// Records a commit only if it moves the offset forward (or there is
+    /// none yet); whether it did. For a commit that may arrive after newer
+    /// ones, such as one a slave forwards to its master late.
+    pub fn advance(&self, group: &str, topic: &str, queue_id: u32, offset: i64) -> bool {
+        self.put(group, topic, queue_id, offset, "", true)
+    }
+
+    fn put(
+        &self,
+        group: &str,
+        topic: &str,
+        queue_id: u32,
+        offset: i64,
+        metadata: &str,
+        forward_only: bool,
+    ) -> bool {
         let v = CommittedOffset {
             offset,
             metadata: metadata.to_string(),
             commit_timestamp: crate::util::now_ms(),
         };
         let mut entry = self.table.entry(key(group, topic)).or_default();
+        if forward_only && entry.get(&queue_id).is_some_and(|p| p.offset >= offset) {
+            return false;
+        }
         if let Some(observer) = self.observer.get() {
             let refresh = self.refresh_ms.load(Ordering::Relaxed);
             if let Some(prev) = entry.get(&queue_id) {
@@ -133,7 +155,7 @@ impl ConsumerOffsets {
                     && prev.metadata == v.metadata
                     && v.commit_timestamp.saturating_sub(prev.commit_timestamp) < refresh
                 {
-                    return;
+                    return true;
                 }
             }
             observer.on_event(OffsetEvent::Committed {
@@ -146,6 +168,7 @@ impl ConsumerOffsets {
         entry.insert(queue_id, v);
         drop(entry);
         self.dirty.store(true, Ordering::Release);
+        true
     }
 
     /// Puts `value` as it is (recovery): no observer call.
@@ -304,5 +327,26 @@ impl ConsumerOffsets {
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Config(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advance_never_moves_an_offset_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = ConsumerOffsets::open(dir.path()).unwrap();
+        assert!(t.advance("g", "T", 0, 5), "no offset yet");
+        t.commit("g", "T", 0, 9, "");
+        assert!(!t.advance("g", "T", 0, 7), "behind the commit");
+        assert!(!t.advance("g", "T", 0, 9), "equal to it");
+        assert_eq!(t.fetch("g", "T", 0).unwrap().offset, 9);
+        assert!(t.advance("g", "T", 0, 12));
+        assert_eq!(t.fetch("g", "T", 0).unwrap().offset, 12);
+        // A plain commit still moves it back (a consumer's own choice).
+        t.commit("g", "T", 0, 3, "");
+        assert_eq!(t.fetch("g", "T", 0).unwrap().offset, 3);
     }
 }

@@ -14,8 +14,8 @@
 //!   push consumer (clustering, from the first offset when the group is new,
 //!   offsets persisted every second) printing `GOT <ms> <queue> <offset>
 //!   <body>` per delivery until the stop file appears, max secs pass, or (idle
-//!   secs > 0) nothing arrived for idle secs. Shuts down cleanly, which
-//!   persists the offsets.
+//!   secs > 0) nothing arrived for idle secs. Then stops pulling, lets the
+//!   batches in flight finish, and shuts down, which persists the offsets.
 //! - `cluster-dump <topic> <group> <n> <max secs>`: a new group from the first
 //!   offset until at least n deliveries arrived (n = the records stored) and
 //!   nothing more for 3 s, or max secs passed; same `GOT` lines, then
@@ -161,9 +161,15 @@ async fn send_until_ok(p: &DefaultMQProducer, topic: &str, key: &str) -> bool {
                     r.message_queue.as_ref().map_or(-1, |q| q.queue_id()),
                     r.queue_offset,
                 );
-                let broker = r.message_queue.as_ref().map_or("-", |q| q.broker_name().as_str());
+                let broker = r
+                    .message_queue
+                    .as_ref()
+                    .map_or("-", |q| q.broker_name().as_str());
                 let id = r.msg_id.as_ref().map_or("-", |m| m.as_str());
-                println!("ACK {key} {queue} {offset} {id} {sent} {} {broker}", now_ms());
+                println!(
+                    "ACK {key} {queue} {offset} {id} {sent} {} {broker}",
+                    now_ms()
+                );
                 return true;
             }
             Ok(Some(r)) => println!("NACK {key} {} status {:?}", now_ms(), r.send_status),
@@ -217,6 +223,11 @@ async fn start_consumer(
         .consumer_group(group)
         .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
         .consume_message_batch_max_size(32)
+        // With the client's default (0) its shutdown aborts the consume
+        // tasks in flight: a batch the listener already printed may never
+        // get its offset updated, and the group's next consumer receives it
+        // again (FINDINGS, run 20). Let them finish before the final persist.
+        .await_termination_millis_when_shutdown(10_000)
         .build();
     consumer
         .subscribe(topic, "*")
@@ -252,9 +263,23 @@ async fn consume(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    quiesce(&consumer, &last_ms).await;
     let _ = tokio::time::timeout(Duration::from_secs(20), consumer.shutdown()).await;
     println!("CONSUME DONE distinct={}", bodies.lock().unwrap().len());
     Ok(())
+}
+
+/// Stops pulling and waits (at most 5 s) until nothing has been delivered
+/// for 1.5 s, so every batch pulled before the stop is consumed and its
+/// offset is in the store the shutdown persists.
+async fn quiesce(consumer: &DefaultMQPushConsumer, last_ms: &AtomicU64) {
+    consumer.suspend().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline
+        && now_ms().saturating_sub(last_ms.load(Ordering::Relaxed)) < 1500
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn dump(
