@@ -72,6 +72,14 @@ got_since() {
         END { exit !f }' "$2"
 }
 
+# How many distinct queues (partitions) of a consumer's file have a
+# delivery after time $1.
+queues_since() {
+    awk -v t="$1" '$1 == "GOT" && $2 / 1000 > t { q[$3] = 1 }
+        $1 ~ /^[0-9]+$/ && $1 / 1000 > t { q[$2] = 1 }
+        END { n = 0; for (k in q) n++; print n }' "$2"
+}
+
 fail_views() {
     local i
     show_logs
