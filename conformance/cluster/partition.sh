@@ -91,6 +91,21 @@ E0=$CL_EPOCH
 BOOT="$(cl_bootstrap)"
 log "three nodes in namespaces: master $M (epoch $E0), Raft leader $CL_LEADER"
 
+# What each node thinks, and its own log lines (not the Raft library's) about
+# replication, the in-sync set and failures, for a failure of the split.
+explain() {
+    local i
+    for i in "${CL_NODES[@]}"; do
+        log "node $i /cluster: $(cl_json "$i")"
+        log "node $i, replication and warnings:"
+        grep -v openraft "$(cl_log "$i")" | grep -E "WARN|ERROR|rokka::ha|in-sync|master election" |
+            tail -n 20 | cut -c1-300 | sed 's/^/    /' || true
+        curl -s -m 2 "http://${HOST[i]}:${HPORT[i]}/metrics" 2>/dev/null |
+            grep -E '^rokka_(kafka_request_errors_total|ha_|cluster_(replica|role|fenced|unreplicated))' | grep -v ' 0$' |
+            head -n 20 | sed 's/^/    /' || true
+    done
+}
+
 # --- 1. before ------------------------------------------------------------------
 "$PY" "$HERE/split.py" produce "$BOOT" "$TOPIC" before 1000 30 "$WORK/acks" | tee "$WORK/p1"
 grep -q "acked=1000 " "$WORK/p1" || fail "acks=all records before the partition were not all acknowledged"
@@ -126,7 +141,10 @@ iso_end="$(cl_ends "$M" | awk -v t="$TOPIC" '$1 == t && $2 == 0 { print $3 }')"
 maj_end="$(cl_ends "$N" | awk -v t="$TOPIC" '$1 == t && $2 == 0 { print $3 }')"
 log "log end offsets of $TOPIC[0] while split: isolated node $M ${iso_end:-?}, new master $N ${maj_end:-?}"
 "$PY" "$HERE/split.py" produce "${HOST[N]}:${KPORT[N]}" "$TOPIC" majority 500 30 "$WORK/acks" | tee "$WORK/p2"
-grep -q "acked=500 " "$WORK/p2" || fail "the majority did not acknowledge acks=all records"
+grep -q "acked=500 " "$WORK/p2" || {
+    explain
+    fail "the majority did not acknowledge acks=all records"
+}
 
 # --- 3. heal -------------------------------------------------------------------
 route del
